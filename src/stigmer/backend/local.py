@@ -1,0 +1,577 @@
+"""LocalBackend: the Backend protocol on one SQLite file."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from stigmer import faults
+from stigmer.api.apiresourceversion.v1.apiresourceversion_pb2 import ApiResourceVersion
+from stigmer.api.backend.v1.backend_pb2 import Artifact, BackendInfo
+from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+from stigmer.api.common.v1.metadata_pb2 import ResourceReference
+from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
+from stigmer.backend.codec import from_json, from_record, record_json, timestamp, to_record
+from stigmer.backend.protocol import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    ApplyOutcome,
+    E,
+    ExecutionQuery,
+    Page,
+    R,
+)
+from stigmer.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from stigmer.resources.kinds import KINDS, Execution, KindInfo, Resource, kind_info, kind_of_id
+from stigmer.resources.names import new_id, slugify, validate_label_key
+from stigmer.resources.references import has_reference_status, references
+from stigmer.resources.validate import validate
+from stigmer.store import artifacts as artifact_store
+from stigmer.store import records, versions
+from stigmer.store.database import Database
+from stigmer.store.migrations import current_version
+from stigmer.store.records import PageRequest, Record
+from stigmer.version import __version__
+
+Clock = Callable[[], datetime]
+TERMINAL = frozenset({ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED})
+_EXECUTION_KINDS = [k for k in KINDS if k.execution]
+# Definitions that get a default instance of the same name: kind -> (instance kind, spec field).
+_DEFAULT_INSTANCE = {"Agent": ("AgentInstance", "agent"), "Workflow": ("WorkflowInstance", "workflow")}
+
+
+class _DryRun(Exception):
+    """Raised inside a write transaction to roll back a dry run."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _content(rec: Record) -> tuple[Any, ...]:
+    return (rec.name, rec.labels, rec.annotations, rec.tags, rec.spec)
+
+
+class LocalBackend:
+    """Every resource in one SQLite database (see DESIGN.md, Storage).
+
+    Args:
+        db: An open database (see :meth:`open`).
+        clock: Where "now" comes from; tests inject their own.
+        actor: Who writes, recorded in the audit columns and history.
+    """
+
+    def __init__(self, db: Database, *, clock: Clock = _utcnow, actor: str = "") -> None:
+        self.db = db
+        self.clock = clock
+        self.actor = actor or f"local:{getpass.getuser()}"
+
+    @classmethod
+    def open(cls, path: str | Path, *, clock: Clock = _utcnow, actor: str = "") -> LocalBackend:
+        """Open (creating and migrating as needed) the database at ``path``."""
+        return cls(Database.open(path), clock=clock, actor=actor)
+
+    # -- resources ---------------------------------------------------------------------
+
+    def create(self, resource: R) -> R:
+        info, slug = self._writable(resource)
+        with self.db.write() as conn:
+            if records.get(conn, info.table, slug=slug):
+                raise AlreadyExists(
+                    f"{info.kind} {resource.metadata.name!r} already exists",
+                    hint=f"use `stigmer apply` to update it, or `stigmer delete {info.kind.lower()} {slug}` first",
+                )
+            rec = self._create_txn(conn, info, resource, slug)
+        return self._with_status(from_record(type(resource), rec))
+
+    def get(self, kind: type[R], ref: str) -> R:
+        info = kind_info(kind)
+        with self.db.read() as conn:
+            rec = self._find(conn, info, ref)
+            return self._with_status(from_record(kind, rec), conn)
+
+    def update(self, resource: R) -> R:
+        info, slug = self._writable(resource)
+        expected = resource.metadata.version
+        if expected <= 0:
+            raise InvalidArgument(
+                "metadata.version is required to update: it must be the version you read",
+                field="metadata.version",
+                hint="get the resource, change it and update it; or use apply to overwrite",
+            )
+        with self.db.write() as conn:
+            ref = resource.metadata.id or resource.metadata.name
+            current = self._find(conn, info, ref)
+            if current.version != expected:
+                raise Conflict(
+                    f"{info.kind} {current.name!r} changed since version {expected} (it is now "
+                    f"version {current.version}); nothing was written",
+                    hint="get it again, reapply your change and update",
+                )
+            if slug != current.slug and records.get(conn, info.table, slug=slug):
+                raise AlreadyExists(f"{info.kind} {resource.metadata.name!r} already exists")
+            rec = self._update_txn(conn, info, current, to_record(resource), slug, "update")
+        return self._with_status(from_record(type(resource), rec))
+
+    def apply(self, resources: Sequence[Resource], *, dry_run: bool = False) -> list[ApplyOutcome]:
+        checked = [(*self._writable(r), r) for r in resources]
+        seen: dict[tuple[str, str], int] = {}
+        for i, (info, slug, res) in enumerate(checked):
+            if (info.kind, slug) in seen:
+                raise InvalidArgument(
+                    f"{info.kind} {res.metadata.name!r} appears twice (resources {seen[info.kind, slug] + 1} "
+                    f"and {i + 1}) in one apply",
+                    resource=f"{info.kind}/{res.metadata.name}",
+                    field="metadata.name",
+                )
+            seen[info.kind, slug] = i
+        outcomes: list[ApplyOutcome] = []
+        try:
+            with self.db.write() as conn:
+                for info, slug, res in checked:
+                    outcomes.append(self._apply_txn(conn, info, slug, res))
+                    faults.hit("apply.resource_written")
+                for outcome in outcomes:
+                    outcome.resource = self._with_status(outcome.resource, conn)
+                    outcome.warnings = _missing_reference_warnings(outcome.resource)
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
+        return outcomes
+
+    def delete(self, kind: type[R], ref: str) -> R:
+        info = kind_info(kind)
+        with self.db.write() as conn:
+            rec = self._find(conn, info, ref)
+            self._delete_txn(conn, info, rec)
+            default = _DEFAULT_INSTANCE.get(info.kind)
+            instance_id = str(rec.status.get("defaultInstanceId", ""))
+            if default and instance_id:
+                inst_info = kind_info(default[0])
+                instance = records.get(conn, inst_info.table, id=instance_id)
+                if instance and instance.spec.get(default[1]) == rec.name:
+                    self._delete_txn(conn, inst_info, instance)
+        return from_record(kind, rec)
+
+    def list(
+        self,
+        kind: type[R],
+        *,
+        labels: dict[str, str] | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str = "",
+    ) -> Page[R]:
+        info = kind_info(kind)
+        labels = dict(labels or {})
+        for key in labels:
+            validate_label_key(key, field=f"labels.{key}")
+        scope = f"{info.kind}|{sorted(labels.items())}"
+        size = _page_size(page_size)
+        req = PageRequest(order="slug", limit=size + 1, labels=labels, after=records.decode_token(page_token, scope))
+        with self.db.read() as conn:
+            rows = records.list_page(conn, info.table, req)
+            items = [self._with_status(from_record(kind, r), conn) for r in rows[:size]]
+        token = records.encode_token(scope, records.cursor_of(rows[size - 1], "slug")) if len(rows) > size else ""
+        return Page(items, token)
+
+    def history(self, kind: type[Resource], ref: str) -> list[ApiResourceVersion]:
+        info = kind_info(kind)
+        with self.db.read() as conn:
+            try:
+                rec = self._find(conn, info, ref)
+                entries = versions.history(conn, info.kind, resource_id=rec.id)
+            except NotFound:
+                entries = versions.history(conn, info.kind, slug=slugify(ref))
+                if not entries:
+                    raise
+        return [_version_message(e) for e in entries]
+
+    def rollback(self, kind: type[R], ref: str, version: int) -> R:
+        info = kind_info(kind)
+        with self.db.write() as conn:
+            current = self._find(conn, info, ref)
+            entries = {e.version: e for e in versions.history(conn, info.kind, resource_id=current.id)}
+            entry = entries.get(version)
+            if entry is None or entry.operation == "delete":
+                known = ", ".join(str(v) for v, e in sorted(entries.items()) if e.operation != "delete")
+                raise NotFound(
+                    f"{info.kind} {current.name!r} has no version {version}",
+                    hint=f"versions: {known}; see `stigmer history {info.kind.lower()} {current.slug}`",
+                )
+            old = to_record(from_json(info.message, entry.snapshot))
+            old.name = current.name
+            rec = self._update_txn(conn, info, current, old, current.slug, "rollback")
+        return self._with_status(from_record(kind, rec))
+
+    def import_resources(self, resources: Sequence[Resource]) -> int:
+        prepared = []
+        for res in resources:
+            info = kind_info(res)
+            if info.kind == "ApiResourceVersion":
+                raise InvalidArgument("history entries are not imported", resource=info.kind)
+            slug = validate(res) if info.declarative else slugify(res.metadata.name or res.metadata.id)
+            rec = to_record(res)
+            if not rec.id or rec.version <= 0:
+                raise InvalidArgument(
+                    "imported resources need metadata.id and metadata.version",
+                    resource=f"{info.kind}/{res.metadata.name}",
+                    hint="import what `stigmer export` wrote; use `stigmer apply` for hand-written files",
+                )
+            now = timestamp(self.clock())
+            rec.slug, rec.created_at, rec.updated_at = slug, rec.created_at or now, rec.updated_at or now
+            rec.status = _stored_status(rec.status)
+            prepared.append((info, rec))
+        with self.db.write() as conn:
+            for info, rec in prepared:
+                other = records.get(conn, info.table, slug=rec.slug)
+                if other and other.id != rec.id:
+                    raise AlreadyExists(
+                        f"{info.kind} {rec.name!r} already exists here with another id ({other.id})",
+                        hint="import into an empty home, or delete the existing resource first",
+                    )
+                records.replace_txn(conn, info.table, rec)
+                self._snapshot_txn(conn, info, rec, "import", replace=True)
+                faults.hit("import.resource_written")
+        return len(prepared)
+
+    # -- executions --------------------------------------------------------------------
+
+    def create_execution(self, execution: E) -> E:
+        info = kind_info(execution)
+        spec = execution.spec
+        target = spec.agent if info.kind == "AgentExecution" else spec.workflow  # type: ignore[union-attr]
+        if not target:
+            field = "spec.agent" if info.kind == "AgentExecution" else "spec.workflow"
+            raise InvalidArgument(f"an {info.kind} names what it runs", field=field)
+        now = self.clock()
+        execution_id = new_id(info.id_prefix)
+        message = type(execution)()
+        message.CopyFrom(execution)
+        md = message.metadata
+        md.id = execution_id
+        md.name = md.name or execution_id
+        md.slug = slugify(md.name) if md.name != execution_id else execution_id
+        for key in md.labels:
+            validate_label_key(key, field=f"metadata.labels.{key}")
+        message.api_version, message.kind = "agentic.stigmer.ai/v1", info.kind
+        message.status.Clear()
+        message.status.phase = ExecutionPhase.PENDING
+        md.version = 1
+        md.create_time.FromDatetime(now)
+        md.update_time.FromDatetime(now)
+        rec = to_record(message)
+        rec.created_by = rec.updated_by = self.actor
+        with self.db.write() as conn:
+            definition = kind_info("Agent" if info.kind == "AgentExecution" else "Workflow")
+            self._find(conn, definition, target)
+            records.insert_txn(conn, info.table, rec)
+            self._snapshot_txn(conn, info, rec, "create")
+        return cast(E, from_record(type(execution), rec))
+
+    def get_execution(self, execution_id: str) -> Execution:
+        info = _execution_kind(execution_id)
+        with self.db.read() as conn:
+            rec = self._find(conn, info, execution_id)
+        return cast(Execution, from_record(info.message, rec))
+
+    def update_execution_status(self, execution: E, *, expected_version: int = 0) -> E:
+        info = kind_info(execution)
+        execution_id = execution.metadata.id
+        with self.db.write() as conn:
+            current = self._find(conn, info, execution_id)
+            phase = current.status.get("phase", "")
+            if phase in {ExecutionPhase.Name(p) for p in TERMINAL}:
+                raise Conflict(f"execution {execution_id} is {phase}; a finished execution does not change")
+            if expected_version and current.version != expected_version:
+                raise Conflict(
+                    f"execution {execution_id} changed since version {expected_version} (now {current.version})"
+                )
+            rec = to_record(execution)
+            current.status = rec.status
+            current.version += 1
+            current.updated_at, current.updated_by = timestamp(self.clock()), self.actor
+            records.update_txn(conn, info.table, current, expected_version=current.version - 1)
+        return cast(E, from_record(type(execution), current))
+
+    def list_executions(self, query: ExecutionQuery) -> Page[Execution]:
+        kinds = [kind_info(query.kind)] if query.kind else _EXECUTION_KINDS
+        if any(not k.execution for k in kinds):
+            raise InvalidArgument(f"{query.kind} is not an execution kind", field="kind")
+        where: dict[str, str] = {}
+        if query.phase:
+            where["phase"] = ExecutionPhase.Name(query.phase)
+        if query.parent_execution_id:
+            where["parent_execution_id"] = query.parent_execution_id
+        if query.session:
+            where["session_ref"] = query.session
+        if query.definition:
+            where["definition_ref"] = query.definition
+        for key in query.labels:
+            validate_label_key(key, field=f"labels.{key}")
+        scope = f"executions|{[k.kind for k in kinds]}|{sorted(where.items())}|{sorted(query.labels.items())}"
+        size = _page_size(query.page_size)
+        req = PageRequest(
+            order="newest", limit=size + 1, where=where, labels=query.labels,
+            after=records.decode_token(query.page_token, scope),
+        )
+        rows: list[tuple[KindInfo, Record]] = []
+        with self.db.read() as conn:
+            for info in kinds:
+                rows += [(info, r) for r in records.list_page(conn, info.table, req)]
+        rows.sort(key=lambda item: (item[1].created_at, item[1].id), reverse=True)
+        items = [cast(Execution, from_record(info.message, rec)) for info, rec in rows[:size]]
+        token = ""
+        if len(rows) > size:
+            token = records.encode_token(scope, records.cursor_of(rows[size - 1][1], "newest"))
+        return Page(items, token)
+
+    def cancel_execution(self, execution_id: str) -> Execution:
+        info = _execution_kind(execution_id)
+        with self.db.write() as conn:
+            rec = self._find(conn, info, execution_id)
+            phase = rec.status.get("phase", "")
+            if phase in {ExecutionPhase.Name(p) for p in TERMINAL}:
+                raise Conflict(f"execution {execution_id} is already {phase}; there is nothing to cancel")
+            now = timestamp(self.clock())
+            if phase == "PENDING":
+                rec.status.update(phase="CANCELLED", endTime=now)
+                rec.status["error"] = {"code": "CANCELLED", "message": f"cancelled by {self.actor}"}
+            rec.status["cancelRequested"] = True
+            rec.version += 1
+            rec.updated_at, rec.updated_by = now, self.actor
+            records.update_txn(conn, info.table, rec, expected_version=rec.version - 1)
+        return cast(Execution, from_record(info.message, rec))
+
+    def get_execution_context(self, execution_id: str) -> ExecutionContext:
+        info = _execution_kind(execution_id)
+        ctx_info = kind_info(ExecutionContext)
+        with self.db.read() as conn:
+            rec = self._find(conn, info, execution_id)
+            phase = rec.status.get("phase", "")
+            if phase != "RUNNING":
+                raise Conflict(
+                    f"execution {execution_id} is {phase or 'PENDING'}; its context is only available while it runs"
+                )
+            stored = records.get_where(conn, ctx_info.table, "execution_id", execution_id)
+            if stored:
+                return from_record(ExecutionContext, stored)
+            context = ExecutionContext(api_version="agentic.stigmer.ai/v1", kind="ExecutionContext")
+            context.metadata.name = execution_id
+            context.spec.execution_id = execution_id
+            env_name = str(rec.spec.get("environment", ""))
+            if env_name:
+                env = self._find(conn, kind_info("Environment"), env_name)
+                context.spec.environment = env.name
+                context.spec.variables.update(env.spec.get("variables", {}))
+            return context
+
+    def store_artifact(
+        self, data: bytes, *, name: str, content_type: str = "", execution_id: str = ""
+    ) -> Artifact:
+        if not name:
+            raise InvalidArgument("an artifact needs a name", field="name")
+        art = artifact_store.ArtifactRecord(
+            id=new_id("art"),
+            execution_id=execution_id,
+            name=name,
+            content_type=content_type or "application/octet-stream",
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            data=data,
+            created_at=timestamp(self.clock()),
+        )
+        with self.db.write() as conn:
+            artifact_store.insert_txn(conn, art)
+        return _artifact_message(art)
+
+    def get_artifact(self, artifact_id: str) -> Artifact:
+        art = artifact_store.get(self.db.conn, artifact_id)
+        if art is None:
+            raise NotFound(f"artifact {artifact_id!r} not found")
+        return _artifact_message(art)
+
+    def info(self) -> BackendInfo:
+        with self.db.read() as conn:
+            counts = {k.kind: records.count(conn, k.table) for k in KINDS}
+            schema = current_version(conn)
+        return BackendInfo(
+            type="local", version=__version__, database=self.db.path, schema_version=schema, counts=counts
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _writable(self, resource: Resource) -> tuple[KindInfo, str]:
+        info = kind_info(resource)
+        if not info.declarative:
+            raise InvalidArgument(
+                f"{info.kind} resources are written by Stigmer, not created directly",
+                resource=info.kind,
+                hint="use create_execution for executions",
+            )
+        return info, validate(resource)
+
+    def _find(self, conn: sqlite3.Connection, info: KindInfo, ref: str) -> Record:
+        rec = None
+        owner = kind_of_id(ref)
+        if owner is not None:
+            rec = records.get(conn, info.table, id=ref) if owner is info else None
+        if rec is None:
+            rec = records.get(conn, info.table, slug=slugify(ref))
+        if rec is None:
+            raise NotFound(
+                f"{info.kind} {ref!r} not found",
+                hint=f"list what exists with `stigmer get {info.plural}`",
+            )
+        return rec
+
+    def _new_record(self, info: KindInfo, resource: Resource, slug: str) -> Record:
+        rec = to_record(resource)
+        now = timestamp(self.clock())
+        rec.id, rec.slug, rec.version = new_id(info.id_prefix), slug, 1
+        rec.created_at = rec.updated_at = now
+        rec.created_by = rec.updated_by = self.actor
+        rec.status = _stored_status(rec.status) if info.execution else {}
+        return rec
+
+    def _create_txn(self, conn: sqlite3.Connection, info: KindInfo, resource: Resource, slug: str) -> Record:
+        rec = self._new_record(info, resource, slug)
+        default = _DEFAULT_INSTANCE.get(info.kind)
+        if default:
+            rec.status["defaultInstanceId"] = self._default_instance_txn(conn, rec, *default)
+        records.insert_txn(conn, info.table, rec)
+        self._snapshot_txn(conn, info, rec, "create")
+        return rec
+
+    def _default_instance_txn(self, conn: sqlite3.Connection, owner: Record, kind: str, field: str) -> str:
+        info = kind_info(kind)
+        existing = records.get(conn, info.table, slug=owner.slug)
+        if existing:
+            return existing.id
+        instance = Record(
+            id=new_id(info.id_prefix), name=owner.name, slug=owner.slug, version=1,
+            spec={field: owner.name, "description": f"default instance of {owner.name}"},
+            created_at=owner.created_at, updated_at=owner.updated_at,
+            created_by=self.actor, updated_by=self.actor,
+        )
+        records.insert_txn(conn, info.table, instance)
+        self._snapshot_txn(conn, info, instance, "create")
+        return instance.id
+
+    def _update_txn(
+        self, conn: sqlite3.Connection, info: KindInfo, current: Record, new: Record, slug: str, operation: str
+    ) -> Record:
+        rec = Record(
+            id=current.id, name=new.name, slug=slug, version=current.version + 1, spec=new.spec,
+            status=current.status, labels=new.labels, annotations=new.annotations, tags=new.tags,
+            created_at=current.created_at, updated_at=timestamp(self.clock()),
+            created_by=current.created_by, updated_by=self.actor,
+        )
+        if not records.update_txn(conn, info.table, rec, expected_version=current.version):
+            raise Conflict(f"{info.kind} {current.name!r} changed while it was being written; try again")
+        self._snapshot_txn(conn, info, rec, operation)
+        return rec
+
+    def _apply_txn(self, conn: sqlite3.Connection, info: KindInfo, slug: str, resource: Resource) -> ApplyOutcome:
+        current = records.get(conn, info.table, slug=slug)
+        if current is None:
+            rec = self._create_txn(conn, info, resource, slug)
+            return ApplyOutcome(from_record(type(resource), rec), "created")
+        new = to_record(resource)
+        if _content(new) == _content(current):
+            return ApplyOutcome(from_record(type(resource), current), "unchanged")
+        rec = self._update_txn(conn, info, current, new, slug, "update")
+        return ApplyOutcome(from_record(type(resource), rec), "configured")
+
+    def _delete_txn(self, conn: sqlite3.Connection, info: KindInfo, rec: Record) -> None:
+        records.delete_txn(conn, info.table, rec.id)
+        gone = Record(**{**rec.__dict__, "version": rec.version + 1, "updated_at": timestamp(self.clock())})
+        self._snapshot_txn(conn, info, gone, "delete")
+
+    def _snapshot_txn(
+        self, conn: sqlite3.Connection, info: KindInfo, rec: Record, operation: str, *, replace: bool = False
+    ) -> None:
+        entry = versions.VersionRecord(
+            id=new_id("ver"), resource_kind=info.kind, resource_id=rec.id, resource_slug=rec.slug,
+            version=rec.version, operation=operation, snapshot=record_json(info.kind, rec),
+            created_at=rec.updated_at or timestamp(self.clock()), created_by=self.actor,
+        )
+        versions.record_txn(conn, entry, replace=replace)
+
+    def _with_status(self, resource: R, conn: sqlite3.Connection | None = None) -> R:
+        """Fill status.references: each name the resource holds, resolved against the store now."""
+        info = kind_info(resource)
+        if not has_reference_status(info.kind):
+            return resource
+        db = conn or self.db.conn
+        status = cast(Any, resource.status)
+        del status.references[:]
+        for ref in references(resource):
+            target = records.get(db, kind_info(ref.kind).table, slug=slugify(ref.name))
+            status.references.append(
+                ResourceReference(
+                    kind=ref.kind, name=ref.name, field=ref.field, resolved=target is not None,
+                    id=target.id if target else "",
+                )
+            )
+        return resource
+
+
+def _stored_status(status: dict[str, Any]) -> dict[str, Any]:
+    # References are resolved on every read, never stored: they would go stale.
+    return {k: v for k, v in status.items() if k != "references"}
+
+
+def _missing_reference_warnings(resource: Resource) -> list[str]:
+    refs = getattr(resource.status, "references", [])
+    return [f"{r.field} refers to {r.kind} {r.name!r}, which does not exist (yet)" for r in refs if not r.resolved]
+
+
+def _page_size(requested: int) -> int:
+    if requested < 0:
+        raise InvalidArgument("page_size must not be negative", field="page_size")
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def _execution_kind(execution_id: str) -> KindInfo:
+    info = kind_of_id(execution_id)
+    if info is None or not info.execution:
+        raise NotFound(
+            f"execution {execution_id!r} not found",
+            hint="execution ids start with aex_ or wex_; list them with `stigmer execution list`",
+        )
+    return info
+
+
+def _version_message(entry: versions.VersionRecord) -> ApiResourceVersion:
+    message = ApiResourceVersion(api_version="agentic.stigmer.ai/v1", kind="ApiResourceVersion")
+    message.metadata.id = entry.id
+    message.metadata.name = f"{entry.resource_slug}@{entry.version}"
+    message.metadata.version = 1
+    message.metadata.create_time.FromJsonString(entry.created_at)
+    spec = message.spec
+    spec.resource_kind, spec.resource_id = entry.resource_kind, entry.resource_id
+    spec.resource_name = str(entry.snapshot.get("metadata", {}).get("name", entry.resource_slug))
+    spec.version, spec.operation = entry.version, entry.operation
+    spec.snapshot.update(entry.snapshot)
+    return message
+
+
+def _artifact_message(art: artifact_store.ArtifactRecord) -> Artifact:
+    message = Artifact(
+        id=art.id, execution_id=art.execution_id, name=art.name, content_type=art.content_type,
+        sha256=art.sha256, size=art.size, data=art.data,
+    )
+    message.create_time.FromJsonString(art.created_at)
+    return message
+
+
+__all__ = ["LocalBackend"]

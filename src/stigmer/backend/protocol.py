@@ -1,0 +1,149 @@
+"""The Backend protocol: the one interface the CLI, the SDK and the server talk to.
+
+It mirrors ``stigmer.backend.v1.BackendService``. LocalBackend implements it on SQLite;
+RemoteBackend implements it over gRPC; one conformance suite holds both to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from stigmer.api.apiresourceversion.v1.apiresourceversion_pb2 import ApiResourceVersion
+from stigmer.api.backend.v1.backend_pb2 import Artifact, BackendInfo
+from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
+from stigmer.resources.kinds import Execution, Resource
+
+R = TypeVar("R", bound=Resource)
+E = TypeVar("E", bound=Execution)
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a listing; pass ``next_page_token`` back for the next, "" means the end."""
+
+    items: list[T]
+    next_page_token: str = ""
+
+
+@dataclass
+class ApplyOutcome:
+    """What apply did to one resource: "created", "configured" or "unchanged"."""
+
+    resource: Resource
+    action: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ExecutionQuery:
+    """Filters for listing executions; empty fields do not filter."""
+
+    kind: str = ""
+    phase: ExecutionPhase.ValueType = ExecutionPhase.EXECUTION_PHASE_UNSPECIFIED
+    parent_execution_id: str = ""
+    session: str = ""
+    definition: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    page_size: int = DEFAULT_PAGE_SIZE
+    page_token: str = ""
+
+
+class Backend(Protocol):
+    """Resources, their history, executions and artifacts, wherever they are stored.
+
+    ``ref`` arguments accept a resource's id, its name or its slug. Errors are the typed
+    exceptions of :mod:`stigmer.errors`.
+    """
+
+    def create(self, resource: R) -> R:
+        """Create a resource; AlreadyExists when the name is taken."""
+        ...
+
+    def get(self, kind: type[R], ref: str) -> R:
+        """One resource, with its references resolved in status; NotFound otherwise."""
+        ...
+
+    def update(self, resource: R) -> R:
+        """Replace a resource whose ``metadata.version`` is the stored one; Conflict if stale."""
+        ...
+
+    def apply(self, resources: Sequence[Resource], *, dry_run: bool = False) -> list[ApplyOutcome]:
+        """Create or update each resource by kind and name, all or nothing."""
+        ...
+
+    def delete(self, kind: type[R], ref: str) -> R:
+        """Delete a resource and return it as it was."""
+        ...
+
+    def list(
+        self,
+        kind: type[R],
+        *,
+        labels: dict[str, str] | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str = "",
+    ) -> Page[R]:
+        """One page of a kind, by name; ``labels`` must all match."""
+        ...
+
+    def history(self, kind: type[Resource], ref: str) -> list[ApiResourceVersion]:
+        """Every version of a resource, oldest first (deleted resources by name)."""
+        ...
+
+    def rollback(self, kind: type[R], ref: str, version: int) -> R:
+        """Write a new version equal to an old one."""
+        ...
+
+    def import_resources(self, resources: Sequence[Resource]) -> int:
+        """Restore resources exactly (ids, versions, times, status), all or nothing."""
+        ...
+
+    def create_execution(self, execution: E) -> E:
+        """Record a new execution as PENDING."""
+        ...
+
+    def get_execution(self, execution_id: str) -> Execution:
+        """An agent or workflow execution by id."""
+        ...
+
+    def update_execution_status(self, execution: E, *, expected_version: int = 0) -> E:
+        """Replace an execution's status; Conflict once it is finished or when stale."""
+        ...
+
+    def list_executions(self, query: ExecutionQuery) -> Page[Execution]:
+        """Executions, newest first."""
+        ...
+
+    def cancel_execution(self, execution_id: str) -> Execution:
+        """Cancel a pending execution now, or ask a running one to stop."""
+        ...
+
+    def get_execution_context(self, execution_id: str) -> ExecutionContext:
+        """What a RUNNING execution may read; Conflict for any other phase."""
+        ...
+
+    def store_artifact(self, data: bytes, *, name: str, content_type: str = "", execution_id: str = "") -> Artifact:
+        """Store a blob and return its record (with its SHA-256)."""
+        ...
+
+    def get_artifact(self, artifact_id: str) -> Artifact:
+        """A stored blob by id."""
+        ...
+
+    def info(self) -> BackendInfo:
+        """What this backend is: type, version, database, schema version, counts per kind."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "ApplyOutcome", "Backend", "ExecutionQuery", "Page"]

@@ -1,0 +1,97 @@
+"""Typed errors. Each maps one-to-one onto a gRPC status code and a CLI exit code.
+
+Every error says what happened, to which resource or field, and what to do next
+(`hint`), so the CLI, the SDK and the server can all show it to a person as it is.
+"""
+
+from __future__ import annotations
+
+
+class StigmerError(Exception):
+    """Base of every error Stigmer raises on purpose."""
+
+    grpc_code = "UNKNOWN"
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidArgument(StigmerError):
+    """The input is malformed: a bad field, name, value or file.
+
+    Args:
+        message: What is wrong.
+        field: The dotted path of the offending field, e.g. ``spec.tasks[1].dependsOn``.
+        resource: ``Kind/name`` of the resource the field belongs to, when known.
+        source: ``file:line`` where the field was written, when it came from a file.
+    """
+
+    grpc_code = "INVALID_ARGUMENT"
+    exit_code = 2
+
+    def __init__(
+        self, message: str, *, field: str = "", resource: str = "", source: str = "", hint: str = ""
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+        self.resource = resource
+        self.source = source
+
+    def __str__(self) -> str:
+        where = ": ".join(p for p in (self.source, self.resource, self.field) if p)
+        return f"{where}: {self.message}" if where else self.message
+
+
+class NotFound(StigmerError):
+    """The named resource, execution or version does not exist."""
+
+    grpc_code = "NOT_FOUND"
+
+
+class AlreadyExists(StigmerError):
+    """A resource with that name already exists."""
+
+    grpc_code = "ALREADY_EXISTS"
+
+
+class Conflict(StigmerError):
+    """A write was based on a stale version, or the state forbids it (e.g. a finished run)."""
+
+    grpc_code = "FAILED_PRECONDITION"
+
+
+class SchemaTooNew(StigmerError):
+    """The database was written by a newer Stigmer; it is left untouched."""
+
+    grpc_code = "FAILED_PRECONDITION"
+    exit_code = 2
+
+
+class Unavailable(StigmerError):
+    """The backend cannot be reached right now."""
+
+    grpc_code = "UNAVAILABLE"
+
+
+class ExecutionFailed(StigmerError):
+    """An execution ended FAILED or CANCELLED."""
+
+    grpc_code = "ABORTED"
+
+
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "ExecutionFailed",
+    "InvalidArgument",
+    "NotFound",
+    "SchemaTooNew",
+    "StigmerError",
+    "Unavailable",
+]

@@ -1,0 +1,1 @@
+"""Resources: kinds, files, short forms, decoding, validation and references."""

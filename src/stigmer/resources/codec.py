@@ -1,0 +1,157 @@
+"""Resources to and from their JSON form (protobuf's JSON mapping, camelCase keys)."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, TypeVar
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from stigmer.errors import InvalidArgument
+
+M = TypeVar("M", bound=Message)
+
+_FREE_FORM = {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
+_STRING_FORM = {"google.protobuf.Timestamp", "google.protobuf.Duration"}
+_INTS = {
+    FieldDescriptor.TYPE_INT32,
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT32,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT32,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED32,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_SFIXED32,
+    FieldDescriptor.TYPE_SFIXED64,
+}
+_FLOATS = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT}
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    """The JSON form of a message: camelCase keys, defaults omitted."""
+    return json_format.MessageToDict(message)
+
+
+def from_dict(cls: type[M], data: dict[str, Any], *, path: str = "") -> M:
+    """Build a message from its JSON form, refusing unknown fields and wrong types.
+
+    Raises:
+        InvalidArgument: With the dotted path of the first offending field.
+    """
+    cleaned = _check_message(cls.DESCRIPTOR, data, path)
+    message = cls()
+    try:
+        json_format.ParseDict(cleaned, message)
+    except json_format.ParseError as exc:
+        raise InvalidArgument(str(exc), field=path) from None
+    return message
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+def _check_message(desc: Descriptor, data: Any, path: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidArgument(f"expected a mapping, got {_type_name(data)}", field=path)
+    fields = {f.json_name: f for f in desc.fields}
+    fields.update({f.name: f for f in desc.fields})
+    cleaned: dict[str, Any] = {}
+    oneofs: dict[str, str] = {}
+    for key, value in data.items():
+        field_path = _join(path, key)
+        fd = fields.get(key)
+        if fd is None:
+            known = sorted({f.json_name for f in desc.fields})
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(known)}"
+            raise InvalidArgument(f"unknown field {key!r}", field=field_path, hint=hint)
+        if value is None:
+            continue  # `key:` with nothing after it means unset
+        oneof = fd.containing_oneof
+        if oneof is not None and not oneof.name.startswith("_"):
+            if oneof.name in oneofs:
+                raise InvalidArgument(
+                    f"{oneofs[oneof.name]!r} and {fd.json_name!r} cannot both be set: choose one "
+                    f"of {', '.join(f.json_name for f in oneof.fields)}",
+                    field=field_path,
+                )
+            oneofs[oneof.name] = fd.json_name
+        cleaned[key] = _check_field(fd, value, field_path)
+    return cleaned
+
+
+def _check_field(fd: FieldDescriptor, value: Any, path: str) -> Any:
+    if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
+        if not isinstance(value, dict):
+            raise InvalidArgument(f"expected a mapping, got {_type_name(value)}", field=path)
+        value_fd = fd.message_type.fields_by_name["value"]
+        return {str(k): _check_value(value_fd, v, f"{path}.{k}") for k, v in value.items()}
+    if fd.is_repeated:
+        if not isinstance(value, list):
+            raise InvalidArgument(f"expected a list, got {_type_name(value)}", field=path)
+        return [_check_value(fd, v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return _check_value(fd, value, path)
+
+
+def _check_value(fd: FieldDescriptor, value: Any, path: str) -> Any:  # noqa: C901
+    if fd.message_type is not None:
+        name = fd.message_type.full_name
+        if name in _FREE_FORM:
+            if name == "google.protobuf.Struct" and not isinstance(value, dict):
+                raise InvalidArgument(f"expected a mapping, got {_type_name(value)}", field=path)
+            return value
+        if name in _STRING_FORM:
+            if not isinstance(value, str):
+                raise InvalidArgument(f"expected a timestamp string, got {_type_name(value)}", field=path)
+            return value
+        return _check_message(fd.message_type, value, path)
+    if fd.enum_type is not None:
+        names = [v.name for v in fd.enum_type.values]
+        if value not in names:
+            raise InvalidArgument(f"invalid value {value!r}", field=path, hint=f"use one of: {', '.join(names[1:])}")
+        return value
+    if fd.type == FieldDescriptor.TYPE_BOOL:
+        if not isinstance(value, bool):
+            raise InvalidArgument(f"expected true or false, got {_type_name(value)}", field=path)
+        return value
+    if fd.type in _INTS:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidArgument(f"expected an integer, got {_type_name(value)} {value!r}", field=path)
+        return value
+    if fd.type in _FLOATS:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidArgument(f"expected a number, got {_type_name(value)}", field=path)
+        return value
+    if fd.type == FieldDescriptor.TYPE_BYTES:
+        if not isinstance(value, str):
+            raise InvalidArgument(f"expected base64 text, got {_type_name(value)}", field=path)
+        return value
+    if not isinstance(value, str):
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        raise InvalidArgument(
+            f"expected a string, got {_type_name(value)}", field=path, hint=f'quote the value: "{shown}"'
+        )
+    return value
+
+
+__all__ = ["from_dict", "to_dict"]

@@ -1,0 +1,251 @@
+"""Semantic checks of a resource, beyond its shape: names, required fields, task graphs.
+
+The backend runs these on every write, whichever client sent the resource. Each error
+names the field (``spec.tasks[2].dependsOn[0]``) so a file's line can be found for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from stigmer.api.agent.v1.agent_pb2 import Agent, McpServerUsage, SubAgent
+from stigmer.api.agentinstance.v1.agentinstance_pb2 import AgentInstance
+from stigmer.api.common.v1.metadata_pb2 import ApiResourceMetadata, ModelConfig
+from stigmer.api.environment.v1.environment_pb2 import Environment
+from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
+from stigmer.api.skill.v1.skill_pb2 import Skill
+from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow
+from stigmer.api.workflowinstance.v1.workflowinstance_pb2 import WorkflowInstance
+from stigmer.errors import InvalidArgument
+from stigmer.resources.kinds import Resource, kind_info
+from stigmer.resources.names import validate_label_key, validate_name
+
+INPUT_TYPES = ("string", "number", "integer", "boolean", "object", "array")
+ON_ERROR_ACTIONS = ("fail", "continue")
+
+
+def validate_metadata(metadata: ApiResourceMetadata) -> str:
+    """Check name, labels and annotations; return the slug."""
+    slug = validate_name(metadata.name)
+    for key in metadata.labels:
+        validate_label_key(key, field=f"metadata.labels.{key}")
+    for key in metadata.annotations:
+        validate_label_key(key, field=f"metadata.annotations.{key}")
+    return slug
+
+
+def _reference(value: str, field: str) -> None:
+    if value:
+        validate_name(value, field=field)
+
+
+def _model(model: ModelConfig, field: str) -> None:
+    if model.name and not model.provider:
+        raise InvalidArgument("a model needs a provider", field=f"{field}.provider", hint="write provider/name")
+
+
+def _mcp_usage(usage: McpServerUsage, field: str) -> None:
+    transport = usage.WhichOneof("transport")
+    if usage.ref:
+        _reference(usage.ref, f"{field}.ref")
+        if transport or usage.name:
+            raise InvalidArgument(
+                "an MCP server is either a reference (ref) or inline (name and stdio/http), not both", field=field
+            )
+    elif not transport:
+        raise InvalidArgument(
+            "an MCP server needs a ref to an McpServer resource, or an inline stdio or http transport",
+            field=field,
+            hint="write the server's name, e.g. `mcpServers: [helpdesk]`",
+        )
+    else:
+        validate_name(usage.name, field=f"{field}.name")
+        _transport(usage.stdio.command if transport == "stdio" else usage.http.url, transport, field)
+
+
+def _transport(target: str, transport: str, field: str) -> None:
+    if transport == "stdio" and not target:
+        raise InvalidArgument("a stdio server needs a command", field=f"{field}.stdio.command")
+    if transport == "http" and not target.startswith(("http://", "https://")):
+        raise InvalidArgument(
+            f"url must start with http:// or https://, got {target!r}", field=f"{field}.http.url"
+        )
+
+
+def _sub_agent(sub: SubAgent, field: str) -> None:
+    if sub.ref:
+        _reference(sub.ref, f"{field}.ref")
+        return
+    validate_name(sub.name, field=f"{field}.name")
+    if not sub.instructions:
+        raise InvalidArgument("an inline sub-agent needs instructions", field=f"{field}.instructions")
+    _model(sub.model, f"{field}.model")
+    for i, usage in enumerate(sub.mcp_servers):
+        _mcp_usage(usage, f"{field}.mcpServers[{i}]")
+
+
+def _agent(agent: Agent) -> None:
+    spec = agent.spec
+    if not spec.instructions.strip():
+        raise InvalidArgument("an agent needs instructions", field="spec.instructions")
+    _model(spec.model, "spec.model")
+    for i, usage in enumerate(spec.mcp_servers):
+        _mcp_usage(usage, f"spec.mcpServers[{i}]")
+    for i, skill in enumerate(spec.skills):
+        _reference(skill, f"spec.skills[{i}]")
+    for i, sub in enumerate(spec.sub_agents):
+        _sub_agent(sub, f"spec.subAgents[{i}]")
+
+
+def _mcp_server(server: McpServer) -> None:
+    transport = server.spec.WhichOneof("transport")
+    if not transport:
+        raise InvalidArgument("an McpServer needs exactly one of stdio or http", field="spec")
+    _transport(server.spec.stdio.command if transport == "stdio" else server.spec.http.url, transport, "spec")
+
+
+def _skill(skill: Skill) -> None:
+    if not skill.spec.content.strip():
+        raise InvalidArgument("a skill needs content (markdown)", field="spec.content")
+
+
+def _environment(env: Environment) -> None:
+    if env.spec.secrets:
+        key = next(iter(env.spec.secrets))
+        raise InvalidArgument(
+            "secret values cannot be stored yet: they would be kept in clear",
+            field=f"spec.secrets.{key}",
+            hint="remove spec.secrets; sealed secrets arrive with the environments-and-secrets feature",
+        )
+
+
+def _task_kind(task: Task, field: str) -> str:
+    kind = task.WhichOneof("kind")
+    if kind is None:
+        raise InvalidArgument(
+            f"task {task.name!r} has no kind",
+            field=field,
+            hint="give it one of: agent, set, http, switch, forEach, approval, wait, workflow, python",
+        )
+    return kind
+
+
+def _task(task: Task, field: str) -> None:
+    validate_name(task.name, field=f"{field}.name")
+    kind = _task_kind(task, field)
+    if kind == "agent":
+        _reference(task.agent, f"{field}.agent")
+    elif kind == "workflow":
+        _reference(task.workflow, f"{field}.workflow")
+    elif kind == "python" and ":" not in task.python:
+        raise InvalidArgument("a python task names module:function", field=f"{field}.python")
+    elif kind == "for_each":
+        if not task.for_each.items:
+            raise InvalidArgument("forEach needs items (an expression that yields a list)", field=f"{field}.forEach.items")
+        if not task.for_each.HasField("do"):
+            raise InvalidArgument("forEach needs a task to run per item", field=f"{field}.forEach.do")
+        _task(task.for_each.do, f"{field}.forEach.do")
+    elif kind == "http" and not task.http.url:
+        raise InvalidArgument("an http task needs a url", field=f"{field}.http.url")
+    if task.on_error.action and task.on_error.action not in ON_ERROR_ACTIONS:
+        raise InvalidArgument(
+            f"invalid onError {task.on_error.action!r}", field=f"{field}.onError", hint="use fail, continue or {output: …}"
+        )
+
+
+def _workflow(workflow: Workflow) -> None:
+    spec = workflow.spec
+    for name, declared in spec.inputs.items():
+        if declared.type and declared.type not in INPUT_TYPES:
+            raise InvalidArgument(
+                f"invalid input type {declared.type!r}", field=f"spec.inputs.{name}.type", hint=f"use one of: {', '.join(INPUT_TYPES)}"
+            )
+    if not spec.tasks:
+        raise InvalidArgument("a workflow needs at least one task", field="spec.tasks")
+    index: dict[str, int] = {}
+    for i, task in enumerate(spec.tasks):
+        _task(task, f"spec.tasks[{i}]")
+        if task.name in index:
+            raise InvalidArgument(
+                f"duplicate task name {task.name!r} (also spec.tasks[{index[task.name]}])", field=f"spec.tasks[{i}].name"
+            )
+        index[task.name] = i
+    for i, task in enumerate(spec.tasks):
+        targets = [(f"dependsOn[{j}]", dep) for j, dep in enumerate(task.depends_on)]
+        for c, case in enumerate(task.switch.cases):
+            targets += [(f"switch.cases[{c}].then[{j}]", t) for j, t in enumerate(case.then)]
+        targets += [(f"switch.default[{j}]", t) for j, t in enumerate(task.switch.default)]
+        for where, target in targets:
+            if target not in index:
+                raise InvalidArgument(f"unknown task {target!r}", field=f"spec.tasks[{i}].{where}", hint=f"tasks: {', '.join(index)}")
+            if target == task.name:
+                raise InvalidArgument(f"task {task.name!r} depends on itself", field=f"spec.tasks[{i}].{where}")
+    _check_acyclic(spec.tasks)
+
+
+def _check_acyclic(tasks: Any) -> None:
+    deps = {t.name: list(t.depends_on) for t in tasks}
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = [*trail[trail.index(name):], name]
+            i = next(i for i, t in enumerate(tasks) if t.name == name)
+            raise InvalidArgument(f"dependency cycle: {' -> '.join(cycle)}", field=f"spec.tasks[{i}].dependsOn")
+        state[name] = 1
+        for dep in deps[name]:
+            visit(dep, [*trail, name])
+        state[name] = 2
+
+    for t in tasks:
+        visit(t.name, [])
+
+
+def _agent_instance(instance: AgentInstance) -> None:
+    if not instance.spec.agent:
+        raise InvalidArgument("an agent instance names its agent", field="spec.agent")
+    _reference(instance.spec.agent, "spec.agent")
+    _reference(instance.spec.environment, "spec.environment")
+
+
+def _workflow_instance(instance: WorkflowInstance) -> None:
+    if not instance.spec.workflow:
+        raise InvalidArgument("a workflow instance names its workflow", field="spec.workflow")
+    _reference(instance.spec.workflow, "spec.workflow")
+    _reference(instance.spec.environment, "spec.environment")
+
+
+_BY_KIND: dict[str, Callable[[Any], None]] = {
+    "Agent": _agent,
+    "AgentInstance": _agent_instance,
+    "Workflow": _workflow,
+    "WorkflowInstance": _workflow_instance,
+    "McpServer": _mcp_server,
+    "Skill": _skill,
+    "Environment": _environment,
+}
+
+
+def validate(resource: Resource) -> str:
+    """Check a resource before it is written; return its slug.
+
+    Raises:
+        InvalidArgument: Naming the resource and the field.
+    """
+    info = kind_info(resource)
+    label = f"{info.kind}/{resource.metadata.name}" if resource.metadata.name else info.kind
+    try:
+        slug = validate_metadata(resource.metadata)
+        check = _BY_KIND.get(info.kind)
+        if check:
+            check(resource)
+    except InvalidArgument as exc:
+        exc.resource = exc.resource or label
+        raise
+    return slug
+
+
+__all__ = ["INPUT_TYPES", "validate", "validate_metadata"]

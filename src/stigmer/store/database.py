@@ -1,0 +1,80 @@
+"""The SQLite database: connection settings, migrations and write transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from stigmer.store.migrations import check_not_newer, migrate
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    """One connection to a Stigmer SQLite file.
+
+    Reads run in autocommit mode; writes go through :meth:`write`, which holds an
+    IMMEDIATE transaction so concurrent writers queue on ``busy_timeout`` instead of
+    failing with "database is locked". A Database is used from one thread at a time.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path, *, migrate_schema: bool = True) -> Database:
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        Raises:
+            SchemaTooNew: The file was written by a newer Stigmer; it is not modified.
+        """
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            # Checked before any pragma that writes, so a newer database stays untouched.
+            check_not_newer(conn, path)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            if migrate_schema:
+                migrate(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE): committed on success, rolled back on error."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside sees one consistent snapshot."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield self.conn
+        finally:
+            self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+
+__all__ = ["BUSY_TIMEOUT_MS", "Database"]

@@ -1,0 +1,250 @@
+"""Rows of the resource tables: read, insert, update, delete and keyset pages.
+
+The store deals in :class:`Record` (metadata columns plus JSON documents) and knows
+nothing of protobuf or of what a spec means. Functions whose name ends in ``_txn`` must
+run inside the caller's write transaction (:meth:`Database.write`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from stigmer.errors import InvalidArgument
+
+JSON = dict[str, Any]
+_IDENT = re.compile(r"^[a-z_]+$")
+_COLUMNS = (
+    "id, name, slug, version, labels, annotations, tags, spec, status, "
+    "created_at, updated_at, created_by, updated_by"
+)
+
+
+@dataclass
+class Record:
+    """One stored resource."""
+
+    id: str
+    name: str
+    slug: str
+    version: int
+    spec: JSON = field(default_factory=dict)
+    status: JSON = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    created_at: str = ""
+    updated_at: str = ""
+    created_by: str = ""
+    updated_by: str = ""
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, the form every document is stored in."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _ident(name: str) -> str:
+    # Table and column names come from code, never from users; checked all the same.
+    if not _IDENT.match(name):
+        raise ValueError(f"not an identifier: {name!r}")
+    return name
+
+
+def _record(row: sqlite3.Row | tuple[Any, ...]) -> Record:
+    return Record(
+        id=row[0],
+        name=row[1],
+        slug=row[2],
+        version=row[3],
+        labels=json.loads(row[4]),
+        annotations=json.loads(row[5]),
+        tags=json.loads(row[6]),
+        spec=json.loads(row[7]),
+        status=json.loads(row[8]),
+        created_at=row[9],
+        updated_at=row[10],
+        created_by=row[11],
+        updated_by=row[12],
+    )
+
+
+def _values(rec: Record) -> tuple[Any, ...]:
+    return (
+        rec.id,
+        rec.name,
+        rec.slug,
+        rec.version,
+        dumps(rec.labels),
+        dumps(rec.annotations),
+        dumps(rec.tags),
+        dumps(rec.spec),
+        dumps(rec.status),
+        rec.created_at,
+        rec.updated_at,
+        rec.created_by,
+        rec.updated_by,
+    )
+
+
+def get(conn: sqlite3.Connection, table: str, *, id: str = "", slug: str = "") -> Record | None:
+    """The record with this id (or, when no id is given, this slug), or None."""
+    column, value = ("id", id) if id else ("slug", slug)
+    row = conn.execute(f"SELECT {_COLUMNS} FROM {_ident(table)} WHERE {column} = ?", (value,)).fetchone()
+    return _record(row) if row else None
+
+
+def get_where(conn: sqlite3.Connection, table: str, column: str, value: str) -> Record | None:
+    """The first record whose ``column`` equals ``value`` (an indexed column), or None."""
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM {_ident(table)} WHERE {_ident(column)} = ? LIMIT 1", (value,)
+    ).fetchone()
+    return _record(row) if row else None
+
+
+def insert_txn(conn: sqlite3.Connection, table: str, rec: Record) -> None:
+    """Insert a new record. Raises sqlite3.IntegrityError when the id or slug is taken."""
+    conn.execute(
+        f"INSERT INTO {_ident(table)} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _values(rec),
+    )
+
+
+def replace_txn(conn: sqlite3.Connection, table: str, rec: Record) -> None:
+    """Insert a record or overwrite the one with the same id, exactly as given (for import)."""
+    conn.execute(f"DELETE FROM {_ident(table)} WHERE id = ?", (rec.id,))
+    insert_txn(conn, table, rec)
+
+
+def update_txn(conn: sqlite3.Connection, table: str, rec: Record, *, expected_version: int) -> bool:
+    """Overwrite a record if its stored version is still ``expected_version``.
+
+    Returns:
+        False when the record is gone or was changed since (nothing is written).
+    """
+    cur = conn.execute(
+        f"UPDATE {_ident(table)} SET name = ?, slug = ?, version = ?, labels = ?, annotations = ?, "
+        "tags = ?, spec = ?, status = ?, updated_at = ?, updated_by = ? WHERE id = ? AND version = ?",
+        (
+            rec.name,
+            rec.slug,
+            rec.version,
+            dumps(rec.labels),
+            dumps(rec.annotations),
+            dumps(rec.tags),
+            dumps(rec.spec),
+            dumps(rec.status),
+            rec.updated_at,
+            rec.updated_by,
+            rec.id,
+            expected_version,
+        ),
+    )
+    return cur.rowcount == 1
+
+
+def delete_txn(conn: sqlite3.Connection, table: str, id: str) -> bool:
+    """Delete a record by id; False when there was none."""
+    return conn.execute(f"DELETE FROM {_ident(table)} WHERE id = ?", (id,)).rowcount == 1
+
+
+def count(conn: sqlite3.Connection, table: str) -> int:
+    """How many records the table holds."""
+    return int(conn.execute(f"SELECT count(*) FROM {_ident(table)}").fetchone()[0])
+
+
+Order = Literal["slug", "newest"]
+
+
+@dataclass
+class PageRequest:
+    """What to list: equality filters on (indexed) columns, label matches and a keyset cursor."""
+
+    order: Order = "slug"
+    limit: int = 50
+    where: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    after: list[str] | None = None
+
+
+def list_page(conn: sqlite3.Connection, table: str, req: PageRequest) -> list[Record]:
+    """One page of records, in keyset order; never OFFSET, so every page costs the same."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in req.where.items():
+        clauses.append(f"{_ident(column)} = ?")
+        params.append(value)
+    for key, value in req.labels.items():
+        clauses.append("json_extract(labels, ?) = ?")
+        params.extend([f'$."{key}"', value])
+    if req.order == "slug":
+        if req.after:
+            clauses.append("slug > ?")
+            params.append(req.after[0])
+        order_by = "slug"
+    else:
+        if req.after:
+            clauses.append("(created_at, id) < (?, ?)")
+            params.extend(req.after[:2])
+        order_by = "created_at DESC, id DESC"
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM {_ident(table)} {where} ORDER BY {order_by} LIMIT ?", (*params, req.limit)
+    ).fetchall()
+    return [_record(r) for r in rows]
+
+
+def cursor_of(rec: Record, order: Order) -> list[str]:
+    """The keyset position just after ``rec`` in the given order."""
+    return [rec.slug] if order == "slug" else [rec.created_at, rec.id]
+
+
+def encode_token(scope: str, position: list[str]) -> str:
+    """An opaque page token bound to what was listed (kind and filters)."""
+    raw = dumps({"s": scope, "p": position}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str, scope: str) -> list[str] | None:
+    """The position a page token points at.
+
+    Raises:
+        InvalidArgument: The token is malformed or was issued for another listing.
+    """
+    if not token:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        position = data["p"]
+        if data["s"] != scope or not isinstance(position, list):
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        raise InvalidArgument(
+            "invalid page token", field="page_token", hint="pass the token from the previous page unchanged, "
+            "with the same kind and filters"
+        ) from None
+    return [str(p) for p in position]
+
+
+__all__ = [
+    "JSON",
+    "Order",
+    "PageRequest",
+    "Record",
+    "count",
+    "cursor_of",
+    "decode_token",
+    "delete_txn",
+    "dumps",
+    "encode_token",
+    "get",
+    "get_where",
+    "insert_txn",
+    "list_page",
+    "replace_txn",
+    "update_txn",
+]

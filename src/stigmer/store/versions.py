@@ -1,0 +1,61 @@
+"""Resource history: a snapshot of the whole resource after every write."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from stigmer.store.records import dumps
+
+
+@dataclass
+class VersionRecord:
+    """One history entry."""
+
+    id: str
+    resource_kind: str
+    resource_id: str
+    resource_slug: str
+    version: int
+    operation: str
+    snapshot: dict[str, Any]
+    created_at: str
+    created_by: str = ""
+
+
+def record_txn(conn: sqlite3.Connection, entry: VersionRecord, *, replace: bool = False) -> None:
+    """Write a history entry (``replace`` overwrites one with the same resource and version)."""
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    conn.execute(
+        f"{verb} INTO api_resource_versions (id, resource_kind, resource_id, resource_slug, version, "
+        "operation, snapshot, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            entry.id,
+            entry.resource_kind,
+            entry.resource_id,
+            entry.resource_slug,
+            entry.version,
+            entry.operation,
+            dumps(entry.snapshot),
+            entry.created_at,
+            entry.created_by,
+        ),
+    )
+
+
+def history(conn: sqlite3.Connection, kind: str, *, resource_id: str = "", slug: str = "") -> list[VersionRecord]:
+    """Every entry for one resource (by id), or for every resource that bore a slug, oldest first."""
+    column, value = ("resource_id", resource_id) if resource_id else ("resource_slug", slug)
+    rows = conn.execute(
+        "SELECT id, resource_kind, resource_id, resource_slug, version, operation, snapshot, created_at, "
+        f"created_by FROM api_resource_versions WHERE resource_kind = ? AND {column} = ? ORDER BY seq",
+        (kind, value),
+    ).fetchall()
+    return [
+        VersionRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8]) for r in rows
+    ]
+
+
+__all__ = ["VersionRecord", "history", "record_txn"]
