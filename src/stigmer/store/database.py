@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,20 @@ from pathlib import Path
 from stigmer.store.migrations import check_not_newer, migrate
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    # Switching a new file to WAL takes an exclusive lock without calling the busy
+    # handler, so two processes opening a fresh database at once would fail here.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 class Database:
@@ -40,7 +55,7 @@ class Database:
             conn.execute("PRAGMA foreign_keys = ON")
             # Checked before any pragma that writes, so a newer database stays untouched.
             check_not_newer(conn, path)
-            conn.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             if migrate_schema:
                 migrate(conn, path)

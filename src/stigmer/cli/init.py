@@ -1,0 +1,37 @@
+"""`stigmer init` and `stigmer version`."""
+
+from __future__ import annotations
+
+import click
+
+from stigmer.cli.context import App, pass_app
+
+
+@click.command()
+def version() -> None:
+    """Print the Stigmer version."""
+    from stigmer.version import __version__
+
+    click.echo(f"stigmer {__version__}")
+
+
+@click.command()
+@pass_app
+def init(app: App) -> None:
+    """Create the Stigmer home, its config.yaml and its database.
+
+    Safe to run again: existing files are kept and migrated to this version's schema.
+    The home is ~/.stigmer unless --home or $STIGMER_HOME says otherwise.
+    """
+    from stigmer.config import CONFIG_FILE, save_config
+
+    app.home.mkdir(parents=True, exist_ok=True)
+    config_path = app.home / CONFIG_FILE
+    created = not config_path.exists()
+    if created:
+        save_config(app.config)
+    info = app.backend.info()
+    click.echo(f"home:     {app.home}")
+    click.echo(f"config:   {config_path}{' (created)' if created else ''}")
+    click.echo(f"database: {info.database} (schema version {info.schema_version})")
+    click.echo("Next: stigmer apply -f examples/   then   stigmer get agents")

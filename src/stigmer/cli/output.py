@@ -1,0 +1,175 @@
+"""Printing resources as tables, YAML or JSON.
+
+YAML and JSON show the resource exactly as the API holds it (a list prints as a
+multi-document YAML stream, which `stigmer apply -f` reads back); tables show the
+columns a person scans for, per kind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+import yaml
+from google.protobuf.message import Message
+
+from stigmer.resources.codec import to_dict
+from stigmer.resources.kinds import kind_info
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style for multi-line strings, so instructions and skills read as written."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump_yaml(documents: Sequence[Any]) -> str:
+    """A YAML stream with one document per item."""
+    return yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, allow_unicode=True, explicit_start=len(documents) > 1)
+
+
+def dump_json(value: Any) -> str:
+    """Indented JSON."""
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def age(when: Any) -> str:
+    """How long ago a protobuf Timestamp was: 42s, 5m, 3h, 2d."""
+    if not when.seconds:
+        return "-"
+    seconds = int((datetime.now(UTC) - when.ToDatetime(UTC)).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def duration(start: Any, end: Any) -> str:
+    """Elapsed time between two Timestamps (end unset: until now)."""
+    if not start.seconds:
+        return "-"
+    finish = end.ToDatetime(UTC) if end.seconds else datetime.now(UTC)
+    seconds = (finish - start.ToDatetime(UTC)).total_seconds()
+    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60)}s"
+
+
+def _model(m: Any) -> str:
+    model = m.spec.model
+    return "/".join(p for p in (model.provider, model.name) if p) or "(default)"
+
+
+def _refs(m: Any) -> str:
+    missing = [r for r in m.status.references if not r.resolved]
+    if missing:
+        return "missing: " + ", ".join(f"{r.kind.lower()}/{r.name}" for r in missing)
+    return "ok"
+
+
+def _names(values: Sequence[str]) -> str:
+    return ",".join(values) or "-"
+
+
+def _mcp_target(m: Any) -> str:
+    spec = m.spec
+    if spec.WhichOneof("transport") == "stdio":
+        return " ".join([spec.stdio.command, *spec.stdio.args])
+    return str(spec.http.url)
+
+
+def _target(m: Any) -> str:
+    spec = m.spec
+    return str(spec.agent if m.kind == "AgentExecution" else spec.workflow)
+
+
+def _phase(m: Any) -> str:
+    from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+
+    return ExecutionPhase.Name(m.status.phase) if m.status.phase else "-"
+
+
+Column = tuple[str, Callable[[Any], str]]
+NAME: Column = ("NAME", lambda m: m.metadata.name)
+VERSION: Column = ("VERSION", lambda m: str(m.metadata.version))
+AGE: Column = ("AGE", lambda m: age(m.metadata.create_time))
+REFS: Column = ("REFERENCES", _refs)
+EXECUTION: list[Column] = [
+    ("ID", lambda m: m.metadata.id),
+    ("KIND", lambda m: "agent" if m.kind == "AgentExecution" else "workflow"),
+    ("TARGET", _target),
+    ("PHASE", _phase),
+    ("AGE", lambda m: age(m.metadata.create_time)),
+    ("DURATION", lambda m: duration(m.status.start_time, m.status.end_time)),
+]
+
+COLUMNS: dict[str, list[Column]] = {
+    "Agent": [
+        NAME, ("MODEL", _model), ("MCP SERVERS", lambda m: _names([u.ref or u.name for u in m.spec.mcp_servers])),
+        ("SKILLS", lambda m: _names(m.spec.skills)), REFS, VERSION, AGE,
+    ],
+    "AgentInstance": [NAME, ("AGENT", lambda m: m.spec.agent), ("ENVIRONMENT", lambda m: m.spec.environment or "-"), REFS, VERSION, AGE],
+    "Workflow": [
+        NAME, ("TASKS", lambda m: str(len(m.spec.tasks))), ("INPUTS", lambda m: _names(sorted(m.spec.inputs))),
+        REFS, VERSION, AGE,
+    ],
+    "WorkflowInstance": [
+        NAME, ("WORKFLOW", lambda m: m.spec.workflow), ("ENVIRONMENT", lambda m: m.spec.environment or "-"), REFS,
+        VERSION, AGE,
+    ],
+    "Session": [NAME, ("AGENT", lambda m: m.spec.agent or "-"), ("SUBJECT", lambda m: m.spec.subject or "-"), VERSION, AGE],
+    "Skill": [NAME, ("DESCRIPTION", lambda m: m.spec.description or "-"), VERSION, AGE],
+    "McpServer": [
+        NAME, ("TRANSPORT", lambda m: m.spec.WhichOneof("transport") or "-"), ("TARGET", _mcp_target),
+        ("TOOLS", lambda m: _names(m.spec.enabled_tools) if m.spec.enabled_tools else "all"), VERSION, AGE,
+    ],
+    "Environment": [
+        NAME, ("VARIABLES", lambda m: _names(sorted(m.spec.variables))),
+        ("SECRETS", lambda m: _names(sorted(m.spec.secrets))), VERSION, AGE,
+    ],
+    "AgentExecution": EXECUTION,
+    "WorkflowExecution": EXECUTION,
+    "ExecutionContext": [NAME, ("EXECUTION", lambda m: m.spec.execution_id), AGE],
+    "ApiResourceVersion": [
+        ("VERSION", lambda m: str(m.spec.version)), ("OPERATION", lambda m: m.spec.operation),
+        ("TIME", lambda m: m.metadata.create_time.ToJsonString()), ("AGE", lambda m: age(m.metadata.create_time)),
+    ],
+}
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns aligned with two spaces, headers in capitals: easy to read, grep and cut."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in [headers, *rows]]
+    return "\n".join(lines)
+
+
+def render(messages: Sequence[Message], fmt: str, *, single: bool = False, kind: str = "") -> str:
+    """Resources in the chosen format; ``single`` prints one object rather than a list."""
+    if fmt == "json":
+        data = [to_dict(m) for m in messages]
+        return dump_json(data[0] if single and data else data)
+    if fmt == "yaml":
+        return dump_yaml([to_dict(m) for m in messages]).rstrip("\n")
+    kind = kind or (kind_info(type(messages[0])).kind if messages else "")
+    columns = COLUMNS.get(kind, [NAME, VERSION, AGE])
+    rows = [[fn(m) for _, fn in columns] for m in messages]
+    return table([h for h, _ in columns], rows)
+
+
+def echo_resources(messages: Sequence[Message], fmt: str, *, single: bool = False, kind: str = "", empty: str = "") -> None:
+    """Print resources; for an empty table, print ``empty`` to stderr instead."""
+    if not messages and fmt == "table":
+        click.echo(empty or "No resources found.", err=True)
+        return
+    click.echo(render(messages, fmt, single=single, kind=kind))
+
+
+__all__ = ["COLUMNS", "age", "dump_json", "dump_yaml", "duration", "echo_resources", "render", "table"]

@@ -1,0 +1,112 @@
+"""`stigmer workflow create|list|get|delete`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from stigmer.cli.context import App, output_option, pass_app, parse_pairs
+
+
+@click.group()
+def workflow() -> None:
+    """Create, list, show and delete workflows.
+
+    Workflows are usually written as files and applied (`stigmer apply -f`);
+    `workflow create` covers the common case of a chain of agents.
+    """
+
+
+def _chain(agents: tuple[str, ...]) -> dict[str, Any]:
+    """Agents run one after another, each given the previous one's answer."""
+    tasks: list[dict[str, Any]] = []
+    for i, agent_name in enumerate(agents):
+        task: dict[str, Any] = {"name": f"step-{i + 1}", "agent": agent_name}
+        if i == 0:
+            task["message"] = "${workflow.inputs.message}"
+        else:
+            task["message"] = f"${{tasks.step-{i}.outputs.output}}"
+            task["dependsOn"] = [f"step-{i}"]
+        tasks.append(task)
+    return {
+        "inputs": {"message": {"type": "string", "description": "The message for the first agent."}},
+        "tasks": tasks,
+        "outputs": {"answer": f"${{tasks.step-{len(agents)}.outputs.output}}"},
+    }
+
+
+def _spec_file(path: str) -> dict[str, Any]:
+    from stigmer.errors import InvalidArgument
+    from stigmer.resources.documents import read
+
+    docs = read([path])
+    if len(docs) != 1:
+        raise InvalidArgument(f"{path} must hold exactly one document (a workflow spec)", source=path)
+    data = docs[0].data
+    spec = data.get("spec", data) if "kind" in data else data
+    if not isinstance(spec, dict):
+        raise InvalidArgument("the spec must be a mapping with tasks", source=path)
+    return spec
+
+
+@workflow.command("create")
+@click.argument("name")
+@click.option("--agent", "agents", multiple=True, metavar="AGENT", help="Run this agent next in a chain. Repeatable.")
+@click.option("--from-file", "spec_file", type=click.Path(dir_okay=False), help="A YAML/JSON file holding the spec (inputs, tasks, outputs).")
+@click.option("--description", default="", help="What the workflow does.")
+@click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="A label. Repeatable.")
+@pass_app
+def create(
+    app: App, name: str, agents: tuple[str, ...], spec_file: str | None, description: str, labels: tuple[str, ...]
+) -> None:
+    """Create the workflow NAME from a chain of agents or a spec file.
+
+    With --agent (repeated), each agent gets the previous agent's answer; the workflow
+    takes one input, `message`, and outputs the last answer as `answer`.
+
+    \b
+    Examples:
+      stigmer workflow create triage --agent classifier --agent responder
+      stigmer workflow create release-notes --from-file release-notes.spec.yaml
+    """
+    from stigmer.cli.definitions import build, create as create_resource
+
+    if bool(agents) == bool(spec_file):
+        raise click.UsageError("give either --agent (one or more) or --from-file")
+    spec = _spec_file(spec_file) if spec_file else _chain(agents)
+    if description:
+        spec["description"] = description
+    create_resource(app, build("Workflow", name, spec, labels=parse_pairs(labels, option="--label")))
+
+
+@workflow.command("list")
+@click.option("-l", "--selector", multiple=True, metavar="KEY=VALUE", help="Only workflows with this label.")
+@output_option
+@pass_app
+def list_(app: App, selector: tuple[str, ...], output: str | None) -> None:
+    """List workflows."""
+    from stigmer.cli.get import list_resources
+
+    list_resources(app, "Workflow", labels=parse_pairs(selector, option="--selector"), limit=None, fmt=app.output(output))
+
+
+@workflow.command("get")
+@click.argument("name")
+@output_option
+@pass_app
+def get(app: App, name: str, output: str | None) -> None:
+    """Show the workflow NAME."""
+    from stigmer.cli.get import show_resource
+
+    show_resource(app, "Workflow", name, app.output(output))
+
+
+@workflow.command("delete")
+@click.argument("name")
+@pass_app
+def delete(app: App, name: str) -> None:
+    """Delete the workflow NAME and its default instance."""
+    from stigmer.cli.get import delete_resource
+
+    delete_resource(app, "Workflow", name)
