@@ -65,7 +65,10 @@ def load_config(home: Path) -> Config:
         value = data.pop(key, getattr(config, key))
         if value not in allowed:
             raise InvalidArgument(
-                f"invalid {key} {value!r}", source=str(path), field=key, hint=f"use one of: {', '.join(allowed)}"
+                f"invalid {key} {value!r}",
+                source=str(path),
+                field=key,
+                hint=f"use one of: {', '.join(allowed)}",
             )
         setattr(config, key, value)
     config.database = str(data.pop("database", "") or "")
@@ -84,4 +87,13 @@ def save_config(config: Config) -> Path:
     return path
 
 
-__all__ = ["BACKENDS", "CONFIG_FILE", "DATABASE_FILE", "OUTPUT_FORMATS", "Config", "home_dir", "load_config", "save_config"]
+__all__ = [
+    "BACKENDS",
+    "CONFIG_FILE",
+    "DATABASE_FILE",
+    "OUTPUT_FORMATS",
+    "Config",
+    "home_dir",
+    "load_config",
+    "save_config",
+]

@@ -55,7 +55,13 @@ def record_json(kind: str, rec: Record) -> dict[str, Any]:
     if rec.tags:
         metadata["tags"] = rec.tags
     metadata.update(version=rec.version, createTime=rec.created_at, updateTime=rec.updated_at)
-    return {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": rec.spec, "status": rec.status}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "metadata": metadata,
+        "spec": rec.spec,
+        "status": rec.status,
+    }
 
 
 def from_record(cls: type[R], rec: Record) -> R:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import getpass
 import hashlib
 import sqlite3
@@ -39,6 +40,7 @@ from stigmer.store.records import PageRequest, Record
 from stigmer.version import __version__
 
 Clock = Callable[[], datetime]
+"""Where "now" comes from: the wall clock by default, a fake one in tests."""
 TERMINAL = frozenset({ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED})
 _EXECUTION_KINDS = [k for k in KINDS if k.execution]
 # Definitions that get a default instance of the same name: kind -> (instance kind, spec field).
@@ -49,7 +51,8 @@ class _DryRun(Exception):
     """Raised inside a write transaction to roll back a dry run."""
 
 
-def _utcnow() -> datetime:
+def utcnow() -> datetime:
+    """The current UTC time (the default clock)."""
     return datetime.now(UTC)
 
 
@@ -66,13 +69,13 @@ class LocalBackend:
         actor: Who writes, recorded in the audit columns and history.
     """
 
-    def __init__(self, db: Database, *, clock: Clock = _utcnow, actor: str = "") -> None:
+    def __init__(self, db: Database, *, clock: Clock = utcnow, actor: str = "") -> None:
         self.db = db
         self.clock = clock
         self.actor = actor or f"local:{getpass.getuser()}"
 
     @classmethod
-    def open(cls, path: str | Path, *, clock: Clock = _utcnow, actor: str = "") -> LocalBackend:
+    def open(cls, path: str | Path, *, clock: Clock = utcnow, actor: str = "") -> LocalBackend:
         """Open (creating and migrating as needed) the database at ``path``."""
         return cls(Database.open(path), clock=clock, actor=actor)
 
@@ -84,7 +87,8 @@ class LocalBackend:
             if records.get(conn, info.table, slug=slug):
                 raise AlreadyExists(
                     f"{info.kind} {resource.metadata.name!r} already exists",
-                    hint=f"use `stigmer apply` to update it, or `stigmer delete {info.kind.lower()} {slug}` first",
+                    hint=f"use `stigmer apply` to update it, or delete it first: "
+                    f"`stigmer delete {info.kind.lower()} {slug}`",
                 )
             rec = self._create_txn(conn, info, resource, slug)
         return self._with_status(from_record(type(resource), rec))
@@ -118,7 +122,7 @@ class LocalBackend:
             rec = self._update_txn(conn, info, current, to_record(resource), slug, "update")
         return self._with_status(from_record(type(resource), rec))
 
-    def apply(self, resources: Sequence[Resource], *, dry_run: bool = False) -> list[ApplyOutcome]:
+    def apply(self, resources: Sequence[Resource], *, dry_run: bool = False) -> builtins.list[ApplyOutcome]:
         checked = [(*self._writable(r), r) for r in resources]
         seen: dict[tuple[str, str], int] = {}
         for i, (info, slug, res) in enumerate(checked):
@@ -173,14 +177,18 @@ class LocalBackend:
             validate_label_key(key, field=f"labels.{key}")
         scope = f"{info.kind}|{sorted(labels.items())}"
         size = _page_size(page_size)
-        req = PageRequest(order="slug", limit=size + 1, labels=labels, after=records.decode_token(page_token, scope))
+        req = PageRequest(
+            order="slug", limit=size + 1, labels=labels, after=records.decode_token(page_token, scope)
+        )
         with self.db.read() as conn:
             rows = records.list_page(conn, info.table, req)
             items = [self._with_status(from_record(kind, r), conn) for r in rows[:size]]
-        token = records.encode_token(scope, records.cursor_of(rows[size - 1], "slug")) if len(rows) > size else ""
+        token = (
+            records.encode_token(scope, records.cursor_of(rows[size - 1], "slug")) if len(rows) > size else ""
+        )
         return Page(items, token)
 
-    def history(self, kind: type[Resource], ref: str) -> list[ApiResourceVersion]:
+    def history(self, kind: type[Resource], ref: str) -> builtins.list[ApiResourceVersion]:
         info = kind_info(kind)
         with self.db.read() as conn:
             try:
@@ -251,8 +259,7 @@ class LocalBackend:
             raise InvalidArgument(f"an {info.kind} names what it runs", field=field)
         now = self.clock()
         execution_id = new_id(info.id_prefix)
-        message = type(execution)()
-        message.CopyFrom(execution)
+        message = type(execution).FromString(execution.SerializeToString())
         md = message.metadata
         md.id = execution_id
         md.name = md.name or execution_id
@@ -272,7 +279,7 @@ class LocalBackend:
             self._find(conn, definition, target)
             records.insert_txn(conn, info.table, rec)
             self._snapshot_txn(conn, info, rec, "create")
-        return cast(E, from_record(type(execution), rec))
+        return from_record(type(execution), rec)
 
     def get_execution(self, execution_id: str) -> Execution:
         info = _execution_kind(execution_id)
@@ -290,14 +297,15 @@ class LocalBackend:
                 raise Conflict(f"execution {execution_id} is {phase}; a finished execution does not change")
             if expected_version and current.version != expected_version:
                 raise Conflict(
-                    f"execution {execution_id} changed since version {expected_version} (now {current.version})"
+                    f"execution {execution_id} changed since version {expected_version} "
+                    f"(now {current.version})"
                 )
             rec = to_record(execution)
             current.status = rec.status
             current.version += 1
             current.updated_at, current.updated_by = timestamp(self.clock()), self.actor
             records.update_txn(conn, info.table, current, expected_version=current.version - 1)
-        return cast(E, from_record(type(execution), current))
+        return from_record(type(execution), current)
 
     def list_executions(self, query: ExecutionQuery) -> Page[Execution]:
         kinds = [kind_info(query.kind)] if query.kind else _EXECUTION_KINDS
@@ -317,7 +325,10 @@ class LocalBackend:
         scope = f"executions|{[k.kind for k in kinds]}|{sorted(where.items())}|{sorted(query.labels.items())}"
         size = _page_size(query.page_size)
         req = PageRequest(
-            order="newest", limit=size + 1, where=where, labels=query.labels,
+            order="newest",
+            limit=size + 1,
+            where=where,
+            labels=query.labels,
             after=records.decode_token(query.page_token, scope),
         )
         rows: list[tuple[KindInfo, Record]] = []
@@ -356,7 +367,8 @@ class LocalBackend:
             phase = rec.status.get("phase", "")
             if phase != "RUNNING":
                 raise Conflict(
-                    f"execution {execution_id} is {phase or 'PENDING'}; its context is only available while it runs"
+                    f"execution {execution_id} is {phase or 'PENDING'}; "
+                    "its context is only available while it runs"
                 )
             stored = records.get_where(conn, ctx_info.table, "execution_id", execution_id)
             if stored:
@@ -457,30 +469,52 @@ class LocalBackend:
         if existing:
             return existing.id
         instance = Record(
-            id=new_id(info.id_prefix), name=owner.name, slug=owner.slug, version=1,
+            id=new_id(info.id_prefix),
+            name=owner.name,
+            slug=owner.slug,
+            version=1,
             spec={field: owner.name, "description": f"default instance of {owner.name}"},
-            created_at=owner.created_at, updated_at=owner.updated_at,
-            created_by=self.actor, updated_by=self.actor,
+            created_at=owner.created_at,
+            updated_at=owner.updated_at,
+            created_by=self.actor,
+            updated_by=self.actor,
         )
         records.insert_txn(conn, info.table, instance)
         self._snapshot_txn(conn, info, instance, "create")
         return instance.id
 
     def _update_txn(
-        self, conn: sqlite3.Connection, info: KindInfo, current: Record, new: Record, slug: str, operation: str
+        self,
+        conn: sqlite3.Connection,
+        info: KindInfo,
+        current: Record,
+        new: Record,
+        slug: str,
+        operation: str,
     ) -> Record:
         rec = Record(
-            id=current.id, name=new.name, slug=slug, version=current.version + 1, spec=new.spec,
-            status=current.status, labels=new.labels, annotations=new.annotations, tags=new.tags,
-            created_at=current.created_at, updated_at=timestamp(self.clock()),
-            created_by=current.created_by, updated_by=self.actor,
+            id=current.id,
+            name=new.name,
+            slug=slug,
+            version=current.version + 1,
+            spec=new.spec,
+            status=current.status,
+            labels=new.labels,
+            annotations=new.annotations,
+            tags=new.tags,
+            created_at=current.created_at,
+            updated_at=timestamp(self.clock()),
+            created_by=current.created_by,
+            updated_by=self.actor,
         )
         if not records.update_txn(conn, info.table, rec, expected_version=current.version):
             raise Conflict(f"{info.kind} {current.name!r} changed while it was being written; try again")
         self._snapshot_txn(conn, info, rec, operation)
         return rec
 
-    def _apply_txn(self, conn: sqlite3.Connection, info: KindInfo, slug: str, resource: Resource) -> ApplyOutcome:
+    def _apply_txn(
+        self, conn: sqlite3.Connection, info: KindInfo, slug: str, resource: Resource
+    ) -> ApplyOutcome:
         current = records.get(conn, info.table, slug=slug)
         if current is None:
             rec = self._create_txn(conn, info, resource, slug)
@@ -500,9 +534,15 @@ class LocalBackend:
         self, conn: sqlite3.Connection, info: KindInfo, rec: Record, operation: str, *, replace: bool = False
     ) -> None:
         entry = versions.VersionRecord(
-            id=new_id("ver"), resource_kind=info.kind, resource_id=rec.id, resource_slug=rec.slug,
-            version=rec.version, operation=operation, snapshot=record_json(info.kind, rec),
-            created_at=rec.updated_at or timestamp(self.clock()), created_by=self.actor,
+            id=new_id("ver"),
+            resource_kind=info.kind,
+            resource_id=rec.id,
+            resource_slug=rec.slug,
+            version=rec.version,
+            operation=operation,
+            snapshot=record_json(info.kind, rec),
+            created_at=rec.updated_at or timestamp(self.clock()),
+            created_by=self.actor,
         )
         versions.record_txn(conn, entry, replace=replace)
 
@@ -518,7 +558,10 @@ class LocalBackend:
             target = records.get(db, kind_info(ref.kind).table, slug=slugify(ref.name))
             status.references.append(
                 ResourceReference(
-                    kind=ref.kind, name=ref.name, field=ref.field, resolved=target is not None,
+                    kind=ref.kind,
+                    name=ref.name,
+                    field=ref.field,
+                    resolved=target is not None,
                     id=target.id if target else "",
                 )
             )
@@ -532,7 +575,9 @@ def _stored_status(status: dict[str, Any]) -> dict[str, Any]:
 
 def _missing_reference_warnings(resource: Resource) -> list[str]:
     refs = getattr(resource.status, "references", [])
-    return [f"{r.field} refers to {r.kind} {r.name!r}, which does not exist (yet)" for r in refs if not r.resolved]
+    return [
+        f"{r.field} refers to {r.kind} {r.name!r}, which does not exist (yet)" for r in refs if not r.resolved
+    ]
 
 
 def _page_size(requested: int) -> int:
@@ -567,8 +612,13 @@ def _version_message(entry: versions.VersionRecord) -> ApiResourceVersion:
 
 def _artifact_message(art: artifact_store.ArtifactRecord) -> Artifact:
     message = Artifact(
-        id=art.id, execution_id=art.execution_id, name=art.name, content_type=art.content_type,
-        sha256=art.sha256, size=art.size, data=art.data,
+        id=art.id,
+        execution_id=art.execution_id,
+        name=art.name,
+        content_type=art.content_type,
+        sha256=art.sha256,
+        size=art.size,
+        data=art.data,
     )
     message.create_time.FromJsonString(art.created_at)
     return message

@@ -6,6 +6,7 @@ RemoteBackend implements it over gRPC; one conformance suite holds both to it.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
@@ -74,7 +75,7 @@ class Backend(Protocol):
         """Replace a resource whose ``metadata.version`` is the stored one; Conflict if stale."""
         ...
 
-    def apply(self, resources: Sequence[Resource], *, dry_run: bool = False) -> list[ApplyOutcome]:
+    def apply(self, resources: Sequence[Resource], *, dry_run: bool = False) -> builtins.list[ApplyOutcome]:
         """Create or update each resource by kind and name, all or nothing."""
         ...
 
@@ -93,7 +94,7 @@ class Backend(Protocol):
         """One page of a kind, by name; ``labels`` must all match."""
         ...
 
-    def history(self, kind: type[Resource], ref: str) -> list[ApiResourceVersion]:
+    def history(self, kind: type[Resource], ref: str) -> builtins.list[ApiResourceVersion]:
         """Every version of a resource, oldest first (deleted resources by name)."""
         ...
 
@@ -129,7 +130,9 @@ class Backend(Protocol):
         """What a RUNNING execution may read; Conflict for any other phase."""
         ...
 
-    def store_artifact(self, data: bytes, *, name: str, content_type: str = "", execution_id: str = "") -> Artifact:
+    def store_artifact(
+        self, data: bytes, *, name: str, content_type: str = "", execution_id: str = ""
+    ) -> Artifact:
         """Store a blob and return its record (with its SHA-256)."""
         ...
 

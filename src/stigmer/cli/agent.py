@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stigmer.cli.context import App, output_option, pass_app, parse_pairs
+from stigmer.cli.context import App, output_option, parse_pairs, pass_app
 
 
 @click.group()
@@ -19,8 +19,16 @@ def agent() -> None:
 @click.argument("name")
 @click.option("--instructions", required=True, help="What the agent is for and how it behaves.")
 @click.option("--model", help="provider/name, e.g. anthropic/claude-sonnet-4-5, local/smollm2, scripted.")
-@click.option("--mcp-server", "mcp_servers", multiple=True, metavar="NAME", help="An McpServer resource to use. Repeatable.")
-@click.option("--skill", "skills", multiple=True, metavar="NAME", help="A Skill resource to load. Repeatable.")
+@click.option(
+    "--mcp-server",
+    "mcp_servers",
+    multiple=True,
+    metavar="NAME",
+    help="An McpServer resource to use. Repeatable.",
+)
+@click.option(
+    "--skill", "skills", multiple=True, metavar="NAME", help="A Skill resource to load. Repeatable."
+)
 @click.option("--description", default="", help="One line shown in listings and to parent agents.")
 @click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="A label. Repeatable.")
 @pass_app
@@ -41,9 +49,14 @@ def create(
       stigmer agent create support-bot --instructions "Answer customer questions." \\
         --model scripted --mcp-server helpdesk --skill refund-policy
     """
-    from stigmer.cli.definitions import build, create as create_resource
+    from stigmer.cli.definitions import build
+    from stigmer.cli.definitions import create as create_resource
 
-    spec: dict[str, object] = {"instructions": instructions, "mcpServers": list(mcp_servers), "skills": list(skills)}
+    spec: dict[str, object] = {
+        "instructions": instructions,
+        "mcpServers": list(mcp_servers),
+        "skills": list(skills),
+    }
     if model:
         spec["model"] = model
     if description:
@@ -59,7 +72,9 @@ def list_(app: App, selector: tuple[str, ...], output: str | None) -> None:
     """List agents."""
     from stigmer.cli.get import list_resources
 
-    list_resources(app, "Agent", labels=parse_pairs(selector, option="--selector"), limit=None, fmt=app.output(output))
+    list_resources(
+        app, "Agent", labels=parse_pairs(selector, option="--selector"), limit=None, fmt=app.output(output)
+    )
 
 
 @agent.command("get")

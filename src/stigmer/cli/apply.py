@@ -10,7 +10,12 @@ from stigmer.errors import InvalidArgument
 
 @click.command()
 @click.option(
-    "-f", "--filename", "paths", multiple=True, required=True, metavar="PATH",
+    "-f",
+    "--filename",
+    "paths",
+    multiple=True,
+    required=True,
+    metavar="PATH",
     help="A YAML/JSON file, a directory (searched recursively) or - for stdin. Repeatable.",
 )
 @click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")

@@ -59,7 +59,11 @@ pass_app = click.make_pass_decorator(App)
 def output_option(func: F) -> F:
     """`-o/--output table|yaml|json` for read commands."""
     return click.option(
-        "-o", "--output", "output", type=click.Choice(["table", "yaml", "json"]), default=None,
+        "-o",
+        "--output",
+        "output",
+        type=click.Choice(["table", "yaml", "json"]),
+        default=None,
         help="Output format (default: table, or `output` in config.yaml).",
     )(func)
 

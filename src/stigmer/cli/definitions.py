@@ -34,4 +34,8 @@ def create(app: Any, resource: Resource) -> None:
     click.echo(f"{label} created")
     for ref in getattr(created.status, "references", []):
         if not ref.resolved:
-            click.echo(f"Warning: {label}: {ref.field} refers to {ref.kind} {ref.name!r}, which does not exist (yet)", err=True)
+            click.echo(
+                f"Warning: {label}: {ref.field} refers to {ref.kind} {ref.name!r}, "
+                "which does not exist (yet)",
+                err=True,
+            )

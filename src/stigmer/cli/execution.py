@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import click
 
-from stigmer.cli.context import App, output_option, pass_app, parse_pairs
+from stigmer.cli.context import App, output_option, parse_pairs, pass_app
 
 PHASES = ("pending", "running", "waiting_approval", "completed", "failed", "cancelled")
 
 
 def list_executions(
-    app: App, *, kind: str, phase: str, labels: dict[str, str], limit: int, fmt: str,
-    parent: str = "", definition: str = "",
+    app: App,
+    *,
+    kind: str,
+    phase: str,
+    labels: dict[str, str],
+    limit: int,
+    fmt: str,
+    parent: str = "",
+    definition: str = "",
 ) -> None:
     """Print executions, newest first, following pages up to ``limit``."""
     from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
@@ -49,22 +56,40 @@ def execution() -> None:
 
 
 @execution.command("list")
-@click.option("--kind", type=click.Choice(["agent", "workflow"]), help="Only agent or only workflow executions.")
-@click.option("--phase", type=click.Choice(PHASES, case_sensitive=False), help="Only executions in this phase.")
+@click.option(
+    "--kind", type=click.Choice(["agent", "workflow"]), help="Only agent or only workflow executions."
+)
+@click.option(
+    "--phase", type=click.Choice(PHASES, case_sensitive=False), help="Only executions in this phase."
+)
 @click.option("--parent", default="", metavar="ID", help="Only executions started by this execution.")
 @click.option("--definition", default="", metavar="NAME", help="Only executions of this agent or workflow.")
 @click.option("-l", "--selector", multiple=True, metavar="KEY=VALUE", help="Only executions with this label.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most this many.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most this many."
+)
 @output_option
 @pass_app
 def list_(
-    app: App, kind: str | None, phase: str | None, parent: str, definition: str, selector: tuple[str, ...],
-    limit: int, output: str | None,
+    app: App,
+    kind: str | None,
+    phase: str | None,
+    parent: str,
+    definition: str,
+    selector: tuple[str, ...],
+    limit: int,
+    output: str | None,
 ) -> None:
     """List executions, newest first."""
     list_executions(
-        app, kind=kind or "", phase=phase or "", labels=parse_pairs(selector, option="--selector"),
-        limit=limit, fmt=app.output(output), parent=parent, definition=definition,
+        app,
+        kind=kind or "",
+        phase=phase or "",
+        labels=parse_pairs(selector, option="--selector"),
+        limit=limit,
+        fmt=app.output(output),
+        parent=parent,
+        definition=definition,
     )
 
 

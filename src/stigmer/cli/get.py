@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stigmer.cli.context import App, output_option, pass_app, parse_pairs
+from stigmer.cli.context import App, output_option, parse_pairs, pass_app
 
 EXECUTION_WORDS = ("execution", "executions", "exec")
 KIND_HELP = (
@@ -52,11 +52,15 @@ def delete_resource(app: App, kind: str, name: str) -> None:
 @click.command(epilog=KIND_HELP)
 @click.argument("kind")
 @click.argument("name", required=False)
-@click.option("-l", "--selector", multiple=True, metavar="KEY=VALUE", help="Only resources with this label. Repeatable.")
+@click.option(
+    "-l", "--selector", multiple=True, metavar="KEY=VALUE", help="Only resources with this label. Repeatable."
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most this many.")
 @output_option
 @pass_app
-def get(app: App, kind: str, name: str | None, selector: tuple[str, ...], limit: int | None, output: str | None) -> None:
+def get(
+    app: App, kind: str, name: str | None, selector: tuple[str, ...], limit: int | None, output: str | None
+) -> None:
     """Show resources of a KIND, or the one called NAME.
 
     \b

@@ -42,7 +42,9 @@ def load(paths: Sequence[str], *, exact: bool = False, stdin: Any = None) -> Loa
 
     documents = read(paths, stdin=stdin)
     if not documents:
-        raise InvalidArgument(f"no resources found in {', '.join(paths)}", hint="each document needs apiVersion and kind")
+        raise InvalidArgument(
+            f"no resources found in {', '.join(paths)}", hint="each document needs apiVersion and kind"
+        )
     pairs = [(doc, decode(doc, exact=exact)) for doc in documents]
     seen: dict[tuple[str, str], Document] = {}
     for doc, res in pairs:

@@ -56,8 +56,7 @@ class LazyGroup(click.Group):
 @click.group(
     cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog="Start with `stigmer init`, then `stigmer apply -f examples/`. "
-    "Every command takes --help.",
+    epilog="Start with `stigmer init`, then `stigmer apply -f examples/`. Every command takes --help.",
 )
 @click.option(
     "--home",
@@ -67,7 +66,10 @@ class LazyGroup(click.Group):
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option(
-    "-o", "--output", type=click.Choice(["table", "yaml", "json"]), default=None,
+    "-o",
+    "--output",
+    type=click.Choice(["table", "yaml", "json"]),
+    default=None,
     help="Default output format of read commands.",
 )
 @click.version_option(__version__, message="stigmer %(version)s")

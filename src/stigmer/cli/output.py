@@ -34,7 +34,9 @@ _Dumper.add_representer(str, _str)
 
 def dump_yaml(documents: Sequence[Any]) -> str:
     """A YAML stream with one document per item."""
-    return yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, allow_unicode=True, explicit_start=len(documents) > 1)
+    return yaml.dump_all(
+        documents, Dumper=_Dumper, sort_keys=False, allow_unicode=True, explicit_start=len(documents) > 1
+    )
 
 
 def dump_json(value: Any) -> str:
@@ -112,34 +114,69 @@ EXECUTION: list[Column] = [
 
 COLUMNS: dict[str, list[Column]] = {
     "Agent": [
-        NAME, ("MODEL", _model), ("MCP SERVERS", lambda m: _names([u.ref or u.name for u in m.spec.mcp_servers])),
-        ("SKILLS", lambda m: _names(m.spec.skills)), REFS, VERSION, AGE,
+        NAME,
+        ("MODEL", _model),
+        ("MCP SERVERS", lambda m: _names([u.ref or u.name for u in m.spec.mcp_servers])),
+        ("SKILLS", lambda m: _names(m.spec.skills)),
+        REFS,
+        VERSION,
+        AGE,
     ],
-    "AgentInstance": [NAME, ("AGENT", lambda m: m.spec.agent), ("ENVIRONMENT", lambda m: m.spec.environment or "-"), REFS, VERSION, AGE],
+    "AgentInstance": [
+        NAME,
+        ("AGENT", lambda m: m.spec.agent),
+        ("ENVIRONMENT", lambda m: m.spec.environment or "-"),
+        REFS,
+        VERSION,
+        AGE,
+    ],
     "Workflow": [
-        NAME, ("TASKS", lambda m: str(len(m.spec.tasks))), ("INPUTS", lambda m: _names(sorted(m.spec.inputs))),
-        REFS, VERSION, AGE,
+        NAME,
+        ("TASKS", lambda m: str(len(m.spec.tasks))),
+        ("INPUTS", lambda m: _names(sorted(m.spec.inputs))),
+        REFS,
+        VERSION,
+        AGE,
     ],
     "WorkflowInstance": [
-        NAME, ("WORKFLOW", lambda m: m.spec.workflow), ("ENVIRONMENT", lambda m: m.spec.environment or "-"), REFS,
-        VERSION, AGE,
+        NAME,
+        ("WORKFLOW", lambda m: m.spec.workflow),
+        ("ENVIRONMENT", lambda m: m.spec.environment or "-"),
+        REFS,
+        VERSION,
+        AGE,
     ],
-    "Session": [NAME, ("AGENT", lambda m: m.spec.agent or "-"), ("SUBJECT", lambda m: m.spec.subject or "-"), VERSION, AGE],
+    "Session": [
+        NAME,
+        ("AGENT", lambda m: m.spec.agent or "-"),
+        ("SUBJECT", lambda m: m.spec.subject or "-"),
+        VERSION,
+        AGE,
+    ],
     "Skill": [NAME, ("DESCRIPTION", lambda m: m.spec.description or "-"), VERSION, AGE],
     "McpServer": [
-        NAME, ("TRANSPORT", lambda m: m.spec.WhichOneof("transport") or "-"), ("TARGET", _mcp_target),
-        ("TOOLS", lambda m: _names(m.spec.enabled_tools) if m.spec.enabled_tools else "all"), VERSION, AGE,
+        NAME,
+        ("TRANSPORT", lambda m: m.spec.WhichOneof("transport") or "-"),
+        ("TARGET", _mcp_target),
+        ("TOOLS", lambda m: _names(m.spec.enabled_tools) if m.spec.enabled_tools else "all"),
+        VERSION,
+        AGE,
     ],
     "Environment": [
-        NAME, ("VARIABLES", lambda m: _names(sorted(m.spec.variables))),
-        ("SECRETS", lambda m: _names(sorted(m.spec.secrets))), VERSION, AGE,
+        NAME,
+        ("VARIABLES", lambda m: _names(sorted(m.spec.variables))),
+        ("SECRETS", lambda m: _names(sorted(m.spec.secrets))),
+        VERSION,
+        AGE,
     ],
     "AgentExecution": EXECUTION,
     "WorkflowExecution": EXECUTION,
     "ExecutionContext": [NAME, ("EXECUTION", lambda m: m.spec.execution_id), AGE],
     "ApiResourceVersion": [
-        ("VERSION", lambda m: str(m.spec.version)), ("OPERATION", lambda m: m.spec.operation),
-        ("TIME", lambda m: m.metadata.create_time.ToJsonString()), ("AGE", lambda m: age(m.metadata.create_time)),
+        ("VERSION", lambda m: str(m.spec.version)),
+        ("OPERATION", lambda m: m.spec.operation),
+        ("TIME", lambda m: m.metadata.create_time.ToJsonString()),
+        ("AGE", lambda m: age(m.metadata.create_time)),
     ],
 }
 
@@ -147,7 +184,10 @@ COLUMNS: dict[str, list[Column]] = {
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Columns aligned with two spaces, headers in capitals: easy to read, grep and cut."""
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in [headers, *rows]]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [headers, *rows]
+    ]
     return "\n".join(lines)
 
 
@@ -164,7 +204,9 @@ def render(messages: Sequence[Message], fmt: str, *, single: bool = False, kind:
     return table([h for h, _ in columns], rows)
 
 
-def echo_resources(messages: Sequence[Message], fmt: str, *, single: bool = False, kind: str = "", empty: str = "") -> None:
+def echo_resources(
+    messages: Sequence[Message], fmt: str, *, single: bool = False, kind: str = "", empty: str = ""
+) -> None:
     """Print resources; for an empty table, print ``empty`` to stderr instead."""
     if not messages and fmt == "table":
         click.echo(empty or "No resources found.", err=True)

@@ -31,7 +31,7 @@ def export(app: App, kinds: tuple[str, ...], all_kinds: bool, fmt: str) -> None:
     from stigmer.backend.protocol import ExecutionQuery
     from stigmer.cli.output import dump_json, dump_yaml
     from stigmer.resources.codec import to_dict
-    from stigmer.resources.kinds import KINDS, kind_info
+    from stigmer.resources.kinds import KINDS, Resource, kind_info
 
     if kinds and all_kinds:
         raise click.UsageError("give kinds or --all, not both")
@@ -40,18 +40,22 @@ def export(app: App, kinds: tuple[str, ...], all_kinds: bool, fmt: str) -> None:
     for info in chosen:
         token = ""
         while True:
+            items: list[Resource]
             if info.execution:
-                page = app.backend.list_executions(ExecutionQuery(kind=info.kind, page_size=500, page_token=token))
+                executions = app.backend.list_executions(
+                    ExecutionQuery(kind=info.kind, page_size=500, page_token=token)
+                )
+                items, token = list(executions.items), executions.next_page_token
             else:
-                page = app.backend.list(info.message, page_size=500, page_token=token)  # type: ignore[assignment]
-            for item in page.items:
+                resources = app.backend.list(info.message, page_size=500, page_token=token)
+                items, token = list(resources.items), resources.next_page_token
+            for item in items:
                 data = to_dict(item)
                 status = data.get("status", {})
                 status.pop("references", None)  # resolved on read, not stored
                 if not status:
                     data.pop("status", None)
                 documents.append(data)
-            token = page.next_page_token
             if not token:
                 break
     click.echo(dump_json(documents) if fmt == "json" else dump_yaml(documents).rstrip("\n"))
@@ -59,7 +63,9 @@ def export(app: App, kinds: tuple[str, ...], all_kinds: bool, fmt: str) -> None:
 
 
 @click.command("import")
-@click.option("-f", "--filename", "path", default="-", show_default=True, help="The export to restore; - for stdin.")
+@click.option(
+    "-f", "--filename", "path", default="-", show_default=True, help="The export to restore; - for stdin."
+)
 @pass_app
 def import_(app: App, path: str) -> None:
     """Restore resources written by `stigmer export`, ids and versions included.
@@ -74,10 +80,7 @@ def import_(app: App, path: str) -> None:
     from stigmer.cli.locate import load
     from stigmer.errors import InvalidArgument
 
-    source = path
-    if path != "-" and path.endswith(".json"):
-        source = path
-    loaded = load([source], exact=True, stdin=sys.stdin)
+    loaded = load([path], exact=True, stdin=sys.stdin)
     try:
         count = app.backend.import_resources(loaded.resources)
     except InvalidArgument as exc:

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from stigmer.cli.context import App, output_option, pass_app, parse_pairs
+from stigmer.cli.context import App, output_option, parse_pairs, pass_app
 
 
 @click.group()
@@ -52,13 +52,25 @@ def _spec_file(path: str) -> dict[str, Any]:
 
 @workflow.command("create")
 @click.argument("name")
-@click.option("--agent", "agents", multiple=True, metavar="AGENT", help="Run this agent next in a chain. Repeatable.")
-@click.option("--from-file", "spec_file", type=click.Path(dir_okay=False), help="A YAML/JSON file holding the spec (inputs, tasks, outputs).")
+@click.option(
+    "--agent", "agents", multiple=True, metavar="AGENT", help="Run this agent next in a chain. Repeatable."
+)
+@click.option(
+    "--from-file",
+    "spec_file",
+    type=click.Path(dir_okay=False),
+    help="A YAML/JSON file holding the spec (inputs, tasks, outputs).",
+)
 @click.option("--description", default="", help="What the workflow does.")
 @click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="A label. Repeatable.")
 @pass_app
 def create(
-    app: App, name: str, agents: tuple[str, ...], spec_file: str | None, description: str, labels: tuple[str, ...]
+    app: App,
+    name: str,
+    agents: tuple[str, ...],
+    spec_file: str | None,
+    description: str,
+    labels: tuple[str, ...],
 ) -> None:
     """Create the workflow NAME from a chain of agents or a spec file.
 
@@ -70,7 +82,8 @@ def create(
       stigmer workflow create triage --agent classifier --agent responder
       stigmer workflow create release-notes --from-file release-notes.spec.yaml
     """
-    from stigmer.cli.definitions import build, create as create_resource
+    from stigmer.cli.definitions import build
+    from stigmer.cli.definitions import create as create_resource
 
     if bool(agents) == bool(spec_file):
         raise click.UsageError("give either --agent (one or more) or --from-file")
@@ -88,7 +101,9 @@ def list_(app: App, selector: tuple[str, ...], output: str | None) -> None:
     """List workflows."""
     from stigmer.cli.get import list_resources
 
-    list_resources(app, "Workflow", labels=parse_pairs(selector, option="--selector"), limit=None, fmt=app.output(output))
+    list_resources(
+        app, "Workflow", labels=parse_pairs(selector, option="--selector"), limit=None, fmt=app.output(output)
+    )
 
 
 @workflow.command("get")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -31,8 +31,46 @@ _FLOATS = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT}
 
 
 def to_dict(message: Message) -> dict[str, Any]:
-    """The JSON form of a message: camelCase keys, defaults omitted."""
-    return json_format.MessageToDict(message)
+    """The JSON form of a message: camelCase keys, defaults omitted, map keys sorted.
+
+    Protobuf maps have no order; sorting them makes exports and `-o yaml` diffable.
+    """
+    data = json_format.MessageToDict(message)
+    _sort_maps(cast(Descriptor, message.DESCRIPTOR), data)
+    return data
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def _sort_maps(desc: Descriptor, data: dict[str, Any]) -> None:
+    for fd in desc.fields:
+        value = data.get(fd.json_name)
+        if value is None or fd.message_type is None:
+            continue
+        if fd.message_type.full_name in _FREE_FORM:
+            data[fd.json_name] = _sorted(value)
+            continue
+        if fd.message_type.GetOptions().map_entry:
+            data[fd.json_name] = ordered = dict(sorted(value.items()))
+            value_fd = fd.message_type.fields_by_name["value"]
+            if value_fd.message_type is not None:
+                for key, item in ordered.items():
+                    if value_fd.message_type.full_name in _FREE_FORM:
+                        ordered[key] = _sorted(item)
+                    else:
+                        _sort_maps(value_fd.message_type, item)
+        elif fd.is_repeated:
+            for item in value:
+                if isinstance(item, dict):
+                    _sort_maps(fd.message_type, item)
+        elif isinstance(value, dict):
+            _sort_maps(fd.message_type, value)
 
 
 def from_dict(cls: type[M], data: dict[str, Any], *, path: str = "") -> M:
@@ -41,7 +79,7 @@ def from_dict(cls: type[M], data: dict[str, Any], *, path: str = "") -> M:
     Raises:
         InvalidArgument: With the dotted path of the first offending field.
     """
-    cleaned = _check_message(cls.DESCRIPTOR, data, path)
+    cleaned = _check_message(cast(Descriptor, cls.DESCRIPTOR), data, path)
     message = cls()
     try:
         json_format.ParseDict(cleaned, message)
@@ -128,7 +166,9 @@ def _check_value(fd: FieldDescriptor, value: Any, path: str) -> Any:  # noqa: C9
     if fd.enum_type is not None:
         names = [v.name for v in fd.enum_type.values]
         if value not in names:
-            raise InvalidArgument(f"invalid value {value!r}", field=path, hint=f"use one of: {', '.join(names[1:])}")
+            raise InvalidArgument(
+                f"invalid value {value!r}", field=path, hint=f"use one of: {', '.join(names[1:])}"
+            )
         return value
     if fd.type == FieldDescriptor.TYPE_BOOL:
         if not isinstance(value, bool):

@@ -61,7 +61,9 @@ def _kind(doc: Document, data: dict[str, Any]) -> str:
     kind = data.get("kind")
     known = [k.kind for k in declarative_kinds()]
     if not isinstance(kind, str) or not kind:
-        raise InvalidArgument("kind is required", source=doc.where(), field="kind", hint=f"one of: {', '.join(known)}")
+        raise InvalidArgument(
+            "kind is required", source=doc.where(), field="kind", hint=f"one of: {', '.join(known)}"
+        )
     try:
         info = kind_info(kind)
     except InvalidArgument as exc:
@@ -69,7 +71,10 @@ def _kind(doc: Document, data: dict[str, Any]) -> str:
         raise
     if info.kind != kind:
         raise InvalidArgument(
-            f"unknown kind {kind!r}", source=doc.where("kind"), field="kind", hint=f"did you mean {info.kind!r}?"
+            f"unknown kind {kind!r}",
+            source=doc.where("kind"),
+            field="kind",
+            hint=f"did you mean {info.kind!r}?",
         )
     return kind
 

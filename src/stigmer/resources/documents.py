@@ -88,19 +88,26 @@ def parse(text: str, source: str) -> list[Document]:
     """
     documents: list[Document] = []
     try:
-        for index, node in enumerate(yaml.compose_all(text, Loader=yaml.SafeLoader)):
+        for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
             if node is None:
                 continue
             lines: dict[str, int] = {}
             data = _Builder(source, lines).build(node, "")
             if data is None:
                 continue
-            if not isinstance(data, dict):
-                raise InvalidArgument(
-                    "a resource must be a mapping with apiVersion, kind, metadata and spec",
-                    source=f"{source}:{node.start_mark.line + 1}",
-                )
-            documents.append(Document(source, index, data, lines))
+            # A JSON array (as `get -o json` and `export -o json` print) holds one resource per item.
+            items = list(enumerate(data)) if isinstance(data, list) else [(None, data)]
+            for position, item in items:
+                prefix = "" if position is None else f"[{position}]"
+                if not isinstance(item, dict):
+                    raise InvalidArgument(
+                        "a resource must be a mapping with apiVersion, kind, metadata and spec",
+                        source=f"{source}:{lines.get(prefix, node.start_mark.line + 1)}",
+                    )
+                item_lines = {
+                    k[len(prefix) :].lstrip("."): v for k, v in lines.items() if k.startswith(prefix)
+                }
+                documents.append(Document(source, len(documents), item, item_lines))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

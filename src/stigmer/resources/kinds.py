@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from google.protobuf.message import Message
+
 from stigmer.api.agent.v1.agent_pb2 import Agent
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.agentinstance.v1.agentinstance_pb2 import AgentInstance
@@ -71,7 +73,11 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("AgentInstance", AgentInstance, "agent_instances", "agentinstances", "ain", "agent_instance"),
     KindInfo("Workflow", Workflow, "workflows", "workflows", "wfl", "workflow", ("wf",)),
     KindInfo(
-        "WorkflowInstance", WorkflowInstance, "workflow_instances", "workflowinstances", "win",
+        "WorkflowInstance",
+        WorkflowInstance,
+        "workflow_instances",
+        "workflowinstances",
+        "win",
         "workflow_instance",
     ),
     KindInfo("Session", Session, "sessions", "sessions", "ses", "session"),
@@ -79,30 +85,52 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("McpServer", McpServer, "mcp_servers", "mcpservers", "mcp", "mcp_server", ("mcp",)),
     KindInfo("Environment", Environment, "environments", "environments", "env", "environment", ("env",)),
     KindInfo(
-        "AgentExecution", AgentExecution, "agent_executions", "agentexecutions", "aex", "agent_execution",
-        declarative=False, execution=True,
+        "AgentExecution",
+        AgentExecution,
+        "agent_executions",
+        "agentexecutions",
+        "aex",
+        "agent_execution",
+        declarative=False,
+        execution=True,
     ),
     KindInfo(
-        "WorkflowExecution", WorkflowExecution, "workflow_executions", "workflowexecutions", "wex",
-        "workflow_execution", declarative=False, execution=True,
+        "WorkflowExecution",
+        WorkflowExecution,
+        "workflow_executions",
+        "workflowexecutions",
+        "wex",
+        "workflow_execution",
+        declarative=False,
+        execution=True,
     ),
     KindInfo(
-        "ExecutionContext", ExecutionContext, "execution_contexts", "executioncontexts", "ctx",
-        "execution_context", declarative=False,
+        "ExecutionContext",
+        ExecutionContext,
+        "execution_contexts",
+        "executioncontexts",
+        "ctx",
+        "execution_context",
+        declarative=False,
     ),
     KindInfo(
-        "ApiResourceVersion", ApiResourceVersion, "api_resource_versions", "apiresourceversions", "ver",
-        "api_resource_version", declarative=False,
+        "ApiResourceVersion",
+        ApiResourceVersion,
+        "api_resource_versions",
+        "apiresourceversions",
+        "ver",
+        "api_resource_version",
+        declarative=False,
     ),
 )
 
 _BY_KIND = {k.kind: k for k in KINDS}
-_BY_MESSAGE = {k.message: k for k in KINDS}
+_BY_MESSAGE: dict[type[Message], KindInfo] = {k.message: k for k in KINDS}
 _BY_WORD = {word: k for k in KINDS for word in (k.kind, *k.names)}
 _BY_PREFIX = {k.id_prefix: k for k in KINDS}
 
 
-def kind_info(kind: str | type[Resource] | Resource) -> KindInfo:
+def kind_info(kind: str | type[Message] | Message) -> KindInfo:
     """Look up a kind by its name ("Agent"), a CLI word ("agents", "mcp"), a class or a message.
 
     Raises:
@@ -117,7 +145,10 @@ def kind_info(kind: str | type[Resource] | Resource) -> KindInfo:
             )
         return info
     cls = kind if isinstance(kind, type) else type(kind)
-    return _BY_MESSAGE[cls]
+    try:
+        return _BY_MESSAGE[cls]
+    except KeyError:
+        raise InvalidArgument(f"{cls.__name__} is not a resource kind") from None
 
 
 def kind_of_id(resource_id: str) -> KindInfo | None:

@@ -26,7 +26,9 @@ def validate_name(name: str, *, field: str = "metadata.name") -> str:
         InvalidArgument: The name is empty, too long or has other characters.
     """
     if not name:
-        raise InvalidArgument("a name is required", field=field, hint="set metadata.name, e.g. `name: my-agent`")
+        raise InvalidArgument(
+            "a name is required", field=field, hint="set metadata.name, e.g. `name: my-agent`"
+        )
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidArgument(
             f"name {name!r} is {len(name)} characters; the limit is {MAX_NAME_LENGTH}", field=field

@@ -42,7 +42,9 @@ def _reference(value: str, field: str) -> None:
 
 def _model(model: ModelConfig, field: str) -> None:
     if model.name and not model.provider:
-        raise InvalidArgument("a model needs a provider", field=f"{field}.provider", hint="write provider/name")
+        raise InvalidArgument(
+            "a model needs a provider", field=f"{field}.provider", hint="write provider/name"
+        )
 
 
 def _mcp_usage(usage: McpServerUsage, field: str) -> None:
@@ -51,7 +53,8 @@ def _mcp_usage(usage: McpServerUsage, field: str) -> None:
         _reference(usage.ref, f"{field}.ref")
         if transport or usage.name:
             raise InvalidArgument(
-                "an MCP server is either a reference (ref) or inline (name and stdio/http), not both", field=field
+                "an MCP server is either a reference (ref) or inline (name and stdio/http), not both",
+                field=field,
             )
     elif not transport:
         raise InvalidArgument(
@@ -142,7 +145,9 @@ def _task(task: Task, field: str) -> None:
         raise InvalidArgument("a python task names module:function", field=f"{field}.python")
     elif kind == "for_each":
         if not task.for_each.items:
-            raise InvalidArgument("forEach needs items (an expression that yields a list)", field=f"{field}.forEach.items")
+            raise InvalidArgument(
+                "forEach needs items (an expression that yields a list)", field=f"{field}.forEach.items"
+            )
         if not task.for_each.HasField("do"):
             raise InvalidArgument("forEach needs a task to run per item", field=f"{field}.forEach.do")
         _task(task.for_each.do, f"{field}.forEach.do")
@@ -150,7 +155,9 @@ def _task(task: Task, field: str) -> None:
         raise InvalidArgument("an http task needs a url", field=f"{field}.http.url")
     if task.on_error.action and task.on_error.action not in ON_ERROR_ACTIONS:
         raise InvalidArgument(
-            f"invalid onError {task.on_error.action!r}", field=f"{field}.onError", hint="use fail, continue or {output: …}"
+            f"invalid onError {task.on_error.action!r}",
+            field=f"{field}.onError",
+            hint="use fail, continue or {output: …}",
         )
 
 
@@ -159,7 +166,9 @@ def _workflow(workflow: Workflow) -> None:
     for name, declared in spec.inputs.items():
         if declared.type and declared.type not in INPUT_TYPES:
             raise InvalidArgument(
-                f"invalid input type {declared.type!r}", field=f"spec.inputs.{name}.type", hint=f"use one of: {', '.join(INPUT_TYPES)}"
+                f"invalid input type {declared.type!r}",
+                field=f"spec.inputs.{name}.type",
+                hint=f"use one of: {', '.join(INPUT_TYPES)}",
             )
     if not spec.tasks:
         raise InvalidArgument("a workflow needs at least one task", field="spec.tasks")
@@ -168,7 +177,8 @@ def _workflow(workflow: Workflow) -> None:
         _task(task, f"spec.tasks[{i}]")
         if task.name in index:
             raise InvalidArgument(
-                f"duplicate task name {task.name!r} (also spec.tasks[{index[task.name]}])", field=f"spec.tasks[{i}].name"
+                f"duplicate task name {task.name!r} (also spec.tasks[{index[task.name]}])",
+                field=f"spec.tasks[{i}].name",
             )
         index[task.name] = i
     for i, task in enumerate(spec.tasks):
@@ -178,9 +188,15 @@ def _workflow(workflow: Workflow) -> None:
         targets += [(f"switch.default[{j}]", t) for j, t in enumerate(task.switch.default)]
         for where, target in targets:
             if target not in index:
-                raise InvalidArgument(f"unknown task {target!r}", field=f"spec.tasks[{i}].{where}", hint=f"tasks: {', '.join(index)}")
+                raise InvalidArgument(
+                    f"unknown task {target!r}",
+                    field=f"spec.tasks[{i}].{where}",
+                    hint=f"tasks: {', '.join(index)}",
+                )
             if target == task.name:
-                raise InvalidArgument(f"task {task.name!r} depends on itself", field=f"spec.tasks[{i}].{where}")
+                raise InvalidArgument(
+                    f"task {task.name!r} depends on itself", field=f"spec.tasks[{i}].{where}"
+                )
     _check_acyclic(spec.tasks)
 
 
@@ -192,9 +208,11 @@ def _check_acyclic(tasks: Any) -> None:
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            cycle = [*trail[trail.index(name):], name]
+            cycle = [*trail[trail.index(name) :], name]
             i = next(i for i, t in enumerate(tasks) if t.name == name)
-            raise InvalidArgument(f"dependency cycle: {' -> '.join(cycle)}", field=f"spec.tasks[{i}].dependsOn")
+            raise InvalidArgument(
+                f"dependency cycle: {' -> '.join(cycle)}", field=f"spec.tasks[{i}].dependsOn"
+            )
         state[name] = 1
         for dep in deps[name]:
             visit(dep, [*trail, name])

@@ -25,14 +25,24 @@ def insert_txn(conn: sqlite3.Connection, art: ArtifactRecord) -> None:
     conn.execute(
         "INSERT INTO artifacts (id, execution_id, name, content_type, sha256, size, data, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (art.id, art.execution_id, art.name, art.content_type, art.sha256, art.size, art.data, art.created_at),
+        (
+            art.id,
+            art.execution_id,
+            art.name,
+            art.content_type,
+            art.sha256,
+            art.size,
+            art.data,
+            art.created_at,
+        ),
     )
 
 
 def get(conn: sqlite3.Connection, artifact_id: str) -> ArtifactRecord | None:
     """The artifact with this id, or None."""
     row = conn.execute(
-        "SELECT id, execution_id, name, content_type, sha256, size, data, created_at FROM artifacts WHERE id = ?",
+        "SELECT id, execution_id, name, content_type, sha256, size, data, created_at "
+        "FROM artifacts WHERE id = ?",
         (artifact_id,),
     ).fetchone()
     return ArtifactRecord(*row) if row else None

@@ -35,7 +35,9 @@ def load_migrations() -> list[Migration]:
             continue
         number = int(match.group(1))
         if number in found:
-            raise RuntimeError(f"two migrations are numbered {number}: {found[number].name}, {match.group(2)}")
+            raise RuntimeError(
+                f"two migrations are numbered {number}: {found[number].name}, {match.group(2)}"
+            )
         found[number] = Migration(number, match.group(2), entry.read_text(encoding="utf-8"))
     ordered = [found[n] for n in sorted(found)]
     if [m.version for m in ordered] != list(range(1, len(ordered) + 1)):
@@ -110,4 +112,12 @@ def migrate(conn: sqlite3.Connection, path: str, *, target: int = LATEST) -> int
     return current_version(conn)
 
 
-__all__ = ["LATEST", "MIGRATIONS", "Migration", "check_not_newer", "current_version", "load_migrations", "migrate"]
+__all__ = [
+    "LATEST",
+    "MIGRATIONS",
+    "Migration",
+    "check_not_newer",
+    "current_version",
+    "load_migrations",
+    "migrate",
+]

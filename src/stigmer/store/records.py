@@ -224,8 +224,9 @@ def decode_token(token: str, scope: str) -> list[str] | None:
             raise ValueError
     except (ValueError, KeyError, TypeError):
         raise InvalidArgument(
-            "invalid page token", field="page_token", hint="pass the token from the previous page unchanged, "
-            "with the same kind and filters"
+            "invalid page token",
+            field="page_token",
+            hint="pass the token from the previous page unchanged, with the same kind and filters",
         ) from None
     return [str(p) for p in position]
 

@@ -45,7 +45,9 @@ def record_txn(conn: sqlite3.Connection, entry: VersionRecord, *, replace: bool 
     )
 
 
-def history(conn: sqlite3.Connection, kind: str, *, resource_id: str = "", slug: str = "") -> list[VersionRecord]:
+def history(
+    conn: sqlite3.Connection, kind: str, *, resource_id: str = "", slug: str = ""
+) -> list[VersionRecord]:
     """Every entry for one resource (by id), or for every resource that bore a slug, oldest first."""
     column, value = ("resource_id", resource_id) if resource_id else ("resource_slug", slug)
     rows = conn.execute(
@@ -53,9 +55,7 @@ def history(conn: sqlite3.Connection, kind: str, *, resource_id: str = "", slug:
         f"created_by FROM api_resource_versions WHERE resource_kind = ? AND {column} = ? ORDER BY seq",
         (kind, value),
     ).fetchall()
-    return [
-        VersionRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8]) for r in rows
-    ]
+    return [VersionRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8]) for r in rows]
 
 
 __all__ = ["VersionRecord", "history", "record_txn"]

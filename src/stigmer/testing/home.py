@@ -1,0 +1,40 @@
+"""A throwaway Stigmer home, and fault injection for crash tests."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from stigmer.backend.local import Clock, LocalBackend, utcnow
+
+
+@contextmanager
+def temporary_backend(*, clock: Clock = utcnow) -> Iterator[LocalBackend]:
+    """A LocalBackend on a fresh database in a temporary directory, removed afterwards.
+
+    Example:
+        >>> with temporary_backend() as backend:
+        ...     backend.info().type
+        'local'
+    """
+    with tempfile.TemporaryDirectory(prefix="stigmer-test-") as home:
+        backend = LocalBackend.open(Path(home) / "local.db", clock=clock)
+        try:
+            yield backend
+        finally:
+            backend.close()
+
+
+def crash_at(point: str, nth: int = 1) -> dict[str, str]:
+    """Environment variables that make a Stigmer process SIGKILL itself at a fault point.
+
+    Pass them to a subprocess (``env={**os.environ, **crash_at("apply.resource_written", 3)}``)
+    to prove that a crash there loses nothing that was committed and writes nothing half-done.
+    Points: ``apply.resource_written``, ``import.resource_written``.
+    """
+    return {"STIGMER_FAULTS": f"{point}={nth}"}
+
+
+__all__ = ["crash_at", "temporary_backend"]
