@@ -65,9 +65,23 @@ def record_json(kind: str, rec: Record) -> dict[str, Any]:
 
 
 def from_record(cls: type[R], rec: Record) -> R:
-    """The resource message for a stored record."""
+    """The resource message for a stored record (from its serialized form when it has one)."""
     message = cls()
+    if rec.message:
+        message.ParseFromString(rec.message)
+        return message
     json_format.ParseDict(record_json(kind_info(cls).kind, rec), message)
+    return message
+
+
+def seal(cls: type[R], rec: Record) -> R:
+    """Build the message of a record about to be written and store its serialized form in it.
+
+    Call it last, after every change to the record, so the JSON and the blob agree.
+    """
+    rec.message = b""
+    message = from_record(cls, rec)
+    rec.message = message.SerializeToString()
     return message
 
 
@@ -78,4 +92,4 @@ def from_json(cls: type[R], data: dict[str, Any]) -> R:
     return message
 
 
-__all__ = ["from_json", "from_record", "record_json", "timestamp", "to_record"]
+__all__ = ["from_json", "from_record", "record_json", "seal", "timestamp", "to_record"]

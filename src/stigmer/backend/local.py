@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import getpass
-import hashlib
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ from stigmer.api.backend.v1.backend_pb2 import Artifact, BackendInfo
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.common.v1.metadata_pb2 import ResourceReference
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
-from stigmer.backend.codec import from_json, from_record, record_json, timestamp, to_record
+from stigmer.backend.codec import from_json, from_record, record_json, seal, timestamp, to_record
 from stigmer.backend.protocol import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -140,8 +139,8 @@ class LocalBackend:
                 for info, slug, res in checked:
                     outcomes.append(self._apply_txn(conn, info, slug, res))
                     faults.hit("apply.resource_written")
+                self._resolve_references([o.resource for o in outcomes], conn)
                 for outcome in outcomes:
-                    outcome.resource = self._with_status(outcome.resource, conn)
                     outcome.warnings = _missing_reference_warnings(outcome.resource)
                 if dry_run:
                     raise _DryRun
@@ -182,7 +181,8 @@ class LocalBackend:
         )
         with self.db.read() as conn:
             rows = records.list_page(conn, info.table, req)
-            items = [self._with_status(from_record(kind, r), conn) for r in rows[:size]]
+            items = [from_record(kind, r) for r in rows[:size]]
+            self._resolve_references(items, conn)
         token = (
             records.encode_token(scope, records.cursor_of(rows[size - 1], "slug")) if len(rows) > size else ""
         )
@@ -223,7 +223,7 @@ class LocalBackend:
             info = kind_info(res)
             if info.kind == "ApiResourceVersion":
                 raise InvalidArgument("history entries are not imported", resource=info.kind)
-            slug = validate(res) if info.declarative else slugify(res.metadata.name or res.metadata.id)
+            slug = validate(res) if info.declarative else _system_slug(res.metadata.name, res.metadata.id)
             rec = to_record(res)
             if not rec.id or rec.version <= 0:
                 raise InvalidArgument(
@@ -243,7 +243,7 @@ class LocalBackend:
                         f"{info.kind} {rec.name!r} already exists here with another id ({other.id})",
                         hint="import into an empty home, or delete the existing resource first",
                     )
-                records.replace_txn(conn, info.table, rec)
+                records.replace_txn(conn, info.table, _sealed(info, rec))
                 self._snapshot_txn(conn, info, rec, "import", replace=True)
                 faults.hit("import.resource_written")
         return len(prepared)
@@ -263,7 +263,7 @@ class LocalBackend:
         md = message.metadata
         md.id = execution_id
         md.name = md.name or execution_id
-        md.slug = slugify(md.name) if md.name != execution_id else execution_id
+        md.slug = _system_slug(md.name, execution_id)
         for key in md.labels:
             validate_label_key(key, field=f"metadata.labels.{key}")
         message.api_version, message.kind = "agentic.stigmer.ai/v1", info.kind
@@ -277,7 +277,7 @@ class LocalBackend:
         with self.db.write() as conn:
             definition = kind_info("Agent" if info.kind == "AgentExecution" else "Workflow")
             self._find(conn, definition, target)
-            records.insert_txn(conn, info.table, rec)
+            records.insert_txn(conn, info.table, _sealed(info, rec))
             self._snapshot_txn(conn, info, rec, "create")
         return from_record(type(execution), rec)
 
@@ -304,7 +304,7 @@ class LocalBackend:
             current.status = rec.status
             current.version += 1
             current.updated_at, current.updated_by = timestamp(self.clock()), self.actor
-            records.update_txn(conn, info.table, current, expected_version=current.version - 1)
+            records.update_txn(conn, info.table, _sealed(info, current), expected_version=current.version - 1)
         return from_record(type(execution), current)
 
     def list_executions(self, query: ExecutionQuery) -> Page[Execution]:
@@ -356,7 +356,7 @@ class LocalBackend:
             rec.status["cancelRequested"] = True
             rec.version += 1
             rec.updated_at, rec.updated_by = now, self.actor
-            records.update_txn(conn, info.table, rec, expected_version=rec.version - 1)
+            records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
         return cast(Execution, from_record(info.message, rec))
 
     def get_execution_context(self, execution_id: str) -> ExecutionContext:
@@ -386,6 +386,8 @@ class LocalBackend:
     def store_artifact(
         self, data: bytes, *, name: str, content_type: str = "", execution_id: str = ""
     ) -> Artifact:
+        from hashlib import sha256
+
         if not name:
             raise InvalidArgument("an artifact needs a name", field="name")
         art = artifact_store.ArtifactRecord(
@@ -393,7 +395,7 @@ class LocalBackend:
             execution_id=execution_id,
             name=name,
             content_type=content_type or "application/octet-stream",
-            sha256=hashlib.sha256(data).hexdigest(),
+            sha256=sha256(data).hexdigest(),
             size=len(data),
             data=data,
             created_at=timestamp(self.clock()),
@@ -459,7 +461,7 @@ class LocalBackend:
         default = _DEFAULT_INSTANCE.get(info.kind)
         if default:
             rec.status["defaultInstanceId"] = self._default_instance_txn(conn, rec, *default)
-        records.insert_txn(conn, info.table, rec)
+        records.insert_txn(conn, info.table, _sealed(info, rec))
         self._snapshot_txn(conn, info, rec, "create")
         return rec
 
@@ -479,7 +481,7 @@ class LocalBackend:
             created_by=self.actor,
             updated_by=self.actor,
         )
-        records.insert_txn(conn, info.table, instance)
+        records.insert_txn(conn, info.table, _sealed(info, instance))
         self._snapshot_txn(conn, info, instance, "create")
         return instance.id
 
@@ -507,7 +509,7 @@ class LocalBackend:
             created_by=current.created_by,
             updated_by=self.actor,
         )
-        if not records.update_txn(conn, info.table, rec, expected_version=current.version):
+        if not records.update_txn(conn, info.table, _sealed(info, rec), expected_version=current.version):
             raise Conflict(f"{info.kind} {current.name!r} changed while it was being written; try again")
         self._snapshot_txn(conn, info, rec, operation)
         return rec
@@ -548,24 +550,38 @@ class LocalBackend:
 
     def _with_status(self, resource: R, conn: sqlite3.Connection | None = None) -> R:
         """Fill status.references: each name the resource holds, resolved against the store now."""
-        info = kind_info(resource)
-        if not has_reference_status(info.kind):
-            return resource
-        db = conn or self.db.conn
-        status = cast(Any, resource.status)
-        del status.references[:]
-        for ref in references(resource):
-            target = records.get(db, kind_info(ref.kind).table, slug=slugify(ref.name))
-            status.references.append(
-                ResourceReference(
-                    kind=ref.kind,
-                    name=ref.name,
-                    field=ref.field,
-                    resolved=target is not None,
-                    id=target.id if target else "",
-                )
-            )
+        self._resolve_references([resource], conn)
         return resource
+
+    def _resolve_references(
+        self, resources: Sequence[Resource], conn: sqlite3.Connection | None = None
+    ) -> None:
+        """Resolve the references of many resources with one query per referenced kind."""
+        found = [(res, references(res)) for res in resources if has_reference_status(kind_info(res).kind)]
+        wanted: dict[str, set[str]] = {}
+        for _, refs in found:
+            for ref in refs:
+                wanted.setdefault(ref.kind, set()).add(slugify(ref.name))
+        db = conn or self.db.conn
+        ids = {
+            kind: records.ids_by_slug(db, kind_info(kind).table, sorted(slugs))
+            for kind, slugs in wanted.items()
+        }
+        for res, refs in found:
+            status = cast(Any, res.status)
+            del status.references[:]
+            for ref in refs:
+                target = ids[ref.kind].get(slugify(ref.name), "")
+                status.references.append(
+                    ResourceReference(
+                        kind=ref.kind, name=ref.name, field=ref.field, resolved=bool(target), id=target
+                    )
+                )
+
+
+def _sealed(info: KindInfo, rec: Record) -> Record:
+    seal(info.message, rec)
+    return rec
 
 
 def _stored_status(status: dict[str, Any]) -> dict[str, Any]:
@@ -584,6 +600,12 @@ def _page_size(requested: int) -> int:
     if requested < 0:
         raise InvalidArgument("page_size must not be negative", field="page_size")
     return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def _system_slug(name: str, resource_id: str) -> str:
+    # Executions are named by their id unless given a name; an id stays its own slug, so an
+    # import restores the slug that create_execution wrote.
+    return slugify(name) if name and name != resource_id else resource_id
 
 
 def _execution_kind(execution_id: str) -> KindInfo:

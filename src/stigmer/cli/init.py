@@ -28,9 +28,10 @@ def init(app: App) -> None:
     app.home.mkdir(parents=True, exist_ok=True)
     config_path = app.home / CONFIG_FILE
     created = not config_path.exists()
+    # The database first: if it is refused (e.g. written by a newer Stigmer), write nothing.
+    info = app.backend.info()
     if created:
         save_config(app.config)
-    info = app.backend.info()
     click.echo(f"home:     {app.home}")
     click.echo(f"config:   {config_path}{' (created)' if created else ''}")
     click.echo(f"database: {info.database} (schema version {info.schema_version})")

@@ -13,29 +13,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-import yaml
 from google.protobuf.message import Message
 
 from stigmer.resources.codec import to_dict
 from stigmer.resources.kinds import kind_info
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style for multi-line strings, so instructions and skills read as written."""
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)
-
-
 def dump_yaml(documents: Sequence[Any]) -> str:
-    """A YAML stream with one document per item."""
+    """A YAML stream with one document per item; multi-line strings in block style."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, represent_str)
     return yaml.dump_all(
-        documents, Dumper=_Dumper, sort_keys=False, allow_unicode=True, explicit_start=len(documents) > 1
+        documents, Dumper=Dumper, sort_keys=False, allow_unicode=True, explicit_start=len(documents) > 1
     )
 
 
@@ -211,6 +208,8 @@ def echo_resources(
     if not messages and fmt == "table":
         click.echo(empty or "No resources found.", err=True)
         return
+    if not messages and fmt == "yaml":
+        return  # an empty YAML stream: zero documents
     click.echo(render(messages, fmt, single=single, kind=kind))
 
 

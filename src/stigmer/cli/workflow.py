@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from stigmer.cli.context import App, output_option, parse_pairs, pass_app
+
+if TYPE_CHECKING:
+    from stigmer.resources.documents import Document
 
 
 @click.group()
@@ -36,18 +39,22 @@ def _chain(agents: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def _spec_file(path: str) -> dict[str, Any]:
+def _spec_file(path: str) -> tuple[dict[str, Any], Document]:
+    """The spec in a file (a bare spec, or a whole Workflow), and where each field is written."""
     from stigmer.errors import InvalidArgument
-    from stigmer.resources.documents import read
+    from stigmer.resources.documents import Document, read
 
     docs = read([path])
     if len(docs) != 1:
         raise InvalidArgument(f"{path} must hold exactly one document (a workflow spec)", source=path)
-    data = docs[0].data
-    spec = data.get("spec", data) if "kind" in data else data
+    doc = docs[0]
+    whole = "kind" in doc.data
+    spec = doc.data.get("spec", doc.data) if whole else doc.data
     if not isinstance(spec, dict):
-        raise InvalidArgument("the spec must be a mapping with tasks", source=path)
-    return spec
+        raise InvalidArgument("the spec must be a mapping with tasks", source=doc.where("spec"))
+    # Errors name fields as spec.…; a bare spec file writes them from its top level.
+    lines = doc.lines if whole else {("spec." + k if k else "spec"): v for k, v in doc.lines.items()}
+    return spec, Document(doc.source, 0, doc.data, lines)
 
 
 @workflow.command("create")
@@ -87,10 +94,11 @@ def create(
 
     if bool(agents) == bool(spec_file):
         raise click.UsageError("give either --agent (one or more) or --from-file")
-    spec = _spec_file(spec_file) if spec_file else _chain(agents)
+    spec, source = _spec_file(spec_file) if spec_file else (_chain(agents), None)
     if description:
         spec["description"] = description
-    create_resource(app, build("Workflow", name, spec, labels=parse_pairs(labels, option="--label")))
+    resource = build("Workflow", name, spec, labels=parse_pairs(labels, option="--label"), source=source)
+    create_resource(app, resource, source=source)
 
 
 @workflow.command("list")

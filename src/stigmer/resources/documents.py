@@ -16,6 +16,8 @@ import yaml
 from stigmer.errors import InvalidArgument
 
 SUFFIXES = (".yaml", ".yml", ".json")
+# libyaml's parser is ~8x faster and its nodes carry the same line marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -88,7 +90,7 @@ def parse(text: str, source: str) -> list[Document]:
     """
     documents: list[Document] = []
     try:
-        for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
+        for node in yaml.compose_all(text, Loader=_LOADER):
             if node is None:
                 continue
             lines: dict[str, int] = {}
@@ -110,6 +112,10 @@ def parse(text: str, source: str) -> list[Document]:
                 documents.append(Document(source, len(documents), item, item_lines))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and exc.problem_mark and exc.problem_mark.index >= len(text.rstrip()):
+            # The text ended inside something left open: point at where it was opened, not
+            # at a line past the end of the file.
+            mark = exc.context_mark
         line = mark.line + 1 if mark else 1
         raise InvalidArgument(
             f"invalid YAML: {exc.problem or exc.context}", source=f"{source}:{line}"

@@ -139,10 +139,13 @@ def kind_info(kind: str | type[Message] | Message) -> KindInfo:
     if isinstance(kind, str):
         info = _BY_KIND.get(kind) or _BY_WORD.get(kind.lower()) or _BY_WORD.get(kind.lower().replace("-", ""))
         if info is None:
-            raise InvalidArgument(
-                f"unknown kind {kind!r}",
-                hint=f"use one of: {', '.join(k.kind for k in KINDS if k.declarative)}",
-            )
+            import difflib
+
+            known = [k.kind for k in KINDS if k.declarative]
+            words = {w: k.kind for k in KINDS if k.declarative for w in (k.kind.lower(), *k.names)}
+            close = difflib.get_close_matches(kind.lower(), list(words), n=1, cutoff=0.8)
+            hint = f"did you mean {words[close[0]]!r}? " if close else ""
+            raise InvalidArgument(f"unknown kind {kind!r}", hint=f"{hint}use one of: {', '.join(known)}")
         return info
     cls = kind if isinstance(kind, type) else type(kind)
     try:

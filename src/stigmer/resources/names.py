@@ -33,7 +33,7 @@ def validate_name(name: str, *, field: str = "metadata.name") -> str:
         raise InvalidArgument(
             f"name {name!r} is {len(name)} characters; the limit is {MAX_NAME_LENGTH}", field=field
         )
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidArgument(
             f"invalid name {name!r}",
             field=field,
@@ -49,7 +49,7 @@ def slugify(name: str) -> str:
 
 def validate_label_key(key: str, *, field: str) -> None:
     """Check a label or annotation key (``team``, ``stigmer.ai/owner``)."""
-    if len(key) > 253 or not _LABEL_KEY.match(key):
+    if len(key) > 253 or not _LABEL_KEY.fullmatch(key):
         raise InvalidArgument(
             f"invalid key {key!r}",
             field=field,

@@ -6,7 +6,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
+from pathlib import Path
 
 from stigmer.errors import SchemaTooNew
 
@@ -29,7 +29,8 @@ def load_migrations() -> list[Migration]:
         RuntimeError: Two files share a number, or the numbers have a gap.
     """
     found: dict[int, Migration] = {}
-    for entry in resources.files("stigmer.store").joinpath("migrations").iterdir():
+    # A plain directory next to this module (package data); importlib.resources costs ~7 ms.
+    for entry in (Path(__file__).parent / "migrations").iterdir():
         match = _FILE.match(entry.name)
         if not match:
             continue

@@ -20,7 +20,7 @@ JSON = dict[str, Any]
 _IDENT = re.compile(r"^[a-z_]+$")
 _COLUMNS = (
     "id, name, slug, version, labels, annotations, tags, spec, status, "
-    "created_at, updated_at, created_by, updated_by"
+    "created_at, updated_at, created_by, updated_by, message"
 )
 
 
@@ -41,6 +41,8 @@ class Record:
     updated_at: str = ""
     created_by: str = ""
     updated_by: str = ""
+    # The resource serialized by the layer above; opaque here.
+    message: bytes = b""
 
 
 def dumps(value: Any) -> str:
@@ -70,6 +72,7 @@ def _record(row: sqlite3.Row | tuple[Any, ...]) -> Record:
         updated_at=row[10],
         created_by=row[11],
         updated_by=row[12],
+        message=row[13] or b"",
     )
 
 
@@ -88,6 +91,7 @@ def _values(rec: Record) -> tuple[Any, ...]:
         rec.updated_at,
         rec.created_by,
         rec.updated_by,
+        rec.message or None,
     )
 
 
@@ -109,7 +113,7 @@ def get_where(conn: sqlite3.Connection, table: str, column: str, value: str) -> 
 def insert_txn(conn: sqlite3.Connection, table: str, rec: Record) -> None:
     """Insert a new record. Raises sqlite3.IntegrityError when the id or slug is taken."""
     conn.execute(
-        f"INSERT INTO {_ident(table)} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {_ident(table)} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         _values(rec),
     )
 
@@ -128,7 +132,8 @@ def update_txn(conn: sqlite3.Connection, table: str, rec: Record, *, expected_ve
     """
     cur = conn.execute(
         f"UPDATE {_ident(table)} SET name = ?, slug = ?, version = ?, labels = ?, annotations = ?, "
-        "tags = ?, spec = ?, status = ?, updated_at = ?, updated_by = ? WHERE id = ? AND version = ?",
+        "tags = ?, spec = ?, status = ?, updated_at = ?, updated_by = ?, message = ? "
+        "WHERE id = ? AND version = ?",
         (
             rec.name,
             rec.slug,
@@ -140,6 +145,7 @@ def update_txn(conn: sqlite3.Connection, table: str, rec: Record, *, expected_ve
             dumps(rec.status),
             rec.updated_at,
             rec.updated_by,
+            rec.message or None,
             rec.id,
             expected_version,
         ),
@@ -150,6 +156,15 @@ def update_txn(conn: sqlite3.Connection, table: str, rec: Record, *, expected_ve
 def delete_txn(conn: sqlite3.Connection, table: str, id: str) -> bool:
     """Delete a record by id; False when there was none."""
     return conn.execute(f"DELETE FROM {_ident(table)} WHERE id = ?", (id,)).rowcount == 1
+
+
+def ids_by_slug(conn: sqlite3.Connection, table: str, slugs: list[str]) -> dict[str, str]:
+    """The ids of the records with these slugs (missing ones are absent), in one query."""
+    if not slugs:
+        return {}
+    marks = ", ".join("?" for _ in slugs)
+    rows = conn.execute(f"SELECT slug, id FROM {_ident(table)} WHERE slug IN ({marks})", slugs).fetchall()
+    return {slug: id for slug, id in rows}
 
 
 def count(conn: sqlite3.Connection, table: str) -> int:
@@ -244,6 +259,7 @@ __all__ = [
     "encode_token",
     "get",
     "get_where",
+    "ids_by_slug",
     "insert_txn",
     "list_page",
     "replace_txn",

@@ -1,0 +1,241 @@
+"""CLI start-up: wall time of `stigmer version`, `stigmer --help` and `stigmer agent list`.
+
+Baseline: `python -c pass` with the same interpreter, measured in the same run, interleaved
+with the commands (one run of each per round) so drift hits all of them alike.
+Goal (issue): `stigmer version` under 4x `python -c pass` (median).
+
+Also reports `python -X importtime` for `stigmer agent list` (the top modules by cumulative
+and by self time, self time per package) and for `stigmer version`, to guide start-up work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+if not __package__:  # run as a script (python bench/bench_startup.py): make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.benchlib import (
+    EXAMPLES_DIR,
+    env_with_home,
+    fmt_ms,
+    log,
+    md_table,
+    run_checked,
+    stats,
+    stats_dict,
+    stigmer_cmd,
+    write_results,
+)
+
+GOAL_RATIO = 4.0
+BASELINE = "python -c pass"
+COMMANDS: dict[str, list[str]] = {
+    BASELINE: [sys.executable, "-c", "pass"],
+    # Reference, not a goal: the floor set by importing click alone.
+    "python -c 'import click'": [sys.executable, "-c", "import click"],
+    "stigmer version": stigmer_cmd("version"),
+    "stigmer --help": stigmer_cmd("--help"),
+    "stigmer agent list": stigmer_cmd("agent", "list"),
+}
+_IMPORT_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
+
+
+def prepare_home(home: Path) -> None:
+    """A home with the example resources applied (a few agents, a workflow, ...)."""
+    env = env_with_home(home)
+    run_checked(stigmer_cmd("init"), env=env)
+    run_checked(stigmer_cmd("apply", "-f", str(EXAMPLES_DIR)), env=env)
+
+
+def measure(env: dict[str, str], *, runs: int, warmups: int) -> dict[str, list[float]]:
+    """Wall times (s) of every command, interleaved round by round."""
+    samples: dict[str, list[float]] = {name: [] for name in COMMANDS}
+    for round_no in range(warmups + runs):
+        for name, cmd in COMMANDS.items():
+            elapsed = run_checked(cmd, env=env)
+            if round_no >= warmups:
+                samples[name].append(elapsed)
+    return samples
+
+
+def import_times(env: dict[str, str], args: list[str], *, runs: int) -> list[dict[str, Any]]:
+    """Per module: median self and cumulative import time (µs) of `stigmer ARGS`."""
+    per_module: dict[str, dict[str, list[int]]] = defaultdict(lambda: {"self": [], "cumulative": []})
+    depth: dict[str, int] = {}
+    for _ in range(runs):
+        cmd = [sys.executable, "-X", "importtime", *stigmer_cmd(*args)[1:]]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+        for line in proc.stderr.splitlines():
+            match = _IMPORT_LINE.match(line)
+            if not match:
+                continue
+            self_us, cumulative_us, indent, module = match.groups()
+            per_module[module]["self"].append(int(self_us))
+            per_module[module]["cumulative"].append(int(cumulative_us))
+            depth[module] = (len(indent) - 1) // 2
+    return [
+        {
+            "module": module,
+            "depth": depth[module],
+            "self_us": statistics.median(times["self"]),
+            "cumulative_us": statistics.median(times["cumulative"]),
+        }
+        for module, times in per_module.items()
+    ]
+
+
+def by_package(modules: list[dict[str, Any]]) -> list[tuple[str, float]]:
+    """Self import time (µs) summed per top-level package, largest first."""
+    totals: dict[str, float] = defaultdict(float)
+    for entry in modules:
+        name = str(entry["module"])
+        top = name.split(".")[0]
+        if top == "google":
+            top = "google.protobuf"
+        elif top == "stigmer":
+            parts = name.split(".")
+            top = ".".join(parts[:3]) if parts[1:2] == ["api"] else ".".join(parts[:2])
+            top = "stigmer.api (generated *_pb2)" if top.startswith("stigmer.api") else top
+        totals[top] += float(entry["self_us"])
+    return sorted(totals.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def _cumulative_table(modules: list[dict[str, Any]], top: int) -> str:
+    ranked = sorted(modules, key=lambda m: float(m["cumulative_us"]), reverse=True)[:top]
+    return md_table(
+        ["module", "cumulative ms", "self ms"],
+        [
+            [f"`{m['module']}`", fmt_ms(float(m["cumulative_us"]) / 1000), fmt_ms(float(m["self_us"]) / 1000)]
+            for m in ranked
+        ],
+    )
+
+
+def _profile_data(modules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "total_self_us": sum(float(m["self_us"]) for m in modules),
+        "self_us_by_package": dict(by_package(modules)),
+        "modules": sorted(modules, key=lambda m: float(m["cumulative_us"]), reverse=True),
+    }
+
+
+def report(
+    samples: dict[str, list[float]], profiles: dict[str, list[dict[str, Any]]]
+) -> tuple[dict[str, Any], str]:
+    """The JSON data and the Markdown summary."""
+    base = stats(samples[BASELINE])
+    results: dict[str, Any] = {}
+    rows = []
+    for name, secs in samples.items():
+        st = stats(secs)
+        ratio_median = st.median_ms / base.median_ms
+        ratio_p90 = st.p90_ms / base.p90_ms
+        results[name] = {
+            **stats_dict(secs),
+            "ratio_median_vs_baseline": ratio_median,
+            "ratio_p90_vs_baseline": ratio_p90,
+        }
+        rows.append(
+            [
+                f"`{name}`",
+                fmt_ms(st.median_ms),
+                fmt_ms(st.p90_ms),
+                f"{ratio_median:.2f}x",
+                f"{ratio_p90:.2f}x",
+            ]
+        )
+    version_ratio = float(results["stigmer version"]["ratio_median_vs_baseline"])
+    goal_met = version_ratio < GOAL_RATIO
+    budget_ms = GOAL_RATIO * base.median_ms
+    listing = profiles["agent list"]
+    total_us = sum(float(m["self_us"]) for m in listing)
+    packages = by_package(listing)
+    top_self = sorted(listing, key=lambda m: float(m["self_us"]), reverse=True)[:10]
+    data = {
+        "baseline": BASELINE,
+        "goal": {
+            "metric": "median(stigmer version) / median(python -c pass)",
+            "target_below": GOAL_RATIO,
+            "budget_ms": budget_ms,
+            "value": version_ratio,
+            "met": goal_met,
+        },
+        "commands": results,
+        "importtime": {name: _profile_data(mods) for name, mods in profiles.items()},
+    }
+    md = [
+        "# Start-up",
+        "",
+        f"Wall time of {len(samples[BASELINE])} runs per command after warm-ups, interleaved; "
+        f"baseline `{BASELINE}` with the same interpreter. `import click` is a reference point "
+        "(the floor of any command that imports click), not a goal.",
+        "",
+        md_table(["command", "median ms", "p90 ms", "median ratio", "p90 ratio"], rows),
+        "",
+        f"**Goal** `stigmer version` < {GOAL_RATIO:g}x `{BASELINE}` (median, i.e. under "
+        f"{budget_ms:.1f} ms here): {version_ratio:.2f}x, **{'met' if goal_met else 'NOT met'}**.",
+        "",
+        f"## `python -X importtime stigmer agent list` (median of runs; {total_us / 1000:.1f} ms of imports "
+        "under importtime, which inflates them)",
+        "",
+        "Top 10 by cumulative time (a module's own time plus what it imported first):",
+        "",
+        _cumulative_table(listing, 10),
+        "",
+        "Top 10 by self time:",
+        "",
+        md_table(
+            ["module", "self ms"],
+            [[f"`{m['module']}`", fmt_ms(float(m["self_us"]) / 1000)] for m in top_self],
+        ),
+        "",
+        "Self time per package:",
+        "",
+        md_table(
+            ["package", "self ms", "share"],
+            [[f"`{pkg}`", fmt_ms(us / 1000), f"{us / total_us:.0%}"] for pkg, us in packages[:12]],
+        ),
+        "",
+        "## `python -X importtime stigmer version`, top 5 by cumulative time",
+        "",
+        _cumulative_table(profiles["version"], 5),
+    ]
+    return data, "\n".join(md)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=20, help="timed runs per command (default 20)")
+    parser.add_argument("--warmups", type=int, default=2, help="untimed runs first (default 2)")
+    parser.add_argument("--importtime-runs", type=int, default=5, help="importtime runs (default 5)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="stigmer-bench-startup-") as tmp:
+        home = Path(tmp) / "home"
+        prepare_home(home)
+        env = env_with_home(home)
+        log(f"startup: {args.warmups} warm-ups + {args.runs} runs of {len(COMMANDS)} commands")
+        samples = measure(env, runs=args.runs, warmups=args.warmups)
+        log(f"startup: importtime x{args.importtime_runs}")
+        profiles = {
+            "agent list": import_times(env, ["agent", "list"], runs=args.importtime_runs),
+            "version": import_times(env, ["version"], runs=args.importtime_runs),
+        }
+    data, md = report(samples, profiles)
+    data["params"] = {"runs": args.runs, "warmups": args.warmups, "importtime_runs": args.importtime_runs}
+    json_path, md_path = write_results("startup", data, md)
+    print(md)
+    log(f"startup: wrote {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

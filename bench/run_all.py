@@ -1,0 +1,151 @@
+"""Run every benchmark, each in its own process, then write bench/results/results.md.
+
+Usage (from the repository root):  .venv/bin/python bench/run_all.py [--only startup,apply,read]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if not __package__:  # run as a script (python bench/run_all.py): make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.benchlib import BENCH_DIR, RESULTS_DIR, log, md_table
+
+BENCHMARKS = {
+    "startup": "bench_startup.py",
+    "apply": "bench_apply.py",
+    "read": "bench_read.py",
+}
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = RESULTS_DIR / f"{name}.json"
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "**NOT met**"
+
+
+def summary_rows() -> list[list[str]]:
+    """One row per goal or headline ratio, from the results files of this run."""
+    rows: list[list[str]] = []
+    startup = _load("startup")
+    if startup:
+        goal = startup["goal"]
+        listing = startup["commands"]["stigmer agent list"]["ratio_median_vs_baseline"]
+        rows.append(
+            [
+                "startup",
+                f"`stigmer version` < {goal['target_below']:g}x `python -c pass`",
+                f"{goal['value']:.2f}x",
+                _verdict(bool(goal["met"])),
+            ]
+        )
+        rows.append(["startup", "`stigmer agent list` vs `python -c pass`", f"{listing:.1f}x", "(no goal)"])
+    apply = _load("apply")
+    if apply:
+        for label, ratio in apply["ratios"].items():
+            rows.append(["apply", label, f"{ratio:.1f}x", "(no goal)"])
+    read = _load("read")
+    if read:
+        goal = read["goal"]
+        worst = {
+            call: max(size["measurements"][call]["p99_ms"] for size in read["sizes"].values())
+            for call in ("get", "list")
+        }
+        rows.append(
+            [
+                "read",
+                f"get and list p99 < {goal['target_ms']:g} ms at every size",
+                f"worst p99: get {worst['get']:.2f} ms, list {worst['list']:.2f} ms",
+                _verdict(bool(goal["under_5ms"])),
+            ]
+        )
+        growth = goal["growth_median_first_to_last"]
+        rows.append(
+            [
+                "read",
+                f"flat: median growth 1k -> 100k <= {goal['flat_threshold']}x",
+                f"get {growth['get']:.2f}x, list {growth['list']:.2f}x",
+                _verdict(bool(goal["flat"])),
+            ]
+        )
+        for name, entry in read["executions"].items():
+            if name.startswith("phase="):
+                rows.append(
+                    [
+                        "read",
+                        f"list_executions {name}, first page",
+                        f"{entry['median_ms']:.2f} ms ({entry['ratio_median_vs_raw']:.0f}x raw)",
+                        "(no goal)",
+                    ]
+                )
+    return rows
+
+
+def write_summary(durations: dict[str, float]) -> Path:
+    """results.md: the goals, then each benchmark's own summary."""
+    parts = [
+        "# Benchmark results",
+        "",
+        "Written by `bench/run_all.py`; each section is the benchmark's own `<name>.md`, raw numbers in "
+        "`<name>.json`. Ratios are against baselines measured in the same run (see bench/README.md).",
+        "",
+        md_table(["benchmark", "goal / measure", "value", "verdict"], summary_rows()),
+        "",
+        "Run time: " + ", ".join(f"{name} {secs:.0f} s" for name, secs in durations.items()) + ".",
+        "",
+    ]
+    for name in BENCHMARKS:
+        md = RESULTS_DIR / f"{name}.md"
+        if md.exists():
+            text = md.read_text(encoding="utf-8").rstrip("\n")
+            # Demote each benchmark's headings one level under this page's title.
+            parts += [
+                "\n".join("#" + line if line.startswith("#") else line for line in text.splitlines()),
+                "",
+            ]
+    path = RESULTS_DIR / "results.md"
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the Stigmer benchmarks.")
+    parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated: startup,apply,read")
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    durations: dict[str, float] = {}
+    failed: list[str] = []
+    for name in chosen:
+        log(f"== {name}")
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, str(BENCH_DIR / BENCHMARKS[name])], check=False)
+        durations[name] = time.perf_counter() - start
+        if proc.returncode != 0:
+            failed.append(name)
+        print(flush=True)
+    path = write_summary(durations)
+    log(f"== wrote {path} ({sum(durations.values()):.0f} s in all)")
+    if failed:
+        log(f"failed: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

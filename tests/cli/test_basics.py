@@ -1,0 +1,108 @@
+"""`stigmer version`, `--help`, `init`, and choosing the home."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import yaml
+
+from stigmer.version import __version__
+
+from .helpers import Stigmer, skill_yaml, write
+
+# The command groups of DESIGN.md's CLI contract that exist so far.
+COMMANDS = [
+    "init",
+    "version",
+    "apply",
+    "get",
+    "delete",
+    "history",
+    "rollback",
+    "agent",
+    "workflow",
+    "execution",
+    "export",
+    "import",
+    "backend",
+]
+
+
+def test_version_prints_the_version(stigmer: Stigmer) -> None:
+    assert stigmer("version").out == f"stigmer {__version__}\n"
+    assert stigmer("--version").out == f"stigmer {__version__}\n"
+
+
+def test_help_lists_every_command(stigmer: Stigmer) -> None:
+    result = stigmer("--help")
+    section = result.out.split("Commands:", 1)[1].split("\n\n", 1)[0]
+    listed = [line.split()[0] for line in section.splitlines() if line.strip()]
+    missing = [command for command in COMMANDS if command not in listed]
+    assert missing == []
+    assert "--home" in result.out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(stigmer: Stigmer, command: str) -> None:
+    result = stigmer(command, "--help")
+    assert result.out.startswith(f"Usage: stigmer {command} ")
+    assert not stigmer.home.exists(), "--help must not create the home"
+
+
+def test_unknown_command_is_a_usage_error(stigmer: Stigmer) -> None:
+    result = stigmer("aply", "-f", "examples/", check=False)
+    assert result.code == 2
+    assert "No such command 'aply'" in result.err
+
+
+def test_init_creates_config_and_database_and_is_idempotent(stigmer: Stigmer) -> None:
+    first = stigmer("init")
+    config = stigmer.home / "config.yaml"
+    assert config.is_file()
+    assert stigmer.database.is_file()
+    assert f"config:   {config} (created)" in first.out
+    assert "schema version" in first.out
+    assert yaml.safe_load(config.read_text()) == {"backend": "local", "output": "table"}
+
+    write(stigmer.cwd / "tone.yaml", skill_yaml("tone"))
+    stigmer("apply", "-f", "tone.yaml")
+    config_bytes = config.read_bytes()
+
+    again = stigmer("init")
+    assert "(created)" not in again.out
+    assert f"config:   {config}" in again.out
+    assert config.read_bytes() == config_bytes
+    assert stigmer.names("skills") == ["tone"]
+
+
+def test_home_option_overrides_stigmer_home_variable(
+    stigmer: Stigmer, other_home: Callable[[str], Stigmer]
+) -> None:
+    chosen = other_home("chosen")
+    write(stigmer.cwd / "tone.yaml", skill_yaml("tone"))
+    # STIGMER_HOME points at `stigmer.home`; --home wins.
+    stigmer("--home", chosen.home, "apply", "-f", "tone.yaml")
+    assert chosen.names("skills") == ["tone"]
+    assert stigmer.names("skills") == []
+    status = stigmer("--home", chosen.home, "backend", "status", "-o", "json").json()
+    assert status["database"] == str(chosen.database)
+
+
+def test_config_output_sets_the_default_format(stigmer: Stigmer) -> None:
+    stigmer("init")
+    (stigmer.home / "config.yaml").write_text("backend: local\noutput: json\n")
+    write(stigmer.cwd / "tone.yaml", skill_yaml("tone"))
+    stigmer("apply", "-f", "tone.yaml", "-o", "table")
+    assert [s["metadata"]["name"] for s in stigmer("get", "skills").json()] == ["tone"]
+    # The command's own -o, then the global -o, win over the config.
+    assert stigmer("get", "skills", "-o", "table").lines()[0].startswith("NAME")
+    assert stigmer("-o", "yaml", "get", "skill", "tone").out.startswith("apiVersion: agentic.stigmer.ai/v1\n")
+
+
+def test_invalid_config_is_reported_with_its_file(stigmer: Stigmer) -> None:
+    write(stigmer.home / "config.yaml", "output: xml\n")
+    result = stigmer("get", "agents", check=False)
+    assert result.code == 2
+    assert f"{stigmer.home / 'config.yaml'}: output: invalid output 'xml'" in result.err
+    assert "Hint: use one of: table, yaml, json" in result.err
