@@ -50,16 +50,19 @@ from bench.benchlib import (
 )
 from bench.corpus import agent_doc, agent_name, skill_doc
 from stigmer.api.agent.v1.agent_pb2 import Agent
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+from stigmer.api.agentinstance.v1.agentinstance_pb2 import AgentInstance
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
-from stigmer.backend.codec import from_record, timestamp
+from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
+from stigmer.backend.codec import from_record, seal, timestamp
 from stigmer.backend.local import LocalBackend
 from stigmer.backend.protocol import ExecutionQuery
 from stigmer.resources.decode import decode
 from stigmer.resources.documents import Document
-from stigmer.resources.kinds import API_VERSION
+from stigmer.resources.kinds import API_VERSION, Resource
 from stigmer.resources.names import new_id
 from stigmer.store import records
-from stigmer.store.records import dumps
+from stigmer.store.records import Record, dumps
 
 GOAL_MS = 5.0
 FLAT_GROWTH = 1.5
@@ -67,7 +70,7 @@ PAGE = 50
 ACTOR = "local:bench"
 COLUMNS = (
     "id, name, slug, version, labels, annotations, tags, spec, status, "
-    "created_at, updated_at, created_by, updated_by"
+    "created_at, updated_at, created_by, updated_by, message"
 )
 VERSION_COLUMNS = (
     "id, resource_kind, resource_id, resource_slug, version, operation, snapshot, created_at, created_by"
@@ -105,6 +108,18 @@ def _snapshot(kind: str, row: Row) -> str:
         "status": json.loads(status),
     }
     return dumps(doc)
+
+
+def _sealed(cls: type[Resource], row: Row) -> Row:
+    """A resource row plus its serialized message, built the way LocalBackend builds it."""
+    rid, name, slug, version, labels, annotations, tags, spec, status, created, updated, by, by2 = row
+    rec = Record(
+        id=rid, name=name, slug=slug, version=version, spec=json.loads(spec), status=json.loads(status),
+        labels=json.loads(labels), annotations=json.loads(annotations), tags=json.loads(tags),
+        created_at=created, updated_at=updated, created_by=by, updated_by=by2,
+    )  # fmt: skip
+    seal(cls, rec)
+    return (*row, rec.message)
 
 
 def _version_row(kind: str, row: Row) -> Row:
@@ -169,8 +184,8 @@ def grow_agents(path: Path, templates: list[Template], first: int, last: int) ->
         instance = (
             instance_id, name, name, 1, "{}", "{}", "[]", instance_spec, "{}", created, created, ACTOR, ACTOR,
         )  # fmt: skip
-        agents.append(agent)
-        instances.append(instance)
+        agents.append(_sealed(Agent, agent))
+        instances.append(_sealed(AgentInstance, instance))
         history += [_version_row("AgentInstance", instance), _version_row("Agent", agent)]
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -251,7 +266,8 @@ def add_executions(path: Path, count: int, agents: int, seed: int = 11) -> tuple
             eid, eid, eid, version, "{}", "{}", "[]", dumps(spec), dumps(status), created,
             end if version > 1 else created, ACTOR, ACTOR,
         )  # fmt: skip
-        tables["workflow_executions" if workflow else "agent_executions"].append(row)
+        cls: type[Resource] = WorkflowExecution if workflow else AgentExecution
+        tables["workflow_executions" if workflow else "agent_executions"].append(_sealed(cls, row))
         first = (
             eid,
             eid,
@@ -366,18 +382,19 @@ def list_breakdown(path: Path, args: argparse.Namespace) -> dict[str, list[float
         req = records.PageRequest(order="slug", limit=PAGE + 1)
         rows = records.list_page(conn, "agents", req)[:PAGE]
         messages = [from_record(Agent, r) for r in rows]
-        refs = sum(len(m.status.references) for m in (backend._with_status(m, conn) for m in messages))
+        backend._resolve_references(messages, conn)
+        refs = sum(len(m.status.references) for m in messages)
         settle()
         runs = max(args.calls // 2, 10)
         return {
             "records.list_page (SQL + json.loads)": time_calls(
                 lambda: records.list_page(conn, "agents", req), runs=runs, warmups=5
             ),
-            f"from_record x{PAGE} (json_format.ParseDict)": time_calls(
+            f"from_record x{PAGE} (stored message blob)": time_calls(
                 lambda: [from_record(Agent, r) for r in rows], runs=runs, warmups=5
             ),
-            f"_with_status x{PAGE} ({refs} reference lookups)": time_calls(
-                lambda: [backend._with_status(m, conn) for m in messages], runs=runs, warmups=5
+            f"_resolve_references x{PAGE} ({refs} references, one query per kind)": time_calls(
+                lambda: backend._resolve_references(messages, conn), runs=runs, warmups=5
             ),
         }
     finally:
