@@ -32,7 +32,11 @@ def test_an_artifact_reads_back_byte_for_byte(backend: Backend) -> None:
     fetched = backend.get_artifact(stored.id)
 
     assert fetched.data == REPORT
-    assert (fetched.sha256, fetched.size, fetched.execution_id) == (stored.sha256, len(REPORT), run.metadata.id)
+    assert (fetched.sha256, fetched.size, fetched.execution_id) == (
+        stored.sha256,
+        len(REPORT),
+        run.metadata.id,
+    )
     assert fetched.content_type == "application/octet-stream"
 
 

@@ -109,7 +109,9 @@ def test_status_updates_are_versioned(backend: Backend, bot: str) -> None:
 
 
 @pytest.mark.parametrize("phase", [COMPLETED, FAILED, CANCELLED])
-def test_a_finished_execution_does_not_change(backend: Backend, bot: str, phase: ExecutionPhase.ValueType) -> None:
+def test_a_finished_execution_does_not_change(
+    backend: Backend, bot: str, phase: ExecutionPhase.ValueType
+) -> None:
     finished = _moved(backend, backend.create_execution(agent_execution(bot)), phase)
 
     finished.status.phase = RUNNING

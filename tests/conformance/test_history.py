@@ -32,7 +32,11 @@ def test_every_write_is_a_numbered_version(backend: Backend) -> None:
 
     entries = backend.history(Agent, "bot")
 
-    assert [(e.spec.version, e.spec.operation) for e in entries] == [(1, "create"), (2, "update"), (3, "update")]
+    assert [(e.spec.version, e.spec.operation) for e in entries] == [
+        (1, "create"),
+        (2, "update"),
+        (3, "update"),
+    ]
     assert {(e.spec.resource_kind, e.spec.resource_id, e.spec.resource_name) for e in entries} == {
         ("Agent", bot_id, "bot")
     }
@@ -49,7 +53,11 @@ def test_history_of_a_deleted_resource_is_still_visible_by_name(backend: Backend
 
     entries = backend.history(Skill, "notes")
 
-    assert [(e.spec.version, e.spec.operation) for e in entries] == [(1, "create"), (2, "update"), (3, "delete")]
+    assert [(e.spec.version, e.spec.operation) for e in entries] == [
+        (1, "create"),
+        (2, "update"),
+        (3, "delete"),
+    ]
     assert _snapshot(entries[2])["spec"]["content"] == "# Two"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+
 import pytest
 
 from stigmer.api.agent.v1.agent_pb2 import Agent
@@ -9,6 +11,7 @@ from stigmer.api.skill.v1.skill_pb2 import Skill
 from stigmer.backend.protocol import Backend
 from stigmer.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from tests.builders import agent, counts, skill
+from tests.clock import FakeClock
 
 
 def test_create_assigns_an_id_a_slug_and_version_one(backend: Backend) -> None:
@@ -21,6 +24,15 @@ def test_create_assigns_an_id_a_slug_and_version_one(backend: Backend) -> None:
     assert created.metadata.create_time == created.metadata.update_time
     assert created.spec.instructions == "You answer customer questions."
     assert (created.api_version, created.kind) == ("agentic.stigmer.ai/v1", "Agent")
+
+
+def test_times_come_from_the_backend_clock(backend: Backend, clock: FakeClock) -> None:
+    clock.advance(timedelta(days=400))
+    before = clock.now
+
+    created = backend.create(skill("notes"))
+
+    assert before < created.metadata.create_time.ToDatetime(tzinfo=UTC) <= clock.now
 
 
 def test_get_finds_a_resource_by_id_by_name_and_by_slug(backend: Backend) -> None:
@@ -42,7 +54,9 @@ def test_labels_annotations_and_tags_are_kept(backend: Backend) -> None:
     assert list(stored.metadata.tags) == ["faq", "policy"]
 
 
-@pytest.mark.parametrize("second", ["Support Bot", "support bot", "Support  Bot", "support-bot", "SUPPORT_BOT"])
+@pytest.mark.parametrize(
+    "second", ["Support Bot", "support bot", "Support  Bot", "support-bot", "SUPPORT_BOT"]
+)
 def test_a_name_with_the_same_slug_already_exists(backend: Backend, second: str) -> None:
     first = backend.create(agent("Support Bot", "first"))
 

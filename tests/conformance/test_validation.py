@@ -88,7 +88,11 @@ def _set(name: str, **common: Any) -> dict[str, Any]:
         ([_set("fetch"), _set("fetch")], "spec.tasks[1].name", "duplicate"),
         ([_set("fetch"), _set("write", dependsOn=["fech"])], "spec.tasks[1].dependsOn[0]", "fech"),
         ([_set("fetch", dependsOn=["fetch"])], "spec.tasks[0].dependsOn[0]", "itself"),
-        ([_set("a", dependsOn=["c"]), _set("b", dependsOn=["a"]), _set("c", dependsOn=["b"])], "dependsOn", "cycle"),
+        (
+            [_set("a", dependsOn=["c"]), _set("b", dependsOn=["a"]), _set("c", dependsOn=["b"])],
+            "dependsOn",
+            "cycle",
+        ),
         ([_set("fetch"), {"name": "write", "dependsOn": ["fetch"]}], "spec.tasks[1]", "no kind"),
         ([_set("ok"), {"set": {"x": "1"}}], "spec.tasks[1].name", "name"),
         ([{"name": "call", "http": {"method": "GET"}}], "spec.tasks[0].http.url", "url"),
@@ -116,7 +120,9 @@ def _set(name: str, **common: Any) -> dict[str, Any]:
         "switch-to-unknown-task",
     ],
 )
-def test_invalid_workflows_name_the_field(backend: Backend, tasks: list[dict[str, Any]], field: str, words: str) -> None:
+def test_invalid_workflows_name_the_field(
+    backend: Backend, tasks: list[dict[str, Any]], field: str, words: str
+) -> None:
     err = _refused(backend, workflow("release-notes", tasks))
 
     assert err.resource == "Workflow/release-notes"
@@ -143,7 +149,11 @@ def test_an_invalid_input_type_is_refused(backend: Backend) -> None:
 def test_a_valid_graph_is_accepted(backend: Backend) -> None:
     tasks = [
         _set("gather"),
-        {"name": "route", "dependsOn": ["gather"], "switch": {"cases": [{"when": "${true}", "then": ["write"]}]}},
+        {
+            "name": "route",
+            "dependsOn": ["gather"],
+            "switch": {"cases": [{"when": "${true}", "then": ["write"]}]},
+        },
         {"name": "write", "dependsOn": ["gather"], "agent": "writer", "message": "hi", "onError": "continue"},
         {"name": "each", "forEach": {"items": "${[1, 2]}", "do": _set("step")}},
     ]

@@ -67,7 +67,9 @@ def test_a_blank_file_migrates_to_the_fresh_schema(tmp_path: Path, fresh_schema:
 
 
 @pytest.mark.parametrize("old", range(LATEST))
-def test_every_older_schema_migrates_to_the_fresh_schema(tmp_path: Path, fresh_schema: Schema, old: int) -> None:
+def test_every_older_schema_migrates_to_the_fresh_schema(
+    tmp_path: Path, fresh_schema: Schema, old: int
+) -> None:
     path = tmp_path / "old.db"
     conn = _connect(path)
     assert migrate(conn, str(path), target=old) == old
@@ -114,7 +116,9 @@ def test_a_failing_migration_leaves_no_trace(tmp_path: Path, monkeypatch: pytest
     conn = _connect(path)
     migrate(conn, str(path))
     before = _schema(conn)
-    broken = Migration(LATEST + 1, "broken", "CREATE TABLE half_done (x);\nINSERT INTO no_such_table VALUES (1);")
+    broken = Migration(
+        LATEST + 1, "broken", "CREATE TABLE half_done (x);\nINSERT INTO no_such_table VALUES (1);"
+    )
     monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, broken])
 
     with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
@@ -164,7 +168,7 @@ def test_opening_waits_for_another_process_that_is_creating_the_database(
     path = tmp_path / "local.db"
     other = _connect(path)
     other.execute("BEGIN IMMEDIATE")
-    other.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+    other.execute("CREATE TABLE first_table (x)")
     waits: list[float] = []
 
     def wait(seconds: float) -> None:
@@ -194,7 +198,10 @@ Database.open(sys.argv[1]).close()
 def test_processes_opening_a_fresh_database_at_once_all_succeed(tmp_path: Path, fresh_schema: Schema) -> None:
     path = tmp_path / "home" / "local.db"
     src = Path(stigmer.store.__file__).parents[2]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")])),
+    }
     openers = [
         subprocess.Popen(
             [sys.executable, "-c", _OPEN_WHEN_TOLD, str(path)],

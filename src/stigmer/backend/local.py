@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import builtins
 import getpass
+import os
+import socket
 import sqlite3
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from stigmer import faults
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.apiresourceversion.v1.apiresourceversion_pb2 import ApiResourceVersion
-from stigmer.api.backend.v1.backend_pb2 import Artifact, BackendInfo
+from stigmer.api.backend.v1.backend_pb2 import Artifact, BackendInfo, ExecutionStep
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.common.v1.metadata_pb2 import ResourceReference
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
@@ -27,12 +32,15 @@ from stigmer.backend.protocol import (
     R,
 )
 from stigmer.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from stigmer.resources.codec import to_dict
 from stigmer.resources.kinds import KINDS, Execution, KindInfo, Resource, kind_info, kind_of_id
 from stigmer.resources.names import new_id, slugify, validate_label_key
 from stigmer.resources.references import has_reference_status, references
+from stigmer.resources.steps import APPROVAL, transcript
 from stigmer.resources.validate import validate
 from stigmer.store import artifacts as artifact_store
-from stigmer.store import records, versions
+from stigmer.store import leases, records, versions
+from stigmer.store import steps as step_store
 from stigmer.store.database import Database
 from stigmer.store.migrations import current_version
 from stigmer.store.records import PageRequest, Record
@@ -41,6 +49,7 @@ from stigmer.version import __version__
 Clock = Callable[[], datetime]
 """Where "now" comes from: the wall clock by default, a fake one in tests."""
 TERMINAL = frozenset({ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED})
+_TERMINAL_NAMES = frozenset(ExecutionPhase.Name(p) for p in TERMINAL)
 _EXECUTION_KINDS = [k for k in KINDS if k.execution]
 # Definitions that get a default instance of the same name: kind -> (instance kind, spec field).
 _DEFAULT_INSTANCE = {"Agent": ("AgentInstance", "agent"), "Workflow": ("WorkflowInstance", "workflow")}
@@ -279,33 +288,43 @@ class LocalBackend:
             self._find(conn, definition, target)
             records.insert_txn(conn, info.table, _sealed(info, rec))
             self._snapshot_txn(conn, info, rec, "create")
-        return from_record(type(execution), rec)
+        return cast(E, _execution_view(self.db.conn, info, rec))
 
     def get_execution(self, execution_id: str) -> Execution:
         info = _execution_kind(execution_id)
         with self.db.read() as conn:
-            rec = self._find(conn, info, execution_id)
-        return cast(Execution, from_record(info.message, rec))
+            return _execution_view(conn, info, self._find(conn, info, execution_id))
 
-    def update_execution_status(self, execution: E, *, expected_version: int = 0) -> E:
+    def update_execution_status(self, execution: E, *, expected_version: int = 0, worker_id: str = "") -> E:
         info = kind_info(execution)
         execution_id = execution.metadata.id
         with self.db.write() as conn:
             current = self._find(conn, info, execution_id)
             phase = current.status.get("phase", "")
-            if phase in {ExecutionPhase.Name(p) for p in TERMINAL}:
+            if phase in _TERMINAL_NAMES:
                 raise Conflict(f"execution {execution_id} is {phase}; a finished execution does not change")
+            if worker_id:
+                self._check_lease_txn(conn, info, execution_id, worker_id)
             if expected_version and current.version != expected_version:
                 raise Conflict(
                     f"execution {execution_id} changed since version {expected_version} "
                     f"(now {current.version})"
                 )
             rec = to_record(execution)
-            current.status = rec.status
+            cancel_requested = bool(current.status.get("cancelRequested"))
+            current.status = _stored_status(rec.status)
+            for derived in ("messages", "toolCalls"):
+                current.status.pop(derived, None)  # assembled from steps when read
+            if cancel_requested:
+                # A cancel from another process wins over a writer that has not seen it yet.
+                current.status["cancelRequested"] = True
             current.version += 1
             current.updated_at, current.updated_by = timestamp(self.clock()), self.actor
             records.update_txn(conn, info.table, _sealed(info, current), expected_version=current.version - 1)
-        return from_record(type(execution), current)
+            if current.status.get("phase", "") not in ("RUNNING", ""):
+                # Waiting, queued again or finished: nobody runs it now.
+                leases.set_lease_txn(conn, info.table, execution_id, "", "")
+            return cast(E, _execution_view(conn, info, current))
 
     def list_executions(self, query: ExecutionQuery) -> Page[Execution]:
         kinds = [kind_info(query.kind)] if query.kind else _EXECUTION_KINDS
@@ -357,7 +376,7 @@ class LocalBackend:
             rec.version += 1
             rec.updated_at, rec.updated_by = now, self.actor
             records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
-        return cast(Execution, from_record(info.message, rec))
+            return _execution_view(conn, info, rec)
 
     def get_execution_context(self, execution_id: str) -> ExecutionContext:
         info = _execution_kind(execution_id)
@@ -420,6 +439,145 @@ class LocalBackend:
 
     def close(self) -> None:
         self.db.close()
+
+    # -- durable steps and leases ------------------------------------------------------
+
+    def record_step(self, step: ExecutionStep, *, worker_id: str = "") -> ExecutionStep:
+        info = _execution_kind(step.execution_id)
+        if step.step <= 0 or not step.name:
+            raise InvalidArgument("a step needs a number (from 1) and a name", field="step")
+        rec = step_store.StepRecord(
+            execution_id=step.execution_id,
+            step=step.step,
+            name=step.name,
+            status=step.status or "completed",
+            input=to_dict(step.input) if step.HasField("input") else {},
+            output=to_dict(step.output) if step.HasField("output") else {},
+            error=step.error,
+            started_at=_ts(step.start_time) or timestamp(self.clock()),
+            ended_at=_ts(step.end_time),
+        )
+        with self.db.write() as conn:
+            execution = self._find(conn, info, step.execution_id)
+            phase = execution.status.get("phase", "")
+            if phase in _TERMINAL_NAMES:
+                raise Conflict(f"execution {step.execution_id} is {phase}; its steps are final")
+            if worker_id:
+                self._check_lease_txn(conn, info, step.execution_id, worker_id)
+            existing = step_store.get(conn, step.execution_id, step.step)
+            if existing and (existing.name != step.name or existing.status != "waiting"):
+                raise Conflict(
+                    f"execution {step.execution_id} already has step {step.step} ({existing.name}, "
+                    f"{existing.status}); a recorded step is never written again"
+                )
+            step_store.upsert_txn(conn, rec)
+        return _step_message(rec)
+
+    def list_steps(self, execution_id: str, *, after: int = 0) -> builtins.list[ExecutionStep]:
+        _execution_kind(execution_id)
+        with self.db.read() as conn:
+            return [_step_message(s) for s in step_store.list_steps(conn, execution_id, after=after)]
+
+    def claim_execution(
+        self, worker_id: str, *, kinds: Sequence[str] = (), lease_seconds: int = 30, execution_id: str = ""
+    ) -> Execution | None:
+        if not worker_id:
+            raise InvalidArgument("a worker id is required to claim an execution", field="worker_id")
+        infos = [kind_info(k) for k in kinds] if kinds else _EXECUTION_KINDS
+        now = self.clock()
+        now_s, expires = timestamp(now), timestamp(now + timedelta(seconds=lease_seconds))
+        with self.db.write() as conn:
+            for info in infos:
+                if execution_id:
+                    if kind_of_id(execution_id) is not info:
+                        continue
+                    candidate = self._claimable_txn(conn, info, execution_id, worker_id, now_s)
+                else:
+                    candidate = leases.next_claimable(conn, info.table, now_s)
+                if candidate is None:
+                    continue
+                rec = self._find(conn, info, candidate)
+                rec.status["phase"] = "RUNNING"
+                rec.status.setdefault("startTime", now_s)
+                rec.version += 1
+                rec.updated_at, rec.updated_by = now_s, self.actor
+                records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
+                leases.set_lease_txn(conn, info.table, candidate, worker_id, expires)
+                return _execution_view(conn, info, rec)
+        if execution_id and _execution_kind(execution_id) not in infos:
+            raise InvalidArgument(f"execution {execution_id} is not of the kinds {', '.join(kinds)}")
+        return None
+
+    def renew_lease(self, execution_id: str, worker_id: str, *, lease_seconds: int = 30) -> bool:
+        info = _execution_kind(execution_id)
+        expires = timestamp(self.clock() + timedelta(seconds=lease_seconds))
+        with self.db.write() as conn:
+            return leases.renew_txn(conn, info.table, execution_id, worker_id, expires)
+
+    def release_execution(self, execution_id: str, worker_id: str) -> None:
+        info = _execution_kind(execution_id)
+        with self.db.write() as conn:
+            owner, _ = leases.lease_of(conn, info.table, execution_id)
+            if owner == worker_id:
+                leases.set_lease_txn(conn, info.table, execution_id, "", "")
+
+    def resolve_approval(self, execution_id: str, *, approved: bool, reason: str = "") -> Execution:
+        info = _execution_kind(execution_id)
+        now = timestamp(self.clock())
+        with self.db.write() as conn:
+            rec = self._find(conn, info, execution_id)
+            phase = rec.status.get("phase", "")
+            if phase != "WAITING_APPROVAL":
+                raise Conflict(
+                    f"execution {execution_id} is {phase or 'PENDING'}, not waiting for an approval",
+                    hint=f"see what it is doing: stigmer execution get {execution_id}",
+                )
+            waiting = [
+                s
+                for s in step_store.list_steps(conn, execution_id)
+                if s.status == "waiting" and s.name.startswith(APPROVAL)
+            ]
+            if not waiting:
+                raise Conflict(f"execution {execution_id} has no approval step waiting")
+            step = waiting[-1]
+            step.status, step.ended_at = "completed", now
+            step.output = {"approved": approved, "reason": reason, "by": self.actor}
+            step_store.upsert_txn(conn, step)
+            rec.status["phase"] = "PENDING"
+            rec.status.pop("pendingApproval", None)
+            rec.version += 1
+            rec.updated_at, rec.updated_by = now, self.actor
+            records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
+            leases.set_lease_txn(conn, info.table, execution_id, "", "")
+        return self.get_execution(execution_id)
+
+    def _claimable_txn(
+        self, conn: sqlite3.Connection, info: KindInfo, execution_id: str, worker_id: str, now: str
+    ) -> str | None:
+        rec = self._find(conn, info, execution_id)
+        phase = rec.status.get("phase", "")
+        if phase == "WAITING_APPROVAL":
+            raise Conflict(
+                f"execution {execution_id} is waiting for an approval",
+                hint=f"stigmer execution approve {execution_id}  (or reject)",
+            )
+        if phase not in ("PENDING", "RUNNING"):
+            raise Conflict(f"execution {execution_id} is {phase}; there is nothing left to run")
+        owner, expires = leases.lease_of(conn, info.table, execution_id)
+        if owner and owner != worker_id and expires >= now and not worker_is_gone(owner):
+            return None
+        return execution_id
+
+    def _check_lease_txn(
+        self, conn: sqlite3.Connection, info: KindInfo, execution_id: str, worker_id: str
+    ) -> None:
+        owner, _ = leases.lease_of(conn, info.table, execution_id)
+        if owner != worker_id:
+            raise Conflict(
+                f"worker {worker_id} no longer holds the lease of execution {execution_id}"
+                + (f" ({owner} does)" if owner else ""),
+                hint="another worker took it over after this one stalled; this worker stops",
+            )
 
     # -- internals ---------------------------------------------------------------------
 
@@ -606,6 +764,53 @@ def _system_slug(name: str, resource_id: str) -> str:
     # Executions are named by their id unless given a name; an id stays its own slug, so an
     # import restores the slug that create_execution wrote.
     return slugify(name) if name and name != resource_id else resource_id
+
+
+def _execution_view(conn: sqlite3.Connection, info: KindInfo, rec: Record) -> Execution:
+    """An execution as readers see it: an agent run's conversation and tool calls come
+    from its steps, where each is stored once."""
+    execution = cast(Execution, from_record(info.message, rec))
+    if isinstance(execution, AgentExecution):
+        steps = [_step_message(s) for s in step_store.list_steps(conn, rec.id)]
+        messages, calls = transcript(execution.spec.message, steps)
+        execution.status.messages.extend(messages)
+        execution.status.tool_calls.extend(calls)
+    return execution
+
+
+def _ts(value: Timestamp) -> str:
+    return timestamp(value.ToDatetime(UTC)) if value.seconds or value.nanos else ""
+
+
+def _step_message(rec: step_store.StepRecord) -> ExecutionStep:
+    step = ExecutionStep(
+        execution_id=rec.execution_id, step=rec.step, name=rec.name, status=rec.status, error=rec.error
+    )
+    step.input.update(rec.input)
+    step.output.update(rec.output)
+    step.start_time.FromJsonString(rec.started_at)
+    if rec.ended_at:
+        step.end_time.FromJsonString(rec.ended_at)
+    return step
+
+
+def worker_is_gone(owner: str) -> bool:
+    """Whether a worker id (``host:pid:nonce``) names a process of this host that has exited.
+
+    Lets `execution resume` take over at once from a worker that was killed, instead of
+    waiting for its lease to expire; workers on other hosts are trusted until then.
+    """
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _execution_kind(execution_id: str) -> KindInfo:

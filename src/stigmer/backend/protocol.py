@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from stigmer.api.apiresourceversion.v1.apiresourceversion_pb2 import ApiResourceVersion
-from stigmer.api.backend.v1.backend_pb2 import Artifact, BackendInfo
+from stigmer.api.backend.v1.backend_pb2 import Artifact, BackendInfo, ExecutionStep
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
 from stigmer.resources.kinds import Execution, Resource
@@ -114,8 +114,9 @@ class Backend(Protocol):
         """An agent or workflow execution by id."""
         ...
 
-    def update_execution_status(self, execution: E, *, expected_version: int = 0) -> E:
-        """Replace an execution's status; Conflict once it is finished or when stale."""
+    def update_execution_status(self, execution: E, *, expected_version: int = 0, worker_id: str = "") -> E:
+        """Replace an execution's status; Conflict once it is finished, when stale, or when
+        ``worker_id`` is given and no longer holds the lease (a lease ends with the run)."""
         ...
 
     def list_executions(self, query: ExecutionQuery) -> Page[Execution]:
@@ -128,6 +129,32 @@ class Backend(Protocol):
 
     def get_execution_context(self, execution_id: str) -> ExecutionContext:
         """What a RUNNING execution may read; Conflict for any other phase."""
+        ...
+
+    def record_step(self, step: ExecutionStep, *, worker_id: str = "") -> ExecutionStep:
+        """Write a durable step (or complete a waiting one); Conflict if ``worker_id`` lost its lease."""
+        ...
+
+    def list_steps(self, execution_id: str, *, after: int = 0) -> builtins.list[ExecutionStep]:
+        """An execution's steps after ``after``, in order."""
+        ...
+
+    def claim_execution(
+        self, worker_id: str, *, kinds: Sequence[str] = (), lease_seconds: int = 30, execution_id: str = ""
+    ) -> Execution | None:
+        """Take the lease of a runnable execution (the oldest, or ``execution_id``) and mark it RUNNING."""
+        ...
+
+    def renew_lease(self, execution_id: str, worker_id: str, *, lease_seconds: int = 30) -> bool:
+        """Extend a lease; False when the worker no longer holds it."""
+        ...
+
+    def release_execution(self, execution_id: str, worker_id: str) -> None:
+        """Give a lease back (the execution stays in its phase)."""
+        ...
+
+    def resolve_approval(self, execution_id: str, *, approved: bool, reason: str = "") -> Execution:
+        """Decide the approval an execution waits for; it is queued to continue."""
         ...
 
     def store_artifact(

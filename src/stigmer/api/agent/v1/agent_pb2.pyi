@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from stigmer.api.agentexecution.v1 import agentexecution_pb2 as _agentexecution_pb2
 from stigmer.api.common.v1 import metadata_pb2 as _metadata_pb2
 from stigmer.api.mcpserver.v1 import mcpserver_pb2 as _mcpserver_pb2
 import builtins as _builtins
@@ -122,6 +123,7 @@ class AgentSpec(_message.Message):
     SKILLS_FIELD_NUMBER: _builtins.int
     SUB_AGENTS_FIELD_NUMBER: _builtins.int
     ENV_SPEC_FIELD_NUMBER: _builtins.int
+    LIMITS_FIELD_NUMBER: _builtins.int
     description: _builtins.str
     instructions: _builtins.str
     @_builtins.property
@@ -138,6 +140,10 @@ class AgentSpec(_message.Message):
     def sub_agents(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubAgent]: ...
     @_builtins.property
     def env_spec(self) -> _metadata_pb2.EnvSpec: ...
+    @_builtins.property
+    def limits(self) -> _agentexecution_pb2.ExecutionLimits:
+        """Defaults for every run of this agent."""
+
     def __init__(
         self,
         *,
@@ -148,10 +154,11 @@ class AgentSpec(_message.Message):
         skills: _abc.Iterable[_builtins.str] | None = ...,
         sub_agents: _abc.Iterable[Global___SubAgent] | None = ...,
         env_spec: _metadata_pb2.EnvSpec | None = ...,
+        limits: _agentexecution_pb2.ExecutionLimits | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["env_spec", b"env_spec", "model", b"model"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["env_spec", b"env_spec", "limits", b"limits", "model", b"model"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "env_spec", b"env_spec", "instructions", b"instructions", "mcp_servers", b"mcp_servers", "model", b"model", "skills", b"skills", "sub_agents", b"sub_agents"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "env_spec", b"env_spec", "instructions", b"instructions", "limits", b"limits", "mcp_servers", b"mcp_servers", "model", b"model", "skills", b"skills", "sub_agents", b"sub_agents"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

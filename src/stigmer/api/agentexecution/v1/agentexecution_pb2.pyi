@@ -35,6 +35,7 @@ class AgentExecutionSpec(_message.Message):
     PARENT_EXECUTION_ID_FIELD_NUMBER: _builtins.int
     INPUTS_FIELD_NUMBER: _builtins.int
     OUTPUTS_FIELD_NUMBER: _builtins.int
+    LIMITS_FIELD_NUMBER: _builtins.int
     agent: _builtins.str
     """The agent to run, by name or id; or an agent instance."""
     agent_instance: _builtins.str
@@ -53,6 +54,8 @@ class AgentExecutionSpec(_message.Message):
     def outputs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Structured output keys the caller expects."""
 
+    @_builtins.property
+    def limits(self) -> Global___ExecutionLimits: ...
     def __init__(
         self,
         *,
@@ -65,10 +68,11 @@ class AgentExecutionSpec(_message.Message):
         parent_execution_id: _builtins.str = ...,
         inputs: _struct_pb2.Struct | None = ...,
         outputs: _abc.Iterable[_builtins.str] | None = ...,
+        limits: Global___ExecutionLimits | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["inputs", b"inputs", "model", b"model"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["inputs", b"inputs", "limits", b"limits", "model", b"model"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_instance", b"agent_instance", "environment", b"environment", "inputs", b"inputs", "message", b"message", "model", b"model", "outputs", b"outputs", "parent_execution_id", b"parent_execution_id", "session", b"session"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_instance", b"agent_instance", "environment", b"environment", "inputs", b"inputs", "limits", b"limits", "message", b"message", "model", b"model", "outputs", b"outputs", "parent_execution_id", b"parent_execution_id", "session", b"session"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -118,6 +122,66 @@ class ToolCall(_message.Message):
 Global___ToolCall: _TypeAlias = ToolCall  # noqa: Y015
 
 @_typing.final
+class Message(_message.Message):
+    """One message of the conversation, as the record shows it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROLE_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    TOOL_CALLS_FIELD_NUMBER: _builtins.int
+    TOOL_CALL_ID_FIELD_NUMBER: _builtins.int
+    role: _builtins.str
+    """user, assistant or tool."""
+    content: _builtins.str
+    tool_call_id: _builtins.str
+    @_builtins.property
+    def tool_calls(self) -> _containers.RepeatedCompositeFieldContainer[Global___ToolCall]: ...
+    def __init__(
+        self,
+        *,
+        role: _builtins.str = ...,
+        content: _builtins.str = ...,
+        tool_calls: _abc.Iterable[Global___ToolCall] | None = ...,
+        tool_call_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "role", b"role", "tool_call_id", b"tool_call_id", "tool_calls", b"tool_calls"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Message: _TypeAlias = Message  # noqa: Y015
+
+@_typing.final
+class ExecutionLimits(_message.Message):
+    """Limits checked before every model call."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MAX_TURNS_FIELD_NUMBER: _builtins.int
+    MAX_TOKENS_FIELD_NUMBER: _builtins.int
+    TIMEOUT_FIELD_NUMBER: _builtins.int
+    max_turns: _builtins.int
+    max_tokens: _builtins.int
+    timeout: _builtins.str
+    """Wall time, e.g. "5m"."""
+    def __init__(
+        self,
+        *,
+        max_turns: _builtins.int = ...,
+        max_tokens: _builtins.int = ...,
+        timeout: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_tokens", b"max_tokens", "max_turns", b"max_turns", "timeout", b"timeout"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExecutionLimits: _TypeAlias = ExecutionLimits  # noqa: Y015
+
+@_typing.final
 class AgentExecutionStatus(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -131,6 +195,8 @@ class AgentExecutionStatus(_message.Message):
     END_TIME_FIELD_NUMBER: _builtins.int
     CANCEL_REQUESTED_FIELD_NUMBER: _builtins.int
     MODEL_FIELD_NUMBER: _builtins.int
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    PENDING_APPROVAL_FIELD_NUMBER: _builtins.int
     phase: _execution_pb2.ExecutionPhase.ValueType
     output: _builtins.str
     cancel_requested: _builtins.bool
@@ -148,6 +214,14 @@ class AgentExecutionStatus(_message.Message):
     def start_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___Message]:
+        """The conversation of this run, assembled from its steps when read (never stored twice)."""
+
+    @_builtins.property
+    def pending_approval(self) -> Global___ToolCall:
+        """The tool call waiting for a person's decision, when phase is WAITING_APPROVAL."""
+
     def __init__(
         self,
         *,
@@ -161,10 +235,12 @@ class AgentExecutionStatus(_message.Message):
         end_time: _timestamp_pb2.Timestamp | None = ...,
         cancel_requested: _builtins.bool = ...,
         model: _builtins.str = ...,
+        messages: _abc.Iterable[Global___Message] | None = ...,
+        pending_approval: Global___ToolCall | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "error", b"error", "outputs", b"outputs", "start_time", b"start_time", "usage", b"usage"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "error", b"error", "outputs", b"outputs", "pending_approval", b"pending_approval", "start_time", b"start_time", "usage", b"usage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_requested", b"cancel_requested", "end_time", b"end_time", "error", b"error", "model", b"model", "output", b"output", "outputs", b"outputs", "phase", b"phase", "start_time", b"start_time", "tool_calls", b"tool_calls", "usage", b"usage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_requested", b"cancel_requested", "end_time", b"end_time", "error", b"error", "messages", b"messages", "model", b"model", "output", b"output", "outputs", b"outputs", "pending_approval", b"pending_approval", "phase", b"phase", "start_time", b"start_time", "tool_calls", b"tool_calls", "usage", b"usage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -110,6 +110,36 @@ class BackendServiceStub:
                 request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.GetExecutionContextRequest.SerializeToString,
                 response_deserializer=stigmer_dot_api_dot_executioncontext_dot_v1_dot_executioncontext__pb2.ExecutionContext.FromString,
                 _registered_method=True)
+        self.RecordStep = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/RecordStep',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RecordStepRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ExecutionStep.FromString,
+                _registered_method=True)
+        self.ListSteps = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/ListSteps',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListStepsRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListStepsResponse.FromString,
+                _registered_method=True)
+        self.ClaimExecution = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/ClaimExecution',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ClaimExecutionRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ClaimExecutionResponse.FromString,
+                _registered_method=True)
+        self.RenewLease = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/RenewLease',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RenewLeaseRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RenewLeaseResponse.FromString,
+                _registered_method=True)
+        self.ReleaseExecution = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/ReleaseExecution',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ReleaseExecutionRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ReleaseExecutionResponse.FromString,
+                _registered_method=True)
+        self.ResolveApproval = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/ResolveApproval',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ResolveApprovalRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Resource.FromString,
+                _registered_method=True)
         self.StoreArtifact = channel.unary_unary(
                 '/stigmer.backend.v1.BackendService/StoreArtifact',
                 request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.StoreArtifactRequest.SerializeToString,
@@ -220,6 +250,42 @@ class BackendServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordStep(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSteps(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClaimExecution(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenewLease(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseExecution(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveApproval(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StoreArtifact(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -315,6 +381,36 @@ def add_BackendServiceServicer_to_server(servicer, server):
                     servicer.GetExecutionContext,
                     request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.GetExecutionContextRequest.FromString,
                     response_serializer=stigmer_dot_api_dot_executioncontext_dot_v1_dot_executioncontext__pb2.ExecutionContext.SerializeToString,
+            ),
+            'RecordStep': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordStep,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RecordStepRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ExecutionStep.SerializeToString,
+            ),
+            'ListSteps': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSteps,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListStepsRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListStepsResponse.SerializeToString,
+            ),
+            'ClaimExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimExecution,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ClaimExecutionRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ClaimExecutionResponse.SerializeToString,
+            ),
+            'RenewLease': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewLease,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RenewLeaseRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RenewLeaseResponse.SerializeToString,
+            ),
+            'ReleaseExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseExecution,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ReleaseExecutionRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ReleaseExecutionResponse.SerializeToString,
+            ),
+            'ResolveApproval': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveApproval,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ResolveApprovalRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Resource.SerializeToString,
             ),
             'StoreArtifact': grpc.unary_unary_rpc_method_handler(
                     servicer.StoreArtifact,
@@ -737,6 +833,168 @@ class BackendService:
             '/stigmer.backend.v1.BackendService/GetExecutionContext',
             stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.GetExecutionContextRequest.SerializeToString,
             stigmer_dot_api_dot_executioncontext_dot_v1_dot_executioncontext__pb2.ExecutionContext.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordStep(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/RecordStep',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RecordStepRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ExecutionStep.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSteps(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/ListSteps',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListStepsRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListStepsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/ClaimExecution',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ClaimExecutionRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ClaimExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewLease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/RenewLease',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RenewLeaseRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RenewLeaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/ReleaseExecution',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ReleaseExecutionRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ReleaseExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveApproval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/ResolveApproval',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ResolveApprovalRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Resource.FromString,
             options,
             channel_credentials,
             insecure,

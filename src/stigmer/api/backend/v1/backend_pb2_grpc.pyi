@@ -47,6 +47,12 @@ class BackendServiceStub:
     ListExecutions: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ListExecutionsRequest, _backend_pb2.ListExecutionsResponse]
     CancelExecution: _grpc.UnaryUnaryMultiCallable[_backend_pb2.CancelExecutionRequest, _backend_pb2.Resource]
     GetExecutionContext: _grpc.UnaryUnaryMultiCallable[_backend_pb2.GetExecutionContextRequest, _executioncontext_pb2.ExecutionContext]
+    RecordStep: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RecordStepRequest, _backend_pb2.ExecutionStep]
+    ListSteps: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ListStepsRequest, _backend_pb2.ListStepsResponse]
+    ClaimExecution: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ClaimExecutionRequest, _backend_pb2.ClaimExecutionResponse]
+    RenewLease: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RenewLeaseRequest, _backend_pb2.RenewLeaseResponse]
+    ReleaseExecution: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ReleaseExecutionRequest, _backend_pb2.ReleaseExecutionResponse]
+    ResolveApproval: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ResolveApprovalRequest, _backend_pb2.Resource]
     StoreArtifact: _grpc.UnaryUnaryMultiCallable[_backend_pb2.StoreArtifactRequest, _backend_pb2.Artifact]
     GetArtifact: _grpc.UnaryUnaryMultiCallable[_backend_pb2.GetArtifactRequest, _backend_pb2.Artifact]
     GetBackendInfo: _grpc.UnaryUnaryMultiCallable[_backend_pb2.GetBackendInfoRequest, _backend_pb2.BackendInfo]
@@ -69,6 +75,12 @@ class BackendServiceAsyncStub(BackendServiceStub):
     ListExecutions: _aio.UnaryUnaryMultiCallable[_backend_pb2.ListExecutionsRequest, _backend_pb2.ListExecutionsResponse]  # type: ignore[assignment]
     CancelExecution: _aio.UnaryUnaryMultiCallable[_backend_pb2.CancelExecutionRequest, _backend_pb2.Resource]  # type: ignore[assignment]
     GetExecutionContext: _aio.UnaryUnaryMultiCallable[_backend_pb2.GetExecutionContextRequest, _executioncontext_pb2.ExecutionContext]  # type: ignore[assignment]
+    RecordStep: _aio.UnaryUnaryMultiCallable[_backend_pb2.RecordStepRequest, _backend_pb2.ExecutionStep]  # type: ignore[assignment]
+    ListSteps: _aio.UnaryUnaryMultiCallable[_backend_pb2.ListStepsRequest, _backend_pb2.ListStepsResponse]  # type: ignore[assignment]
+    ClaimExecution: _aio.UnaryUnaryMultiCallable[_backend_pb2.ClaimExecutionRequest, _backend_pb2.ClaimExecutionResponse]  # type: ignore[assignment]
+    RenewLease: _aio.UnaryUnaryMultiCallable[_backend_pb2.RenewLeaseRequest, _backend_pb2.RenewLeaseResponse]  # type: ignore[assignment]
+    ReleaseExecution: _aio.UnaryUnaryMultiCallable[_backend_pb2.ReleaseExecutionRequest, _backend_pb2.ReleaseExecutionResponse]  # type: ignore[assignment]
+    ResolveApproval: _aio.UnaryUnaryMultiCallable[_backend_pb2.ResolveApprovalRequest, _backend_pb2.Resource]  # type: ignore[assignment]
     StoreArtifact: _aio.UnaryUnaryMultiCallable[_backend_pb2.StoreArtifactRequest, _backend_pb2.Artifact]  # type: ignore[assignment]
     GetArtifact: _aio.UnaryUnaryMultiCallable[_backend_pb2.GetArtifactRequest, _backend_pb2.Artifact]  # type: ignore[assignment]
     GetBackendInfo: _aio.UnaryUnaryMultiCallable[_backend_pb2.GetBackendInfoRequest, _backend_pb2.BackendInfo]  # type: ignore[assignment]
@@ -178,6 +190,48 @@ class BackendServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _backend_pb2.GetExecutionContextRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_executioncontext_pb2.ExecutionContext, _abc.Awaitable[_executioncontext_pb2.ExecutionContext]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordStep(
+        self,
+        request: _backend_pb2.RecordStepRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.ExecutionStep, _abc.Awaitable[_backend_pb2.ExecutionStep]]: ...
+
+    @_abc_1.abstractmethod
+    def ListSteps(
+        self,
+        request: _backend_pb2.ListStepsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.ListStepsResponse, _abc.Awaitable[_backend_pb2.ListStepsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ClaimExecution(
+        self,
+        request: _backend_pb2.ClaimExecutionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.ClaimExecutionResponse, _abc.Awaitable[_backend_pb2.ClaimExecutionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RenewLease(
+        self,
+        request: _backend_pb2.RenewLeaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.RenewLeaseResponse, _abc.Awaitable[_backend_pb2.RenewLeaseResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ReleaseExecution(
+        self,
+        request: _backend_pb2.ReleaseExecutionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.ReleaseExecutionResponse, _abc.Awaitable[_backend_pb2.ReleaseExecutionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ResolveApproval(
+        self,
+        request: _backend_pb2.ResolveApprovalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.Resource, _abc.Awaitable[_backend_pb2.Resource]]: ...
 
     @_abc_1.abstractmethod
     def StoreArtifact(

@@ -22,20 +22,21 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from stigmer.api.agentexecution.v1 import agentexecution_pb2 as stigmer_dot_api_dot_agentexecution_dot_v1_dot_agentexecution__pb2
 from stigmer.api.common.v1 import metadata_pb2 as stigmer_dot_api_dot_common_dot_v1_dot_metadata__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$stigmer/api/session/v1/session.proto\x12\x12stigmer.session.v1\x1a$stigmer/api/common/v1/metadata.proto\"-\n\x0bSessionSpec\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\"I\n\rSessionStatus\x12\x38\n\nreferences\x18\x01 \x03(\x0b\x32$.stigmer.common.v1.ResourceReference\"\xc8\x01\n\x07Session\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12-\n\x04spec\x18\x04 \x01(\x0b\x32\x1f.stigmer.session.v1.SessionSpec\x12\x31\n\x06status\x18\x05 \x01(\x0b\x32!.stigmer.session.v1.SessionStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$stigmer/api/session/v1/session.proto\x12\x12stigmer.session.v1\x1a\x32stigmer/api/agentexecution/v1/agentexecution.proto\x1a$stigmer/api/common/v1/metadata.proto\"-\n\x0bSessionSpec\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\"\x96\x01\n\rSessionStatus\x12\x38\n\nreferences\x18\x01 \x03(\x0b\x32$.stigmer.common.v1.ResourceReference\x12\x34\n\x08messages\x18\x02 \x03(\x0b\x32\".stigmer.agentexecution.v1.Message\x12\x15\n\rexecution_ids\x18\x03 \x03(\t\"\xc8\x01\n\x07Session\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12-\n\x04spec\x18\x04 \x01(\x0b\x32\x1f.stigmer.session.v1.SessionSpec\x12\x31\n\x06status\x18\x05 \x01(\x0b\x32!.stigmer.session.v1.SessionStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'stigmer.api.session.v1.session_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SESSIONSPEC']._serialized_start=98
-  _globals['_SESSIONSPEC']._serialized_end=143
-  _globals['_SESSIONSTATUS']._serialized_start=145
-  _globals['_SESSIONSTATUS']._serialized_end=218
-  _globals['_SESSION']._serialized_start=221
-  _globals['_SESSION']._serialized_end=421
+  _globals['_SESSIONSPEC']._serialized_start=150
+  _globals['_SESSIONSPEC']._serialized_end=195
+  _globals['_SESSIONSTATUS']._serialized_start=198
+  _globals['_SESSIONSTATUS']._serialized_end=348
+  _globals['_SESSION']._serialized_start=351
+  _globals['_SESSION']._serialized_end=551
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from stigmer.api.agentexecution.v1 import agentexecution_pb2 as _agentexecution_pb2
 from stigmer.api.common.v1 import metadata_pb2 as _metadata_pb2
 import builtins as _builtins
 import sys
@@ -49,16 +50,26 @@ class SessionStatus(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REFERENCES_FIELD_NUMBER: _builtins.int
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    EXECUTION_IDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def references(self) -> _containers.RepeatedCompositeFieldContainer[_metadata_pb2.ResourceReference]: ...
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[_agentexecution_pb2.Message]:
+        """The conversation so far (each run's message and answer), assembled when read."""
+
+    @_builtins.property
+    def execution_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
         references: _abc.Iterable[_metadata_pb2.ResourceReference] | None = ...,
+        messages: _abc.Iterable[_agentexecution_pb2.Message] | None = ...,
+        execution_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["references", b"references"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["execution_ids", b"execution_ids", "messages", b"messages", "references", b"references"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

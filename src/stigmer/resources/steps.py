@@ -1,0 +1,95 @@
+"""The format of an agent execution's durable steps, and the transcript they make.
+
+The runner writes one step per model turn (``model``), tool call (``tool:NAME``),
+approval (``approval:NAME``) and sub-agent run (``agent:NAME``). Each message is stored
+once, in the step that produced it; the conversation shown by ``execution get`` and the
+history a session replays are assembled from the steps here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import Message, ToolCall
+from stigmer.api.backend.v1.backend_pb2 import ExecutionStep
+
+MODEL = "model"
+TOOL = "tool:"
+APPROVAL = "approval:"
+AGENT = "agent:"
+
+COMPLETED = "completed"
+FAILED = "failed"
+WAITING = "waiting"
+
+
+def output_of(step: ExecutionStep) -> dict[str, Any]:
+    """A step's output as plain data."""
+    from stigmer.resources.codec import to_dict
+
+    return to_dict(step.output) if step.HasField("output") else {}
+
+
+def input_of(step: ExecutionStep) -> dict[str, Any]:
+    """A step's input as plain data."""
+    from stigmer.resources.codec import to_dict
+
+    return to_dict(step.input) if step.HasField("input") else {}
+
+
+def _ms(step: ExecutionStep) -> int:
+    if not step.start_time.seconds or not step.end_time.seconds:
+        return 0
+    start: datetime = step.start_time.ToDatetime()
+    return int((step.end_time.ToDatetime() - start).total_seconds() * 1000)
+
+
+def transcript(message: str, steps: list[ExecutionStep]) -> tuple[list[Message], list[ToolCall]]:
+    """The conversation of one run (its user message, answers, tool results) and its tool calls."""
+    messages = [Message(role="user", content=message)] if message else []
+    calls: list[ToolCall] = []
+    approvals: dict[str, str] = {}
+    for step in steps:
+        out, inp = output_of(step), input_of(step)
+        if step.name == MODEL:
+            msg = Message(role="assistant", content=str(out.get("text", "")))
+            for call in out.get("toolCalls", []):
+                tc = msg.tool_calls.add(id=str(call.get("id", "")), name=str(call.get("name", "")))
+                tc.arguments.update(call.get("arguments") or {})
+            messages.append(msg)
+        elif step.name.startswith(APPROVAL):
+            decision = (
+                "pending" if step.status == WAITING else ("approved" if out.get("approved") else "rejected")
+            )
+            approvals[str(inp.get("callId", ""))] = decision
+        elif step.name.startswith((TOOL, AGENT)) and step.status != WAITING:
+            call_id = str(inp.get("callId", ""))
+            text = str(out.get("text", ""))
+            messages.append(Message(role="tool", content=text, tool_call_id=call_id))
+            tc = ToolCall(
+                id=call_id,
+                name=step.name.partition(":")[2],
+                server=str(inp.get("server", "")),
+                result=text,
+                is_error=bool(out.get("isError", False)),
+                duration_ms=_ms(step),
+                approval=approvals.get(call_id, ""),
+            )
+            tc.arguments.update(inp.get("arguments") or {})
+            calls.append(tc)
+    return messages, calls
+
+
+__all__ = [
+    "AGENT",
+    "APPROVAL",
+    "COMPLETED",
+    "FAILED",
+    "MODEL",
+    "TOOL",
+    "WAITING",
+    "input_of",
+    "output_of",
+    "transcript",
+]

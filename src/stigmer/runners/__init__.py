@@ -1,0 +1,1 @@
+"""Runners: the code that carries out executions (agents, workflows)."""
