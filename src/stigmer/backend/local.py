@@ -21,6 +21,7 @@ from stigmer.api.backend.v1.backend_pb2 import Artifact, BackendInfo, ExecutionS
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.common.v1.metadata_pb2 import ResourceReference
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
+from stigmer.api.session.v1.session_pb2 import Session
 from stigmer.backend.codec import from_json, from_record, record_json, seal, timestamp, to_record
 from stigmer.backend.protocol import (
     DEFAULT_PAGE_SIZE,
@@ -105,7 +106,10 @@ class LocalBackend:
         info = kind_info(kind)
         with self.db.read() as conn:
             rec = self._find(conn, info, ref)
-            return self._with_status(from_record(kind, rec), conn)
+            resource = self._with_status(from_record(kind, rec), conn)
+            if isinstance(resource, Session):
+                _add_conversation(conn, resource)
+            return resource
 
     def update(self, resource: R) -> R:
         info, slug = self._writable(resource)
@@ -324,7 +328,8 @@ class LocalBackend:
             if current.status.get("phase", "") not in ("RUNNING", ""):
                 # Waiting, queued again or finished: nobody runs it now.
                 leases.set_lease_txn(conn, info.table, execution_id, "", "")
-            return cast(E, _execution_view(conn, info, current))
+        # The writer knows its own transcript; returning it again would cost O(steps) per write.
+        return from_record(type(execution), current)
 
     def list_executions(self, query: ExecutionQuery) -> Page[Execution]:
         kinds = [kind_info(query.kind)] if query.kind else _EXECUTION_KINDS
@@ -764,6 +769,21 @@ def _system_slug(name: str, resource_id: str) -> str:
     # Executions are named by their id unless given a name; an id stays its own slug, so an
     # import restores the slug that create_execution wrote.
     return slugify(name) if name and name != resource_id else resource_id
+
+
+SESSION_RUNS_SHOWN = 200
+
+
+def _add_conversation(conn: sqlite3.Connection, session: Session) -> None:
+    """A session's conversation: each run's message and answer, oldest first."""
+    info = kind_info(AgentExecution)
+    req = PageRequest(order="newest", limit=SESSION_RUNS_SHOWN, where={"session_ref": session.metadata.name})
+    for rec in reversed(records.list_page(conn, info.table, req)):
+        run = from_record(AgentExecution, rec)
+        session.status.execution_ids.append(run.metadata.id)
+        session.status.messages.add(role="user", content=run.spec.message)
+        if run.status.output:
+            session.status.messages.add(role="assistant", content=run.status.output)
 
 
 def _execution_view(conn: sqlite3.Connection, info: KindInfo, rec: Record) -> Execution:

@@ -64,6 +64,75 @@ def create(
     create_resource(app, build("Agent", name, spec, labels=parse_pairs(labels, option="--label")))
 
 
+@agent.command("execute")
+@click.argument("name")
+@click.argument("message")
+@click.option("--session", default="", metavar="S", help="Continue (or start) the conversation S.")
+@click.option("--env", "environment", default="", metavar="E", help="Run with the Environment E.")
+@click.option("--model", default="", metavar="M", help="Use this model for this run (provider/name).")
+@click.option("--detach", is_flag=True, help="Only queue it; `stigmer worker` runs it. Prints the id.")
+@output_option
+@pass_app
+def execute(
+    app: App,
+    name: str,
+    message: str,
+    session: str,
+    environment: str,
+    model: str,
+    detach: bool,
+    output: str | None,
+) -> None:
+    """Run the agent NAME on MESSAGE and stream its answer.
+
+    The answer streams to stdout; tool calls and results show on stderr, then a summary
+    with usage and the execution id. Every step is on record (`stigmer execution get ID`).
+    A tool that needs approval pauses the run until someone runs
+    `stigmer execution approve ID` (from any terminal). Exit code 1 when the run fails.
+
+    \b
+    Examples:
+      stigmer agent execute support-bot "Where is order A-1?"
+      stigmer agent execute support-bot "And when will it arrive?" --session alice
+      stigmer agent execute support-bot "Summarise the week" --detach
+    """
+    from stigmer.api.agent.v1.agent_pb2 import Agent
+    from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+    from stigmer.api.session.v1.session_pb2 import Session
+    from stigmer.cli.runs import run_foreground
+    from stigmer.errors import NotFound
+    from stigmer.resources.normalise import parse_model
+
+    target = app.backend.get(Agent, name)
+    execution = AgentExecution()
+    execution.spec.agent = target.metadata.name
+    execution.spec.message = message
+    execution.spec.environment = environment
+    if model:
+        parsed = parse_model(model)
+        execution.spec.model.provider = parsed["provider"]
+        execution.spec.model.name = parsed.get("name", "")
+    if session:
+        try:
+            existing = app.backend.get(Session, session)
+        except NotFound:
+            new = Session(api_version="agentic.stigmer.ai/v1", kind="Session")
+            new.metadata.name = session
+            new.spec.agent = target.metadata.name
+            existing = app.backend.create(new)
+        execution.spec.session = existing.metadata.name
+    created = app.backend.create_execution(execution)
+    if detach:
+        click.echo(created.metadata.id)
+        click.echo(
+            f"Queued. A worker runs it: `stigmer worker`; follow it: "
+            f"`stigmer execution logs {created.metadata.id} -f`",
+            err=True,
+        )
+        return
+    run_foreground(app, created.metadata.id, fmt=app.output(output))
+
+
 @agent.command("list")
 @click.option("-l", "--selector", multiple=True, metavar="KEY=VALUE", help="Only agents with this label.")
 @output_option

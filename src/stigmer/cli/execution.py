@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from stigmer.cli.context import App, output_option, parse_pairs, pass_app
@@ -100,6 +102,148 @@ def list_(
 def get(app: App, execution_id: str, output: str | None) -> None:
     """Show the execution ID (its spec, phase, outputs and errors)."""
     show_execution(app, execution_id, app.output(output))
+
+
+def _print_step(step: Any) -> None:
+    from stigmer.cli.runs import _short
+    from stigmer.resources.steps import AGENT, APPROVAL, MODEL, TOOL, WAITING, input_of, output_of
+
+    out, inp = output_of(step), input_of(step)
+    if step.name == MODEL:
+        if out.get("text"):
+            click.echo(str(out["text"]))
+        return
+    tool = step.name.partition(":")[2]
+    if step.name.startswith(APPROVAL):
+        if step.status == WAITING:
+            click.secho(
+                f"⏸ {tool} {_short(inp.get('arguments', {}))} waits for approval", err=True, fg="yellow"
+            )
+        else:
+            verdict = "approved" if out.get("approved") else f"rejected ({out.get('reason') or 'no reason'})"
+            click.secho(f"✓ {tool} {verdict} by {out.get('by', '?')}", err=True, fg="yellow")
+    elif step.name.startswith((TOOL, AGENT)):
+        if step.status == WAITING:
+            click.secho(f"→ {tool} {_short(inp.get('arguments', {}))} (running)", err=True, fg="cyan")
+            return
+        click.secho(f"→ {tool} {_short(inp.get('arguments', {}))}", err=True, fg="cyan")
+        mark, colour = ("✗", "red") if out.get("isError") else ("←", "green")
+        click.secho(f"{mark} {tool}: {_short(out.get('text', ''))}", err=True, fg=colour)
+
+
+@execution.command("logs")
+@click.argument("execution_id", metavar="ID")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new steps until the execution ends.")
+@output_option
+@pass_app
+def logs(app: App, execution_id: str, follow: bool, output: str | None) -> None:
+    """Show the steps of the execution ID: answers, tool calls and results, approvals.
+
+    With -f, follow a run in progress (in this or another process) until it ends.
+    """
+    import time
+
+    from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+    from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+    from stigmer.cli.output import dump_json, dump_yaml
+    from stigmer.resources.codec import to_dict
+
+    fmt = app.output(output)
+    execution = app.backend.get_execution(execution_id)
+    if isinstance(execution, AgentExecution):
+        click.secho(f"AgentExecution {execution_id} of {execution.spec.agent}", err=True, dim=True)
+        if fmt == "table":
+            click.secho(f"> {execution.spec.message}", err=True, bold=True)
+    else:
+        click.secho(f"WorkflowExecution {execution_id} of {execution.spec.workflow}", err=True, dim=True)
+    after = 0
+    terminal = {ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED}
+    while True:
+        steps = app.backend.list_steps(execution_id, after=after)
+        if fmt == "table":
+            for step in steps:
+                _print_step(step)
+        elif steps:
+            data = [to_dict(s) for s in steps]
+            click.echo(dump_json(data) if fmt == "json" else dump_yaml(data).rstrip("\n"))
+        waiting_last = bool(steps) and steps[-1].status == "waiting"
+        if steps and not waiting_last:
+            after = steps[-1].step
+        elif steps:
+            after = steps[-1].step - 1  # print it again once it completes
+        phase = app.backend.get_execution(execution_id).status.phase
+        if not follow or phase in terminal:
+            if fmt == "table":
+                click.secho(f"— {ExecutionPhase.Name(phase)}", err=True, dim=True)
+            return
+        time.sleep(0.3)
+
+
+@execution.command("approve")
+@click.argument("execution_id", metavar="ID")
+@click.option("--detach", is_flag=True, help="Only record the decision; a worker continues the run.")
+@output_option
+@pass_app
+def approve(app: App, execution_id: str, detach: bool, output: str | None) -> None:
+    """Approve the tool call the execution ID waits for, and continue it.
+
+    The run continues in this terminal, unless the process that started it is still
+    waiting and takes it up first (or --detach leaves it to a worker).
+    """
+    _decide(app, execution_id, approved=True, reason="", detach=detach, fmt=app.output(output))
+
+
+@execution.command("reject")
+@click.argument("execution_id", metavar="ID")
+@click.option("--reason", default="", help="Why; the agent is told.")
+@click.option("--detach", is_flag=True, help="Only record the decision; a worker continues the run.")
+@output_option
+@pass_app
+def reject(app: App, execution_id: str, reason: str, detach: bool, output: str | None) -> None:
+    """Reject the tool call the execution ID waits for; the agent is told, and goes on."""
+    _decide(app, execution_id, approved=False, reason=reason, detach=detach, fmt=app.output(output))
+
+
+def _decide(app: App, execution_id: str, *, approved: bool, reason: str, detach: bool, fmt: str) -> None:
+    import time
+
+    from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+    from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+    from stigmer.cli.runs import run_foreground
+    from stigmer.errors import Conflict
+
+    decided = app.backend.resolve_approval(execution_id, approved=approved, reason=reason)
+    calls = decided.status.tool_calls if isinstance(decided, AgentExecution) else []
+    pending = calls[-1].name if calls else "the tool call"
+    click.echo(f"execution {execution_id}: {'approved' if approved else 'rejected'} {pending}", err=True)
+    if detach:
+        return
+    time.sleep(0.3)  # let a foreground `agent execute` that waits for this take it up first
+    if app.backend.get_execution(execution_id).status.phase != ExecutionPhase.PENDING:
+        click.echo(
+            f"It continues in the process that started it; follow: stigmer execution logs {execution_id} -f",
+            err=True,
+        )
+        return
+    try:
+        run_foreground(app, execution_id, fmt=fmt)
+    except Conflict as exc:
+        click.echo(f"{exc}", err=True)
+
+
+@execution.command("resume")
+@click.argument("execution_id", metavar="ID")
+@output_option
+@pass_app
+def resume(app: App, execution_id: str, output: str | None) -> None:
+    """Continue the execution ID here, after its last recorded step.
+
+    For a run whose process died: steps already on record (model turns, tool calls)
+    are replayed from the record, never run again.
+    """
+    from stigmer.cli.runs import run_foreground
+
+    run_foreground(app, execution_id, fmt=app.output(output))
 
 
 @execution.command("cancel")

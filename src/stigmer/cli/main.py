@@ -26,7 +26,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rollback": ("stigmer.cli.history:rollback", "Make an old version of a resource current again."),
     "agent": ("stigmer.cli.agent:agent", "Create, list, show and delete agents."),
     "workflow": ("stigmer.cli.workflow:workflow", "Create, list, show and delete workflows."),
-    "execution": ("stigmer.cli.execution:execution", "List, inspect and cancel executions."),
+    "execution": (
+        "stigmer.cli.execution:execution",
+        "List, inspect, follow, approve, resume and cancel runs.",
+    ),
+    "worker": ("stigmer.cli.worker:worker", "Run queued executions until stopped."),
     "export": ("stigmer.cli.transfer:export", "Write resources to a file that `stigmer import` restores."),
     "import": ("stigmer.cli.transfer:import_", "Restore resources written by `stigmer export`."),
     "backend": ("stigmer.cli.backend:backend", "Show which backend the CLI talks to."),

@@ -19,7 +19,9 @@ def parse_duration(text: str, *, field: str = "") -> float:
     value = text.strip()
     parts = _PART.findall(value)
     if not value or "".join(n + u for n, u in parts) != value:
-        raise InvalidArgument(f"invalid duration {text!r}", field=field, hint="write e.g. 30s, 5m, 1h30m or 250ms")
+        raise InvalidArgument(
+            f"invalid duration {text!r}", field=field, hint="write e.g. 30s, 5m, 1h30m or 250ms"
+        )
     return sum(float(n) * _SECONDS[u] for n, u in parts)
 
 

@@ -73,7 +73,9 @@ class DurableSteps:
         error: str = "",
     ) -> ExecutionStep:
         """Write the step at the cursor (after :meth:`next` returned None for it)."""
-        step = ExecutionStep(execution_id=self.execution_id, step=self.position, name=name, status=status, error=error)
+        step = ExecutionStep(
+            execution_id=self.execution_id, step=self.position, name=name, status=status, error=error
+        )
         step.input.update(input)
         step.output.update(output)
         step.start_time.FromDatetime(started)

@@ -52,4 +52,13 @@ def ignore(_: RunEvent) -> None:
     """An event sink that drops everything (detached runs)."""
 
 
-__all__ = ["ApprovalNeeded", "EventSink", "RunEvent", "TextDelta", "ToolFinished", "ToolStarted", "TurnEnded", "ignore"]
+__all__ = [
+    "ApprovalNeeded",
+    "EventSink",
+    "RunEvent",
+    "TextDelta",
+    "ToolFinished",
+    "ToolStarted",
+    "TurnEnded",
+    "ignore",
+]

@@ -1,0 +1,1 @@
+"""Engines: claim executions with leases and carry them out with the runners."""

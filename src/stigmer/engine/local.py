@@ -1,0 +1,142 @@
+"""The local engine: executions claimed with leases from the store, run by asyncio tasks.
+
+A claimed execution's lease is renewed while it runs; a process that dies leaves a lease
+that expires (or is seen to belong to a dead process on this host), and the next
+worker, or ``stigmer execution resume``, continues from the last recorded step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+from collections.abc import Callable
+
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+from stigmer.backend.protocol import Backend
+from stigmer.errors import Conflict
+from stigmer.runners.agent.events import EventSink, ignore
+from stigmer.runners.agent.runner import AgentRunner
+
+
+def lease_seconds() -> int:
+    """How long a lease lasts without renewal (``STIGMER_LEASE_SECONDS``, default 30)."""
+    return int(os.environ.get("STIGMER_LEASE_SECONDS", "30"))
+
+
+def new_worker_id() -> str:
+    """A worker id naming this host and process, so a dead worker can be recognised."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+async def _heartbeat(backend: Backend, execution_id: str, worker_id: str, seconds: int) -> None:
+    while True:
+        await asyncio.sleep(max(seconds / 3, 0.05))
+        if not backend.renew_lease(execution_id, worker_id, lease_seconds=seconds):
+            return  # lost it: the fenced writes of the run will stop it
+
+
+async def run_execution(
+    backend: Backend,
+    execution: AgentExecution,
+    *,
+    worker_id: str,
+    on_event: EventSink = ignore,
+    config_model: str = "",
+) -> AgentExecution:
+    """Run an execution this worker has claimed, renewing its lease meanwhile."""
+    seconds = lease_seconds()
+    beat = asyncio.create_task(_heartbeat(backend, execution.metadata.id, worker_id, seconds))
+    try:
+        runner = AgentRunner(backend, worker_id=worker_id, on_event=on_event, config_model=config_model)
+        return await runner.run(execution)
+    finally:
+        beat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beat
+        backend.release_execution(execution.metadata.id, worker_id)
+
+
+async def run_claimed(
+    backend: Backend,
+    execution_id: str,
+    *,
+    worker_id: str,
+    on_event: EventSink = ignore,
+    config_model: str = "",
+) -> AgentExecution:
+    """Claim one execution and run it here.
+
+    Raises:
+        Conflict: Another live worker holds it, or it is finished or waiting for approval.
+    """
+    claimed = backend.claim_execution(
+        worker_id, kinds=["AgentExecution"], lease_seconds=lease_seconds(), execution_id=execution_id
+    )
+    if claimed is None:
+        raise Conflict(
+            f"execution {execution_id} is being run by another worker",
+            hint=f"follow it with `stigmer execution logs {execution_id} -f`",
+        )
+    assert isinstance(claimed, AgentExecution)
+    return await run_execution(
+        backend, claimed, worker_id=worker_id, on_event=on_event, config_model=config_model
+    )
+
+
+class Worker:
+    """Claims queued agent executions and runs up to ``concurrency`` of them at once."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        concurrency: int = 1,
+        poll_seconds: float = 0.5,
+        config_model: str = "",
+        on_done: Callable[[AgentExecution], None] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self.config_model = config_model
+        self.on_done = on_done
+        self.worker_id = new_worker_id()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until ``stop`` is set; running executions finish first."""
+        running: set[asyncio.Task[AgentExecution]] = set()
+        while not stop.is_set():
+            claimed = None
+            if len(running) < self.concurrency:
+                claimed = self.backend.claim_execution(
+                    self.worker_id, kinds=["AgentExecution"], lease_seconds=lease_seconds()
+                )
+            if isinstance(claimed, AgentExecution):
+                task = asyncio.create_task(
+                    run_execution(
+                        self.backend, claimed, worker_id=self.worker_id, config_model=self.config_model
+                    )
+                )
+                running.add(task)
+                task.add_done_callback(self._done(running))
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
+    def _done(
+        self, running: set[asyncio.Task[AgentExecution]]
+    ) -> Callable[[asyncio.Task[AgentExecution]], None]:
+        def callback(task: asyncio.Task[AgentExecution]) -> None:
+            running.discard(task)
+            if self.on_done and not task.cancelled() and task.exception() is None:
+                self.on_done(task.result())
+
+        return callback
+
+
+__all__ = ["Worker", "lease_seconds", "new_worker_id", "run_claimed", "run_execution"]

@@ -1,0 +1,425 @@
+"""The agent runner: model → tool calls → results, until a final answer.
+
+One loop serves every engine: the local engine runs it in a worker, and each model turn,
+tool call, approval and sub-agent run goes through :class:`DurableSteps`, so a run that
+died resumes after its last recorded step and no completed tool call runs twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from stigmer.api.agent.v1.agent_pb2 import Agent
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+from stigmer.backend.protocol import Backend
+from stigmer.errors import StigmerError
+from stigmer.mcp.types import Tool, ToolResult
+from stigmer.models.registry import default_model, resolve_model, split_model
+from stigmer.models.types import (
+    ChatMessage,
+    Model,
+    ModelRequest,
+    TextDelta,
+    ToolCall,
+    ToolCallEvent,
+    ToolSpec,
+    UsageEvent,
+)
+from stigmer.resources.codec import to_dict
+from stigmer.resources.durations import parse_duration
+from stigmer.resources.steps import AGENT, APPROVAL, COMPLETED, MODEL, TOOL, WAITING, input_of, output_of
+from stigmer.runners.agent.durable import DurableSteps
+from stigmer.runners.agent.events import (
+    ApprovalNeeded,
+    EventSink,
+    ToolFinished,
+    ToolStarted,
+    TurnEnded,
+    ignore,
+)
+from stigmer.runners.agent.prompt import load_skills, session_history, system_prompt
+from stigmer.runners.agent.tools import SubAgentTool, server_specs, sub_agent_tools
+
+DEFAULT_MAX_TURNS = 25
+STRUCTURED_OUTPUT_RETRIES = 2
+
+
+class ToolHost(Protocol):
+    """Where tool calls go (MCP servers); a fake in tests that need no server."""
+
+    def tools(self) -> list[Tool]: ...
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> ToolResult: ...
+
+
+class _NoTools:
+    def tools(self) -> list[Tool]:
+        return []
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+        return ToolResult(f"unknown tool {name!r}", is_error=True)
+
+
+class _Stop(Exception):
+    """Ends the loop with a phase (and an error) that the runner records."""
+
+    def __init__(self, phase: ExecutionPhase.ValueType, code: str = "", message: str = "") -> None:
+        super().__init__(message)
+        self.phase, self.code, self.message = phase, code, message
+
+
+@dataclass
+class _Run:
+    execution: AgentExecution
+    agent: Agent
+    model: Model
+    steps: DurableSteps
+    messages: list[ChatMessage]
+    tools: dict[str, Tool] = field(default_factory=dict)
+    sub_agents: dict[str, SubAgentTool] = field(default_factory=dict)
+    host: ToolHost = field(default_factory=_NoTools)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    turns: int = 0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AgentRunner:
+    """Runs claimed AgentExecutions to their end (or to an approval).
+
+    Args:
+        backend: Where the run's record lives.
+        worker_id: The lease holder; every write is fenced by it.
+        on_event: Live events (text deltas, tool calls) for a viewer.
+        config_model: The home's default model (config.yaml), if any.
+        clock: Where "now" comes from.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        worker_id: str,
+        on_event: EventSink = ignore,
+        config_model: str = "",
+        clock: Any = _now,
+    ) -> None:
+        self.backend = backend
+        self.worker_id = worker_id
+        self.on_event = on_event
+        self.config_model = config_model
+        self.clock = clock
+
+    async def run(self, execution: AgentExecution) -> AgentExecution:
+        """Carry a RUNNING (claimed) execution as far as it goes; return its record."""
+        try:
+            async with AsyncExitStack() as stack:
+                run = await self._prepare(execution, stack)
+                await self._loop(run)
+        except _Stop as stop:
+            return self._finish(execution, stop.phase, stop.code, stop.message)
+        except StigmerError as exc:
+            message = f"{exc}" + (f"\nHint: {exc.hint}" if exc.hint else "")
+            return self._finish(execution, ExecutionPhase.FAILED, type(exc).__name__.upper(), message)
+        return self._finish(execution, ExecutionPhase.COMPLETED)
+
+    async def _prepare(self, execution: AgentExecution, stack: AsyncExitStack) -> _Run:
+        agent = self.backend.get(Agent, execution.spec.agent)
+        model = self._model(agent, execution)
+        execution.status.model = model.id
+        steps = DurableSteps(
+            self.backend,
+            execution.metadata.id,
+            self.worker_id,
+            self.backend.list_steps(execution.metadata.id),
+            self.clock,
+        )
+        system = system_prompt(agent, load_skills(self.backend, agent))
+        messages = [ChatMessage("system", system), *session_history(self.backend, execution)]
+        messages.append(ChatMessage("user", execution.spec.message))
+        run = _Run(execution, agent, model, steps, messages)
+        specs = server_specs(self.backend, agent)
+        if specs:
+            from stigmer.mcp.servers import ToolServers
+
+            run.host = await stack.enter_async_context(ToolServers(specs))
+        run.tools = {t.spec.name: t for t in run.host.tools()}
+        run.sub_agents = {t.spec.name: t for t in sub_agent_tools(agent)}
+        return run
+
+    def _model(self, agent: Agent, execution: AgentExecution) -> Model:
+        chosen = execution.spec.model if execution.spec.HasField("model") else agent.spec.model
+        options = to_dict(chosen.options) if chosen.HasField("options") else {}
+        if chosen.provider:
+            return resolve_model(chosen.provider, chosen.name, options)
+        provider, name = split_model(default_model(self.config_model)[0])
+        return resolve_model(provider, name, options)
+
+    def _tool_specs(self, run: _Run) -> list[ToolSpec]:
+        return [t.spec for t in run.tools.values()] + [s.spec for s in run.sub_agents.values()]
+
+    async def _loop(self, run: _Run) -> None:
+        retries = 0
+        while True:
+            self._check_limits(run)
+            text, calls = await self._model_turn(run)
+            if calls:
+                for call in calls:
+                    result = await self._tool_call(run, call)
+                    run.messages.append(
+                        ChatMessage("tool", result.text, tool_call_id=call.id, is_error=result.is_error)
+                    )
+                continue
+            keys = list(run.execution.spec.outputs)
+            if keys:
+                parsed = _structured(text, keys)
+                if parsed is None:
+                    retries += 1
+                    if retries > STRUCTURED_OUTPUT_RETRIES:
+                        raise _Stop(
+                            ExecutionPhase.FAILED,
+                            "INVALID_OUTPUT",
+                            f"the answer is not JSON with keys {keys}",
+                        )
+                    run.messages.append(ChatMessage("user", _retry_prompt(keys)))
+                    continue
+                run.execution.status.outputs.Clear()
+                run.execution.status.outputs.update(parsed)
+            run.execution.status.output = text
+            return
+
+    def _check_limits(self, run: _Run) -> None:
+        limits = run.execution.spec.limits if run.execution.spec.HasField("limits") else run.agent.spec.limits
+        max_turns = limits.max_turns or DEFAULT_MAX_TURNS
+        if run.turns >= max_turns:
+            raise _Stop(
+                ExecutionPhase.FAILED,
+                "LIMIT_TURNS",
+                f"stopped before model call {run.turns + 1}: the limit is {max_turns} turns",
+            )
+        if limits.max_tokens and run.input_tokens + run.output_tokens >= limits.max_tokens:
+            raise _Stop(
+                ExecutionPhase.FAILED,
+                "LIMIT_TOKENS",
+                f"stopped before model call {run.turns + 1}: "
+                f"{run.input_tokens + run.output_tokens} tokens used, the limit is {limits.max_tokens}",
+            )
+        if limits.timeout and run.execution.status.start_time.seconds:
+            started = run.execution.status.start_time.ToDatetime(UTC)
+            elapsed = (self.clock() - started).total_seconds()
+            limit = parse_duration(limits.timeout, field="limits.timeout")
+            if elapsed >= limit:
+                raise _Stop(
+                    ExecutionPhase.FAILED,
+                    "LIMIT_TIME",
+                    f"stopped before model call {run.turns + 1}: "
+                    f"{elapsed:.1f}s elapsed, the limit is {limits.timeout}",
+                )
+        # Every status write returns the stored record, which carries a cancel from anywhere.
+        if run.execution.status.cancel_requested:
+            raise _Stop(ExecutionPhase.CANCELLED, "CANCELLED", "cancelled while running")
+
+    async def _model_turn(self, run: _Run) -> tuple[str, list[ToolCall]]:
+        run.turns += 1
+        recorded = run.steps.next(MODEL)
+        if recorded is not None:
+            out = output_of(recorded)
+            text = str(out.get("text", ""))
+            calls = [
+                ToolCall(str(c["id"]), str(c["name"]), dict(c.get("arguments") or {}))
+                for c in out.get("toolCalls", [])
+            ]
+            usage = out.get("usage", {})
+            run.input_tokens += int(usage.get("inputTokens", 0))
+            run.output_tokens += int(usage.get("outputTokens", 0))
+        else:
+            started = self.clock()
+            text, calls, usage_event, stop = await self._stream(run)
+            run.input_tokens += usage_event.input_tokens
+            run.output_tokens += usage_event.output_tokens
+            output = {
+                "text": text,
+                "toolCalls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls],
+                "usage": {"inputTokens": usage_event.input_tokens, "outputTokens": usage_event.output_tokens},
+                "stopReason": stop,
+                "model": run.model.id,
+            }
+            run.steps.record(MODEL, input={"turn": run.turns}, output=output, started=started)
+            self._save_usage(run)
+            self.on_event(TurnEnded(run.input_tokens, run.output_tokens))
+        run.messages.append(ChatMessage("assistant", text, tool_calls=calls))
+        return text, calls
+
+    async def _stream(self, run: _Run) -> tuple[str, list[ToolCall], UsageEvent, str]:
+        request = ModelRequest(messages=list(run.messages), tools=self._tool_specs(run))
+        keys = list(run.execution.spec.outputs)
+        if keys:
+            request.output_schema = {
+                "type": "object",
+                "properties": {k: {"type": "string"} for k in keys},
+                "required": keys,
+            }
+        text: list[str] = []
+        calls: list[ToolCall] = []
+        usage = UsageEvent()
+        stop = "end_turn"
+        async for event in run.model.stream(request):
+            if isinstance(event, TextDelta):
+                text.append(event.text)
+                self.on_event(event)
+            elif isinstance(event, ToolCallEvent):
+                calls.append(event.call)
+            elif isinstance(event, UsageEvent):
+                usage.input_tokens += event.input_tokens
+                usage.output_tokens += event.output_tokens
+            else:
+                stop = event.stop_reason
+        return "".join(text), calls, usage, stop
+
+    async def _tool_call(self, run: _Run, call: ToolCall) -> ToolResult:
+        tool = run.tools.get(call.name)
+        sub = run.sub_agents.get(call.name)
+        call_input = {"callId": call.id, "arguments": call.arguments, "server": tool.server if tool else ""}
+        if tool is not None and tool.needs_approval:
+            decision = run.steps.next(APPROVAL + call.name)
+            if decision is None:
+                run.steps.record(
+                    APPROVAL + call.name, input=call_input, output={}, started=self.clock(), status=WAITING
+                )
+                decision = None
+            if decision is None or decision.status == WAITING:
+                self._pause_for_approval(run, call, tool.server)
+            elif not output_of(decision).get("approved"):
+                reason = str(output_of(decision).get("reason") or "no reason given")
+                return self._tool_step(
+                    run, call, call_input, ToolResult(f"the user rejected this call: {reason}", True)
+                )
+        if sub is not None:
+            return await self._sub_agent(run, call, sub)
+        recorded = run.steps.next(TOOL + call.name)
+        if recorded is not None:
+            out = output_of(recorded)
+            return ToolResult(str(out.get("text", "")), bool(out.get("isError", False)))
+        started = self.clock()
+        self.on_event(ToolStarted(call.name, call.arguments, tool.server if tool else ""))
+        t0 = time.perf_counter()
+        if tool is None:
+            offered = ", ".join([*run.tools, *run.sub_agents]) or "none"
+            result = ToolResult(f"unknown tool {call.name!r}; the tools are: {offered}", is_error=True)
+        else:
+            result = await run.host.call(call.name, call.arguments)
+        self.on_event(
+            ToolFinished(call.name, result.text, result.is_error, int((time.perf_counter() - t0) * 1000))
+        )
+        run.steps.record(
+            TOOL + call.name,
+            input=call_input,
+            output={"text": result.text, "isError": result.is_error},
+            started=started,
+        )
+        return result
+
+    def _tool_step(
+        self, run: _Run, call: ToolCall, call_input: dict[str, Any], result: ToolResult
+    ) -> ToolResult:
+        if run.steps.next(TOOL + call.name) is None:
+            run.steps.record(
+                TOOL + call.name,
+                input=call_input,
+                output={"text": result.text, "isError": result.is_error},
+                started=self.clock(),
+            )
+        return result
+
+    def _pause_for_approval(self, run: _Run, call: ToolCall, server: str) -> None:
+        pending = run.execution.status.pending_approval
+        pending.Clear()
+        pending.id, pending.name, pending.server, pending.approval = call.id, call.name, server, "pending"
+        pending.arguments.update(call.arguments)
+        self.on_event(ApprovalNeeded(call.name, call.arguments))
+        raise _Stop(ExecutionPhase.WAITING_APPROVAL)
+
+    async def _sub_agent(self, run: _Run, call: ToolCall, sub: SubAgentTool) -> ToolResult:
+        from stigmer.engine.local import run_claimed
+
+        name = AGENT + call.name
+        recorded = run.steps.next(name)
+        call_input = {"callId": call.id, "arguments": call.arguments, "server": "agent", "agent": sub.agent}
+        if recorded is not None and recorded.status != WAITING:
+            out = output_of(recorded)
+            return ToolResult(str(out.get("text", "")), bool(out.get("isError", False)))
+        if recorded is not None:
+            child_id = str(input_of(recorded).get("childExecutionId", ""))
+        else:
+            child = AgentExecution()
+            child.spec.agent = sub.agent
+            child.spec.message = str(call.arguments.get("message", ""))
+            child.spec.parent_execution_id = run.execution.metadata.id
+            child_id = self.backend.create_execution(child).metadata.id
+            call_input["childExecutionId"] = child_id
+            run.steps.record(name, input=call_input, output={}, started=self.clock(), status=WAITING)
+        self.on_event(ToolStarted(call.name, call.arguments, "agent"))
+        t0 = time.perf_counter()
+        done = await run_claimed(
+            self.backend, child_id, worker_id=self.worker_id, config_model=self.config_model
+        )
+        failed = done.status.phase != ExecutionPhase.COMPLETED
+        text = done.status.error.message if failed else done.status.output
+        result = ToolResult(text or ExecutionPhase.Name(done.status.phase), is_error=failed)
+        self.on_event(
+            ToolFinished(call.name, result.text, result.is_error, int((time.perf_counter() - t0) * 1000))
+        )
+        step = run.steps.recorded[run.steps.position]
+        step.status = COMPLETED
+        step.output.update({"text": result.text, "isError": result.is_error, "childExecutionId": child_id})
+        step.end_time.FromDatetime(self.clock())
+        self.backend.record_step(step, worker_id=self.worker_id)
+        return result
+
+    def _save_usage(self, run: _Run) -> None:
+        status = run.execution.status
+        status.usage.input_tokens, status.usage.output_tokens = run.input_tokens, run.output_tokens
+        status.usage.model_calls = run.turns
+        run.execution.CopyFrom(self.backend.update_execution_status(run.execution, worker_id=self.worker_id))
+
+    def _finish(
+        self, execution: AgentExecution, phase: ExecutionPhase.ValueType, code: str = "", message: str = ""
+    ) -> AgentExecution:
+        execution.status.phase = phase
+        if phase != ExecutionPhase.WAITING_APPROVAL:
+            execution.status.ClearField("pending_approval")
+            execution.status.end_time.FromDatetime(self.clock())
+        if code:
+            execution.status.error.code, execution.status.error.message = code, message
+        execution.status.ClearField("messages")
+        execution.status.ClearField("tool_calls")
+        return self.backend.update_execution_status(execution, worker_id=self.worker_id)
+
+
+def _structured(text: str, keys: list[str]) -> dict[str, Any] | None:
+    body = text.strip()
+    if body.startswith("```"):
+        body = body.strip("`").removeprefix("json").strip()
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or any(k not in data for k in keys):
+        return None
+    return data
+
+
+def _retry_prompt(keys: list[str]) -> str:
+    return f"Answer again with only a JSON object with the keys {', '.join(keys)}, each a string."
+
+
+__all__ = ["DEFAULT_MAX_TURNS", "AgentRunner", "ToolHost"]
