@@ -32,7 +32,9 @@ def crash_at(point: str, nth: int = 1) -> dict[str, str]:
 
     Pass them to a subprocess (``env={**os.environ, **crash_at("apply.resource_written", 3)}``)
     to prove that a crash there loses nothing that was committed and writes nothing half-done.
-    Points: ``apply.resource_written``, ``import.resource_written``.
+    Points: ``apply.resource_written``, ``import.resource_written`` (inside those
+    transactions, before commit); ``agent.model_recorded``, ``agent.tool_called`` (a tool
+    ran, its result not yet recorded) and ``agent.tool_recorded`` in the agent runner.
     """
     return {"STIGMER_FAULTS": f"{point}={nth}"}
 

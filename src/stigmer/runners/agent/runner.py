@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from stigmer import faults
 from stigmer.api.agent.v1.agent_pb2 import Agent
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
@@ -254,6 +255,7 @@ class AgentRunner:
                 "model": run.model.id,
             }
             run.steps.record(MODEL, input={"turn": run.turns}, output=output, started=started)
+            faults.hit("agent.model_recorded")
             self._save_usage(run)
             self.on_event(TurnEnded(run.input_tokens, run.output_tokens))
         run.messages.append(ChatMessage("assistant", text, tool_calls=calls))
@@ -317,6 +319,7 @@ class AgentRunner:
             result = ToolResult(f"unknown tool {call.name!r}; the tools are: {offered}", is_error=True)
         else:
             result = await run.host.call(call.name, call.arguments)
+            faults.hit("agent.tool_called")
         self.on_event(
             ToolFinished(call.name, result.text, result.is_error, int((time.perf_counter() - t0) * 1000))
         )
@@ -326,6 +329,7 @@ class AgentRunner:
             output={"text": result.text, "isError": result.is_error},
             started=started,
         )
+        faults.hit("agent.tool_recorded")
         return result
 
     def _tool_step(
