@@ -7,13 +7,14 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .helpers import Stigmer, write
 
 HELPDESK = Path(__file__).resolve().parents[2] / "examples" / "mcpservers" / "helpdesk_server.py"
 
 
-def _agent_yaml(name: str, script: list[dict[str, object]], log: Path, *, approval: bool = False) -> str:
+def _agent_yaml(name: str, script: list[Any], log: Path, *, approval: bool = False) -> str:
     server = {
         "name": "helpdesk",
         "stdio": {"command": sys.executable, "args": [str(HELPDESK)], "env": {"HELPDESK_LOG": str(log)}},
@@ -49,7 +50,7 @@ def _wait_for_phase(stigmer: Stigmer, phase: str, timeout: float = 30) -> str:
     raise AssertionError(f"no execution reached {phase}: {runs}")
 
 
-FIND_THEN_ANSWER = [
+FIND_THEN_ANSWER: list[Any] = [
     {"toolCalls": [{"name": "find_order", "arguments": {"id": "A-1"}}]},
     {"toolCalls": [{"name": "create_ticket", "arguments": {"subject": "late"}}]},
     {"text": "Order A-1 shipped; I opened a ticket."},
