@@ -28,6 +28,7 @@ EXECUTABLE = Path(sys.executable).parent / "stigmer"
 # The resources in examples/, as `apply` reports them (kind/name), in the order it reports them.
 EXAMPLE_LABELS = [
     "agent/release-notes-writer",
+    "agent/support-bot-scripted",
     "agent/support-bot",
     "environment/staging",
     "mcpserver/helpdesk",

@@ -23,9 +23,11 @@ COMMANDS = [
     "agent",
     "workflow",
     "execution",
+    "worker",
     "export",
     "import",
     "backend",
+    "models",
 ]
 
 

@@ -168,8 +168,8 @@ def test_delete_removes_the_resource_and_its_default_instance(stigmer: Stigmer) 
     stigmer("apply", "-f", "examples/")
     result = stigmer("delete", "agent", "support-bot")
     assert result.out == "agent/support-bot deleted\n"
-    assert stigmer.names("agents") == ["release-notes-writer"]
-    assert stigmer.names("agentinstances") == ["release-notes-writer"]
+    assert stigmer.names("agents") == ["release-notes-writer", "support-bot-scripted"]
+    assert stigmer.names("agentinstances") == ["release-notes-writer", "support-bot-scripted"]
 
     assert (
         stigmer("workflow", "delete", "weekly-release-notes").out == "workflow/weekly-release-notes deleted\n"
@@ -179,7 +179,7 @@ def test_delete_removes_the_resource_and_its_default_instance(stigmer: Stigmer) 
 
     assert stigmer("agent", "delete", "release-notes-writer").out == "agent/release-notes-writer deleted\n"
     assert stigmer("delete", "skill", "refund-policy").out == "skill/refund-policy deleted\n"
-    assert stigmer.names("agentinstances") == []
+    assert stigmer.names("agentinstances") == ["support-bot-scripted"]
     assert stigmer.names("skills") == []
 
     # History outlives the resource.

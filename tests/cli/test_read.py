@@ -28,13 +28,14 @@ def home(examples_home: Stigmer) -> Home:
     return Home(examples_home, agent_run, workflow_run)
 
 
+AGENT_NAMES = ["release-notes-writer", "support-bot", "support-bot-scripted"]
 AGENT_COLUMNS = ["NAME", "MODEL", "MCP SERVERS", "SKILLS", "REFERENCES", "VERSION", "AGE"]
 WORKFLOW_COLUMNS = ["NAME", "TASKS", "INPUTS", "REFERENCES", "VERSION", "AGE"]
 
 # (command, kind of every item, names in order, table columns)
 LISTS: list[tuple[tuple[str, ...], str, list[str], list[str]]] = [
-    (("get", "agents"), "Agent", ["release-notes-writer", "support-bot"], AGENT_COLUMNS),
-    (("agent", "list"), "Agent", ["release-notes-writer", "support-bot"], AGENT_COLUMNS),
+    (("get", "agents"), "Agent", AGENT_NAMES, AGENT_COLUMNS),
+    (("agent", "list"), "Agent", AGENT_NAMES, AGENT_COLUMNS),
     (("get", "workflows"), "Workflow", ["weekly-release-notes"], WORKFLOW_COLUMNS),
     (("workflow", "list"), "Workflow", ["weekly-release-notes"], WORKFLOW_COLUMNS),
     (("get", "skills"), "Skill", ["refund-policy"], ["NAME", "DESCRIPTION", "VERSION", "AGE"]),
@@ -53,7 +54,7 @@ LISTS: list[tuple[tuple[str, ...], str, list[str], list[str]]] = [
     (
         ("get", "agentinstances"),
         "AgentInstance",
-        ["release-notes-writer", "support-bot"],
+        AGENT_NAMES,
         ["NAME", "AGENT", "ENVIRONMENT", "REFERENCES", "VERSION", "AGE"],
     ),
     (
@@ -92,7 +93,8 @@ def test_list_in_every_format(
 
 def test_tables_show_what_a_person_scans_for(home: Home) -> None:
     agents = {row["NAME"]: row for row in table(home.stigmer("get", "agents").out)}
-    assert agents["support-bot"]["MODEL"] == "scripted"
+    assert agents["support-bot"]["MODEL"] == "(default)"
+    assert agents["support-bot-scripted"]["MODEL"] == "scripted"
     assert agents["support-bot"]["MCP SERVERS"] == "helpdesk"
     assert agents["support-bot"]["SKILLS"] == "refund-policy"
     assert agents["support-bot"]["REFERENCES"] == "ok"
@@ -156,7 +158,7 @@ def test_a_resource_by_id(home: Home) -> None:
 def test_get_agent_shows_the_spec_as_stored(home: Home) -> None:
     agent = home.stigmer.resource("agent", "support-bot")
     assert agent["metadata"]["labels"] == {"team": "cs"}
-    assert agent["spec"]["model"] == {"provider": "scripted", "options": {"temperature": "0.2"}}
+    assert agent["spec"]["model"] == {"options": {"temperature": "0.2"}}
     assert agent["spec"]["mcpServers"] == [{"ref": "helpdesk"}]
     assert agent["spec"]["skills"] == ["refund-policy"]
     assert [(r["kind"], r["name"], r["resolved"]) for r in agent["status"]["references"]] == [
@@ -185,7 +187,11 @@ def test_execution_list_in_every_format(home: Home) -> None:
         (home.workflow_run, "workflow", "weekly-release-notes", "PENDING"),
         (home.agent_run, "agent", "support-bot", "PENDING"),
     ]
-    assert stigmer("get", "executions").out == shown
+    # `get executions` is the same listing (AGE may tick between the two calls).
+    same = table(stigmer("get", "executions").out)
+    assert [{k: v for k, v in r.items() if k != "AGE"} for r in same] == [
+        {k: v for k, v in r.items() if k != "AGE"} for r in table(shown)
+    ]
 
 
 def test_execution_list_filters(home: Home) -> None:
@@ -235,8 +241,8 @@ def test_backend_status_in_every_format(home: Home) -> None:
     assert status["schemaVersion"] == LATEST
     counts = status["counts"]
     assert (counts["Agent"], counts["AgentInstance"], counts["Workflow"], counts["WorkflowInstance"]) == (
-        2,
-        2,
+        3,
+        3,
         1,
         1,
     )
@@ -268,7 +274,7 @@ def test_yaml_of_a_list_applies_back_unchanged(home: Home) -> None:
         for stream in streams
         for doc in yaml.safe_load_all(stream)
     ]
-    assert len(expected) == 9
+    assert len(expected) == 11
     assert stigmer("apply", "-f", "-", input="---\n".join(streams)).lines() == expected
 
 
@@ -278,7 +284,11 @@ def test_json_applies_back_unchanged(home: Home) -> None:
     assert stigmer("apply", "-f", "-", input=one).out == "agent/support-bot unchanged\n"
     many = stigmer("get", "agents", "-o", "json").out
     result = stigmer("apply", "-f", "-", input=many)
-    assert result.lines() == ["agent/release-notes-writer unchanged", "agent/support-bot unchanged"]
+    assert result.lines() == [
+        "agent/release-notes-writer unchanged",
+        "agent/support-bot unchanged",
+        "agent/support-bot-scripted unchanged",
+    ]
 
 
 def test_global_output_option(home: Home) -> None:
@@ -286,9 +296,9 @@ def test_global_output_option(home: Home) -> None:
 
 
 def test_label_selector(home: Home) -> None:
-    assert home.stigmer.names("agents") == ["release-notes-writer", "support-bot"]
+    assert home.stigmer.names("agents") == AGENT_NAMES
     cs = home.stigmer("get", "agents", "-l", "team=cs", "-o", "json").json()
-    assert [a["metadata"]["name"] for a in cs] == ["support-bot"]
+    assert [a["metadata"]["name"] for a in cs] == ["support-bot", "support-bot-scripted"]
     eng = home.stigmer("agent", "list", "--selector", "team=eng", "-o", "json").json()
     assert [a["metadata"]["name"] for a in eng] == ["release-notes-writer"]
     bad = home.stigmer("get", "agents", "-l", "team", check=False)

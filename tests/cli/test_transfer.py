@@ -48,7 +48,7 @@ def test_export_then_import_into_a_new_home_reproduces_everything(
         "WorkflowExecution",
         "WorkflowInstance",
     ]
-    assert len(documents) == 15
+    assert len(documents) == 17
 
     restored = other_home("restored")
     assert restored("import", input=exported.out).out == f"Imported {len(documents)} resources.\n"
@@ -79,6 +79,7 @@ def test_export_some_kinds(source: Stigmer) -> None:
         ("Agent", "helper"),
         ("Agent", "release-notes-writer"),
         ("Agent", "support-bot"),
+        ("Agent", "support-bot-scripted"),
         ("Skill", "refund-policy"),
     ]
     both = source("export", "--all", "agents", check=False)

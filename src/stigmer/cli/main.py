@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "delete": ("stigmer.cli.get:delete", "Delete a resource."),
     "history": ("stigmer.cli.history:history", "Show every version of a resource."),
     "rollback": ("stigmer.cli.history:rollback", "Make an old version of a resource current again."),
-    "agent": ("stigmer.cli.agent:agent", "Create, list, show and delete agents."),
+    "agent": ("stigmer.cli.agent:agent", "Create, list, show, delete and execute agents."),
     "workflow": ("stigmer.cli.workflow:workflow", "Create, list, show and delete workflows."),
     "execution": (
         "stigmer.cli.execution:execution",
@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("stigmer.cli.transfer:export", "Write resources to a file that `stigmer import` restores."),
     "import": ("stigmer.cli.transfer:import_", "Restore resources written by `stigmer export`."),
     "backend": ("stigmer.cli.backend:backend", "Show which backend the CLI talks to."),
+    "models": ("stigmer.cli.models:models", "Show which model providers are usable here, and why."),
 }
 
 

@@ -1,0 +1,75 @@
+"""The shapes the agent runner sees of MCP: server specs, tools and tool results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stigmer.errors import StigmerError
+from stigmer.models.types import ToolSpec
+
+DEFAULT_TOOL_TIMEOUT_S = 60.0
+# Long enough for a server fetched on first use (npx, uvx); a bad command fails at once anyway.
+DEFAULT_STARTUP_TIMEOUT_S = 30.0
+
+
+@dataclass
+class ServerSpec:
+    """How to reach one MCP server: a stdio command or a streamable HTTP URL.
+
+    Values are final (``${secrets.…}`` and ``${env.…}`` already substituted).
+    """
+
+    name: str
+    command: str = ""
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    working_dir: str = ""
+    url: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    # Empty: every tool the server lists.
+    enabled_tools: list[str] = field(default_factory=list)
+    approval_required: list[str] = field(default_factory=list)
+    tool_timeout_s: float = DEFAULT_TOOL_TIMEOUT_S
+    # From start (or connect) until its tools are listed.
+    startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
+
+
+@dataclass
+class Tool:
+    """A tool offered to the model, and where it comes from."""
+
+    server: str
+    spec: ToolSpec
+    needs_approval: bool = False
+
+
+@dataclass
+class ToolResult:
+    """What a tool call returned: text for the model, and whether it is an error."""
+
+    text: str
+    is_error: bool = False
+
+
+class McpServerError(StigmerError):
+    """An MCP server failed to start, or died: names the server and shows its stderr tail."""
+
+    grpc_code = "UNAVAILABLE"
+
+    def __init__(self, server: str, message: str, *, stderr_tail: str = "", hint: str = "") -> None:
+        detail = f"MCP server {server!r}: {message}"
+        if stderr_tail:
+            detail += f"\n--- stderr (last lines) ---\n{stderr_tail}"
+        super().__init__(detail, hint=hint)
+        self.server = server
+        self.stderr_tail = stderr_tail
+
+
+__all__ = [
+    "DEFAULT_STARTUP_TIMEOUT_S",
+    "DEFAULT_TOOL_TIMEOUT_S",
+    "McpServerError",
+    "ServerSpec",
+    "Tool",
+    "ToolResult",
+]

@@ -1,0 +1,1 @@
+"""MCP client layer: real servers over stdio and streamable HTTP."""
