@@ -65,7 +65,6 @@ if not __package__:  # run as a script (python bench/bench_agent.py): make `benc
 
 from bench.benchlib import (
     EXAMPLES_DIR,
-    ROOT,
     Stats,
     env_with_home,
     fmt_ms,
@@ -100,6 +99,7 @@ INSTRUCTIONS = "You answer questions briefly."
 QUESTION = "What is the capital of France?"
 TTFT_AGENT = "bench-ttft"
 TRACED = "stigmer agent execute (traced)"
+NO_PYC = "stigmer agent execute, no bytecode cache"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Per-turn writes: record_step for the model step and the tool step, update_execution_status
 # after the model step (usage). The floor of a turn is this many commits.
@@ -262,25 +262,38 @@ def new_execution(backend: LocalBackend, agent: str) -> str:
     return backend.create_execution(execution).metadata.id
 
 
-async def _timed_run(backend: LocalBackend, execution_id: str) -> tuple[float, AgentExecution]:
-    start = time.perf_counter()
-    done = await engine.run_claimed(backend, execution_id, worker_id=WORKER)
-    return time.perf_counter() - start, done
+async def _timed_run(
+    backend: LocalBackend, execution_id: str, profiler: cProfile.Profile | None = None
+) -> tuple[float, AgentExecution]:
+    if profiler is not None:
+        profiler.enable()
+    try:
+        start = time.perf_counter()
+        done = await engine.run_claimed(backend, execution_id, worker_id=WORKER)
+        return time.perf_counter() - start, done
+    finally:
+        if profiler is not None:
+            profiler.disable()
 
 
 def run_once(
-    backend: LocalBackend, agent: str, tool_calls: int, meter: Meter
+    backend: LocalBackend,
+    agent: str,
+    tool_calls: int,
+    meter: Meter,
+    profiler: cProfile.Profile | None = None,
 ) -> tuple[float, dict[str, float]]:
     """One execution, checked; its wall time (s) and the meter's seconds per category."""
     execution_id = new_execution(backend, agent)
     meter.reset()
-    elapsed, done = asyncio.run(_timed_run(backend, execution_id))
+    elapsed, done = asyncio.run(_timed_run(backend, execution_id, profiler))
+    metered = dict(meter.seconds)  # before the checks below, which call the backend too
     if done.status.phase != ExecutionPhase.COMPLETED or done.status.output != FINAL_ANSWER:
         raise RuntimeError(f"{agent}: {ExecutionPhase.Name(done.status.phase)} {done.status.error.message}")
     steps = backend.list_steps(execution_id)
     if len(steps) != 2 * tool_calls + 1:
         raise RuntimeError(f"{agent}: {len(steps)} steps recorded, expected {2 * tool_calls + 1}")
-    return elapsed, dict(meter.seconds)
+    return elapsed, metered
 
 
 def commit_baseline(db_path: Path, path: Path, runs: int) -> list[float]:
@@ -327,24 +340,44 @@ def commit_baseline(db_path: Path, path: Path, runs: int) -> list[float]:
         conn.close()
 
 
-def profile_run(
-    backend: LocalBackend, agent: str, tool_calls: int, meter: Meter, top: int
-) -> list[list[Any]]:
-    """cProfile one execution; the functions with the most self time (diagnostic, inflated)."""
+# Functions whose cumulative time (under cProfile) explains where a turn goes.
+PROFILED = {
+    ("backend/local.py", "record_step"): "LocalBackend.record_step",
+    ("backend/local.py", "update_execution_status"): "LocalBackend.update_execution_status",
+    ("backend/local.py", "_find"): "LocalBackend._find (read + decode the execution record)",
+    ("backend/local.py", "_step_message"): "_step_message (step record back to an ExecutionStep)",
+    ("backend/codec.py", "seal"): "codec.seal (record JSON to message, json_format.ParseDict)",
+    ("backend/codec.py", "to_record"): "codec.to_record (message to dict, MessageToDict)",
+    ("resources/codec.py", "to_dict"): "resources.codec.to_dict (MessageToDict)",
+    ("well_known_types.py", "FromJsonString"): "Timestamp.FromJsonString (strptime)",
+    ("store/database.py", "write"): "Database.write (BEGIN IMMEDIATE ... COMMIT)",
+    ("agent/durable.py", "record"): "DurableSteps.record (builds the step, calls record_step)",
+    ("models/scripted.py", "stream"): "ScriptedModel.stream",
+}
+
+
+def profile_run(backend: LocalBackend, agent: str, tool_calls: int, meter: Meter, top: int) -> dict[str, Any]:
+    """cProfile one execution (run_claimed only): top self time, and chosen functions' cumulative time.
+
+    Diagnostic: cProfile inflates Python calls, so shares matter, not times.
+    """
     profiler = cProfile.Profile()
-    profiler.enable()
-    run_once(backend, agent, tool_calls, meter)
-    profiler.disable()
+    run_once(backend, agent, tool_calls, meter, profiler)
     st = pstats.Stats(profiler)
     entries = cast(dict[tuple[str, int, str], tuple[int, int, float, float, Any]], st.stats)  # type: ignore[attr-defined]
     total = sum(v[2] for v in entries.values())
     rows = sorted(entries.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
-    out: list[list[Any]] = []
-    for (filename, line, func), (_, ncalls, tottime, cumtime, _) in rows:
-        where = filename.replace(str(ROOT / "src") + "/", "").replace(sys.prefix + "/", "")
-        label = f"{func} ({Path(where).name}:{line})" if line else func
-        out.append([label, ncalls, tottime / total, cumtime])
-    return out
+    self_time: list[list[Any]] = []
+    for (filename, line, func), (_, ncalls, tottime, _, _) in rows:
+        label = f"{func} ({Path(filename).name}:{line})" if line else func
+        self_time.append([label, ncalls, tottime / total])
+    cumulative: list[list[Any]] = []
+    for (filename, _, func), (_, ncalls, _, cumtime, _) in entries.items():
+        for (suffix, name), label in PROFILED.items():
+            if func == name and filename.endswith(suffix):
+                cumulative.append([label, ncalls, cumtime / total])
+    cumulative.sort(key=lambda row: -float(row[2]))
+    return {"total_s": total, "self_time": self_time, "cumulative": cumulative}
 
 
 def measure_runner(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
@@ -464,10 +497,12 @@ def report_runner(result: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
     ]
     sql_total = sum(v for k, v in diag["seconds"].items() if k.startswith("sql "))
     data["sql_diagnostic"] = {**diag, "sql_seconds": sql_total, "per_turn_writes_seconds": writes}
-    data["profile_top_self_time"] = [
-        {"function": f, "calls": c, "self_share": s, "cumulative_s": cum}
-        for f, c, s, cum in result["profile"]
-    ]
+    profile = result["profile"]
+    data["profile"] = {
+        "total_s": profile["total_s"],
+        "self_time": [{"function": f, "calls": c, "share": s} for f, c, s in profile["self_time"]],
+        "cumulative": [{"function": f, "calls": c, "share": s} for f, c, s in profile["cumulative"]],
+    }
     md = [
         "## 1. Runner overhead per turn (scripted model, fake tool host)",
         "",
@@ -505,11 +540,19 @@ def report_runner(result: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
         "",
         md_table(["statement", "calls", "ms / turn"], sql_rows),
         "",
-        f"Top self time under cProfile (one run, N = {n}; cProfile inflates Python calls):",
+        f"Under cProfile (one more run, N = {n}, `run_claimed` only; cProfile inflates Python calls, "
+        "so read the shares): where the run's time goes, cumulative (nested rows overlap):",
+        "",
+        md_table(
+            ["function", "calls", "share of the run"],
+            [[f, c, f"{s:.0%}"] for f, c, s in profile["cumulative"]],
+        ),
+        "",
+        "Top self time:",
         "",
         md_table(
             ["function", "calls", "self share"],
-            [[f"`{f}`", c, f"{s:.1%}"] for f, c, s, _ in result["profile"]],
+            [[f"`{f}`", c, f"{s:.1%}"] for f, c, s in profile["self_time"]],
         ),
     ]
     return data, "\n".join(md)
@@ -802,7 +845,13 @@ def measure_ttft(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     assert gguf is not None
     from stigmer.models.local import DEFAULT_CONTEXT, DEFAULT_THREADS
 
-    env = prepare_ttft_home(tmp / "home", args.max_tokens)
+    home_env = prepare_ttft_home(tmp / "home", args.max_tokens)
+    # As an installed package runs: bytecode cached (the warm-up writes it, under tmp, so
+    # nothing lands in src/). The environment may say PYTHONDONTWRITEBYTECODE=1, which makes
+    # every run compile Stigmer's modules from source: measured too, as a reference.
+    env = {k: v for k, v in home_env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+    no_pyc = {**home_env, "PYTHONDONTWRITEBYTECODE": "1"}
     config = {
         "path": str(gguf),
         "n_ctx": DEFAULT_CONTEXT,
@@ -810,11 +859,13 @@ def measure_ttft(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "max_tokens": args.max_tokens,
         "messages": ttft_messages(),
     }
-    commands = {
-        "stigmer agent execute": stigmer_cmd("agent", "execute", TTFT_AGENT, QUESTION),
-        "llama-cpp-python direct": [sys.executable, "-c", DIRECT_SCRIPT, json.dumps(config)],
-        # Diagnostic, not in the headline: run in the same rounds so the same load hits it.
-        TRACED: [sys.executable, "-c", TRACED_CLI_SCRIPT, "agent", "execute", TTFT_AGENT, QUESTION],
+    execute = stigmer_cmd("agent", "execute", TTFT_AGENT, QUESTION)
+    commands: dict[str, tuple[list[str], dict[str, str]]] = {
+        "stigmer agent execute": (execute, env),
+        "llama-cpp-python direct": ([sys.executable, "-c", DIRECT_SCRIPT, json.dumps(config)], env),
+        # References and diagnostics, not in the headline: in the same rounds, so the same load hits them.
+        NO_PYC: (execute, no_pyc),
+        TRACED: ([sys.executable, "-c", TRACED_CLI_SCRIPT, "agent", "execute", TTFT_AGENT, QUESTION], env),
     }
     warm_page_cache(gguf)
     runs: dict[str, list[Spawned]] = {name: [] for name in commands}
@@ -824,7 +875,7 @@ def measure_ttft(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             names = list(commands)
             order = names[round_no % len(names) :] + names[: round_no % len(names)]
             for name in order:
-                spawned = first_byte(commands[name], env)
+                spawned = first_byte(*commands[name])
                 if round_no >= args.ttft_warmups:
                     runs[name].append(spawned)
             log(f"agent: ttft round {round_no + 1}/{args.ttft_warmups + args.ttft_runs}")
@@ -900,6 +951,8 @@ def report_ttft(result: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
             "stigmer agent execute (traced)": our_phases,
         },
         "traced_first_byte": stats_dict(traced_first),
+        "traced_marks_s": [s.extra for s in result["traced"]],
+        "direct_phases_s": [s.extra for s in runs["llama-cpp-python direct"]],
         "answers": answers,
         "same_answer": answers["stigmer agent execute"] == answers["llama-cpp-python direct"],
         "ratio": ratio,
@@ -922,12 +975,16 @@ def report_ttft(result: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
         "",
         f"Process start to the first byte of the answer on stdout, {base.n} runs each after "
         f"{result.get('warmups', 1)} warm-up, interleaved; max_tokens {config['max_tokens']}, n_ctx "
-        f"{config['n_ctx']}, {config['n_threads']} threads, seed 0, the same messages; page cache warmed.",
+        f"{config['n_ctx']}, {config['n_threads']} threads, seed 0, the same messages; page cache warmed. "
+        "Python's bytecode cache is on (`PYTHONPYCACHEPREFIX` in a temporary directory, written by the "
+        f"warm-up), as in an installed package; `{NO_PYC}` (`PYTHONDONTWRITEBYTECODE=1`: Stigmer's "
+        "modules compiled from source on every run) is a reference, not the goal.",
         "",
         md_table(["command", "first byte median ms", "min", "max", "vs direct", "exit median ms"], rows),
         "",
         f"- **Within {GOAL_TTFT_RATIO - 1:.0%} of llama-cpp-python direct**: {ratio:.2f}x "
-        f"({ours.median_ms - base.median_ms:+.0f} ms): **{'met' if met else 'NOT met'}**.",
+        f"({ours.median_ms - base.median_ms:+.0f} ms): **{'met' if met else 'NOT met'}**. "
+        f"Without the bytecode cache: {first[NO_PYC].ratio(base):.2f}x.",
         f"- Same answer both ways: {'yes' if data['same_answer'] else 'no'} "
         f"({'; '.join(answers['stigmer agent execute'])!r}).",
         "",
@@ -953,7 +1010,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--parts", default=",".join(PARTS), help="comma-separated: runner,mcp,ttft (default all)"
     )
     parser.add_argument("--turns", default="50,200", help="tool calls per execution (default 50,200)")
-    parser.add_argument("--runs", type=int, default=9, help="timed executions per N (default 9)")
+    parser.add_argument("--runs", type=int, default=15, help="timed executions per N (default 15)")
     parser.add_argument("--warmups", type=int, default=1)
     parser.add_argument("--commits", type=int, default=500, help="baseline commits timed (default 500)")
     parser.add_argument("--profile-top", type=int, default=12)

@@ -1,6 +1,6 @@
 """Run every benchmark, each in its own process, then write bench/results/results.md.
 
-Usage (from the repository root):  .venv/bin/python bench/run_all.py [--only startup,apply,read]
+Usage (from the repository root):  .venv/bin/python bench/run_all.py [--only startup,apply,read,agent]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ BENCHMARKS = {
     "startup": "bench_startup.py",
     "apply": "bench_apply.py",
     "read": "bench_read.py",
+    "agent": "bench_agent.py",
 }
 
 
@@ -91,6 +92,55 @@ def summary_rows() -> list[list[str]]:
                         "(no goal)",
                     ]
                 )
+    rows += agent_rows(_load("agent"))
+    return rows
+
+
+def agent_rows(agent: dict[str, Any] | None) -> list[list[str]]:
+    """The agent benchmark's goals (runner per turn, time to first token) and the MCP ratio."""
+    if not agent:
+        return []
+    rows: list[list[str]] = []
+    runner = agent["runner"]
+    if runner.get("goal", {}).get("met") is not None:
+        goal = runner["goal"]
+        worst_n = max(runner["turns"], key=lambda n: runner["turns"][n]["per_turn_ms"]["total"])
+        ratio = runner["turns"][worst_n]["ratio_per_turn_vs_commit"]
+        rows.append(
+            [
+                "agent",
+                f"runner overhead < {goal['target_ms_per_turn']:g} ms per turn (scripted model, fake tools)",
+                f"{goal['worst_median_ms_per_turn']:.3f} ms (N={worst_n}; {ratio:.0f}x one commit)",
+                _verdict(bool(goal["met"])),
+            ]
+        )
+    mcp = agent["mcp"]
+    if "ratio" in mcp:
+        calls = mcp["calls"]
+        rows.append(
+            [
+                "agent",
+                "MCP tool call: `ToolServers.call` vs raw `ClientSession.call_tool`",
+                f"{calls['ToolServers.call']['median_ms']:.3f} vs "
+                f"{calls['ClientSession.call_tool']['median_ms']:.3f} ms ({mcp['ratio']:.2f}x)",
+                "(no goal)",
+            ]
+        )
+    ttft = agent["ttft"]
+    label = "time to first token, `stigmer agent execute` (local/smollm2) within 10% of llama-cpp-python"
+    if ttft["status"] == "measured":
+        first = ttft["first_byte"]
+        rows.append(
+            [
+                "agent",
+                label,
+                f"{ttft['ratio']:.2f}x ({first['stigmer agent execute']['median_ms']:.0f} vs "
+                f"{first['llama-cpp-python direct']['median_ms']:.0f} ms)",
+                _verdict(bool(ttft["goal"]["met"])),
+            ]
+        )
+    else:
+        rows.append(["agent", label, f"not measured: {ttft['reason']}", "waiting"])
     return rows
 
 
@@ -123,7 +173,9 @@ def write_summary(durations: dict[str, float]) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the Stigmer benchmarks.")
-    parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated: startup,apply,read")
+    parser.add_argument(
+        "--only", default=",".join(BENCHMARKS), help="comma-separated: startup,apply,read,agent"
+    )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in BENCHMARKS]

@@ -10,7 +10,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from stigmer.mcp import McpServerError, ServerSpec, ToolServers
+from stigmer.mcp import McpServerError, ServerSpec
+from stigmer.mcp.servers import ToolServers
 from tests.fixtures.mcp_servers.helpdesk import (
     free_port,
     helpdesk_http,

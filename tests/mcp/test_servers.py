@@ -10,7 +10,8 @@ import anyio
 import pytest
 import yaml
 
-from stigmer.mcp import McpServerError, ServerSpec, ToolServers
+from stigmer.mcp import McpServerError, ServerSpec
+from stigmer.mcp.servers import ToolServers
 from tests.fixtures.mcp_servers.helpdesk import (
     HELPDESK_TOOLS,
     REPO,

@@ -8,14 +8,8 @@ from typing import Any
 
 import pytest
 
-from stigmer.mcp import (
-    ApprovalRequiredToolset,
-    CombinedToolset,
-    FilteredToolset,
-    McpServerError,
-    Tool,
-    ToolResult,
-)
+from stigmer.mcp import McpServerError, Tool, ToolResult
+from stigmer.mcp.toolset import ApprovalRequiredToolset, CombinedToolset, FilteredToolset
 from stigmer.models.types import ToolSpec
 
 pytestmark = pytest.mark.anyio

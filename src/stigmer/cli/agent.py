@@ -71,6 +71,11 @@ def create(
 @click.option("--env", "environment", default="", metavar="E", help="Run with the Environment E.")
 @click.option("--model", default="", metavar="M", help="Use this model for this run (provider/name).")
 @click.option("--detach", is_flag=True, help="Only queue it; `stigmer worker` runs it. Prints the id.")
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="If a tool needs approval, exit (code 0) and leave the run waiting instead of waiting here.",
+)
 @output_option
 @pass_app
 def execute(
@@ -81,6 +86,7 @@ def execute(
     environment: str,
     model: str,
     detach: bool,
+    no_wait: bool,
     output: str | None,
 ) -> None:
     """Run the agent NAME on MESSAGE and stream its answer.
@@ -130,7 +136,7 @@ def execute(
             err=True,
         )
         return
-    run_foreground(app, created.metadata.id, fmt=app.output(output))
+    run_foreground(app, created.metadata.id, fmt=app.output(output), wait_for_approval=not no_wait)
 
 
 @agent.command("list")

@@ -212,9 +212,10 @@ def _decide(app: App, execution_id: str, *, approved: bool, reason: str, detach:
     from stigmer.cli.runs import run_foreground
     from stigmer.errors import Conflict
 
-    decided = app.backend.resolve_approval(execution_id, approved=approved, reason=reason)
-    calls = decided.status.tool_calls if isinstance(decided, AgentExecution) else []
-    pending = calls[-1].name if calls else "the tool call"
+    waiting = app.backend.get_execution(execution_id)
+    pending = waiting.status.pending_approval.name if isinstance(waiting, AgentExecution) else ""
+    app.backend.resolve_approval(execution_id, approved=approved, reason=reason)
+    pending = pending or "the tool call"
     click.echo(f"execution {execution_id}: {'approved' if approved else 'rejected'} {pending}", err=True)
     if detach:
         return

@@ -97,6 +97,14 @@ async def _foreground(app: App, execution_id: str, printer: LivePrinter | None, 
         )
         if printer:
             printer.newline()
+        if done.status.phase == ExecutionPhase.WAITING_APPROVAL and not wait:
+            click.secho(
+                f"Waiting for approval of {done.status.pending_approval.name}. Decide with "
+                f"`stigmer execution approve {execution_id}` or `stigmer execution reject {execution_id}`; "
+                "the run continues then.",
+                err=True,
+                fg="yellow",
+            )
         if done.status.phase != ExecutionPhase.WAITING_APPROVAL or not wait:
             return done
         pending = done.status.pending_approval
