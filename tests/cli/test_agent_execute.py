@@ -180,3 +180,21 @@ def test_cancel_a_queued_run(stigmer: Stigmer) -> None:
     assert stigmer("execution", "get", execution_id, "-o", "json").json()["status"]["phase"] == "CANCELLED"
     again = stigmer("execution", "resume", execution_id, check=False)
     assert again.code == 1 and "nothing left to run" in again.err
+
+
+def test_no_wait_leaves_the_run_waiting_and_reject_continues_it(stigmer: Stigmer) -> None:
+    log = stigmer.cwd / "tools.log"
+    script = [
+        {"toolCalls": [{"name": "refund_order", "arguments": {"id": "A-1"}}]},
+        {"text": "I could not refund A-1."},
+    ]
+    stigmer("apply", "-f", write(stigmer.cwd / "a.json", _agent_yaml("refunder", script, log, approval=True)))
+    paused = stigmer("agent", "execute", "refunder", "Refund A-1", "--no-wait")
+    assert "Waiting for approval of refund_order" in paused.err
+    execution_id = _wait_for_phase(stigmer, "WAITING_APPROVAL", timeout=1)
+    rejected = stigmer("execution", "reject", execution_id, "--reason", "not eligible")
+    assert "rejected refund_order" in rejected.err
+    assert rejected.out == "I could not refund A-1.\n"
+    assert _tools(log) == []
+    record = stigmer("execution", "get", execution_id, "-o", "json").json()
+    assert record["status"]["toolCalls"][0]["approval"] == "rejected"

@@ -314,22 +314,29 @@ class LocalBackend:
                     f"execution {execution_id} changed since version {expected_version} "
                     f"(now {current.version})"
                 )
-            rec = to_record(execution)
-            cancel_requested = bool(current.status.get("cancelRequested"))
-            current.status = _stored_status(rec.status)
-            for derived in ("messages", "toolCalls"):
-                current.status.pop(derived, None)  # assembled from steps when read
-            if cancel_requested:
-                # A cancel from another process wins over a writer that has not seen it yet.
-                current.status["cancelRequested"] = True
+            # Built from the stored message, not re-parsed from JSON: this runs once per model turn.
+            previous = from_record(type(execution), current)
+            cancel_requested = previous.status.cancel_requested
+            stored = _with_metadata_of(previous, execution)
+            if isinstance(stored, AgentExecution):
+                # Assembled from the steps when read; never stored twice.
+                stored.status.ClearField("messages")
+                stored.status.ClearField("tool_calls")
+            # A cancel from another process wins over a writer that has not seen it yet.
+            stored.status.cancel_requested = stored.status.cancel_requested or cancel_requested
+            now = self.clock()
+            stored.metadata.version = current.version + 1
+            stored.metadata.update_time.FromDatetime(now)
+            current.status = to_dict(stored.status)
             current.version += 1
-            current.updated_at, current.updated_by = timestamp(self.clock()), self.actor
-            records.update_txn(conn, info.table, _sealed(info, current), expected_version=current.version - 1)
+            current.updated_at, current.updated_by = timestamp(now), self.actor
+            current.message = stored.SerializeToString()
+            records.update_txn(conn, info.table, current, expected_version=current.version - 1)
             if current.status.get("phase", "") not in ("RUNNING", ""):
                 # Waiting, queued again or finished: nobody runs it now.
                 leases.set_lease_txn(conn, info.table, execution_id, "", "")
         # The writer knows its own transcript; returning it again would cost O(steps) per write.
-        return from_record(type(execution), current)
+        return stored
 
     def list_executions(self, query: ExecutionQuery) -> Page[Execution]:
         kinds = [kind_info(query.kind)] if query.kind else _EXECUTION_KINDS
@@ -463,11 +470,13 @@ class LocalBackend:
             ended_at=_ts(step.end_time),
         )
         with self.db.write() as conn:
-            execution = self._find(conn, info, step.execution_id)
-            phase = execution.status.get("phase", "")
+            state = leases.phase_and_owner(conn, info.table, step.execution_id)
+            if state is None:
+                raise NotFound(f"execution {step.execution_id!r} not found")
+            phase, owner = state
             if phase in _TERMINAL_NAMES:
                 raise Conflict(f"execution {step.execution_id} is {phase}; its steps are final")
-            if worker_id:
+            if worker_id and owner != worker_id:
                 self._check_lease_txn(conn, info, step.execution_id, worker_id)
             existing = step_store.get(conn, step.execution_id, step.step)
             if existing and (existing.name != step.name or existing.status != "waiting"):
@@ -476,7 +485,12 @@ class LocalBackend:
                     f"{existing.status}); a recorded step is never written again"
                 )
             step_store.upsert_txn(conn, rec)
-        return _step_message(rec)
+        written = ExecutionStep()
+        written.CopyFrom(step)
+        written.status = rec.status
+        if not written.HasField("start_time"):
+            written.start_time.FromJsonString(rec.started_at)
+        return written
 
     def list_steps(self, execution_id: str, *, after: int = 0) -> builtins.list[ExecutionStep]:
         _execution_kind(execution_id)
@@ -784,6 +798,16 @@ def _add_conversation(conn: sqlite3.Connection, session: Session) -> None:
         session.status.messages.add(role="user", content=run.spec.message)
         if run.status.output:
             session.status.messages.add(role="assistant", content=run.status.output)
+
+
+def _with_metadata_of(stored: E, given: E) -> E:
+    """``given`` (a writer's copy) with the stored metadata and spec: only its status counts."""
+    # The two are the same message type; mypy cannot see that through the union bound of E.
+    merged: Any = type(given)()
+    merged.CopyFrom(given)
+    merged.metadata.CopyFrom(stored.metadata)
+    merged.spec.CopyFrom(stored.spec)
+    return cast(E, merged)
 
 
 def _execution_view(conn: sqlite3.Connection, info: KindInfo, rec: Record) -> Execution:

@@ -22,6 +22,14 @@ def next_claimable(conn: sqlite3.Connection, table: str, now: str) -> str | None
     return str(row[0]) if row else None
 
 
+def phase_and_owner(conn: sqlite3.Connection, table: str, execution_id: str) -> tuple[str, str] | None:
+    """(phase, lease owner) of an execution in one indexed read, or None when it does not exist."""
+    row = conn.execute(
+        f"SELECT coalesce(phase, ''), lease_owner FROM {_ident(table)} WHERE id = ?", (execution_id,)
+    ).fetchone()
+    return (str(row[0]), str(row[1])) if row else None
+
+
 def lease_of(conn: sqlite3.Connection, table: str, execution_id: str) -> tuple[str, str]:
     """(owner, expires_at) of an execution's lease; ("", "") when nobody holds it."""
     row = conn.execute(
@@ -49,4 +57,4 @@ def renew_txn(conn: sqlite3.Connection, table: str, execution_id: str, owner: st
     return cur.rowcount == 1
 
 
-__all__ = ["lease_of", "next_claimable", "renew_txn", "set_lease_txn"]
+__all__ = ["lease_of", "next_claimable", "phase_and_owner", "renew_txn", "set_lease_txn"]
