@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stigmer.cli.context import App, output_option, parse_pairs, pass_app
+from stigmer.cli.context import App, add_read_and_delete, output_option, parse_pairs, pass_app
 
 
 @click.group()
@@ -139,35 +139,4 @@ def execute(
     run_foreground(app, created.metadata.id, fmt=app.output(output), wait_for_approval=not no_wait)
 
 
-@agent.command("list")
-@click.option("-l", "--selector", multiple=True, metavar="KEY=VALUE", help="Only agents with this label.")
-@output_option
-@pass_app
-def list_(app: App, selector: tuple[str, ...], output: str | None) -> None:
-    """List agents."""
-    from stigmer.cli.get import list_resources
-
-    list_resources(
-        app, "Agent", labels=parse_pairs(selector, option="--selector"), limit=None, fmt=app.output(output)
-    )
-
-
-@agent.command("get")
-@click.argument("name")
-@output_option
-@pass_app
-def get(app: App, name: str, output: str | None) -> None:
-    """Show the agent NAME."""
-    from stigmer.cli.get import show_resource
-
-    show_resource(app, "Agent", name, app.output(output))
-
-
-@agent.command("delete")
-@click.argument("name")
-@pass_app
-def delete(app: App, name: str) -> None:
-    """Delete the agent NAME and its default instance."""
-    from stigmer.cli.get import delete_resource
-
-    delete_resource(app, "Agent", name)
+add_read_and_delete(agent, "Agent", "agent")

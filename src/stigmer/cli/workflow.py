@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stigmer.cli.context import App, output_option, parse_pairs, pass_app
+from stigmer.cli.context import App, add_read_and_delete, parse_pairs, pass_app
 
 if TYPE_CHECKING:
     from stigmer.resources.documents import Document
@@ -101,35 +101,4 @@ def create(
     create_resource(app, resource, source=source)
 
 
-@workflow.command("list")
-@click.option("-l", "--selector", multiple=True, metavar="KEY=VALUE", help="Only workflows with this label.")
-@output_option
-@pass_app
-def list_(app: App, selector: tuple[str, ...], output: str | None) -> None:
-    """List workflows."""
-    from stigmer.cli.get import list_resources
-
-    list_resources(
-        app, "Workflow", labels=parse_pairs(selector, option="--selector"), limit=None, fmt=app.output(output)
-    )
-
-
-@workflow.command("get")
-@click.argument("name")
-@output_option
-@pass_app
-def get(app: App, name: str, output: str | None) -> None:
-    """Show the workflow NAME."""
-    from stigmer.cli.get import show_resource
-
-    show_resource(app, "Workflow", name, app.output(output))
-
-
-@workflow.command("delete")
-@click.argument("name")
-@pass_app
-def delete(app: App, name: str) -> None:
-    """Delete the workflow NAME and its default instance."""
-    from stigmer.cli.get import delete_resource
-
-    delete_resource(app, "Workflow", name)
+add_read_and_delete(workflow, "Workflow", "workflow")
