@@ -24,18 +24,33 @@ FAILED = "failed"
 WAITING = "waiting"
 
 
+def plain(value: Any) -> Any:
+    """Data read back from a protobuf Struct, with integral numbers as ints again.
+
+    Struct keeps every number as a double, so a tool argument ``2`` would come back from
+    the record as ``2.0``; a tool that validates ``integer`` must get what the model sent.
+    """
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def output_of(step: ExecutionStep) -> dict[str, Any]:
     """A step's output as plain data."""
     from stigmer.resources.codec import to_dict
 
-    return to_dict(step.output) if step.HasField("output") else {}
+    return plain(to_dict(step.output)) if step.HasField("output") else {}
 
 
 def input_of(step: ExecutionStep) -> dict[str, Any]:
     """A step's input as plain data."""
     from stigmer.resources.codec import to_dict
 
-    return to_dict(step.input) if step.HasField("input") else {}
+    return plain(to_dict(step.input)) if step.HasField("input") else {}
 
 
 def _ms(step: ExecutionStep) -> int:
@@ -91,5 +106,6 @@ __all__ = [
     "WAITING",
     "input_of",
     "output_of",
+    "plain",
     "transcript",
 ]
