@@ -16,6 +16,7 @@ def test_top_level_names_are_pinned() -> None:
         "InvalidArgument",
         "NotFound",
         "SchemaTooNew",
+        "SecretError",
         "StigmerError",
         "Unavailable",
         "__version__",
