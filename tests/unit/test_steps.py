@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from stigmer.api.backend.v1.backend_pb2 import ExecutionStep
 from stigmer.resources.steps import input_of, output_of, plain, transcript
@@ -10,10 +11,12 @@ from stigmer.resources.steps import input_of, output_of, plain, transcript
 
 def test_numbers_replayed_from_a_step_keep_their_type() -> None:
     step = ExecutionStep(execution_id="aex_x", step=1, name="model", status="completed")
-    sent = {"toolCalls": [{"id": "c1", "name": "page", "arguments": {"n": 2, "ratio": 0.5, "ids": [1, 2]}}]}
+    sent: dict[str, Any] = {
+        "toolCalls": [{"arguments": {"ids": [1, 2], "n": 2, "ratio": 0.5}, "id": "c1", "name": "page"}]
+    }
     step.output.update(sent)
     # A protobuf Struct holds every number as a double; the replay gives the model's ints back.
-    assert json.dumps(output_of(step)) == json.dumps(sent)
+    assert json.dumps(output_of(step), sort_keys=True) == json.dumps(sent, sort_keys=True)
     assert input_of(step) == {}
 
 
