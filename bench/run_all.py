@@ -1,6 +1,6 @@
 """Run every benchmark, each in its own process, then write bench/results/results.md.
 
-Usage (from the repository root):  .venv/bin/python bench/run_all.py [--only startup,apply,read,agent]
+Usage (from the repository root):  .venv/bin/python bench/run_all.py [--only startup,apply,read,agent,server]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ BENCHMARKS = {
     "apply": "bench_apply.py",
     "read": "bench_read.py",
     "agent": "bench_agent.py",
+    "server": "bench_server.py",
 }
 
 
@@ -93,6 +94,28 @@ def summary_rows() -> list[list[str]]:
                     ]
                 )
     rows += agent_rows(_load("agent"))
+    rows += server_rows(_load("server"))
+    return rows
+
+
+def server_rows(server: dict[str, Any] | None) -> list[list[str]]:
+    """Server mode: RemoteBackend against LocalBackend per call, and the throughput ratios."""
+    if not server:
+        return []
+    rows: list[list[str]] = []
+    for call, entry in server["latency"].items():
+        rows.append(
+            [
+                "server",
+                f"{call}: RemoteBackend vs LocalBackend (median)",
+                f"{entry['remote']['median_ms']:.3f} vs {entry['local']['median_ms']:.3f} ms "
+                f"({entry['ratio_median_remote_vs_local']:.1f}x)",
+                "(no goal)",
+            ]
+        )
+    for label, ratio in server["ratios"].items():
+        if label.startswith("throughput"):
+            rows.append(["server", label, f"{ratio:.2f}x", "(no goal)"])
     return rows
 
 
@@ -174,7 +197,7 @@ def write_summary(durations: dict[str, float]) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the Stigmer benchmarks.")
     parser.add_argument(
-        "--only", default=",".join(BENCHMARKS), help="comma-separated: startup,apply,read,agent"
+        "--only", default=",".join(BENCHMARKS), help="comma-separated: startup,apply,read,agent,server"
     )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]

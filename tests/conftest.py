@@ -18,9 +18,21 @@ def _local(tmp_path: Path, clock: FakeClock) -> Backend:
     return LocalBackend.open(tmp_path / "local.db", clock=clock)
 
 
+def _remote(tmp_path: Path, clock: FakeClock) -> Backend:
+    """A RemoteBackend talking to a real server on 127.0.0.1 that wraps a LocalBackend on ``clock``."""
+    from tests.server.embedded import served_remote
+
+    return served_remote(tmp_path / "server.db", clock)
+
+
 # Every backend the conformance suite holds to the protocol, by the type BackendInfo reports.
-# RemoteBackend joins as "remote": a server wrapping a LocalBackend on `clock`, and a stub.
-BACKENDS: dict[str, BackendFactory] = {"local": _local}
+BACKENDS: dict[str, BackendFactory] = {"local": _local, "remote": _remote}
+
+
+@pytest.fixture(autouse=True)
+def _master_key_in_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Master keys go to $STIGMER_HOME/master.key in tests, never to the OS keyring."""
+    monkeypatch.setenv("STIGMER_KEYRING", "0")
 
 
 @pytest.fixture

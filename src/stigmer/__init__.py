@@ -10,8 +10,11 @@ from stigmer.errors import (
     ExecutionFailed,
     InvalidArgument,
     NotFound,
+    ResourceExhausted,
     SchemaTooNew,
+    SecretError,
     StigmerError,
+    Unauthenticated,
     Unavailable,
 )
 from stigmer.version import __version__
@@ -22,8 +25,11 @@ __all__ = [
     "ExecutionFailed",
     "InvalidArgument",
     "NotFound",
+    "ResourceExhausted",
     "SchemaTooNew",
+    "SecretError",
     "StigmerError",
+    "Unauthenticated",
     "Unavailable",
     "__version__",
 ]

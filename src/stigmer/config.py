@@ -11,7 +11,10 @@ from stigmer.errors import InvalidArgument
 
 CONFIG_FILE = "config.yaml"
 DATABASE_FILE = "local.db"
-BACKENDS = ("local",)
+CREDENTIALS_FILE = "credentials.yaml"
+DEFAULT_SERVER_PORT = 7878
+# "cloud" is a `stigmer server` (see `stigmer login`); "local" is the SQLite file of the home.
+BACKENDS = ("local", "cloud")
 OUTPUT_FORMATS = ("table", "yaml", "json")
 
 
@@ -29,6 +32,10 @@ class Config:
     backend: str = "local"
     database: str = ""
     output: str = "table"
+    # The `stigmer server` of the cloud backend (its API key is in CREDENTIALS_FILE), and the
+    # CA certificate that signed its TLS certificate when it is not a public one.
+    server: str = ""
+    server_ca_cert: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -40,6 +47,10 @@ class Config:
         data: dict[str, Any] = {"backend": self.backend, "output": self.output}
         if self.database:
             data["database"] = self.database
+        if self.server:
+            data["server"] = self.server
+        if self.server_ca_cert:
+            data["server_ca_cert"] = self.server_ca_cert
         return {**self.extra, **data}
 
 
@@ -72,6 +83,8 @@ def load_config(home: Path) -> Config:
             )
         setattr(config, key, value)
     config.database = str(data.pop("database", "") or "")
+    config.server = str(data.pop("server", "") or "")
+    config.server_ca_cert = str(data.pop("server_ca_cert", "") or "")
     return config
 
 
@@ -87,13 +100,60 @@ def save_config(config: Config) -> Path:
     return path
 
 
+def _read_credentials(home: Path) -> dict[str, str]:
+    path = home / CREDENTIALS_FILE
+    if not path.exists():
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InvalidArgument(f"invalid YAML: {exc}", source=str(path)) from None
+    tokens = data.get("tokens", {}) if isinstance(data, dict) else None
+    if not isinstance(tokens, dict):
+        raise InvalidArgument("expected `tokens:` mapping server URLs to API keys", source=str(path))
+    return {str(k): str(v) for k, v in tokens.items()}
+
+
+def load_token(home: Path, server: str) -> str:
+    """The API key for ``server``: ``$STIGMER_TOKEN``, else the one `stigmer login` stored."""
+    return os.environ.get("STIGMER_TOKEN") or _read_credentials(home).get(server, "")
+
+
+def save_token(home: Path, server: str, token: str) -> Path:
+    """Store the API key for ``server`` in the home's credentials file (mode 0600)."""
+    tokens = _read_credentials(home)
+    if token:
+        tokens[server] = token
+    else:
+        tokens.pop(server, None)
+    import yaml
+
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / CREDENTIALS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    # Created 0600 from the start: the key is never readable by others, not even briefly.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("# API keys of Stigmer servers, written by `stigmer login`. Keep this file private.\n")
+        handle.write(yaml.safe_dump({"tokens": tokens}, sort_keys=True))
+    tmp.replace(path)
+    return path
+
+
 __all__ = [
     "BACKENDS",
     "CONFIG_FILE",
+    "CREDENTIALS_FILE",
     "DATABASE_FILE",
+    "DEFAULT_SERVER_PORT",
     "OUTPUT_FORMATS",
     "Config",
     "home_dir",
     "load_config",
+    "load_token",
     "save_config",
+    "save_token",
 ]

@@ -79,6 +79,25 @@ class Unavailable(StigmerError):
     grpc_code = "UNAVAILABLE"
 
 
+class Unauthenticated(StigmerError):
+    """The server refused the request's API key: missing, wrong or revoked. Nothing was done."""
+
+    grpc_code = "UNAUTHENTICATED"
+
+
+class ResourceExhausted(StigmerError):
+    """A request or response is larger than the server or client accepts. Nothing was done."""
+
+    grpc_code = "RESOURCE_EXHAUSTED"
+
+
+class SecretError(StigmerError):
+    """A secret cannot be sealed or opened: its master key is missing, refused or wrong, or
+    the stored ciphertext does not pass its integrity check. Nothing is changed or unsealed."""
+
+    grpc_code = "FAILED_PRECONDITION"
+
+
 class ExecutionFailed(StigmerError):
     """An execution ended FAILED or CANCELLED."""
 
@@ -91,7 +110,10 @@ __all__ = [
     "ExecutionFailed",
     "InvalidArgument",
     "NotFound",
+    "ResourceExhausted",
     "SchemaTooNew",
+    "SecretError",
     "StigmerError",
+    "Unauthenticated",
     "Unavailable",
 ]

@@ -86,6 +86,7 @@ class Stigmer:
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
         env["STIGMER_HOME"] = str(self.home)
         env["HOME"] = str(self.home.parent)
+        env["STIGMER_KEYRING"] = "0"  # the master key in $STIGMER_HOME/master.key, never a real keyring
         env.update(extra or {})
         return env
 

@@ -131,15 +131,15 @@ CASES = [
         ["Error: no such file or directory: missing.yaml", "Hint: check the path given to -f"],
     ),
     Case(
-        "environment with secrets",
+        "secret name that cannot be referenced",
         {
             "prod.yaml": f"{HEADER}kind: Environment\nmetadata:\n  name: prod\nspec:\n"
-            "  variables: {REGION: eu-west-1}\n  secrets:\n    TOKEN: hunter2-plaintext\n"
+            "  variables: {REGION: eu-west-1}\n  secrets:\n    GH-TOKEN: hunter2-plaintext\n"
         },
         ["prod.yaml"],
         [
-            "Error: prod.yaml:8: Environment/prod: spec.secrets.TOKEN: secret values cannot be stored yet: "
-            "they would be kept in clear"
+            "Error: prod.yaml:8: Environment/prod: spec.secrets.GH-TOKEN: invalid name 'GH-TOKEN'",
+            "Hint: use letters, digits and '_', not starting with a digit",
         ],
         absent=["hunter2-plaintext"],
     ),
@@ -216,7 +216,7 @@ def test_refused_secrets_are_not_stored_in_clear(stigmer: Stigmer) -> None:
     write(
         stigmer.cwd / "prod.yaml",
         f"{HEADER}kind: Environment\nmetadata: {{name: prod}}\n"
-        "spec:\n  secrets: {TOKEN: hunter2-plaintext}\n",
+        "spec:\n  secrets: {TOKEN: hunter2-plaintext, BAD-NAME: x}\n",
     )
     stigmer("init")
     assert stigmer("apply", "-f", "prod.yaml", check=False).code == 2

@@ -24,9 +24,14 @@ COMMANDS = [
     "workflow",
     "execution",
     "worker",
+    "env",
+    "secrets",
     "export",
     "import",
     "backend",
+    "login",
+    "logout",
+    "server",
     "models",
 ]
 
@@ -63,7 +68,9 @@ def test_init_creates_config_and_database_and_is_idempotent(stigmer: Stigmer) ->
     config = stigmer.home / "config.yaml"
     assert config.is_file()
     assert stigmer.database.is_file()
-    assert f"config:   {config} (created)" in first.out
+    assert f"config:     {config} (created)" in first.out
+    assert f"master key: {stigmer.home / 'master.key'} (created)" in first.out
+    assert (stigmer.home / "master.key").stat().st_mode & 0o777 == 0o600
     assert "schema version" in first.out
     assert yaml.safe_load(config.read_text()) == {"backend": "local", "output": "table"}
 
@@ -73,7 +80,8 @@ def test_init_creates_config_and_database_and_is_idempotent(stigmer: Stigmer) ->
 
     again = stigmer("init")
     assert "(created)" not in again.out
-    assert f"config:   {config}" in again.out
+    assert f"config:     {config}" in again.out
+    assert f"master key: {stigmer.home / 'master.key'}\n" in again.out
     assert config.read_bytes() == config_bytes
     assert stigmer.names("skills") == ["tone"]
 

@@ -86,4 +86,4 @@ def test_a_database_from_a_newer_stigmer_is_left_untouched(stigmer: Stigmer) -> 
 
     # No byte of the database changed, and no journal or WAL file appeared beside it.
     assert {p.name: p.read_bytes() for p in stigmer.home.iterdir()} == files_before
-    assert sorted(files_before) == ["config.yaml", "local.db"]
+    assert sorted(files_before) == ["config.yaml", "local.db", "master.key"]

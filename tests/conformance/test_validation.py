@@ -60,13 +60,27 @@ def test_an_invalid_label_key_is_refused(backend: Backend, key: str) -> None:
     assert err.field == f"metadata.labels.{key}"
 
 
-def test_an_environment_with_secrets_is_refused_and_nothing_is_stored(backend: Backend) -> None:
-    prod = environment("prod", variables={"REGION": "eu-west-1"}, secrets={"TOKEN": "hunter2-plaintext"})
+@pytest.mark.parametrize(
+    ("secrets", "field", "words"),
+    [
+        ({"TOKEN": "sealed:v1:abcd:AAAA:BBBB"}, "spec.secrets.TOKEN", "Stigmer seals secrets itself"),
+        ({"TOKEN": "sealed:pw1:AAAA:BBBB:CCCC"}, "spec.secrets.TOKEN", "import --passphrase-file"),
+        ({"TOKEN": ""}, "spec.secrets.TOKEN", "has no value"),
+        ({"MY-TOKEN": "hunter2-plaintext"}, "spec.secrets.MY-TOKEN", "invalid name"),
+        ({"TOKEN": "****"}, "spec.secrets.TOKEN", "no stored value"),
+    ],
+    ids=["sealed", "export-sealed", "empty", "bad-name", "mask-with-nothing-to-keep"],
+)
+def test_bad_secrets_are_refused_and_nothing_is_stored(
+    backend: Backend, secrets: dict[str, str], field: str, words: str
+) -> None:
+    prod = environment("prod", variables={"REGION": "eu-west-1"}, secrets=secrets)
 
     err = _refused(backend, prod)
 
-    assert err.field == "spec.secrets.TOKEN"
+    assert err.field == field
     assert err.resource == "Environment/prod"
+    assert words in f"{err} {err.hint}"
     assert "hunter2-plaintext" not in f"{err} {err.hint}"
     assert counts(backend)["Environment"] == 0
 

@@ -11,7 +11,6 @@ from stigmer.api.agent.v1.agent_pb2 import Agent
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.skill.v1.skill_pb2 import Skill
-from stigmer.backend.local import LocalBackend
 from stigmer.backend.protocol import ExecutionQuery
 from stigmer.models.types import TextDelta, ToolCall
 from stigmer.runners.agent.events import RunEvent
@@ -20,6 +19,7 @@ from stigmer.runners.agent.runner import AgentRunner
 from tests.builders import skill
 from tests.clock import FakeClock
 from tests.runners.conftest import WORKER, Runs, calls, scripted
+from tests.server.embedded import stored_rows
 
 
 def test_a_run_answers_and_its_record_shows_the_conversation(runs: Runs) -> None:
@@ -194,10 +194,10 @@ def test_each_message_is_stored_once(runs: Runs) -> None:
     runs.agent("chatty", model=scripted(*turns))
     done = runs.run("chatty", "go")
     assert len(done.status.messages) == 1 + 7 + 6
-    assert isinstance(runs.backend, LocalBackend)
-    stored = runs.backend.db.conn.execute(
-        "SELECT status FROM agent_executions WHERE id = ?", (done.metadata.id,)
-    ).fetchone()[0]
+    with stored_rows(runs.backend) as conn:
+        stored = conn.execute(
+            "SELECT status FROM agent_executions WHERE id = ?", (done.metadata.id,)
+        ).fetchone()[0]
     # The row's status holds the summary, not the conversation: it does not grow per turn.
     assert "messages" not in json.loads(stored) and "toolCalls" not in json.loads(stored)
     steps = runs.backend.list_steps(done.metadata.id)

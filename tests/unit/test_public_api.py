@@ -15,9 +15,11 @@ def test_top_level_names_are_pinned() -> None:
         "ExecutionFailed",
         "InvalidArgument",
         "NotFound",
+        "ResourceExhausted",
         "SchemaTooNew",
         "SecretError",
         "StigmerError",
+        "Unauthenticated",
         "Unavailable",
         "__version__",
     ]

@@ -4,13 +4,33 @@ from __future__ import annotations
 
 from stigmer.backend.protocol import Backend
 from stigmer.config import Config
+from stigmer.errors import StigmerError
+
+
+def missing_server_extra(exc: ImportError) -> StigmerError:
+    """The error for a server-mode feature used without grpcio (and friends) installed."""
+    return StigmerError(
+        f"server mode needs the gRPC packages, which are not installed ({exc.name or exc})",
+        hint="pip install 'stigmer[server]'",
+    )
 
 
 def open_backend(config: Config) -> Backend:
-    """The configured backend: today the local SQLite one."""
+    """The configured backend: the home's SQLite file (``local``) or a `stigmer server` (``cloud``).
+
+    grpc is imported only for the second.
+    """
+    if config.backend == "cloud":
+        try:
+            from stigmer.backend.remote import RemoteBackend
+        except ImportError as exc:
+            raise missing_server_extra(exc) from None
+        return RemoteBackend.from_config(config)
     from stigmer.backend.local import LocalBackend
+    from stigmer.secrets.keys import MasterKeys
 
-    return LocalBackend.open(config.database_path)
+    # Secrets are sealed with the home's master key, wherever the database file is.
+    return LocalBackend.open(config.database_path, keys=MasterKeys(config.home))
 
 
-__all__ = ["open_backend"]
+__all__ = ["missing_server_extra", "open_backend"]

@@ -7,7 +7,7 @@ import getpass
 import os
 import socket
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -17,7 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from stigmer import faults
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.apiresourceversion.v1.apiresourceversion_pb2 import ApiResourceVersion
-from stigmer.api.backend.v1.backend_pb2 import Artifact, BackendInfo, ExecutionStep
+from stigmer.api.backend.v1.backend_pb2 import Artifact, BackendInfo, ExecutionEvent, ExecutionStep
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.common.v1.metadata_pb2 import ResourceReference
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
@@ -32,6 +32,7 @@ from stigmer.backend.protocol import (
     Page,
     R,
 )
+from stigmer.backend.vault import Vault, has_sealed_secrets, mask, mask_snapshot
 from stigmer.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from stigmer.resources.codec import to_dict
 from stigmer.resources.kinds import KINDS, Execution, KindInfo, Resource, kind_info, kind_of_id
@@ -39,6 +40,7 @@ from stigmer.resources.names import new_id, slugify, validate_label_key
 from stigmer.resources.references import has_reference_status, references
 from stigmer.resources.steps import APPROVAL, transcript
 from stigmer.resources.validate import validate
+from stigmer.secrets.keys import MasterKeys
 from stigmer.store import artifacts as artifact_store
 from stigmer.store import leases, records, versions
 from stigmer.store import steps as step_store
@@ -76,17 +78,24 @@ class LocalBackend:
         db: An open database (see :meth:`open`).
         clock: Where "now" comes from; tests inject their own.
         actor: Who writes, recorded in the audit columns and history.
+        keys: The master keys that seal secrets; by default those of the database's directory.
     """
 
-    def __init__(self, db: Database, *, clock: Clock = utcnow, actor: str = "") -> None:
+    def __init__(
+        self, db: Database, *, clock: Clock = utcnow, actor: str = "", keys: MasterKeys | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.actor = actor or f"local:{getpass.getuser()}"
+        self.keys = keys or MasterKeys(Path(db.path).absolute().parent)
+        self.vault = Vault(self.keys)
 
     @classmethod
-    def open(cls, path: str | Path, *, clock: Clock = utcnow, actor: str = "") -> LocalBackend:
+    def open(
+        cls, path: str | Path, *, clock: Clock = utcnow, actor: str = "", keys: MasterKeys | None = None
+    ) -> LocalBackend:
         """Open (creating and migrating as needed) the database at ``path``."""
-        return cls(Database.open(path), clock=clock, actor=actor)
+        return cls(Database.open(path), clock=clock, actor=actor, keys=keys)
 
     # -- resources ---------------------------------------------------------------------
 
@@ -100,7 +109,7 @@ class LocalBackend:
                     f"`stigmer delete {info.kind.lower()} {slug}`",
                 )
             rec = self._create_txn(conn, info, resource, slug)
-        return self._with_status(from_record(type(resource), rec))
+        return mask(self._with_status(from_record(type(resource), rec)))
 
     def get(self, kind: type[R], ref: str) -> R:
         info = kind_info(kind)
@@ -109,7 +118,7 @@ class LocalBackend:
             resource = self._with_status(from_record(kind, rec), conn)
             if isinstance(resource, Session):
                 _add_conversation(conn, resource)
-            return resource
+            return mask(resource)
 
     def update(self, resource: R) -> R:
         info, slug = self._writable(resource)
@@ -131,8 +140,10 @@ class LocalBackend:
                 )
             if slug != current.slug and records.get(conn, info.table, slug=slug):
                 raise AlreadyExists(f"{info.kind} {resource.metadata.name!r} already exists")
-            rec = self._update_txn(conn, info, current, to_record(resource), slug, "update")
-        return self._with_status(from_record(type(resource), rec))
+            new = to_record(resource)
+            self._seal_secrets_txn(conn, info, new, current)
+            rec = self._update_txn(conn, info, current, new, slug, "update")
+        return mask(self._with_status(from_record(type(resource), rec)))
 
     def apply(self, resources: Sequence[Resource], *, dry_run: bool = False) -> builtins.list[ApplyOutcome]:
         checked = [(*self._writable(r), r) for r in resources]
@@ -155,6 +166,7 @@ class LocalBackend:
                 self._resolve_references([o.resource for o in outcomes], conn)
                 for outcome in outcomes:
                     outcome.warnings = _missing_reference_warnings(outcome.resource)
+                    mask(outcome.resource)
                 if dry_run:
                     raise _DryRun
         except _DryRun:
@@ -173,7 +185,7 @@ class LocalBackend:
                 instance = records.get(conn, inst_info.table, id=instance_id)
                 if instance and instance.spec.get(default[1]) == rec.name:
                     self._delete_txn(conn, inst_info, instance)
-        return from_record(kind, rec)
+        return mask(from_record(kind, rec))
 
     def list(
         self,
@@ -194,7 +206,7 @@ class LocalBackend:
         )
         with self.db.read() as conn:
             rows = records.list_page(conn, info.table, req)
-            items = [from_record(kind, r) for r in rows[:size]]
+            items = [mask(from_record(kind, r)) for r in rows[:size]]
             self._resolve_references(items, conn)
         token = (
             records.encode_token(scope, records.cursor_of(rows[size - 1], "slug")) if len(rows) > size else ""
@@ -228,7 +240,7 @@ class LocalBackend:
             old = to_record(from_json(info.message, entry.snapshot))
             old.name = current.name
             rec = self._update_txn(conn, info, current, old, current.slug, "rollback")
-        return self._with_status(from_record(kind, rec))
+        return mask(self._with_status(from_record(kind, rec)))
 
     def import_resources(self, resources: Sequence[Resource]) -> int:
         prepared = []
@@ -256,6 +268,9 @@ class LocalBackend:
                         f"{info.kind} {rec.name!r} already exists here with another id ({other.id})",
                         hint="import into an empty home, or delete the existing resource first",
                     )
+                self._seal_secrets_txn(
+                    conn, info, rec, records.get(conn, info.table, id=rec.id), importing=True
+                )
                 records.replace_txn(conn, info.table, _sealed(info, rec))
                 self._snapshot_txn(conn, info, rec, "import", replace=True)
                 faults.hit("import.resource_written")
@@ -289,7 +304,9 @@ class LocalBackend:
         rec.created_by = rec.updated_by = self.actor
         with self.db.write() as conn:
             definition = kind_info("Agent" if info.kind == "AgentExecution" else "Workflow")
-            self._find(conn, definition, target)
+            found = self._find(conn, definition, target)
+            if not rec.spec.get("environment"):
+                self._instance_environment_txn(conn, info, rec, found)
             records.insert_txn(conn, info.table, _sealed(info, rec))
             self._snapshot_txn(conn, info, rec, "create")
         return cast(E, _execution_view(self.db.conn, info, rec))
@@ -335,6 +352,8 @@ class LocalBackend:
             if current.status.get("phase", "") not in ("RUNNING", ""):
                 # Waiting, queued again or finished: nobody runs it now.
                 leases.set_lease_txn(conn, info.table, execution_id, "", "")
+            if current.status.get("phase", "") in _TERMINAL_NAMES:
+                _drop_context_txn(conn, execution_id)
         # The writer knows its own transcript; returning it again would cost O(steps) per write.
         return stored
 
@@ -384,15 +403,15 @@ class LocalBackend:
             if phase == "PENDING":
                 rec.status.update(phase="CANCELLED", endTime=now)
                 rec.status["error"] = {"code": "CANCELLED", "message": f"cancelled by {self.actor}"}
+                _drop_context_txn(conn, execution_id)
             rec.status["cancelRequested"] = True
             rec.version += 1
             rec.updated_at, rec.updated_by = now, self.actor
             records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
             return _execution_view(conn, info, rec)
 
-    def get_execution_context(self, execution_id: str) -> ExecutionContext:
+    def get_execution_context(self, execution_id: str, *, worker_id: str = "") -> ExecutionContext:
         info = _execution_kind(execution_id)
-        ctx_info = kind_info(ExecutionContext)
         with self.db.read() as conn:
             rec = self._find(conn, info, execution_id)
             phase = rec.status.get("phase", "")
@@ -401,18 +420,49 @@ class LocalBackend:
                     f"execution {execution_id} is {phase or 'PENDING'}; "
                     "its context is only available while it runs"
                 )
-            stored = records.get_where(conn, ctx_info.table, "execution_id", execution_id)
-            if stored:
-                return from_record(ExecutionContext, stored)
-            context = ExecutionContext(api_version="agentic.stigmer.ai/v1", kind="ExecutionContext")
-            context.metadata.name = execution_id
-            context.spec.execution_id = execution_id
-            env_name = str(rec.spec.get("environment", ""))
-            if env_name:
-                env = self._find(conn, kind_info("Environment"), env_name)
-                context.spec.environment = env.name
-                context.spec.variables.update(env.spec.get("variables", {}))
-            return context
+            if worker_id:
+                self._check_lease_txn(conn, info, execution_id, worker_id)
+            stored = records.get_where(conn, kind_info(ExecutionContext).table, "execution_id", execution_id)
+            if stored is None:
+                # Moved to RUNNING without a claim (tests, other engines): built now, not stored.
+                env = self._environment_of_txn(conn, rec, required=True)
+                stored = self.vault.context_record(execution_id, env, timestamp(self.clock()), self.actor)
+        return self.vault.open_context(stored)
+
+    def reveal_secret(self, environment: str, key: str) -> str:
+        with self.db.read() as conn:
+            rec = self._find(conn, kind_info("Environment"), environment)
+        return self.vault.reveal(rec, key)
+
+    def rotate_master_key(self) -> int:
+        self.ensure_master_key()
+        new, previous = self.keys.begin_rotation()
+        faults.hit("secrets.rotation_key_added")
+        try:
+            with self.db.write() as conn:
+                count = self.vault.rotate_txn(conn, new)
+        except BaseException:
+            # Nothing was re-sealed: the old key seals again; the new one stays to open anything
+            # another process sealed with it meanwhile.
+            self.keys.abort_rotation(previous, keep=new)
+            raise
+        faults.hit("secrets.rotation_committed")
+        self.keys.finish_rotation(new)
+        return count
+
+    def ensure_master_key(self) -> tuple[str, bool]:
+        """Make sure this home has a master key: (where it is, whether it was created now).
+
+        Raises:
+            SecretError: The key is missing while secrets sealed with it are stored; a new
+                key would not open them, so none is made.
+        """
+        if self.keys.load() is None:
+            with self.db.read() as conn:
+                if has_sealed_secrets(conn):
+                    raise self.keys.missing("")
+        _, created = self.keys.ensure()
+        return self.keys.location, created
 
     def store_artifact(
         self, data: bytes, *, name: str, content_type: str = "", execution_id: str = ""
@@ -497,6 +547,14 @@ class LocalBackend:
         with self.db.read() as conn:
             return [_step_message(s) for s in step_store.list_steps(conn, execution_id, after=after)]
 
+    def watch_execution(
+        self, execution_id: str, *, after_sequence: int = 0
+    ) -> Generator[ExecutionEvent, None, None]:
+        from stigmer.backend.watch import poll_events
+
+        self.get_execution(execution_id)  # NotFound now, not at the first next()
+        return poll_events(self, execution_id, after_sequence=after_sequence)
+
     def claim_execution(
         self, worker_id: str, *, kinds: Sequence[str] = (), lease_seconds: int = 30, execution_id: str = ""
     ) -> Execution | None:
@@ -522,6 +580,7 @@ class LocalBackend:
                 rec.updated_at, rec.updated_by = now_s, self.actor
                 records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
                 leases.set_lease_txn(conn, info.table, candidate, worker_id, expires)
+                self._open_context_txn(conn, rec, now_s)
                 return _execution_view(conn, info, rec)
         if execution_id and _execution_kind(execution_id) not in infos:
             raise InvalidArgument(f"execution {execution_id} is not of the kinds {', '.join(kinds)}")
@@ -598,6 +657,49 @@ class LocalBackend:
                 hint="another worker took it over after this one stalled; this worker stops",
             )
 
+    def _environment_of_txn(self, conn: sqlite3.Connection, rec: Record, *, required: bool) -> Record | None:
+        """The Environment an execution runs with (None without one, or when it is gone and
+        not ``required``); NotFound naming it when it is gone and ``required``."""
+        name = str(rec.spec.get("environment", ""))
+        if not name:
+            return None
+        env_info = kind_info("Environment")
+        env = records.get(conn, env_info.table, id=name) if kind_of_id(name) is env_info else None
+        env = env or records.get(conn, env_info.table, slug=slugify(name))
+        if env is None and required:
+            raise NotFound(
+                f"execution {rec.id} runs with environment {name!r}, which does not exist",
+                hint=f"create it (`stigmer env create {name}`), or run with another --env",
+            )
+        return env
+
+    def _instance_environment_txn(
+        self, conn: sqlite3.Connection, info: KindInfo, rec: Record, definition: Record
+    ) -> None:
+        """An execution that names no environment runs with its instance's (the one it names,
+        else the definition's default instance), recorded in its spec."""
+        instance_kind, field = _DEFAULT_INSTANCE[_definition_kind(info)]
+        inst_info = kind_info(instance_kind)
+        ref = str(rec.spec.get(f"{field}Instance", ""))
+        if ref:
+            instance: Record | None = self._find(conn, inst_info, ref)
+        else:
+            default_id = str(definition.status.get("defaultInstanceId", ""))
+            instance = records.get(conn, inst_info.table, id=default_id) if default_id else None
+        environment = str(instance.spec.get("environment", "")) if instance else ""
+        if environment:
+            rec.spec["environment"] = environment
+
+    def _open_context_txn(self, conn: sqlite3.Connection, rec: Record, now: str) -> None:
+        """Create the ExecutionContext of an execution that starts (secrets stay sealed in it)."""
+        ctx_info = kind_info(ExecutionContext)
+        if records.get_where(conn, ctx_info.table, "execution_id", rec.id) is not None:
+            return
+        env = self._environment_of_txn(conn, rec, required=False)
+        if rec.spec.get("environment") and env is None:
+            return  # reading the context names the missing environment, and fails the run
+        records.insert_txn(conn, ctx_info.table, self.vault.context_record(rec.id, env, now, self.actor))
+
     # -- internals ---------------------------------------------------------------------
 
     def _writable(self, resource: Resource) -> tuple[KindInfo, str]:
@@ -635,6 +737,7 @@ class LocalBackend:
 
     def _create_txn(self, conn: sqlite3.Connection, info: KindInfo, resource: Resource, slug: str) -> Record:
         rec = self._new_record(info, resource, slug)
+        self._seal_secrets_txn(conn, info, rec, None)
         default = _DEFAULT_INSTANCE.get(info.kind)
         if default:
             rec.status["defaultInstanceId"] = self._default_instance_txn(conn, rec, *default)
@@ -699,10 +802,26 @@ class LocalBackend:
             rec = self._create_txn(conn, info, resource, slug)
             return ApplyOutcome(from_record(type(resource), rec), "created")
         new = to_record(resource)
+        self._seal_secrets_txn(conn, info, new, current)
         if _content(new) == _content(current):
             return ApplyOutcome(from_record(type(resource), current), "unchanged")
         rec = self._update_txn(conn, info, current, new, slug, "update")
         return ApplyOutcome(from_record(type(resource), rec), "configured")
+
+    def _seal_secrets_txn(
+        self,
+        conn: sqlite3.Connection,
+        info: KindInfo,
+        rec: Record,
+        current: Record | None,
+        *,
+        importing: bool = False,
+    ) -> None:
+        """Seal an Environment's plaintext secrets before the record is written (see Vault)."""
+        if info.kind != "Environment":
+            return
+        rec.id = current.id if current else rec.id
+        self.vault.seal_txn(conn, rec, current, importing=importing)
 
     def _delete_txn(self, conn: sqlite3.Connection, info: KindInfo, rec: Record) -> None:
         records.delete_txn(conn, info.table, rec.id)
@@ -759,6 +878,16 @@ class LocalBackend:
 def _sealed(info: KindInfo, rec: Record) -> Record:
     seal(info.message, rec)
     return rec
+
+
+def _definition_kind(info: KindInfo) -> str:
+    """The definition an execution kind runs: Agent or Workflow."""
+    return "Agent" if info.kind == "AgentExecution" else "Workflow"
+
+
+def _drop_context_txn(conn: sqlite3.Connection, execution_id: str) -> None:
+    """An execution ended: its context (and the sealed secrets in it) goes."""
+    records.delete_where_txn(conn, kind_info(ExecutionContext).table, "execution_id", execution_id)
 
 
 def _stored_status(status: dict[str, Any]) -> dict[str, Any]:
@@ -877,7 +1006,7 @@ def _version_message(entry: versions.VersionRecord) -> ApiResourceVersion:
     spec.resource_kind, spec.resource_id = entry.resource_kind, entry.resource_id
     spec.resource_name = str(entry.snapshot.get("metadata", {}).get("name", entry.resource_slug))
     spec.version, spec.operation = entry.version, entry.operation
-    spec.snapshot.update(entry.snapshot)
+    spec.snapshot.update(mask_snapshot(entry.resource_kind, entry.snapshot))
     return message
 
 

@@ -7,12 +7,12 @@ RemoteBackend implements it over gRPC; one conformance suite holds both to it.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from stigmer.api.apiresourceversion.v1.apiresourceversion_pb2 import ApiResourceVersion
-from stigmer.api.backend.v1.backend_pb2 import Artifact, BackendInfo, ExecutionStep
+from stigmer.api.backend.v1.backend_pb2 import Artifact, BackendInfo, ExecutionEvent, ExecutionStep
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
 from stigmer.resources.kinds import Execution, Resource
@@ -127,8 +127,10 @@ class Backend(Protocol):
         """Cancel a pending execution now, or ask a running one to stop."""
         ...
 
-    def get_execution_context(self, execution_id: str) -> ExecutionContext:
-        """What a RUNNING execution may read; Conflict for any other phase."""
+    def get_execution_context(self, execution_id: str, *, worker_id: str = "") -> ExecutionContext:
+        """What a RUNNING execution may read, its environment's secrets unsealed; Conflict for any
+        other phase, or when ``worker_id`` is given and does not hold the lease. The stored
+        context never holds plaintext, and is deleted when the execution ends."""
         ...
 
     def record_step(self, step: ExecutionStep, *, worker_id: str = "") -> ExecutionStep:
@@ -137,6 +139,16 @@ class Backend(Protocol):
 
     def list_steps(self, execution_id: str, *, after: int = 0) -> builtins.list[ExecutionStep]:
         """An execution's steps after ``after``, in order."""
+        ...
+
+    def watch_execution(
+        self, execution_id: str, *, after_sequence: int = 0
+    ) -> Generator[ExecutionEvent, None, None]:
+        """An execution's steps and phase changes as they happen, in order, until it is finished.
+
+        Each event has a sequence computed from the stored record (see
+        :mod:`stigmer.backend.watch`): pass the last one seen as ``after_sequence`` to resume.
+        """
         ...
 
     def claim_execution(
@@ -165,6 +177,18 @@ class Backend(Protocol):
 
     def get_artifact(self, artifact_id: str) -> Artifact:
         """A stored blob by id."""
+        ...
+
+    def reveal_secret(self, environment: str, key: str) -> str:
+        """One secret of an Environment, in plaintext; NotFound when it has no such secret,
+        SecretError when it cannot be opened (missing key, altered ciphertext)."""
+        ...
+
+    def rotate_master_key(self) -> int:
+        """Re-seal every secret with a new master key in one transaction; how many were re-sealed.
+
+        A crash at any point leaves each secret readable with the old key or the new one.
+        """
         ...
 
     def info(self) -> BackendInfo:

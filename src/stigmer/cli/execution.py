@@ -139,11 +139,12 @@ def _print_step(step: Any) -> None:
 def logs(app: App, execution_id: str, follow: bool, output: str | None) -> None:
     """Show the steps of the execution ID: answers, tool calls and results, approvals.
 
-    With -f, follow a run in progress (in this or another process) until it ends.
+    With -f, follow a run in progress (in this or another process, or on the server) until
+    it ends; through a server, a lost connection is reconnected and the steps continue
+    where they left off.
     """
-    import time
-
     from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+    from stigmer.api.backend.v1.backend_pb2 import ExecutionEvent, ExecutionStep
     from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
     from stigmer.cli.output import dump_json, dump_yaml
     from stigmer.resources.codec import to_dict
@@ -156,27 +157,33 @@ def logs(app: App, execution_id: str, follow: bool, output: str | None) -> None:
             click.secho(f"> {execution.spec.message}", err=True, bold=True)
     else:
         click.secho(f"WorkflowExecution {execution_id} of {execution.spec.workflow}", err=True, dim=True)
-    after = 0
-    terminal = {ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED}
-    while True:
-        steps = app.backend.list_steps(execution_id, after=after)
+
+    def show(steps: list[ExecutionStep]) -> None:
         if fmt == "table":
             for step in steps:
                 _print_step(step)
         elif steps:
             data = [to_dict(s) for s in steps]
             click.echo(dump_json(data) if fmt == "json" else dump_yaml(data).rstrip("\n"))
-        waiting_last = bool(steps) and steps[-1].status == "waiting"
-        if steps and not waiting_last:
-            after = steps[-1].step
-        elif steps:
-            after = steps[-1].step - 1  # print it again once it completes
-        phase = app.backend.get_execution(execution_id).status.phase
-        if not follow or phase in terminal:
-            if fmt == "table":
-                click.secho(f"— {ExecutionPhase.Name(phase)}", err=True, dim=True)
-            return
-        time.sleep(0.3)
+
+    phase = execution.status.phase
+    if follow:
+        from stigmer.backend.wire import unpack_execution
+        from stigmer.cli.follow import follow as follow_events
+
+        def on_event(event: ExecutionEvent) -> None:
+            nonlocal phase
+            if event.HasField("step"):
+                show([event.step])  # a waiting step shows again once it completes
+            else:
+                phase = unpack_execution(event.execution).status.phase
+
+        where = f"the server at {app.config.server}" if app.config.backend == "cloud" else "the store"
+        follow_events(app.backend, execution_id, on_event, where=where)
+    else:
+        show(app.backend.list_steps(execution_id))
+    if fmt == "table":
+        click.secho(f"— {ExecutionPhase.Name(phase)}", err=True, dim=True)
 
 
 @execution.command("approve")
@@ -209,15 +216,22 @@ def _decide(app: App, execution_id: str, *, approved: bool, reason: str, detach:
 
     from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
     from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+    from stigmer.backend.watch import last_step_sequence
     from stigmer.cli.runs import run_foreground
     from stigmer.errors import Conflict
 
     waiting = app.backend.get_execution(execution_id)
     pending = waiting.status.pending_approval.name if isinstance(waiting, AgentExecution) else ""
+    remote = app.config.backend == "cloud"
+    # Against a server, its worker continues the run: follow it from what is on record now.
+    after = last_step_sequence(app.backend, execution_id) if remote and not detach else 0
     app.backend.resolve_approval(execution_id, approved=approved, reason=reason)
     pending = pending or "the tool call"
     click.echo(f"execution {execution_id}: {'approved' if approved else 'rejected'} {pending}", err=True)
     if detach:
+        return
+    if remote:
+        run_foreground(app, execution_id, fmt=fmt, after_sequence=after)
         return
     time.sleep(0.3)  # let a foreground `agent execute` that waits for this take it up first
     if app.backend.get_execution(execution_id).status.phase != ExecutionPhase.PENDING:
@@ -240,11 +254,29 @@ def resume(app: App, execution_id: str, output: str | None) -> None:
     """Continue the execution ID here, after its last recorded step.
 
     For a run whose process died: steps already on record (model turns, tool calls)
-    are replayed from the record, never run again.
+    are replayed from the record, never run again. Against a server, its worker takes
+    the run over (once the lease of the one that stopped has expired) and this follows it.
     """
     from stigmer.cli.runs import run_foreground
 
-    run_foreground(app, execution_id, fmt=app.output(output))
+    if app.config.backend != "cloud":
+        run_foreground(app, execution_id, fmt=app.output(output))
+        return
+    from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+    from stigmer.backend.watch import FINISHED, last_step_sequence
+    from stigmer.errors import Conflict
+
+    phase = app.backend.get_execution(execution_id).status.phase
+    if phase == ExecutionPhase.WAITING_APPROVAL:
+        raise Conflict(
+            f"execution {execution_id} is waiting for an approval",
+            hint=f"stigmer execution approve {execution_id}  (or reject)",
+        )
+    if phase in FINISHED:
+        name = ExecutionPhase.Name(phase)
+        raise Conflict(f"execution {execution_id} is {name}; there is nothing left to run")
+    after = last_step_sequence(app.backend, execution_id)
+    run_foreground(app, execution_id, fmt=app.output(output), after_sequence=after)
 
 
 @execution.command("cancel")

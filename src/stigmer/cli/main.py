@@ -31,9 +31,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "List, inspect, follow, approve, resume and cancel runs.",
     ),
     "worker": ("stigmer.cli.worker:worker", "Run queued executions until stopped."),
+    "env": ("stigmer.cli.env:env", "Create and change Environments: variables and sealed secrets."),
+    "secrets": ("stigmer.cli.secrets:secrets", "Rotate the master key that seals every secret."),
     "export": ("stigmer.cli.transfer:export", "Write resources to a file that `stigmer import` restores."),
     "import": ("stigmer.cli.transfer:import_", "Restore resources written by `stigmer export`."),
-    "backend": ("stigmer.cli.backend:backend", "Show which backend the CLI talks to."),
+    "backend": ("stigmer.cli.backend:backend", "Show which backend the CLI talks to, or switch it."),
+    "login": ("stigmer.cli.login:login", "Use a Stigmer server (URL and API key) from now on."),
+    "logout": ("stigmer.cli.login:logout", "Forget the server's key and use this machine again."),
+    "server": ("stigmer.cli.server:server", "Serve this home over gRPC for a team; manage its API keys."),
     "models": ("stigmer.cli.models:models", "Show which model providers are usable here, and why."),
 }
 

@@ -119,20 +119,99 @@ async def _foreground(app: App, execution_id: str, printer: LivePrinter | None, 
             return decided
 
 
-def run_foreground(
-    app: App, execution_id: str, *, fmt: str, wait_for_approval: bool = True
+class _StopFollowing(Exception):
+    def __init__(self, execution: AgentExecution) -> None:
+        super().__init__(execution.metadata.id)
+        self.execution = execution
+
+
+def _follow_remote(
+    app: App, execution_id: str, printer: LivePrinter | None, wait: bool, after_sequence: int
 ) -> AgentExecution:
-    """Run (or continue) an execution here and report it; exit code 1 when it failed."""
+    """Follow an execution that the server's worker runs, printing what a local run prints."""
+    from stigmer.api.backend.v1.backend_pb2 import ExecutionEvent
+    from stigmer.backend.wire import unpack_execution
+    from stigmer.cli.follow import StepEvents, follow
+
+    step_events = StepEvents()
+    seen: list[AgentExecution] = []
+
+    def on_event(event: ExecutionEvent) -> None:
+        if event.HasField("step"):
+            if printer:
+                for run_event in step_events(event.step):
+                    printer(run_event)
+            return
+        execution = unpack_execution(event.execution)
+        assert isinstance(execution, AgentExecution)
+        previous = seen[-1].status.phase if seen else None
+        seen.append(execution)
+        if execution.status.phase != ExecutionPhase.WAITING_APPROVAL or previous == execution.status.phase:
+            return
+        if printer:
+            printer.newline()
+        pending = execution.status.pending_approval.name
+        if not wait:
+            click.secho(
+                f"Waiting for approval of {pending}. Decide with `stigmer execution approve {execution_id}` "
+                f"or `stigmer execution reject {execution_id}`; the run continues then (on the server).",
+                err=True,
+                fg="yellow",
+            )
+            raise _StopFollowing(execution)
+        click.secho(
+            f"Waiting for approval of {pending}: run `stigmer execution approve {execution_id}` "
+            f"(or `reject {execution_id} --reason …`) from any terminal. Ctrl-C leaves it waiting.",
+            err=True,
+            fg="yellow",
+        )
+
+    try:
+        follow(
+            app.backend,
+            execution_id,
+            on_event,
+            after_sequence=after_sequence,
+            where=f"the server at {app.config.server}",
+        )
+    except _StopFollowing as stop:
+        return stop.execution
+    if printer:
+        printer.newline()
+    final = app.backend.get_execution(execution_id)
+    assert isinstance(final, AgentExecution)
+    return final
+
+
+def run_foreground(
+    app: App, execution_id: str, *, fmt: str, wait_for_approval: bool = True, after_sequence: int = 0
+) -> AgentExecution:
+    """Run (or continue) an execution here and report it; exit code 1 when it failed.
+
+    Against a server (the cloud backend), the server's worker runs it and this follows it,
+    showing the events after ``after_sequence`` (what a run continued here would show).
+    """
     printer = LivePrinter() if fmt == "table" else None
     started = time.perf_counter()
+    remote = app.config.backend == "cloud"
     try:
-        done = asyncio.run(_foreground(app, execution_id, printer, wait_for_approval))
+        if remote:
+            done = _follow_remote(app, execution_id, printer, wait_for_approval, after_sequence)
+        else:
+            done = asyncio.run(_foreground(app, execution_id, printer, wait_for_approval))
     except KeyboardInterrupt:
-        click.echo(
-            f"\nStopped watching. The execution keeps its state: `stigmer execution resume {execution_id}` "
-            "continues it.",
-            err=True,
-        )
+        if remote:
+            click.echo(
+                f"\nStopped watching. The execution goes on on the server: "
+                f"`stigmer execution logs {execution_id} -f` follows it again.",
+                err=True,
+            )
+        else:
+            click.echo(
+                "\nStopped watching. The execution keeps its state: "
+                f"`stigmer execution resume {execution_id}` continues it.",
+                err=True,
+            )
         sys.exit(130)
     final = app.backend.get_execution(execution_id)
     assert isinstance(final, AgentExecution)

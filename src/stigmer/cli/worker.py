@@ -44,9 +44,8 @@ def worker(app: App, concurrency: int, engine: str) -> None:
             config_model=str(app.config.extra.get("model", "")),
             on_done=report,
         )
-        click.echo(
-            f"worker {runner.worker_id}: waiting for executions in {app.config.database_path}", err=True
-        )
+        where = app.config.server if app.config.backend == "cloud" else app.config.database_path
+        click.echo(f"worker {runner.worker_id}: waiting for executions in {where}", err=True)
         await runner.run(stop)
         click.echo("worker stopped", err=True)
 

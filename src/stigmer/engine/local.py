@@ -45,18 +45,28 @@ async def run_execution(
     worker_id: str,
     on_event: EventSink = ignore,
     config_model: str = "",
+    keep_lease_on_cancel: bool = False,
 ) -> AgentExecution:
-    """Run an execution this worker has claimed, renewing its lease meanwhile."""
+    """Run an execution this worker has claimed, renewing its lease meanwhile.
+
+    With ``keep_lease_on_cancel``, a run cancelled mid-way (a server shutting down) keeps its
+    lease: another worker takes it over from its last recorded step once the lease expires.
+    """
     seconds = lease_seconds()
     beat = asyncio.create_task(_heartbeat(backend, execution.metadata.id, worker_id, seconds))
+    cancelled = False
     try:
         runner = AgentRunner(backend, worker_id=worker_id, on_event=on_event, config_model=config_model)
         return await runner.run(execution)
+    except asyncio.CancelledError:
+        cancelled = True
+        raise
     finally:
         beat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await beat
-        backend.release_execution(execution.metadata.id, worker_id)
+        if not (cancelled and keep_lease_on_cancel):
+            backend.release_execution(execution.metadata.id, worker_id)
 
 
 async def run_claimed(
@@ -87,7 +97,12 @@ async def run_claimed(
 
 
 class Worker:
-    """Claims queued agent executions and runs up to ``concurrency`` of them at once."""
+    """Claims queued agent executions and runs up to ``concurrency`` of them at once.
+
+    Args:
+        drain: When stopped, let running executions finish (the default), or cancel them and
+            keep their leases, so that another worker continues them (a server shutting down).
+    """
 
     def __init__(
         self,
@@ -97,16 +112,18 @@ class Worker:
         poll_seconds: float = 0.5,
         config_model: str = "",
         on_done: Callable[[AgentExecution], None] | None = None,
+        drain: bool = True,
     ) -> None:
         self.backend = backend
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
         self.config_model = config_model
         self.on_done = on_done
+        self.drain = drain
         self.worker_id = new_worker_id()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set; running executions finish first."""
+        """Work until ``stop`` is set; then running executions finish first (or are left, see ``drain``)."""
         running: set[asyncio.Task[AgentExecution]] = set()
         while not stop.is_set():
             claimed = None
@@ -117,7 +134,11 @@ class Worker:
             if isinstance(claimed, AgentExecution):
                 task = asyncio.create_task(
                     run_execution(
-                        self.backend, claimed, worker_id=self.worker_id, config_model=self.config_model
+                        self.backend,
+                        claimed,
+                        worker_id=self.worker_id,
+                        config_model=self.config_model,
+                        keep_lease_on_cancel=not self.drain,
                     )
                 )
                 running.add(task)
@@ -125,6 +146,9 @@ class Worker:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+        if running and not self.drain:
+            for task in list(running):
+                task.cancel()
         if running:
             await asyncio.gather(*running, return_exceptions=True)
 

@@ -1,7 +1,9 @@
 """``scripted``: a deterministic model for tests, yours and ours.
 
-Its options hold a ``script``: a list of turns, each either ``text: "…"`` or
-``toolCalls: [{name, arguments}]``. Turns are used in order, counted by the assistant
+Its options hold a ``script``: a list of turns, each either ``text: "…"``,
+``toolCalls: [{name, arguments}]`` or ``echoToolResult: true`` (answer with the text of
+the last tool result, as a model that repeats what a tool said would). Turns are used in
+order, counted by the assistant
 turns already in the conversation, so a resumed run replays the same script. When the
 script is exhausted, or when there is none, it answers ``echo: <last user message>``.
 
@@ -64,6 +66,8 @@ class ScriptedModel:
             yield Finish("tool_use")
             return
         text = step.get("text", "")
+        if step.get("echoToolResult"):
+            text = next((m.content for m in reversed(request.messages) if m.role == "tool"), "")
         if not isinstance(text, str):
             text = json.dumps(text)
         for word in _words(text):
@@ -89,8 +93,10 @@ class ScriptedProvider:
                 hint='each turn is {text: "..."} or {toolCalls: [{name, arguments}]}',
             )
         for i, step in enumerate(script):
-            if ("text" in step) == ("toolCalls" in step):
-                raise ModelError(f"scripted: turn {i + 1} needs exactly one of text or toolCalls")
+            if sum(key in step for key in ("text", "toolCalls", "echoToolResult")) != 1:
+                raise ModelError(
+                    f"scripted: turn {i + 1} needs exactly one of text, toolCalls or echoToolResult"
+                )
         return ScriptedModel(script)
 
 

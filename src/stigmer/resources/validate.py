@@ -6,6 +6,7 @@ names the field (``spec.tasks[2].dependsOn[0]``) so a file's line can be found f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -113,14 +114,40 @@ def _skill(skill: Skill) -> None:
         raise InvalidArgument("a skill needs content (markdown)", field="spec.content")
 
 
-def _environment(env: Environment) -> None:
-    if env.spec.secrets:
-        key = next(iter(env.spec.secrets))
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _env_key(name: str, field: str) -> None:
+    if not ENV_NAME.match(name):
         raise InvalidArgument(
-            "secret values cannot be stored yet: they would be kept in clear",
-            field=f"spec.secrets.{key}",
-            hint="remove spec.secrets; sealed secrets arrive with the environments-and-secrets feature",
+            f"invalid name {name!r}",
+            field=field,
+            hint="use letters, digits and '_', not starting with a digit (it is used as ${secrets.NAME})",
         )
+
+
+def _environment(env: Environment) -> None:
+    for name in env.spec.variables:
+        _env_key(name, f"spec.variables.{name}")
+    for name, value in env.spec.secrets.items():
+        field = f"spec.secrets.{name}"
+        _env_key(name, field)
+        if not value:
+            raise InvalidArgument(
+                f"secret {name} has no value", field=field, hint="give it one, or remove it"
+            )
+        if value.startswith("sealed:pw1:"):
+            raise InvalidArgument(
+                f"secret {name} was exported sealed with a passphrase",
+                field=field,
+                hint="restore the export with `stigmer import --passphrase-file FILE`",
+            )
+        if value.startswith("sealed:"):
+            raise InvalidArgument(
+                f"secret {name} is a sealed value; Stigmer seals secrets itself",
+                field=field,
+                hint="give the plaintext (it is sealed before it is stored), or **** to keep the stored one",
+            )
 
 
 def _task_kind(task: Task, field: str) -> str:

@@ -158,6 +158,19 @@ def delete_txn(conn: sqlite3.Connection, table: str, id: str) -> bool:
     return conn.execute(f"DELETE FROM {_ident(table)} WHERE id = ?", (id,)).rowcount == 1
 
 
+def delete_where_txn(conn: sqlite3.Connection, table: str, column: str, value: str) -> int:
+    """Delete the records whose (indexed) ``column`` equals ``value``; how many there were."""
+    return conn.execute(f"DELETE FROM {_ident(table)} WHERE {_ident(column)} = ?", (value,)).rowcount
+
+
+def scan(conn: sqlite3.Connection, table: str, *, where_json: str = "") -> list[Record]:
+    """Every record of a table (optionally only those whose spec has the JSON path ``where_json``)."""
+    clause = "WHERE json_extract(spec, ?) IS NOT NULL" if where_json else ""
+    params = (where_json,) if where_json else ()
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM {_ident(table)} {clause} ORDER BY seq", params).fetchall()
+    return [_record(r) for r in rows]
+
+
 def ids_by_slug(conn: sqlite3.Connection, table: str, slugs: list[str]) -> dict[str, str]:
     """The ids of the records with these slugs (missing ones are absent), in one query."""
     if not slugs:
@@ -255,6 +268,7 @@ __all__ = [
     "cursor_of",
     "decode_token",
     "delete_txn",
+    "delete_where_txn",
     "dumps",
     "encode_token",
     "get",
@@ -263,5 +277,6 @@ __all__ = [
     "insert_txn",
     "list_page",
     "replace_txn",
+    "scan",
     "update_txn",
 ]

@@ -58,4 +58,18 @@ def history(
     return [VersionRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8]) for r in rows]
 
 
-__all__ = ["VersionRecord", "history", "record_txn"]
+def snapshots_of_kind(conn: sqlite3.Connection, kind: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(entry id, resource id, snapshot) of every history entry of a kind, oldest first."""
+    rows = conn.execute(
+        "SELECT id, resource_id, snapshot FROM api_resource_versions WHERE resource_kind = ? ORDER BY seq",
+        (kind,),
+    ).fetchall()
+    return [(str(r[0]), str(r[1]), json.loads(r[2])) for r in rows]
+
+
+def replace_snapshot_txn(conn: sqlite3.Connection, entry_id: str, snapshot: dict[str, Any]) -> None:
+    """Rewrite the snapshot of one entry in place (re-sealing secrets; nothing else may do this)."""
+    conn.execute("UPDATE api_resource_versions SET snapshot = ? WHERE id = ?", (dumps(snapshot), entry_id))
+
+
+__all__ = ["VersionRecord", "history", "record_txn", "replace_snapshot_txn", "snapshots_of_kind"]

@@ -34,7 +34,10 @@ def crash_at(point: str, nth: int = 1) -> dict[str, str]:
     to prove that a crash there loses nothing that was committed and writes nothing half-done.
     Points: ``apply.resource_written``, ``import.resource_written`` (inside those
     transactions, before commit); ``agent.model_recorded``, ``agent.tool_called`` (a tool
-    ran, its result not yet recorded) and ``agent.tool_recorded`` in the agent runner.
+    ran, its result not yet recorded) and ``agent.tool_recorded`` in the agent runner;
+    ``secrets.rotation_key_added`` (new key stored, nothing re-sealed), ``secrets.rotation_resealed``
+    (inside the re-sealing transaction, after each secret) and ``secrets.rotation_committed``
+    (re-sealed, old key not yet dropped) in a master key rotation.
     """
     return {"STIGMER_FAULTS": f"{point}={nth}"}
 

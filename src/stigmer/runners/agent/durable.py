@@ -32,8 +32,11 @@ class DurableSteps:
         worker_id: str,
         recorded: list[ExecutionStep],
         clock: Callable[[], datetime],
+        *,
+        redact: Callable[[Any], Any] = lambda value: value,
     ) -> None:
         self.backend = backend
+        self.redact = redact
         self.execution_id = execution_id
         self.worker_id = worker_id
         self.recorded = {s.step: s for s in recorded}
@@ -72,12 +75,16 @@ class DurableSteps:
         status: str = COMPLETED,
         error: str = "",
     ) -> ExecutionStep:
-        """Write the step at the cursor (after :meth:`next` returned None for it)."""
+        """Write the step at the cursor (after :meth:`next` returned None for it), secrets masked."""
         step = ExecutionStep(
-            execution_id=self.execution_id, step=self.position, name=name, status=status, error=error
+            execution_id=self.execution_id,
+            step=self.position,
+            name=name,
+            status=status,
+            error=self.redact(error),
         )
-        step.input.update(input)
-        step.output.update(output)
+        step.input.update(self.redact(input))
+        step.output.update(self.redact(output))
         step.start_time.FromDatetime(started)
         if status != WAITING:
             step.end_time.FromDatetime(self.clock())

@@ -36,6 +36,7 @@ from stigmer.resources.codec import to_dict
 from stigmer.resources.durations import parse_duration
 from stigmer.resources.steps import AGENT, APPROVAL, COMPLETED, MODEL, TOOL, WAITING, input_of, output_of
 from stigmer.runners.agent.durable import DurableSteps
+from stigmer.runners.agent.environment import RedactingSink, RedactingTools, RunEnvironment
 from stigmer.runners.agent.events import (
     ApprovalNeeded,
     EventSink,
@@ -82,6 +83,8 @@ class _Run:
     model: Model
     steps: DurableSteps
     messages: list[ChatMessage]
+    env: RunEnvironment
+    emit: EventSink
     tools: dict[str, Tool] = field(default_factory=dict)
     sub_agents: dict[str, SubAgentTool] = field(default_factory=dict)
     host: ToolHost = field(default_factory=_NoTools)
@@ -119,23 +122,36 @@ class AgentRunner:
         self.on_event = on_event
         self.config_model = config_model
         self.clock = clock
+        # The environment of each run in progress, by execution id (read once, after the claim).
+        self._environments: dict[str, RunEnvironment] = {}
 
     async def run(self, execution: AgentExecution) -> AgentExecution:
         """Carry a RUNNING (claimed) execution as far as it goes; return its record."""
+        run_id = execution.metadata.id
+        env = RunEnvironment()
         try:
             async with AsyncExitStack() as stack:
+                env = RunEnvironment.load(self.backend, execution, self.worker_id)
+                self._environments[run_id] = env
                 run = await self._prepare(execution, stack)
                 await self._loop(run)
         except _Stop as stop:
-            return self._finish(execution, stop.phase, stop.code, stop.message)
+            return self._finish(execution, env, stop.phase, stop.code, stop.message)
         except StigmerError as exc:
             message = f"{exc}" + (f"\nHint: {exc.hint}" if exc.hint else "")
-            return self._finish(execution, ExecutionPhase.FAILED, type(exc).__name__.upper(), message)
-        return self._finish(execution, ExecutionPhase.COMPLETED)
+            return self._finish(execution, env, ExecutionPhase.FAILED, type(exc).__name__.upper(), message)
+        finally:
+            self._environments.pop(run_id, None)
+        return self._finish(execution, env, ExecutionPhase.COMPLETED)
 
     async def _prepare(self, execution: AgentExecution, stack: AsyncExitStack) -> _Run:
+        env = self._environments[execution.metadata.id]
+        emit = RedactingSink(self.on_event, env.redactor)
+        stack.callback(emit.flush)
         agent = self.backend.get(Agent, execution.spec.agent)
-        model = self._model(agent, execution)
+        # References are resolved (or the run fails, naming the missing one) before any work.
+        model = self._model(agent, execution, env)
+        specs = env.servers(server_specs(self.backend, agent))
         execution.status.model = model.id
         steps = DurableSteps(
             self.backend,
@@ -143,23 +159,27 @@ class AgentRunner:
             self.worker_id,
             self.backend.list_steps(execution.metadata.id),
             self.clock,
+            redact=env.redact,
         )
         system = system_prompt(agent, load_skills(self.backend, agent))
         messages = [ChatMessage("system", system), *session_history(self.backend, execution)]
         messages.append(ChatMessage("user", execution.spec.message))
-        run = _Run(execution, agent, model, steps, messages)
-        specs = server_specs(self.backend, agent)
+        run = _Run(execution, agent, model, steps, messages, env, emit)
         if specs:
             from stigmer.mcp.servers import ToolServers
 
             run.host = await stack.enter_async_context(ToolServers(specs))
+        if env.redactor:
+            run.host = RedactingTools(run.host, env.redactor)
         run.tools = {t.spec.name: t for t in run.host.tools()}
         run.sub_agents = {t.spec.name: t for t in sub_agent_tools(agent)}
         return run
 
-    def _model(self, agent: Agent, execution: AgentExecution) -> Model:
-        chosen = execution.spec.model if execution.spec.HasField("model") else agent.spec.model
+    def _model(self, agent: Agent, execution: AgentExecution, env: RunEnvironment) -> Model:
+        overridden = execution.spec.HasField("model")
+        chosen = execution.spec.model if overridden else agent.spec.model
         options = to_dict(chosen.options) if chosen.HasField("options") else {}
+        options = env.resolve(options, where=f"{'execution ' if overridden else 'agent '}spec.model.options")
         if chosen.provider:
             return resolve_model(chosen.provider, chosen.name, options)
         provider, name = split_model(default_model(self.config_model)[0])
@@ -257,7 +277,7 @@ class AgentRunner:
             run.steps.record(MODEL, input={"turn": run.turns}, output=output, started=started)
             faults.hit("agent.model_recorded")
             self._save_usage(run)
-            self.on_event(TurnEnded(run.input_tokens, run.output_tokens))
+            run.emit(TurnEnded(run.input_tokens, run.output_tokens))
         run.messages.append(ChatMessage("assistant", text, tool_calls=calls))
         return text, calls
 
@@ -277,7 +297,7 @@ class AgentRunner:
         async for event in run.model.stream(request):
             if isinstance(event, TextDelta):
                 text.append(event.text)
-                self.on_event(event)
+                run.emit(event)
             elif isinstance(event, ToolCallEvent):
                 calls.append(event.call)
             elif isinstance(event, UsageEvent):
@@ -312,7 +332,7 @@ class AgentRunner:
             out = output_of(recorded)
             return ToolResult(str(out.get("text", "")), bool(out.get("isError", False)))
         started = self.clock()
-        self.on_event(ToolStarted(call.name, call.arguments, tool.server if tool else ""))
+        run.emit(ToolStarted(call.name, call.arguments, tool.server if tool else ""))
         t0 = time.perf_counter()
         if tool is None:
             offered = ", ".join([*run.tools, *run.sub_agents]) or "none"
@@ -320,7 +340,7 @@ class AgentRunner:
         else:
             result = await run.host.call(call.name, call.arguments)
             faults.hit("agent.tool_called")
-        self.on_event(
+        run.emit(
             ToolFinished(call.name, result.text, result.is_error, int((time.perf_counter() - t0) * 1000))
         )
         run.steps.record(
@@ -349,7 +369,7 @@ class AgentRunner:
         pending.Clear()
         pending.id, pending.name, pending.server, pending.approval = call.id, call.name, server, "pending"
         pending.arguments.update(call.arguments)
-        self.on_event(ApprovalNeeded(call.name, call.arguments))
+        run.emit(ApprovalNeeded(call.name, call.arguments))
         raise _Stop(ExecutionPhase.WAITING_APPROVAL)
 
     async def _sub_agent(self, run: _Run, call: ToolCall, sub: SubAgentTool) -> ToolResult:
@@ -368,10 +388,11 @@ class AgentRunner:
             child.spec.agent = sub.agent
             child.spec.message = str(call.arguments.get("message", ""))
             child.spec.parent_execution_id = run.execution.metadata.id
+            child.spec.environment = run.execution.spec.environment
             child_id = self.backend.create_execution(child).metadata.id
             call_input["childExecutionId"] = child_id
             run.steps.record(name, input=call_input, output={}, started=self.clock(), status=WAITING)
-        self.on_event(ToolStarted(call.name, call.arguments, "agent"))
+        run.emit(ToolStarted(call.name, call.arguments, "agent"))
         t0 = time.perf_counter()
         done = await run_claimed(
             self.backend, child_id, worker_id=self.worker_id, config_model=self.config_model
@@ -379,12 +400,14 @@ class AgentRunner:
         failed = done.status.phase != ExecutionPhase.COMPLETED
         text = done.status.error.message if failed else done.status.output
         result = ToolResult(text or ExecutionPhase.Name(done.status.phase), is_error=failed)
-        self.on_event(
+        run.emit(
             ToolFinished(call.name, result.text, result.is_error, int((time.perf_counter() - t0) * 1000))
         )
         step = run.steps.recorded[run.steps.position]
         step.status = COMPLETED
-        step.output.update({"text": result.text, "isError": result.is_error, "childExecutionId": child_id})
+        step.output.update(
+            run.env.redact({"text": result.text, "isError": result.is_error, "childExecutionId": child_id})
+        )
         step.end_time.FromDatetime(self.clock())
         self.backend.record_step(step, worker_id=self.worker_id)
         return result
@@ -396,7 +419,12 @@ class AgentRunner:
         run.execution.CopyFrom(self.backend.update_execution_status(run.execution, worker_id=self.worker_id))
 
     def _finish(
-        self, execution: AgentExecution, phase: ExecutionPhase.ValueType, code: str = "", message: str = ""
+        self,
+        execution: AgentExecution,
+        env: RunEnvironment,
+        phase: ExecutionPhase.ValueType,
+        code: str = "",
+        message: str = "",
     ) -> AgentExecution:
         execution.status.phase = phase
         if phase != ExecutionPhase.WAITING_APPROVAL:
@@ -404,6 +432,7 @@ class AgentRunner:
             execution.status.end_time.FromDatetime(self.clock())
         if code:
             execution.status.error.code, execution.status.error.message = code, message
+        env.redact_status(execution)
         execution.status.ClearField("messages")
         execution.status.ClearField("tool_calls")
         return self.backend.update_execution_status(execution, worker_id=self.worker_id)

@@ -475,9 +475,12 @@ class UpdateExecutionStatusRequest(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     EXECUTION_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     expected_version: _builtins.int
     """When non-zero, must equal the stored version."""
+    worker_id: _builtins.str
+    """When set, the caller must hold the execution's lease (the runner that runs it)."""
     @_builtins.property
     def execution(self) -> Global___Resource:
         """An agent_execution or workflow_execution whose status replaces the stored one."""
@@ -488,10 +491,11 @@ class UpdateExecutionStatusRequest(_message.Message):
         id: _builtins.str = ...,
         execution: Global___Resource | None = ...,
         expected_version: _builtins.int = ...,
+        worker_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["execution", b"execution"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["execution", b"execution", "expected_version", b"expected_version", "id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["execution", b"execution", "expected_version", b"expected_version", "id", b"id", "worker_id", b"worker_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -607,19 +611,100 @@ class GetExecutionContextRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     EXECUTION_ID_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
     execution_id: _builtins.str
+    worker_id: _builtins.str
+    """When set, the caller must hold the execution's lease (the runner that runs it)."""
     def __init__(
         self,
         *,
         execution_id: _builtins.str = ...,
+        worker_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["execution_id", b"execution_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["execution_id", b"execution_id", "worker_id", b"worker_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetExecutionContextRequest: _TypeAlias = GetExecutionContextRequest  # noqa: Y015
+
+@_typing.final
+class RevealSecretRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENVIRONMENT_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
+    environment: _builtins.str
+    """The Environment, by id or name."""
+    key: _builtins.str
+    def __init__(
+        self,
+        *,
+        environment: _builtins.str = ...,
+        key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["environment", b"environment", "key", b"key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevealSecretRequest: _TypeAlias = RevealSecretRequest  # noqa: Y015
+
+@_typing.final
+class RevealSecretResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALUE_FIELD_NUMBER: _builtins.int
+    value: _builtins.str
+    def __init__(
+        self,
+        *,
+        value: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevealSecretResponse: _TypeAlias = RevealSecretResponse  # noqa: Y015
+
+@_typing.final
+class RotateMasterKeyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateMasterKeyRequest: _TypeAlias = RotateMasterKeyRequest  # noqa: Y015
+
+@_typing.final
+class RotateMasterKeyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESEALED_FIELD_NUMBER: _builtins.int
+    resealed: _builtins.int
+    """How many secrets were re-sealed with the new key."""
+    def __init__(
+        self,
+        *,
+        resealed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["resealed", b"resealed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateMasterKeyResponse: _TypeAlias = RotateMasterKeyResponse  # noqa: Y015
 
 @_typing.final
 class Artifact(_message.Message):
@@ -829,6 +914,72 @@ class ListStepsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListStepsResponse: _TypeAlias = ListStepsResponse  # noqa: Y015
+
+@_typing.final
+class WatchExecutionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXECUTION_ID_FIELD_NUMBER: _builtins.int
+    AFTER_SEQUENCE_FIELD_NUMBER: _builtins.int
+    execution_id: _builtins.str
+    after_sequence: _builtins.int
+    """Resume a watch: only events whose sequence is greater (0: from the start)."""
+    def __init__(
+        self,
+        *,
+        execution_id: _builtins.str = ...,
+        after_sequence: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_sequence", b"after_sequence", "execution_id", b"execution_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchExecutionRequest: _TypeAlias = WatchExecutionRequest  # noqa: Y015
+
+@_typing.final
+class ExecutionEvent(_message.Message):
+    """One event of an execution's live record, as WatchExecution streams it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    EXECUTION_FIELD_NUMBER: _builtins.int
+    sequence: _builtins.int
+    """Orders the events of one execution. It is derived from the stored record, not counted by
+    the stream, so it holds across reconnects and server restarts: pass the last one received
+    as after_sequence to resume without a gap or a duplicate. (A step's sequence is
+    (2 * step - 1) << 20 while it waits and (2 * step) << 20 once it is final; a phase change
+    adds the execution's version to the step part before it.)
+    """
+    @_builtins.property
+    def step(self) -> Global___ExecutionStep:
+        """A step was recorded, or a waiting step was completed."""
+
+    @_builtins.property
+    def execution(self) -> Global___Resource:
+        """The phase changed: the execution's record as it is now. The stream ends after a
+        finished (COMPLETED, FAILED, CANCELLED) one.
+        """
+
+    def __init__(
+        self,
+        *,
+        sequence: _builtins.int = ...,
+        step: Global___ExecutionStep | None = ...,
+        execution: Global___Resource | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "execution", b"execution", "step", b"step"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "execution", b"execution", "sequence", b"sequence", "step", b"step"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["step", "execution"]  # noqa: Y015
+    _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
+
+Global___ExecutionEvent: _TypeAlias = ExecutionEvent  # noqa: Y015
 
 @_typing.final
 class ClaimExecutionRequest(_message.Message):
@@ -1076,12 +1227,15 @@ class BackendInfo(_message.Message):
     SCHEMA_VERSION_FIELD_NUMBER: _builtins.int
     COUNTS_FIELD_NUMBER: _builtins.int
     URL_FIELD_NUMBER: _builtins.int
+    API_KEY_FIELD_NUMBER: _builtins.int
     type: _builtins.str
     """"local" or "remote"."""
     version: _builtins.str
     database: _builtins.str
     schema_version: _builtins.int
     url: _builtins.str
+    api_key: _builtins.str
+    """The name of the API key the request was made with (server mode)."""
     @_builtins.property
     def counts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]: ...
     def __init__(
@@ -1093,10 +1247,11 @@ class BackendInfo(_message.Message):
         schema_version: _builtins.int = ...,
         counts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
         url: _builtins.str = ...,
+        api_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts", "database", b"database", "schema_version", b"schema_version", "type", b"type", "url", b"url", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_key", b"api_key", "counts", b"counts", "database", b"database", "schema_version", b"schema_version", "type", b"type", "url", b"url", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -27,7 +27,16 @@ if _version_not_supported:
 
 
 class BackendServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Served by `stigmer server`. Every call but the standard health service needs the
+    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED.
+
+    Errors: the status code is the error's kind (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT,
+    FAILED_PRECONDITION for a conflict, UNAUTHENTICATED, RESOURCE_EXHAUSTED, ...) and the
+    details say what happened. Trailing metadata carries the rest, UTF-8 encoded:
+    `stigmer-error` (the error type, e.g. "Conflict"), `stigmer-message-bin`,
+    `stigmer-hint-bin` (what to do next) and, for invalid arguments, `stigmer-field-bin`
+    (e.g. "spec.tasks[1].dependsOn"), `stigmer-resource-bin` and `stigmer-source-bin`.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -120,6 +129,11 @@ class BackendServiceStub:
                 request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListStepsRequest.SerializeToString,
                 response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListStepsResponse.FromString,
                 _registered_method=True)
+        self.WatchExecution = channel.unary_stream(
+                '/stigmer.backend.v1.BackendService/WatchExecution',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.WatchExecutionRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ExecutionEvent.FromString,
+                _registered_method=True)
         self.ClaimExecution = channel.unary_unary(
                 '/stigmer.backend.v1.BackendService/ClaimExecution',
                 request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ClaimExecutionRequest.SerializeToString,
@@ -150,6 +164,16 @@ class BackendServiceStub:
                 request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.GetArtifactRequest.SerializeToString,
                 response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Artifact.FromString,
                 _registered_method=True)
+        self.RevealSecret = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/RevealSecret',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RevealSecretRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RevealSecretResponse.FromString,
+                _registered_method=True)
+        self.RotateMasterKey = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/RotateMasterKey',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RotateMasterKeyRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RotateMasterKeyResponse.FromString,
+                _registered_method=True)
         self.GetBackendInfo = channel.unary_unary(
                 '/stigmer.backend.v1.BackendService/GetBackendInfo',
                 request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.GetBackendInfoRequest.SerializeToString,
@@ -158,7 +182,16 @@ class BackendServiceStub:
 
 
 class BackendServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Served by `stigmer server`. Every call but the standard health service needs the
+    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED.
+
+    Errors: the status code is the error's kind (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT,
+    FAILED_PRECONDITION for a conflict, UNAUTHENTICATED, RESOURCE_EXHAUSTED, ...) and the
+    details say what happened. Trailing metadata carries the rest, UTF-8 encoded:
+    `stigmer-error` (the error type, e.g. "Conflict"), `stigmer-message-bin`,
+    `stigmer-hint-bin` (what to do next) and, for invalid arguments, `stigmer-field-bin`
+    (e.g. "spec.tasks[1].dependsOn"), `stigmer-resource-bin` and `stigmer-source-bin`.
+    """
 
     def CreateResource(self, request, context):
         """Missing associated documentation comment in .proto file."""
@@ -245,7 +278,8 @@ class BackendServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetExecutionContext(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Plaintext secrets, only for a RUNNING execution; see ExecutionContextSpec.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -258,6 +292,13 @@ class BackendServiceServicer:
 
     def ListSteps(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchExecution(self, request, context):
+        """An execution's steps and phase changes as they happen, until it is finished.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -294,6 +335,20 @@ class BackendServiceServicer:
 
     def GetArtifact(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevealSecret(self, request, context):
+        """One secret of an Environment, in plaintext, for the person who owns it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateMasterKey(self, request, context):
+        """Re-seal every secret with a new master key, in one transaction.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -392,6 +447,11 @@ def add_BackendServiceServicer_to_server(servicer, server):
                     request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListStepsRequest.FromString,
                     response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListStepsResponse.SerializeToString,
             ),
+            'WatchExecution': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchExecution,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.WatchExecutionRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ExecutionEvent.SerializeToString,
+            ),
             'ClaimExecution': grpc.unary_unary_rpc_method_handler(
                     servicer.ClaimExecution,
                     request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ClaimExecutionRequest.FromString,
@@ -422,6 +482,16 @@ def add_BackendServiceServicer_to_server(servicer, server):
                     request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.GetArtifactRequest.FromString,
                     response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Artifact.SerializeToString,
             ),
+            'RevealSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevealSecret,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RevealSecretRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RevealSecretResponse.SerializeToString,
+            ),
+            'RotateMasterKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateMasterKey,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RotateMasterKeyRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RotateMasterKeyResponse.SerializeToString,
+            ),
             'GetBackendInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetBackendInfo,
                     request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.GetBackendInfoRequest.FromString,
@@ -436,7 +506,16 @@ def add_BackendServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class BackendService:
-    """Missing associated documentation comment in .proto file."""
+    """Served by `stigmer server`. Every call but the standard health service needs the
+    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED.
+
+    Errors: the status code is the error's kind (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT,
+    FAILED_PRECONDITION for a conflict, UNAUTHENTICATED, RESOURCE_EXHAUSTED, ...) and the
+    details say what happened. Trailing metadata carries the rest, UTF-8 encoded:
+    `stigmer-error` (the error type, e.g. "Conflict"), `stigmer-message-bin`,
+    `stigmer-hint-bin` (what to do next) and, for invalid arguments, `stigmer-field-bin`
+    (e.g. "spec.tasks[1].dependsOn"), `stigmer-resource-bin` and `stigmer-source-bin`.
+    """
 
     @staticmethod
     def CreateResource(request,
@@ -898,6 +977,33 @@ class BackendService:
             _registered_method=True)
 
     @staticmethod
+    def WatchExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/WatchExecution',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.WatchExecutionRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ExecutionEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ClaimExecution(request,
             target,
             options=(),
@@ -1049,6 +1155,60 @@ class BackendService:
             '/stigmer.backend.v1.BackendService/GetArtifact',
             stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.GetArtifactRequest.SerializeToString,
             stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Artifact.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevealSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/RevealSecret',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RevealSecretRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RevealSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateMasterKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/RotateMasterKey',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RotateMasterKeyRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RotateMasterKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

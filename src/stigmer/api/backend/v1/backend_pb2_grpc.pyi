@@ -28,6 +28,17 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class BackendServiceStub:
+    """Served by `stigmer server`. Every call but the standard health service needs the
+    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED.
+
+    Errors: the status code is the error's kind (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT,
+    FAILED_PRECONDITION for a conflict, UNAUTHENTICATED, RESOURCE_EXHAUSTED, ...) and the
+    details say what happened. Trailing metadata carries the rest, UTF-8 encoded:
+    `stigmer-error` (the error type, e.g. "Conflict"), `stigmer-message-bin`,
+    `stigmer-hint-bin` (what to do next) and, for invalid arguments, `stigmer-field-bin`
+    (e.g. "spec.tasks[1].dependsOn"), `stigmer-resource-bin` and `stigmer-source-bin`.
+    """
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
@@ -47,18 +58,36 @@ class BackendServiceStub:
     ListExecutions: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ListExecutionsRequest, _backend_pb2.ListExecutionsResponse]
     CancelExecution: _grpc.UnaryUnaryMultiCallable[_backend_pb2.CancelExecutionRequest, _backend_pb2.Resource]
     GetExecutionContext: _grpc.UnaryUnaryMultiCallable[_backend_pb2.GetExecutionContextRequest, _executioncontext_pb2.ExecutionContext]
+    """Plaintext secrets, only for a RUNNING execution; see ExecutionContextSpec."""
     RecordStep: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RecordStepRequest, _backend_pb2.ExecutionStep]
     ListSteps: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ListStepsRequest, _backend_pb2.ListStepsResponse]
+    WatchExecution: _grpc.UnaryStreamMultiCallable[_backend_pb2.WatchExecutionRequest, _backend_pb2.ExecutionEvent]
+    """An execution's steps and phase changes as they happen, until it is finished."""
     ClaimExecution: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ClaimExecutionRequest, _backend_pb2.ClaimExecutionResponse]
     RenewLease: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RenewLeaseRequest, _backend_pb2.RenewLeaseResponse]
     ReleaseExecution: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ReleaseExecutionRequest, _backend_pb2.ReleaseExecutionResponse]
     ResolveApproval: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ResolveApprovalRequest, _backend_pb2.Resource]
     StoreArtifact: _grpc.UnaryUnaryMultiCallable[_backend_pb2.StoreArtifactRequest, _backend_pb2.Artifact]
     GetArtifact: _grpc.UnaryUnaryMultiCallable[_backend_pb2.GetArtifactRequest, _backend_pb2.Artifact]
+    RevealSecret: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RevealSecretRequest, _backend_pb2.RevealSecretResponse]
+    """One secret of an Environment, in plaintext, for the person who owns it."""
+    RotateMasterKey: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RotateMasterKeyRequest, _backend_pb2.RotateMasterKeyResponse]
+    """Re-seal every secret with a new master key, in one transaction."""
     GetBackendInfo: _grpc.UnaryUnaryMultiCallable[_backend_pb2.GetBackendInfoRequest, _backend_pb2.BackendInfo]
 
 @_typing.type_check_only
 class BackendServiceAsyncStub(BackendServiceStub):
+    """Served by `stigmer server`. Every call but the standard health service needs the
+    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED.
+
+    Errors: the status code is the error's kind (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT,
+    FAILED_PRECONDITION for a conflict, UNAUTHENTICATED, RESOURCE_EXHAUSTED, ...) and the
+    details say what happened. Trailing metadata carries the rest, UTF-8 encoded:
+    `stigmer-error` (the error type, e.g. "Conflict"), `stigmer-message-bin`,
+    `stigmer-hint-bin` (what to do next) and, for invalid arguments, `stigmer-field-bin`
+    (e.g. "spec.tasks[1].dependsOn"), `stigmer-resource-bin` and `stigmer-source-bin`.
+    """
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateResource: _aio.UnaryUnaryMultiCallable[_backend_pb2.CreateResourceRequest, _backend_pb2.Resource]  # type: ignore[assignment]
     GetResource: _aio.UnaryUnaryMultiCallable[_backend_pb2.GetResourceRequest, _backend_pb2.Resource]  # type: ignore[assignment]
@@ -75,17 +104,35 @@ class BackendServiceAsyncStub(BackendServiceStub):
     ListExecutions: _aio.UnaryUnaryMultiCallable[_backend_pb2.ListExecutionsRequest, _backend_pb2.ListExecutionsResponse]  # type: ignore[assignment]
     CancelExecution: _aio.UnaryUnaryMultiCallable[_backend_pb2.CancelExecutionRequest, _backend_pb2.Resource]  # type: ignore[assignment]
     GetExecutionContext: _aio.UnaryUnaryMultiCallable[_backend_pb2.GetExecutionContextRequest, _executioncontext_pb2.ExecutionContext]  # type: ignore[assignment]
+    """Plaintext secrets, only for a RUNNING execution; see ExecutionContextSpec."""
     RecordStep: _aio.UnaryUnaryMultiCallable[_backend_pb2.RecordStepRequest, _backend_pb2.ExecutionStep]  # type: ignore[assignment]
     ListSteps: _aio.UnaryUnaryMultiCallable[_backend_pb2.ListStepsRequest, _backend_pb2.ListStepsResponse]  # type: ignore[assignment]
+    WatchExecution: _aio.UnaryStreamMultiCallable[_backend_pb2.WatchExecutionRequest, _backend_pb2.ExecutionEvent]  # type: ignore[assignment]
+    """An execution's steps and phase changes as they happen, until it is finished."""
     ClaimExecution: _aio.UnaryUnaryMultiCallable[_backend_pb2.ClaimExecutionRequest, _backend_pb2.ClaimExecutionResponse]  # type: ignore[assignment]
     RenewLease: _aio.UnaryUnaryMultiCallable[_backend_pb2.RenewLeaseRequest, _backend_pb2.RenewLeaseResponse]  # type: ignore[assignment]
     ReleaseExecution: _aio.UnaryUnaryMultiCallable[_backend_pb2.ReleaseExecutionRequest, _backend_pb2.ReleaseExecutionResponse]  # type: ignore[assignment]
     ResolveApproval: _aio.UnaryUnaryMultiCallable[_backend_pb2.ResolveApprovalRequest, _backend_pb2.Resource]  # type: ignore[assignment]
     StoreArtifact: _aio.UnaryUnaryMultiCallable[_backend_pb2.StoreArtifactRequest, _backend_pb2.Artifact]  # type: ignore[assignment]
     GetArtifact: _aio.UnaryUnaryMultiCallable[_backend_pb2.GetArtifactRequest, _backend_pb2.Artifact]  # type: ignore[assignment]
+    RevealSecret: _aio.UnaryUnaryMultiCallable[_backend_pb2.RevealSecretRequest, _backend_pb2.RevealSecretResponse]  # type: ignore[assignment]
+    """One secret of an Environment, in plaintext, for the person who owns it."""
+    RotateMasterKey: _aio.UnaryUnaryMultiCallable[_backend_pb2.RotateMasterKeyRequest, _backend_pb2.RotateMasterKeyResponse]  # type: ignore[assignment]
+    """Re-seal every secret with a new master key, in one transaction."""
     GetBackendInfo: _aio.UnaryUnaryMultiCallable[_backend_pb2.GetBackendInfoRequest, _backend_pb2.BackendInfo]  # type: ignore[assignment]
 
 class BackendServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Served by `stigmer server`. Every call but the standard health service needs the
+    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED.
+
+    Errors: the status code is the error's kind (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT,
+    FAILED_PRECONDITION for a conflict, UNAUTHENTICATED, RESOURCE_EXHAUSTED, ...) and the
+    details say what happened. Trailing metadata carries the rest, UTF-8 encoded:
+    `stigmer-error` (the error type, e.g. "Conflict"), `stigmer-message-bin`,
+    `stigmer-hint-bin` (what to do next) and, for invalid arguments, `stigmer-field-bin`
+    (e.g. "spec.tasks[1].dependsOn"), `stigmer-resource-bin` and `stigmer-source-bin`.
+    """
+
     @_abc_1.abstractmethod
     def CreateResource(
         self,
@@ -189,7 +236,8 @@ class BackendServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _backend_pb2.GetExecutionContextRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_executioncontext_pb2.ExecutionContext, _abc.Awaitable[_executioncontext_pb2.ExecutionContext]]: ...
+    ) -> _typing.Union[_executioncontext_pb2.ExecutionContext, _abc.Awaitable[_executioncontext_pb2.ExecutionContext]]:
+        """Plaintext secrets, only for a RUNNING execution; see ExecutionContextSpec."""
 
     @_abc_1.abstractmethod
     def RecordStep(
@@ -204,6 +252,14 @@ class BackendServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _backend_pb2.ListStepsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_backend_pb2.ListStepsResponse, _abc.Awaitable[_backend_pb2.ListStepsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def WatchExecution(
+        self,
+        request: _backend_pb2.WatchExecutionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_backend_pb2.ExecutionEvent], _abc.AsyncIterator[_backend_pb2.ExecutionEvent]]:
+        """An execution's steps and phase changes as they happen, until it is finished."""
 
     @_abc_1.abstractmethod
     def ClaimExecution(
@@ -246,6 +302,22 @@ class BackendServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _backend_pb2.GetArtifactRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_backend_pb2.Artifact, _abc.Awaitable[_backend_pb2.Artifact]]: ...
+
+    @_abc_1.abstractmethod
+    def RevealSecret(
+        self,
+        request: _backend_pb2.RevealSecretRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.RevealSecretResponse, _abc.Awaitable[_backend_pb2.RevealSecretResponse]]:
+        """One secret of an Environment, in plaintext, for the person who owns it."""
+
+    @_abc_1.abstractmethod
+    def RotateMasterKey(
+        self,
+        request: _backend_pb2.RotateMasterKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.RotateMasterKeyResponse, _abc.Awaitable[_backend_pb2.RotateMasterKeyResponse]]:
+        """Re-seal every secret with a new master key, in one transaction."""
 
     @_abc_1.abstractmethod
     def GetBackendInfo(

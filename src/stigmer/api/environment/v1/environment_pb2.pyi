@@ -73,7 +73,9 @@ class EnvironmentSpec(_message.Message):
     def variables(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
     def secrets(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """Plaintext on input only; sealed before anything is stored."""
+        """Plaintext on input only; sealed before anything is stored. Reads show "****" for each
+        value; on update and apply, "****" keeps the stored value of that name.
+        """
 
     def __init__(
         self,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from stigmer.api.common.v1 import metadata_pb2 as stigmer_dot_api_dot_common_dot_v1_dot_metadata__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n6stigmer/api/executioncontext/v1/executioncontext.proto\x12\x1bstigmer.executioncontext.v1\x1a$stigmer/api/common/v1/metadata.proto\"\xc9\x02\n\x14\x45xecutionContextSpec\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x02 \x01(\t\x12S\n\tvariables\x18\x03 \x03(\x0b\x32@.stigmer.executioncontext.v1.ExecutionContextSpec.VariablesEntry\x12O\n\x07secrets\x18\x04 \x03(\x0b\x32>.stigmer.executioncontext.v1.ExecutionContextSpec.SecretsEntry\x1a\x30\n\x0eVariablesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a.\n\x0cSecretsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x18\n\x16\x45xecutionContextStatus\"\xf5\x01\n\x10\x45xecutionContext\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12?\n\x04spec\x18\x04 \x01(\x0b\x32\x31.stigmer.executioncontext.v1.ExecutionContextSpec\x12\x43\n\x06status\x18\x05 \x01(\x0b\x32\x33.stigmer.executioncontext.v1.ExecutionContextStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n6stigmer/api/executioncontext/v1/executioncontext.proto\x12\x1bstigmer.executioncontext.v1\x1a$stigmer/api/common/v1/metadata.proto\"\xe1\x02\n\x14\x45xecutionContextSpec\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x02 \x01(\t\x12S\n\tvariables\x18\x03 \x03(\x0b\x32@.stigmer.executioncontext.v1.ExecutionContextSpec.VariablesEntry\x12O\n\x07secrets\x18\x04 \x03(\x0b\x32>.stigmer.executioncontext.v1.ExecutionContextSpec.SecretsEntry\x12\x16\n\x0e\x65nvironment_id\x18\x05 \x01(\t\x1a\x30\n\x0eVariablesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a.\n\x0cSecretsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x18\n\x16\x45xecutionContextStatus\"\xf5\x01\n\x10\x45xecutionContext\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12?\n\x04spec\x18\x04 \x01(\x0b\x32\x31.stigmer.executioncontext.v1.ExecutionContextSpec\x12\x43\n\x06status\x18\x05 \x01(\x0b\x32\x33.stigmer.executioncontext.v1.ExecutionContextStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,13 +37,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXECUTIONCONTEXTSPEC_SECRETSENTRY']._loaded_options = None
   _globals['_EXECUTIONCONTEXTSPEC_SECRETSENTRY']._serialized_options = b'8\001'
   _globals['_EXECUTIONCONTEXTSPEC']._serialized_start=126
-  _globals['_EXECUTIONCONTEXTSPEC']._serialized_end=455
-  _globals['_EXECUTIONCONTEXTSPEC_VARIABLESENTRY']._serialized_start=359
-  _globals['_EXECUTIONCONTEXTSPEC_VARIABLESENTRY']._serialized_end=407
-  _globals['_EXECUTIONCONTEXTSPEC_SECRETSENTRY']._serialized_start=409
-  _globals['_EXECUTIONCONTEXTSPEC_SECRETSENTRY']._serialized_end=455
-  _globals['_EXECUTIONCONTEXTSTATUS']._serialized_start=457
-  _globals['_EXECUTIONCONTEXTSTATUS']._serialized_end=481
-  _globals['_EXECUTIONCONTEXT']._serialized_start=484
-  _globals['_EXECUTIONCONTEXT']._serialized_end=729
+  _globals['_EXECUTIONCONTEXTSPEC']._serialized_end=479
+  _globals['_EXECUTIONCONTEXTSPEC_VARIABLESENTRY']._serialized_start=383
+  _globals['_EXECUTIONCONTEXTSPEC_VARIABLESENTRY']._serialized_end=431
+  _globals['_EXECUTIONCONTEXTSPEC_SECRETSENTRY']._serialized_start=433
+  _globals['_EXECUTIONCONTEXTSPEC_SECRETSENTRY']._serialized_end=479
+  _globals['_EXECUTIONCONTEXTSTATUS']._serialized_start=481
+  _globals['_EXECUTIONCONTEXTSTATUS']._serialized_end=505
+  _globals['_EXECUTIONCONTEXT']._serialized_start=508
+  _globals['_EXECUTIONCONTEXT']._serialized_end=753
 # @@protoc_insertion_point(module_scope)

@@ -22,7 +22,7 @@ DESCRIPTOR: _descriptor.FileDescriptor
 @_typing.final
 class ExecutionContextSpec(_message.Message):
     """What a running execution may read: its environment's variables and, unsealed just
-    in time, its secrets. Exists only while the execution runs.
+    in time, its secrets. Created when the execution starts, deleted when it ends.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -71,12 +71,18 @@ class ExecutionContextSpec(_message.Message):
     ENVIRONMENT_FIELD_NUMBER: _builtins.int
     VARIABLES_FIELD_NUMBER: _builtins.int
     SECRETS_FIELD_NUMBER: _builtins.int
+    ENVIRONMENT_ID_FIELD_NUMBER: _builtins.int
     execution_id: _builtins.str
     environment: _builtins.str
+    """The environment's name."""
+    environment_id: _builtins.str
+    """The environment's id, which each sealed value is bound to."""
     @_builtins.property
     def variables(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
-    def secrets(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def secrets(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Sealed at rest (reads show ****); plaintext only in GetExecutionContext responses."""
+
     def __init__(
         self,
         *,
@@ -84,10 +90,11 @@ class ExecutionContextSpec(_message.Message):
         environment: _builtins.str = ...,
         variables: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         secrets: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        environment_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["environment", b"environment", "execution_id", b"execution_id", "secrets", b"secrets", "variables", b"variables"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["environment", b"environment", "environment_id", b"environment_id", "execution_id", b"execution_id", "secrets", b"secrets", "variables", b"variables"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

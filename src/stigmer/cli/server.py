@@ -1,0 +1,266 @@
+"""`stigmer server` and `stigmer server keys create|list|revoke`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from stigmer.cli.context import App, output_option, pass_app
+from stigmer.config import DEFAULT_SERVER_PORT
+
+if TYPE_CHECKING:
+    from stigmer.server.app import ServerOptions
+
+
+@click.group(invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_SERVER_PORT,
+    show_default=True,
+    help="Port to listen on (0: any free one, printed at start).",
+)
+@click.option(
+    "--database",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The SQLite file to serve (default: the home's local.db).",
+)
+@click.option("--no-worker", is_flag=True, help="Do not run executions here; `stigmer worker` processes do.")
+@click.option(
+    "--concurrency", type=click.IntRange(min=1), default=2, show_default=True, help="Executions run at once."
+)
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="PEM certificate chain (TLS).")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="PEM private key (TLS).")
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Allow a non-loopback --host without TLS or without API keys (e.g. behind a TLS proxy).",
+)
+@click.option(
+    "--max-request-mb",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Refuse larger requests (RESOURCE_EXHAUSTED).",
+)
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Seconds in-flight calls get to finish on shutdown.",
+)
+@pass_app
+@click.pass_context
+def server(
+    ctx: click.Context,
+    app: App,
+    host: str,
+    port: int,
+    database: str | None,
+    no_worker: bool,
+    concurrency: int,
+    tls_cert: str | None,
+    tls_key: str | None,
+    insecure: bool,
+    max_request_mb: int,
+    grace: float,
+) -> None:
+    """Serve this home's store over gRPC, for a team: the same API the CLI uses locally.
+
+    Every call needs an API key (`stigmer server keys create NAME`), except the standard
+    gRPC health service; server reflection is on. Executions run inside, on the local
+    engine, unless --no-worker. Ctrl-C (or SIGTERM) stops it gracefully: in-flight calls
+    finish, running executions keep their leases and continue where they were once a
+    worker (this server, restarted, or another) takes them over.
+
+    \b
+    Examples:
+      stigmer server keys create alice        # prints the key, once
+      stigmer server --port 7878
+      stigmer server --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
+    Then, anywhere: stigmer login grpc://HOST:7878 --token KEY
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    try:
+        from stigmer.server.app import ServerOptions
+    except ImportError as exc:
+        from stigmer.backend.factory import missing_server_extra
+
+        raise missing_server_extra(exc) from None
+
+    options = ServerOptions(
+        database=Path(database).expanduser().absolute() if database else app.config.database_path,
+        host=host,
+        port=port,
+        tls_cert=Path(tls_cert) if tls_cert else None,
+        tls_key=Path(tls_key) if tls_key else None,
+        insecure=insecure,
+        worker=not no_worker,
+        concurrency=concurrency,
+        max_request_bytes=max_request_mb * 1024 * 1024,
+        grace_seconds=grace,
+        config_model=str(app.config.extra.get("model", "")),
+    )
+    _serve(options)
+
+
+def _say(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def _serve(options: ServerOptions) -> None:
+    import asyncio
+    import logging
+    import signal
+
+    from stigmer.server.app import StigmerServer
+    from stigmer.version import __version__
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+
+    async def main() -> None:
+        running = StigmerServer(options)
+        port = await running.start()
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        _say(f"stigmer server {__version__} listening on {options.host}:{port} ({running.url})")
+        _say(f"  database: {options.database}")
+        _say(f"  TLS:      {'on' if options.tls else 'off'}")
+        _say(f"  worker:   {running.worker.worker_id if running.worker else 'off (--no-worker)'}")
+        keys = running.active_keys()
+        if keys:
+            _say(f"  API keys: {keys} active")
+        else:
+            click.secho(
+                "  API keys: none yet, so every call is refused: `stigmer server keys create NAME`",
+                err=True,
+                fg="yellow",
+            )
+        await stop.wait()
+        _say("shutting down: in-flight calls finish; running executions keep their leases")
+        await running.stop()
+        _say("server stopped")
+
+    asyncio.run(main())
+
+
+def _database(app: App, database: str | None) -> Path:
+    """The database of `server keys …`: its own --database, else `server --database`, else the home's."""
+    if database:
+        return Path(database).expanduser().absolute()
+    ctx = click.get_current_context()
+    while ctx.parent is not None:
+        ctx = ctx.parent
+        chosen = ctx.params.get("database") if ctx.info_name == "server" else None
+        if chosen:
+            return Path(chosen).expanduser().absolute()
+    return app.config.database_path
+
+
+_database_option = click.option(
+    "--database",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The server's SQLite file (default: the home's local.db).",
+)
+
+
+@server.group()
+def keys() -> None:
+    """Create, list and revoke the API keys clients use (`stigmer login URL --token KEY`)."""
+
+
+@keys.command("create")
+@click.argument("name")
+@_database_option
+@pass_app
+def create(app: App, name: str, database: str | None) -> None:
+    """Create the API key NAME and print it (to stdout), once: only its hash is kept.
+
+    \b
+    Example:
+      KEY=$(stigmer server keys create ci)
+    """
+    import getpass
+
+    from stigmer.server.keys import create_key
+    from stigmer.store.database import Database
+
+    db = Database.open(_database(app, database))
+    try:
+        key, token = create_key(db, name, created_by=getpass.getuser())
+    finally:
+        db.close()
+    click.echo(token)
+    click.echo(
+        f"API key {key.name!r} created. It is shown only now: store it somewhere safe. "
+        f"Clients use it with `stigmer login URL --token KEY`.",
+        err=True,
+    )
+
+
+@keys.command("list")
+@_database_option
+@output_option
+@pass_app
+def list_(app: App, database: str | None, output: str | None) -> None:
+    """List the API keys (names and dates, never the keys)."""
+    from stigmer.cli.output import dump_json, dump_yaml, table
+    from stigmer.server.keys import list_keys
+    from stigmer.store.database import Database
+
+    db = Database.open(_database(app, database))
+    try:
+        found = list_keys(db.conn)
+    finally:
+        db.close()
+    fmt = app.output(output)
+    if fmt != "table":
+        data = [
+            {
+                "name": k.name,
+                "id": k.id,
+                "createdAt": k.created_at,
+                "createdBy": k.created_by,
+                "revokedAt": k.revoked_at,
+                "active": k.active,
+            }
+            for k in found
+        ]
+        click.echo(dump_json(data) if fmt == "json" else dump_yaml([data]).rstrip("\n"))
+        return
+    if not found:
+        click.echo("No API keys. Create one: stigmer server keys create NAME", err=True)
+        return
+    rows = [
+        [k.name, k.id, k.created_at[:19].replace("T", " "), k.created_by, "active" if k.active else "revoked"]
+        for k in found
+    ]
+    click.echo(table(["NAME", "ID", "CREATED", "BY", "STATUS"], rows))
+
+
+@keys.command("revoke")
+@click.argument("name")
+@_database_option
+@pass_app
+def revoke(app: App, name: str, database: str | None) -> None:
+    """Revoke the API key NAME: calls with it are refused from now on (a running server too)."""
+    from stigmer.server.keys import revoke_key
+    from stigmer.store.database import Database
+
+    db = Database.open(_database(app, database))
+    try:
+        revoke_key(db, name)
+    finally:
+        db.close()
+    click.echo(f"API key {name!r} revoked")
