@@ -225,6 +225,18 @@ def test_refused_secrets_are_not_stored_in_clear(stigmer: Stigmer) -> None:
         assert b"hunter2-plaintext" not in path.read_bytes(), path
 
 
+def test_a_secret_of_the_wrong_type_is_not_echoed(stigmer: Stigmer) -> None:
+    write(
+        stigmer.cwd / "prod.yaml",
+        f"{HEADER}kind: Environment\nmetadata: {{name: prod}}\nspec:\n  secrets: {{PIN: 918273645}}\n",
+    )
+    result = stigmer("apply", "-f", "prod.yaml", check=False)
+    assert result.code == 2
+    assert "spec.secrets.PIN: expected a string, got number" in result.err
+    assert "put the value in quotes" in result.err
+    assert "918273645" not in result.err + result.out
+
+
 def test_an_empty_directory(stigmer: Stigmer) -> None:
     (stigmer.cwd / "empty").mkdir()
     result = stigmer("apply", "-f", "empty", check=False)

@@ -143,7 +143,11 @@ def _check_field(fd: FieldDescriptor, value: Any, path: str) -> Any:
         if not isinstance(value, dict):
             raise InvalidArgument(f"expected a mapping, got {_type_name(value)}", field=path)
         value_fd = fd.message_type.fields_by_name["value"]
-        return {str(k): _check_value(value_fd, v, f"{path}.{k}") for k, v in value.items()}
+        # Secret values are plaintext here, on their way to be sealed: never echo them in an error.
+        sensitive = fd.name == "secrets"
+        return {
+            str(k): _check_value(value_fd, v, f"{path}.{k}", sensitive=sensitive) for k, v in value.items()
+        }
     if fd.is_repeated:
         if not isinstance(value, list):
             raise InvalidArgument(f"expected a list, got {_type_name(value)}", field=path)
@@ -151,7 +155,7 @@ def _check_field(fd: FieldDescriptor, value: Any, path: str) -> Any:
     return _check_value(fd, value, path)
 
 
-def _check_value(fd: FieldDescriptor, value: Any, path: str) -> Any:  # noqa: C901
+def _check_value(fd: FieldDescriptor, value: Any, path: str, *, sensitive: bool = False) -> Any:  # noqa: C901
     if fd.message_type is not None:
         name = fd.message_type.full_name
         if name in _FREE_FORM:
@@ -188,9 +192,8 @@ def _check_value(fd: FieldDescriptor, value: Any, path: str) -> Any:  # noqa: C9
         return value
     if not isinstance(value, str):
         shown = str(value).lower() if isinstance(value, bool) else str(value)
-        raise InvalidArgument(
-            f"expected a string, got {_type_name(value)}", field=path, hint=f'quote the value: "{shown}"'
-        )
+        hint = "put the value in quotes" if sensitive else f'quote the value: "{shown}"'
+        raise InvalidArgument(f"expected a string, got {_type_name(value)}", field=path, hint=hint)
     return value
 
 
