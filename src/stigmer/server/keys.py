@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from stigmer.errors import AlreadyExists, NotFound
 from stigmer.resources.names import validate_name
+from stigmer.store import api_keys as key_rows
 from stigmer.store.database import Database
 
 PREFIX = "sk"
@@ -46,11 +47,14 @@ def _digest(salt: bytes, secret: str) -> bytes:
     return hashlib.sha256(salt + secret.encode("utf-8")).digest()
 
 
-def _key(row: tuple[str, str, str, str, str]) -> ApiKey:
-    return ApiKey(id=row[0], name=row[1], created_at=row[2], created_by=row[3], revoked_at=row[4])
-
-
-_COLUMNS = "id, name, created_at, created_by, revoked_at"
+def _key(row: key_rows.KeyRow) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        name=row.name,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        revoked_at=row.revoked_at,
+    )
 
 
 def create_key(db: Database, name: str, *, created_by: str = "") -> tuple[ApiKey, str]:
@@ -64,26 +68,20 @@ def create_key(db: Database, name: str, *, created_by: str = "") -> tuple[ApiKey
     key_id = secrets.token_hex(_ID_BYTES)
     secret = secrets.token_urlsafe(_SECRET_BYTES)
     salt = secrets.token_bytes(16)
-    created = ApiKey(id=key_id, name=name, created_at=_now(), created_by=created_by)
+    row = key_rows.KeyRow(key_id, name, _now(), created_by, "", salt, _digest(salt, secret))
     with db.write() as conn:
-        if conn.execute("SELECT 1 FROM api_keys WHERE name = ? AND revoked_at = ''", (name,)).fetchone():
+        if key_rows.active_by_name(conn, name):
             raise AlreadyExists(
                 f"an API key named {name!r} already exists",
                 hint=f"pick another name, or revoke it first: `stigmer server keys revoke {name}`",
             )
-        conn.execute(
-            "INSERT INTO api_keys (id, name, salt, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
-            (key_id, name, salt, _digest(salt, secret), created.created_at, created_by),
-        )
-    return created, f"{PREFIX}_{key_id}_{secret}"
+        key_rows.insert_txn(conn, row)
+    return _key(row), f"{PREFIX}_{key_id}_{secret}"
 
 
 def list_keys(conn: sqlite3.Connection) -> list[ApiKey]:
     """Every key, active ones first, by name."""
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM api_keys ORDER BY revoked_at != '', name, created_at"
-    ).fetchall()
-    return [_key(r) for r in rows]
+    return [_key(r) for r in key_rows.list_all(conn)]
 
 
 def revoke_key(db: Database, name: str) -> ApiKey:
@@ -93,21 +91,19 @@ def revoke_key(db: Database, name: str) -> ApiKey:
         NotFound: No active key has that name.
     """
     with db.write() as conn:
-        row = conn.execute(
-            f"SELECT {_COLUMNS} FROM api_keys WHERE name = ? AND revoked_at = ''", (name,)
-        ).fetchone()
+        row = key_rows.active_by_name(conn, name)
         if row is None:
             raise NotFound(
                 f"no active API key named {name!r}", hint="list them with `stigmer server keys list`"
             )
         revoked = ApiKey(**{**_key(row).__dict__, "revoked_at": _now()})
-        conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (revoked.revoked_at, revoked.id))
+        key_rows.revoke_txn(conn, row.id, revoked.revoked_at)
     return revoked
 
 
 def count_active(conn: sqlite3.Connection) -> int:
     """How many keys are not revoked."""
-    return int(conn.execute("SELECT count(*) FROM api_keys WHERE revoked_at = ''").fetchone()[0])
+    return key_rows.count_active(conn)
 
 
 def verify(conn: sqlite3.Connection, token: str) -> ApiKey | None:
@@ -116,14 +112,10 @@ def verify(conn: sqlite3.Connection, token: str) -> ApiKey | None:
     key_id, _, secret = rest.partition("_")
     if prefix != PREFIX or not key_id or not secret or len(token) > 200:
         return None
-    row = conn.execute(
-        f"SELECT {_COLUMNS}, salt, hash FROM api_keys WHERE id = ? AND revoked_at = ''", (key_id,)
-    ).fetchone()
-    if row is None:
+    row = key_rows.active_by_id(conn, key_id)
+    if row is None or not hmac.compare_digest(_digest(row.salt, secret), row.hash):
         return None
-    if not hmac.compare_digest(_digest(bytes(row[5]), secret), bytes(row[6])):
-        return None
-    return _key(row[:5])
+    return _key(row)
 
 
 __all__ = ["ApiKey", "count_active", "create_key", "list_keys", "revoke_key", "verify"]
