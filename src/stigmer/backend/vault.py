@@ -49,10 +49,7 @@ def mask_snapshot(kind: str, snapshot: dict[str, Any]) -> dict[str, Any]:
 
 def has_sealed_secrets(conn: sqlite3.Connection) -> bool:
     """Whether any Environment holds a secret (so a missing master key must not be replaced)."""
-    row = conn.execute(
-        f"SELECT 1 FROM {ENVIRONMENT.table} WHERE json_extract(spec, '$.secrets') IS NOT NULL LIMIT 1"
-    ).fetchone()
-    return row is not None
+    return records.any_with_spec_field(conn, ENVIRONMENT.table, "secrets")
 
 
 def _label(name: str, environment: str) -> str:

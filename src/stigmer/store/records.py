@@ -180,6 +180,14 @@ def ids_by_slug(conn: sqlite3.Connection, table: str, slugs: list[str]) -> dict[
     return {slug: id for slug, id in rows}
 
 
+def any_with_spec_field(conn: sqlite3.Connection, table: str, field: str) -> bool:
+    """Whether any record's spec has ``field`` set."""
+    row = conn.execute(
+        f"SELECT 1 FROM {_ident(table)} WHERE json_extract(spec, ?) IS NOT NULL LIMIT 1", (f"$.{field}",)
+    ).fetchone()
+    return row is not None
+
+
 def count(conn: sqlite3.Connection, table: str) -> int:
     """How many records the table holds."""
     return int(conn.execute(f"SELECT count(*) FROM {_ident(table)}").fetchone()[0])
@@ -261,6 +269,7 @@ def decode_token(token: str, scope: str) -> list[str] | None:
 
 __all__ = [
     "JSON",
+    "any_with_spec_field",
     "Order",
     "PageRequest",
     "Record",
