@@ -269,10 +269,10 @@ def decode_token(token: str, scope: str) -> list[str] | None:
 
 __all__ = [
     "JSON",
-    "any_with_spec_field",
     "Order",
     "PageRequest",
     "Record",
+    "any_with_spec_field",
     "count",
     "cursor_of",
     "decode_token",
