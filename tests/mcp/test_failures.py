@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import anyio
@@ -87,13 +86,11 @@ async def test_the_error_shows_only_the_last_twenty_lines_of_stderr() -> None:
 
 
 async def test_a_server_that_never_answers_runs_out_its_startup_timeout() -> None:
-    started = time.monotonic()
     # Reads its stdin to the end and never answers: it exits only when the client gives up.
     code = "import sys; print('warming up the cache', file=sys.stderr, flush=True); sys.stdin.read()"
     error = await start_error(python_server("slow", code, startup_timeout_s=0.5))
     assert "MCP server 'slow': did not start within 0.5s" in str(error)
     assert error.stderr_tail == "warming up the cache"
-    assert time.monotonic() - started < 5
 
 
 async def test_an_unreachable_http_server() -> None:
@@ -105,13 +102,12 @@ async def test_an_unreachable_http_server() -> None:
 
 async def test_one_failing_server_stops_the_others_at_once_and_names_itself() -> None:
     broken = python_server("broken", "import sys; sys.exit('broken: no config')")
-    # Would take its whole start-up timeout to fail on its own.
-    silent = python_server("silent", "import sys; sys.stdin.read()", startup_timeout_s=20)
-    started = time.monotonic()
+    # Would fail on its own only after its start-up timeout, far past this test's own timeout
+    # (pytest-timeout): waiting for it instead of stopping it at once fails the test.
+    silent = python_server("silent", "import sys; sys.stdin.read()", startup_timeout_s=3600)
     error = await start_error(helpdesk_stdio("good"), broken, silent)
     assert error.server == "broken"
     assert "broken: no config" in str(error)
-    assert time.monotonic() - started < 5
 
 
 async def test_specs_need_one_transport_and_distinct_names() -> None:
@@ -143,19 +139,18 @@ async def test_a_stdio_server_killed_between_calls(tmp_path: Path) -> None:
 
 async def test_a_stdio_server_that_dies_during_a_call(tmp_path: Path) -> None:
     log = tmp_path / "calls.jsonl"
-    async with ToolServers([helpdesk_stdio(log=log, tool_timeout_s=30)]) as servers:
+    # The call and its timeout outlast this test's own timeout: only noticing the death ends it.
+    async with ToolServers([helpdesk_stdio(log=log, tool_timeout_s=3600)]) as servers:
 
         async def kill_once_sleeping() -> None:
             while not tool_calls(log, "sleep"):
                 await anyio.sleep(0.02)
             os.kill(tool_calls(log)[0]["pid"], signal.SIGKILL)
 
-        started = time.monotonic()
         async with anyio.create_task_group() as group:
             group.start_soon(kill_once_sleeping)
             with pytest.raises(McpServerError, match=r"exited \(or closed its stdout\)"):
-                await servers.call("sleep", {"seconds": 30})
-        assert time.monotonic() - started < 5
+                await servers.call("sleep", {"seconds": 3600})
 
 
 async def test_an_http_server_killed_between_calls() -> None:
