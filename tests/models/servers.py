@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -12,14 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from stigmer.models.local import embedded_model_path
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.fixtures.network import free_port
 
 
 @contextmanager

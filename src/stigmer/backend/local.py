@@ -7,8 +7,8 @@ import getpass
 import os
 import socket
 import sqlite3
-from collections.abc import Callable, Generator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Generator, Sequence
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,6 +33,7 @@ from stigmer.backend.protocol import (
     R,
 )
 from stigmer.backend.vault import Vault, has_sealed_secrets, mask, mask_snapshot
+from stigmer.clock import Clock, utcnow
 from stigmer.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from stigmer.resources.codec import to_dict
 from stigmer.resources.kinds import KINDS, Execution, KindInfo, Resource, kind_info, kind_of_id
@@ -49,8 +50,6 @@ from stigmer.store.migrations import current_version
 from stigmer.store.records import PageRequest, Record
 from stigmer.version import __version__
 
-Clock = Callable[[], datetime]
-"""Where "now" comes from: the wall clock by default, a fake one in tests."""
 TERMINAL = frozenset({ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED})
 _TERMINAL_NAMES = frozenset(ExecutionPhase.Name(p) for p in TERMINAL)
 _EXECUTION_KINDS = [k for k in KINDS if k.execution]
@@ -60,11 +59,6 @@ _DEFAULT_INSTANCE = {"Agent": ("AgentInstance", "agent"), "Workflow": ("Workflow
 
 class _DryRun(Exception):
     """Raised inside a write transaction to roll back a dry run."""
-
-
-def utcnow() -> datetime:
-    """The current UTC time (the default clock)."""
-    return datetime.now(UTC)
 
 
 def _content(rec: Record) -> tuple[Any, ...]:

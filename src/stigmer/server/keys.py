@@ -12,8 +12,9 @@ import hmac
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from stigmer.backend.codec import timestamp
+from stigmer.clock import utcnow
 from stigmer.errors import AlreadyExists, NotFound
 from stigmer.resources.names import validate_name
 from stigmer.store import api_keys as key_rows
@@ -40,7 +41,7 @@ class ApiKey:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return timestamp(utcnow())
 
 
 def _digest(salt: bytes, secret: str) -> bytes:

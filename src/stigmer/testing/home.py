@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from stigmer.backend.local import Clock, LocalBackend, utcnow
+from stigmer.backend.local import LocalBackend
+from stigmer.clock import Clock, utcnow
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import json
 import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, Protocol
 
 from stigmer import faults
@@ -19,6 +19,7 @@ from stigmer.api.agent.v1.agent_pb2 import Agent
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.backend.protocol import Backend
+from stigmer.clock import Clock, utcnow
 from stigmer.errors import StigmerError
 from stigmer.mcp.types import Tool, ToolResult
 from stigmer.models.registry import default_model, resolve_model, split_model
@@ -93,10 +94,6 @@ class _Run:
     turns: int = 0
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class AgentRunner:
     """Runs claimed AgentExecutions to their end (or to an approval).
 
@@ -115,7 +112,7 @@ class AgentRunner:
         worker_id: str,
         on_event: EventSink = ignore,
         config_model: str = "",
-        clock: Any = _now,
+        clock: Clock = utcnow,
     ) -> None:
         self.backend = backend
         self.worker_id = worker_id
