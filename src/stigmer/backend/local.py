@@ -22,6 +22,7 @@ from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.common.v1.metadata_pb2 import ResourceReference
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
 from stigmer.api.session.v1.session_pb2 import Session
+from stigmer.api.workflow.v1.workflow_pb2 import Workflow
 from stigmer.backend.codec import from_json, from_record, record_json, seal, timestamp, to_record
 from stigmer.backend.protocol import (
     DEFAULT_PAGE_SIZE,
@@ -36,11 +37,13 @@ from stigmer.backend.vault import Vault, has_sealed_secrets, mask, mask_snapshot
 from stigmer.clock import Clock, utcnow
 from stigmer.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from stigmer.resources.codec import to_dict
+from stigmer.resources.inputs import resolve_inputs
 from stigmer.resources.kinds import KINDS, Execution, KindInfo, Resource, kind_info, kind_of_id
 from stigmer.resources.names import new_id, slugify, validate_label_key
 from stigmer.resources.references import has_reference_status, references
-from stigmer.resources.steps import APPROVAL, transcript
+from stigmer.resources.steps import APPROVAL, plain, transcript
 from stigmer.resources.validate import validate
+from stigmer.resources.workflow_steps import task_states
 from stigmer.secrets.keys import MasterKeys
 from stigmer.store import artifacts as artifact_store
 from stigmer.store import leases, records, versions
@@ -299,6 +302,8 @@ class LocalBackend:
         with self.db.write() as conn:
             definition = kind_info("Agent" if info.kind == "AgentExecution" else "Workflow")
             found = self._find(conn, definition, target)
+            if info.kind == "WorkflowExecution":
+                _pin_workflow(rec, found)
             if not rec.spec.get("environment"):
                 self._instance_environment_txn(conn, info, rec, found)
             records.insert_txn(conn, info.table, _sealed(info, rec))
@@ -329,10 +334,12 @@ class LocalBackend:
             previous = from_record(type(execution), current)
             cancel_requested = previous.status.cancel_requested
             stored = _with_metadata_of(previous, execution)
+            # Assembled from the steps when read; never stored twice.
             if isinstance(stored, AgentExecution):
-                # Assembled from the steps when read; never stored twice.
                 stored.status.ClearField("messages")
                 stored.status.ClearField("tool_calls")
+            else:
+                stored.status.ClearField("tasks")
             # A cancel from another process wins over a writer that has not seen it yet.
             stored.status.cancel_requested = stored.status.cancel_requested or cancel_requested
             now = self.clock()
@@ -596,32 +603,74 @@ class LocalBackend:
     def resolve_approval(self, execution_id: str, *, approved: bool, reason: str = "") -> Execution:
         info = _execution_kind(execution_id)
         now = timestamp(self.clock())
+        decision = {"approved": approved, "reason": reason, "by": self.actor}
         with self.db.write() as conn:
             rec = self._find(conn, info, execution_id)
-            phase = rec.status.get("phase", "")
-            if phase != "WAITING_APPROVAL":
-                raise Conflict(
-                    f"execution {execution_id} is {phase or 'PENDING'}, not waiting for an approval",
-                    hint=f"see what it is doing: stigmer execution get {execution_id}",
-                )
-            waiting = [
-                s
-                for s in step_store.list_steps(conn, execution_id)
-                if s.status == "waiting" and s.name.startswith(APPROVAL)
-            ]
-            if not waiting:
-                raise Conflict(f"execution {execution_id} has no approval step waiting")
-            step = waiting[-1]
-            step.status, step.ended_at = "completed", now
-            step.output = {"approved": approved, "reason": reason, "by": self.actor}
-            step_store.upsert_txn(conn, step)
-            rec.status["phase"] = "PENDING"
-            rec.status.pop("pendingApproval", None)
-            rec.version += 1
-            rec.updated_at, rec.updated_by = now, self.actor
-            records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
-            leases.set_lease_txn(conn, info.table, execution_id, "", "")
+            self._resolve_approval_txn(conn, info, rec, decision, now)
         return self.get_execution(execution_id)
+
+    def _resolve_approval_txn(
+        self, conn: sqlite3.Connection, info: KindInfo, rec: Record, decision: dict[str, Any], now: str
+    ) -> None:
+        """Decide the oldest approval ``rec`` waits for: its own, else that of a child run.
+
+        A workflow may be RUNNING while one of its branches waits; the runner sees the
+        decision at its next look. A run parked WAITING_APPROVAL is queued again, and so are
+        the parents that waited for it.
+        """
+        phase = rec.status.get("phase", "")
+        waiting = [
+            s
+            for s in step_store.list_steps(conn, rec.id)
+            if s.status == "waiting" and s.name.startswith(APPROVAL)
+        ]
+        runs_on = phase == "RUNNING" and info.kind == "WorkflowExecution"
+        if phase != "WAITING_APPROVAL" and not (runs_on and waiting):
+            raise Conflict(
+                f"execution {rec.id} is {phase or 'PENDING'}, not waiting for an approval",
+                hint=f"see what it is doing: stigmer execution get {rec.id}",
+            )
+        if not waiting:
+            child = self._waiting_child_txn(conn, rec.id)
+            if child is None:
+                raise Conflict(f"execution {rec.id} has no approval waiting")
+            self._resolve_approval_txn(conn, *child, decision, now)
+            return
+        step = waiting[0]
+        step.status, step.ended_at = "completed", now
+        step.output = dict(decision)
+        step_store.upsert_txn(conn, step)
+        self._requeue_txn(conn, info, rec, now)
+
+    def _waiting_child_txn(self, conn: sqlite3.Connection, parent_id: str) -> tuple[KindInfo, Record] | None:
+        """The oldest child run of ``parent_id`` that waits for an approval."""
+        for child_info in _EXECUTION_KINDS:
+            req = PageRequest(
+                order="newest",
+                limit=100,
+                where={"parent_execution_id": parent_id, "phase": "WAITING_APPROVAL"},
+            )
+            found = records.list_page(conn, child_info.table, req)
+            if found:
+                return child_info, found[-1]
+        return None
+
+    def _requeue_txn(self, conn: sqlite3.Connection, info: KindInfo, rec: Record, now: str) -> None:
+        """Queue a run that waited for a decision, and every parent that waited for it."""
+        if rec.status.get("phase", "") != "WAITING_APPROVAL":
+            return
+        rec.status["phase"] = "PENDING"
+        rec.status.pop("pendingApproval", None)
+        rec.version += 1
+        rec.updated_at, rec.updated_by = now, self.actor
+        records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
+        leases.set_lease_txn(conn, info.table, rec.id, "", "")
+        parent_id = str(rec.spec.get("parentExecutionId", ""))
+        if parent_id:
+            parent_info = _execution_kind(parent_id)
+            parent = records.get(conn, parent_info.table, id=parent_id)
+            if parent is not None:
+                self._requeue_txn(conn, parent_info, parent, now)
 
     def _claimable_txn(
         self, conn: sqlite3.Connection, info: KindInfo, execution_id: str, worker_id: str, now: str
@@ -869,6 +918,17 @@ class LocalBackend:
                 )
 
 
+def _pin_workflow(rec: Record, workflow: Record) -> None:
+    """A new run of ``workflow``: its inputs checked and completed (defaults, types), and its
+    version pinned, so a later apply never changes it."""
+    declared = from_record(Workflow, workflow).spec.inputs
+    rec.spec["inputs"] = resolve_inputs(declared, plain(rec.spec.get("inputs") or {}))
+    if not rec.spec.get("inputs"):
+        rec.spec.pop("inputs")
+    if not rec.spec.get("workflowVersion"):
+        rec.spec["workflowVersion"] = workflow.version
+
+
 def _sealed(info: KindInfo, rec: Record) -> Record:
     seal(info.message, rec)
     return rec
@@ -934,14 +994,16 @@ def _with_metadata_of(stored: E, given: E) -> E:
 
 
 def _execution_view(conn: sqlite3.Connection, info: KindInfo, rec: Record) -> Execution:
-    """An execution as readers see it: an agent run's conversation and tool calls come
-    from its steps, where each is stored once."""
+    """An execution as readers see it: an agent run's conversation and tool calls, and a
+    workflow run's task states, come from its steps, where each is stored once."""
     execution = cast(Execution, from_record(info.message, rec))
+    steps = [_step_message(s) for s in step_store.list_steps(conn, rec.id)]
     if isinstance(execution, AgentExecution):
-        steps = [_step_message(s) for s in step_store.list_steps(conn, rec.id)]
         messages, calls = transcript(execution.spec.message, steps)
         execution.status.messages.extend(messages)
         execution.status.tool_calls.extend(calls)
+    else:
+        execution.status.tasks.extend(task_states(steps))
     return execution
 
 

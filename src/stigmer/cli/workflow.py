@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stigmer.cli.context import App, add_read_and_delete, parse_pairs, pass_app
+from stigmer.cli.context import App, add_read_and_delete, output_option, parse_pairs, pass_app
 
 if TYPE_CHECKING:
     from stigmer.resources.documents import Document
@@ -102,3 +102,114 @@ def create(
 
 
 add_read_and_delete(workflow, "Workflow", "workflow")
+
+
+@workflow.command("execute")
+@click.argument("name")
+@click.option(
+    "-i", "--input", "inputs", multiple=True, metavar="KEY=VALUE", help="An input value. Repeatable."
+)
+@click.option(
+    "--input-file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="A YAML/JSON file (or - for stdin) holding a mapping of inputs; --input values win.",
+)
+@click.option("--env", "environment", default="", metavar="E", help="Run with the Environment E.")
+@click.option("--detach", is_flag=True, help="Only queue it; `stigmer worker` runs it. Prints the id.")
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="If the run reaches an approval, exit (code 0) and leave it waiting instead of waiting here.",
+)
+@output_option
+@pass_app
+def execute(
+    app: App,
+    name: str,
+    inputs: tuple[str, ...],
+    input_file: str | None,
+    environment: str,
+    detach: bool,
+    no_wait: bool,
+    output: str | None,
+) -> None:
+    """Run the workflow NAME and show its tasks as they go.
+
+    Inputs are given as text and read as their declared types (`--input count=3` is the
+    number 3 when `count` is an integer). A live table shows each task's phase, attempts
+    and duration; the workflow's outputs go to stdout at the end. The run is durable:
+    if this process dies, `stigmer execution resume ID` (or a worker) continues it and no
+    completed task runs again. Exit code 1 when the run fails.
+
+    \b
+    Examples:
+      stigmer workflow execute weekly-release-notes --input week=2026-W47
+      stigmer workflow execute triage --input-file inputs.yaml --env prod
+      stigmer workflow execute nightly-sync --detach
+    """
+    from stigmer.api.workflow.v1.workflow_pb2 import Workflow
+    from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
+    from stigmer.cli.workflow_runs import run_workflow_foreground
+
+    values = _input_file(input_file) if input_file else {}
+    values.update(parse_pairs(inputs, option="--input"))
+    target = app.backend.get(Workflow, name)
+    execution = WorkflowExecution()
+    execution.spec.workflow = target.metadata.name
+    execution.spec.environment = environment
+    if values:
+        execution.spec.inputs.update(values)
+    created = app.backend.create_execution(execution)
+    if detach:
+        click.echo(created.metadata.id)
+        click.echo(
+            f"Queued. A worker runs it: `stigmer worker`; see it: `stigmer execution get {created.metadata.id}`",
+            err=True,
+        )
+        return
+    run_workflow_foreground(app, created.metadata.id, fmt=app.output(output), wait_for_approval=not no_wait)
+
+
+def _input_file(path: str) -> dict[str, Any]:
+    import sys
+
+    import yaml
+
+    from stigmer.errors import InvalidArgument
+
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+        data = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidArgument(f"cannot read inputs: {exc}", source=path) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidArgument("an input file holds a mapping of input names to values", source=path)
+    return {str(k): v for k, v in data.items()}
+
+
+@workflow.command("graph")
+@click.argument("name")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "mermaid"]),
+    default="text",
+    show_default=True,
+    help="Text for a terminal, or a Mermaid flowchart for docs.",
+)
+@pass_app
+def graph(app: App, name: str, output: str) -> None:
+    """Print the task graph of the workflow NAME: what runs after what, and switch branches.
+
+    \b
+    Examples:
+      stigmer workflow graph weekly-release-notes
+      stigmer workflow graph weekly-release-notes -o mermaid > graph.md
+    """
+    from stigmer.api.workflow.v1.workflow_pb2 import Workflow
+    from stigmer.resources.graph import mermaid, text
+
+    target = app.backend.get(Workflow, name)
+    click.echo(mermaid(target) if output == "mermaid" else text(target))

@@ -15,10 +15,15 @@ import socket
 from collections.abc import Callable
 
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.backend.protocol import Backend
 from stigmer.errors import Conflict
+from stigmer.resources.kinds import Execution
 from stigmer.runners.agent.events import EventSink, ignore
 from stigmer.runners.agent.runner import AgentRunner
+
+KINDS = ("AgentExecution", "WorkflowExecution")
+CHILD_POLL_SECONDS = 0.5
 
 
 def lease_seconds() -> int:
@@ -40,13 +45,13 @@ async def _heartbeat(backend: Backend, execution_id: str, worker_id: str, second
 
 async def run_execution(
     backend: Backend,
-    execution: AgentExecution,
+    execution: Execution,
     *,
     worker_id: str,
     on_event: EventSink = ignore,
     config_model: str = "",
     keep_lease_on_cancel: bool = False,
-) -> AgentExecution:
+) -> Execution:
     """Run an execution this worker has claimed, renewing its lease meanwhile.
 
     With ``keep_lease_on_cancel``, a run cancelled mid-way (a server shutting down) keeps its
@@ -56,8 +61,15 @@ async def run_execution(
     beat = asyncio.create_task(_heartbeat(backend, execution.metadata.id, worker_id, seconds))
     cancelled = False
     try:
-        runner = AgentRunner(backend, worker_id=worker_id, on_event=on_event, config_model=config_model)
-        return await runner.run(execution)
+        if isinstance(execution, AgentExecution):
+            runner = AgentRunner(backend, worker_id=worker_id, on_event=on_event, config_model=config_model)
+            return await runner.run(execution)
+        from stigmer.runners.workflow.runner import WorkflowRunner
+
+        async def child(child_id: str) -> Execution:
+            return await drive_child(backend, child_id, worker_id=worker_id, config_model=config_model)
+
+        return await WorkflowRunner(backend, worker_id=worker_id, run_child=child).run(execution)
     except asyncio.CancelledError:
         cancelled = True
         raise
@@ -76,28 +88,43 @@ async def run_claimed(
     worker_id: str,
     on_event: EventSink = ignore,
     config_model: str = "",
-) -> AgentExecution:
-    """Claim one execution and run it here.
+) -> Execution:
+    """Claim one execution (agent or workflow) and run it here.
 
     Raises:
         Conflict: Another live worker holds it, or it is finished or waiting for approval.
     """
-    claimed = backend.claim_execution(
-        worker_id, kinds=["AgentExecution"], lease_seconds=lease_seconds(), execution_id=execution_id
-    )
+    claimed = backend.claim_execution(worker_id, lease_seconds=lease_seconds(), execution_id=execution_id)
     if claimed is None:
         raise Conflict(
             f"execution {execution_id} is being run by another worker",
             hint=f"follow it with `stigmer execution logs {execution_id} -f`",
         )
-    assert isinstance(claimed, AgentExecution)
     return await run_execution(
         backend, claimed, worker_id=worker_id, on_event=on_event, config_model=config_model
     )
 
 
+async def drive_child(
+    backend: Backend, child_id: str, *, worker_id: str, config_model: str = ""
+) -> Execution:
+    """Run a child execution here until it ends or waits for a person; while another live
+    worker runs it, follow it instead."""
+    while True:
+        current = backend.get_execution(child_id)
+        phase = current.status.phase
+        if phase in (ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED):
+            return current
+        if phase == ExecutionPhase.WAITING_APPROVAL:
+            return current
+        try:
+            return await run_claimed(backend, child_id, worker_id=worker_id, config_model=config_model)
+        except Conflict:
+            await asyncio.sleep(CHILD_POLL_SECONDS)
+
+
 class Worker:
-    """Claims queued agent executions and runs up to ``concurrency`` of them at once.
+    """Claims queued executions (agents and workflows) and runs up to ``concurrency`` of them at once.
 
     Args:
         drain: When stopped, let running executions finish (the default), or cancel them and
@@ -111,7 +138,7 @@ class Worker:
         concurrency: int = 1,
         poll_seconds: float = 0.5,
         config_model: str = "",
-        on_done: Callable[[AgentExecution], None] | None = None,
+        on_done: Callable[[Execution], None] | None = None,
         drain: bool = True,
     ) -> None:
         self.backend = backend
@@ -124,14 +151,14 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; then running executions finish first (or are left, see ``drain``)."""
-        running: set[asyncio.Task[AgentExecution]] = set()
+        running: set[asyncio.Task[Execution]] = set()
         while not stop.is_set():
             claimed = None
             if len(running) < self.concurrency:
                 claimed = self.backend.claim_execution(
-                    self.worker_id, kinds=["AgentExecution"], lease_seconds=lease_seconds()
+                    self.worker_id, kinds=KINDS, lease_seconds=lease_seconds()
                 )
-            if isinstance(claimed, AgentExecution):
+            if claimed is not None:
                 task = asyncio.create_task(
                     run_execution(
                         self.backend,
@@ -152,10 +179,8 @@ class Worker:
         if running:
             await asyncio.gather(*running, return_exceptions=True)
 
-    def _done(
-        self, running: set[asyncio.Task[AgentExecution]]
-    ) -> Callable[[asyncio.Task[AgentExecution]], None]:
-        def callback(task: asyncio.Task[AgentExecution]) -> None:
+    def _done(self, running: set[asyncio.Task[Execution]]) -> Callable[[asyncio.Task[Execution]], None]:
+        def callback(task: asyncio.Task[Execution]) -> None:
             running.discard(task)
             if self.on_done and not task.cancelled() and task.exception() is None:
                 self.on_done(task.result())
@@ -163,4 +188,4 @@ class Worker:
         return callback
 
 
-__all__ = ["Worker", "lease_seconds", "new_worker_id", "run_claimed", "run_execution"]
+__all__ = ["Worker", "drive_child", "lease_seconds", "new_worker_id", "run_claimed", "run_execution"]

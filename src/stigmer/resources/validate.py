@@ -10,15 +10,18 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from google.protobuf import json_format
+
 from stigmer.api.agent.v1.agent_pb2 import Agent, McpServerUsage, SubAgent
 from stigmer.api.agentinstance.v1.agentinstance_pb2 import AgentInstance
 from stigmer.api.common.v1.metadata_pb2 import ApiResourceMetadata, ModelConfig
 from stigmer.api.environment.v1.environment_pb2 import Environment
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
 from stigmer.api.skill.v1.skill_pb2 import Skill
-from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow
+from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow, WorkflowSpec
 from stigmer.api.workflowinstance.v1.workflowinstance_pb2 import WorkflowInstance
 from stigmer.errors import InvalidArgument
+from stigmer.resources import expressions
 from stigmer.resources.kinds import Resource, kind_info
 from stigmer.resources.names import validate_label_key, validate_name
 
@@ -225,6 +228,73 @@ def _workflow(workflow: Workflow) -> None:
                     f"task {task.name!r} depends on itself", field=f"spec.tasks[{i}].{where}"
                 )
     _check_acyclic(spec.tasks)
+    _workflow_expressions(spec)
+
+
+def _workflow_expressions(spec: WorkflowSpec) -> None:
+    """Compile every expression, and check the tasks and loop variables they name."""
+    names = [task.name for task in spec.tasks]
+    for i, task in enumerate(spec.tasks):
+        _task_expressions(task, f"spec.tasks[{i}]", names, in_loop=False)
+    if spec.HasField("outputs"):
+        _expressions(json_format.MessageToDict(spec.outputs), "spec.outputs", names, in_loop=False)
+
+
+def _task_expressions(task: Task, field: str, names: list[str], *, in_loop: bool) -> None:
+    values: list[tuple[str, Any]] = [("message", task.message)]
+    if task.HasField("inputs"):
+        values.append(("inputs", json_format.MessageToDict(task.inputs)))
+    kind = task.WhichOneof("kind")
+    if kind == "set":
+        values.append(("set", json_format.MessageToDict(task.set)))
+    elif kind == "http":
+        http = task.http
+        values += [
+            ("http.url", http.url),
+            ("http.headers", dict(http.headers)),
+            ("http.query", dict(http.query)),
+        ]
+        if http.HasField("body"):
+            values.append(("http.body", json_format.MessageToDict(http.body)))
+    elif kind == "approval":
+        values.append(("approval.message", task.approval.message))
+    elif kind == "for_each":
+        values.append(("forEach.items", task.for_each.items))
+    for name, value in values:
+        _expressions(value, f"{field}.{name}", names, in_loop=in_loop)
+    conditions = [("when", task.when)]
+    conditions += [(f"switch.cases[{c}].when", case.when) for c, case in enumerate(task.switch.cases)]
+    for name, text in conditions:
+        where = f"{field}.{name}"
+        expressions.check_condition(text, where=where)
+        _names_in_scope(expressions.condition_references(text, where=where), text, where, names, in_loop)
+    if kind == "for_each" and task.for_each.HasField("do"):
+        _task_expressions(task.for_each.do, f"{field}.forEach.do", names, in_loop=True)
+
+
+def _expressions(value: Any, field: str, names: list[str], *, in_loop: bool) -> None:
+    for where, text in expressions.iter_strings(value, field):
+        if expressions.has_expressions(text):
+            expressions.check(text, where=where)
+            _names_in_scope(expressions.references(text, where=where), text, where, names, in_loop)
+
+
+def _names_in_scope(
+    refs: set[tuple[str, str]], text: str, where: str, names: list[str], in_loop: bool
+) -> None:
+    # A task may read any task of the workflow, not only its dependencies: a task enabled
+    # by a switch often reads one it does not depend on, guarded by `when` or default().
+    for root, name in sorted(refs):
+        if root == "tasks" and name and name not in names:
+            raise InvalidArgument(
+                f"unknown task {name!r} in {text.strip()}", field=where, hint=f"tasks: {', '.join(names)}"
+            )
+        if root in ("item", "index") and not in_loop:
+            raise InvalidArgument(
+                f"{root} is only defined inside forEach.do, in {text.strip()}",
+                field=where,
+                hint="loop with a forEach task: {items: ${…}, do: {…}}",
+            )
 
 
 def _check_acyclic(tasks: Any) -> None:

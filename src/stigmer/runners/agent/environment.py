@@ -18,6 +18,7 @@ from stigmer.backend.protocol import Backend
 from stigmer.mcp.types import ServerSpec, Tool, ToolResult
 from stigmer.models.types import TextDelta
 from stigmer.resources.codec import to_dict
+from stigmer.resources.kinds import Execution
 from stigmer.runners.agent.events import (
     ApprovalNeeded,
     EventSink,
@@ -42,7 +43,7 @@ class RunEnvironment:
     redactor: Redactor = field(default_factory=Redactor, repr=False)
 
     @classmethod
-    def load(cls, backend: Backend, execution: AgentExecution, worker_id: str) -> RunEnvironment:
+    def load(cls, backend: Backend, execution: Execution, worker_id: str) -> RunEnvironment:
         """The run's environment, from its ExecutionContext; empty when it names none."""
         if not execution.spec.environment:
             return cls()

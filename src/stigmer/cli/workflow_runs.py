@@ -1,0 +1,258 @@
+"""Running a workflow execution in the foreground: a live table of its tasks, then its outputs.
+
+Locally the run happens in this process (claimed like any worker would); against a
+server, the server's worker runs it and this follows its record. Either way the table is
+drawn from the execution's record, so it shows what `stigmer execution get` shows. On a
+terminal the table redraws in place (rich); elsewhere each task change is one line.
+The outputs go to stdout, everything else to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import TaskState, WorkflowExecution
+from stigmer.cli.context import App
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from stigmer.api.workflow.v1.workflow_pb2 import Workflow
+
+REFRESH_SECONDS = 0.25
+FINISHED = (ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED)
+COLOURS = {
+    "COMPLETED": "green",
+    "FAILED": "red",
+    "CANCELLED": "red",
+    "RUNNING": "cyan",
+    "WAITING_APPROVAL": "yellow",
+    "SKIPPED": "dim",
+    "PENDING": "dim",
+}
+
+
+def _seconds(state: TaskState, now: datetime) -> str:
+    if not state.HasField("start_time"):
+        return ""
+    start = state.start_time.ToDatetime(UTC)
+    end = state.end_time.ToDatetime(UTC) if state.HasField("end_time") else now
+    return f"{max((end - start).total_seconds(), 0):.1f}s"
+
+
+def rows(workflow: Workflow | None, execution: WorkflowExecution) -> list[tuple[str, str, str, str, str]]:
+    """(task, phase, attempts, duration, note) for every task: declared ones first, in order."""
+    states = {t.name: t for t in execution.status.tasks}
+    names = [t.name for t in workflow.spec.tasks] if workflow is not None else []
+    ordered: list[str] = []
+    for name in names:
+        ordered.append(name)
+        ordered += [key for key in states if key.startswith(name + "[")]
+    ordered += [key for key in states if key not in ordered]
+    now = datetime.now(UTC)
+    out = []
+    for name in ordered:
+        state = states.get(name)
+        if state is None:
+            out.append((name, "PENDING", "", "", ""))
+            continue
+        note = state.error.message.splitlines()[0] if state.error.message else ""
+        if not note and state.child_execution_id:
+            note = state.child_execution_id
+        attempts = str(state.attempts) if state.attempts else ""
+        label = f"  {name}" if "[" in name else name
+        out.append((label, ExecutionPhase.Name(state.phase), attempts, _seconds(state, now), note[:80]))
+    return out
+
+
+def task_table(workflow: Workflow | None, execution: WorkflowExecution) -> Table:
+    """The rich table of a workflow run's tasks."""
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("TASK", "PHASE", "ATTEMPTS", "DURATION", "NOTE"):
+        table.add_column(column)
+    for name, phase, attempts, took, note in rows(workflow, execution):
+        colour = COLOURS.get(phase, "")
+        table.add_row(name, f"[{colour}]{phase}[/]" if colour else phase, attempts, took, note)
+    return table
+
+
+def _workflow_of(app: App, execution: WorkflowExecution) -> Workflow | None:
+    from stigmer.errors import StigmerError
+    from stigmer.runners.workflow.runner import pinned_workflow
+
+    try:
+        return pinned_workflow(app.backend, execution)
+    except StigmerError:
+        return None  # deleted since: the table shows the tasks on record
+
+
+class _Display:
+    """Redraws the task table (terminal) or prints each task change (anything else)."""
+
+    def __init__(self, workflow: Workflow | None) -> None:
+        from rich.console import Console
+
+        self.workflow = workflow
+        self.console = Console(stderr=True)
+        self.live: Any = None
+        self.seen: dict[str, str] = {}
+
+    def __enter__(self) -> _Display:
+        if self.console.is_terminal:
+            from rich.live import Live
+
+            self.live = Live(console=self.console, refresh_per_second=8, transient=False)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+
+    def show(self, execution: WorkflowExecution) -> None:
+        if self.live is not None:
+            self.live.update(task_table(self.workflow, execution))
+            return
+        for name, phase, attempts, took, note in rows(self.workflow, execution):
+            if self.seen.get(name) != phase and phase != "PENDING":
+                self.seen[name] = phase
+                extra = " · ".join(p for p in (took, f"attempt {attempts}" if attempts not in ("", "1") else "", note) if p)
+                click.secho(f"{name.strip()}: {phase}" + (f" ({extra})" if extra else ""), err=True, fg=COLOURS.get(phase))
+
+
+async def _watch(app: App, execution_id: str, display: _Display, done: Callable[[], bool]) -> None:
+    while not done():
+        current = app.backend.get_execution(execution_id)
+        assert isinstance(current, WorkflowExecution)
+        display.show(current)
+        await asyncio.sleep(REFRESH_SECONDS)
+
+
+async def _run_here(app: App, execution_id: str, display: _Display, wait: bool) -> WorkflowExecution:
+    from stigmer.engine.local import new_worker_id, run_claimed
+
+    worker_id = new_worker_id()
+    while True:
+        running = asyncio.create_task(run_claimed(app.backend, execution_id, worker_id=worker_id))
+        await _watch(app, execution_id, display, running.done)
+        done = await running
+        assert isinstance(done, WorkflowExecution)
+        if done.status.phase != ExecutionPhase.WAITING_APPROVAL:
+            return done
+        if not _announce_approval(app, execution_id, wait):
+            return done
+        if (await _wait_for_decision(app, execution_id, display)).status.phase != ExecutionPhase.PENDING:
+            return done
+
+
+async def _follow(app: App, execution_id: str, display: _Display, wait: bool) -> WorkflowExecution:
+    announced = False
+    while True:
+        current = app.backend.get_execution(execution_id)
+        assert isinstance(current, WorkflowExecution)
+        display.show(current)
+        if current.status.phase in FINISHED:
+            return current
+        if current.status.phase == ExecutionPhase.WAITING_APPROVAL and not announced:
+            announced = True
+            if not _announce_approval(app, execution_id, wait):
+                return current
+        elif current.status.phase != ExecutionPhase.WAITING_APPROVAL:
+            announced = False
+        await asyncio.sleep(REFRESH_SECONDS)
+
+
+def _announce_approval(app: App, execution_id: str, wait: bool) -> bool:
+    """Tell the user what the run waits for; whether to keep waiting here."""
+    if not wait:
+        click.secho(
+            f"Waiting for approval. Decide with `stigmer execution approve {execution_id}` "
+            f"or `stigmer execution reject {execution_id}`; the run continues then.",
+            err=True,
+            fg="yellow",
+        )
+        return False
+    click.secho(
+        f"Waiting for approval: run `stigmer execution approve {execution_id}` "
+        f"(or `reject {execution_id} --reason …`) from any terminal. Ctrl-C leaves it waiting.",
+        err=True,
+        fg="yellow",
+    )
+    return True
+
+
+async def _wait_for_decision(app: App, execution_id: str, display: _Display) -> WorkflowExecution:
+    while True:
+        current = app.backend.get_execution(execution_id)
+        assert isinstance(current, WorkflowExecution)
+        display.show(current)
+        if current.status.phase != ExecutionPhase.WAITING_APPROVAL:
+            return current
+        await asyncio.sleep(REFRESH_SECONDS * 2)
+
+
+def run_workflow_foreground(app: App, execution_id: str, *, fmt: str, wait_for_approval: bool = True) -> None:
+    """Run (or follow) a workflow execution to its end, showing its tasks; exit 1 when it failed."""
+    from stigmer.cli.output import dump_yaml, echo_resources
+
+    execution = app.backend.get_execution(execution_id)
+    assert isinstance(execution, WorkflowExecution)
+    workflow = _workflow_of(app, execution)
+    started = time.perf_counter()
+    remote = app.config.backend == "cloud"
+    table = fmt == "table"
+    try:
+        with _Display(workflow) if table else _Quiet() as display:
+            runner = _follow if remote else _run_here
+            asyncio.run(runner(app, execution_id, display, wait_for_approval))  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        where = (
+            f"the server runs it: `stigmer execution logs {execution_id} -f` follows it again"
+            if remote
+            else f"`stigmer execution resume {execution_id}` continues it"
+        )
+        click.echo(f"\nStopped watching. The execution keeps its state; {where}.", err=True)
+        sys.exit(130)
+    final = app.backend.get_execution(execution_id)
+    assert isinstance(final, WorkflowExecution)
+    failed = final.status.phase in (ExecutionPhase.FAILED, ExecutionPhase.CANCELLED)
+    if not table:
+        echo_resources([final], fmt, single=True)
+    else:
+        if failed:
+            click.secho(f"Error: {final.status.error.message}", err=True, fg="red")
+        if final.status.HasField("outputs"):
+            from stigmer.resources.codec import to_dict
+            from stigmer.resources.steps import plain
+
+            click.echo(dump_yaml(plain(to_dict(final.status.outputs))).rstrip("\n"))
+        phase = ExecutionPhase.Name(final.status.phase)
+        click.secho(f"— {phase} · {execution_id} · {time.perf_counter() - started:.1f}s", err=True, dim=True)
+    if failed:
+        sys.exit(1)
+
+
+class _Quiet:
+    """No display (json and yaml output)."""
+
+    def __enter__(self) -> _Quiet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def show(self, execution: WorkflowExecution) -> None:
+        pass
+
+
+__all__ = ["rows", "run_workflow_foreground", "task_table"]

@@ -1,0 +1,1 @@
+"""The workflow runner: task graphs run durably, task by task."""

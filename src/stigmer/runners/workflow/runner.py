@@ -1,0 +1,554 @@
+"""The workflow runner: every task whose dependencies are done starts at once.
+
+A run reads its journal first: finished tasks keep their recorded outcomes and never
+run again. It then schedules the rest over the task graph (dependencies and switch
+gates), at most ``concurrency`` at a time, evaluating each task's expressions against
+the workflow's inputs, earlier tasks' outputs and its environment, and journals every
+attempt before moving on. Retries, timeouts and ``onError`` apply per task; a failure
+that is not tolerated cancels what is still running and fails the run. A run where
+nothing can move until a person decides an approval hands its lease back and waits
+(WAITING_APPROVAL); the decision queues it again.
+
+Dependency rules: a task runs when each of its dependencies has ended; it is SKIPPED
+when its ``when`` is false, when a switch that targets it chose other tasks, or when
+every one of its dependencies was skipped (so a branch not taken is skipped to its end,
+while a join after a switch still runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from stigmer import faults
+from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow
+from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
+from stigmer.backend.protocol import Backend
+from stigmer.clock import Clock, utcnow
+from stigmer.errors import InvalidArgument, StigmerError
+from stigmer.resources import expressions
+from stigmer.resources.codec import from_dict, to_dict
+from stigmer.resources.durations import parse_duration
+from stigmer.resources.inputs import resolve_inputs
+from stigmer.resources.steps import WAITING, output_of, plain
+from stigmer.resources.workflow_steps import item_key
+from stigmer.runners.agent.environment import RunEnvironment
+from stigmer.runners.workflow import kinds
+from stigmer.runners.workflow.journal import SUCCEEDED, Journal, Outcome
+from stigmer.runners.workflow.kinds import ChildRunner, TaskCall, TaskError
+from stigmer.secrets.references import MissingReference, Reference
+
+DEFAULT_CONCURRENCY = 16
+DEFAULT_FOREACH_CONCURRENCY = 4
+CANCEL_CHECK_SECONDS = 1.0
+
+
+class _Stop(Exception):
+    def __init__(self, phase: ExecutionPhase.ValueType, code: str = "", message: str = "") -> None:
+        super().__init__(message)
+        self.phase, self.code, self.message = phase, code, message
+
+
+@dataclass
+class _Run:
+    execution: WorkflowExecution
+    workflow: Workflow
+    inputs: dict[str, Any]
+    env: RunEnvironment
+    journal: Journal
+    results: dict[str, Outcome] = field(default_factory=dict)
+    scope: dict[str, Any] = field(default_factory=dict)
+    children: dict[str, str] = field(default_factory=dict)  # task key -> running child id
+    blocked: set[str] = field(default_factory=set)  # keys waiting for a person, without a timeout
+
+    def context(self, **extra: Any) -> dict[str, Any]:
+        base = {
+            "workflow": {
+                "inputs": self.inputs,
+                "id": self.execution.metadata.id,
+                "name": self.workflow.metadata.name,
+            },
+            "tasks": self.scope,
+            "env": self.env.variables,
+            "secrets": self.env.secrets,
+        }
+        base.update(extra)
+        return base
+
+
+def _task_scope(outcome: Outcome) -> dict[str, Any]:
+    outputs = outcome.outputs
+    single = outputs["output"] if set(outputs) == {"output"} else outputs
+    return {"outputs": outputs, "output": single, "phase": outcome.phase, "error": outcome.error}
+
+
+def _struct(value: Any) -> Any:
+    """A protobuf Struct or Value field as plain data."""
+    return plain(to_dict(value)) if value is not None else None
+
+
+class WorkflowRunner:
+    """Runs claimed WorkflowExecutions to their end (or until a person must decide).
+
+    Args:
+        backend: Where the run's record lives.
+        worker_id: The lease holder; every write is fenced by it.
+        run_child: Runs a child execution (agent and workflow tasks); from the engine.
+        concurrency: How many tasks of one run may be in flight at once.
+        clock: Where "now" comes from.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        worker_id: str,
+        run_child: ChildRunner,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.backend = backend
+        self.worker_id = worker_id
+        self.run_child = run_child
+        self.concurrency = concurrency
+        self.clock = clock
+
+    async def run(self, execution: WorkflowExecution) -> WorkflowExecution:
+        """Carry a RUNNING (claimed) execution as far as it goes; return its record."""
+        env = RunEnvironment()
+        run: _Run | None = None
+        try:
+            env = RunEnvironment.load(self.backend, execution, self.worker_id)
+            run = self._prepare(execution, env)
+            await self._schedule(run)
+            outputs = self._outputs(run)
+        except _Stop as stop:
+            return self._finish(execution, env, stop.phase, stop.code, stop.message)
+        except StigmerError as exc:
+            message = f"{exc}" + (f"\nHint: {exc.hint}" if exc.hint else "")
+            return self._finish(execution, env, ExecutionPhase.FAILED, type(exc).__name__.upper(), message)
+        return self._finish(execution, env, ExecutionPhase.COMPLETED, outputs=outputs)
+
+    # -- preparing -------------------------------------------------------------------------
+
+    def _prepare(self, execution: WorkflowExecution, env: RunEnvironment) -> _Run:
+        workflow = pinned_workflow(self.backend, execution)
+        given = plain(to_dict(execution.spec.inputs)) if execution.spec.HasField("inputs") else {}
+        inputs = resolve_inputs(workflow.spec.inputs, given)
+        _check_references(workflow, env)
+        journal = Journal(
+            self.backend,
+            execution.metadata.id,
+            self.worker_id,
+            self.backend.list_steps(execution.metadata.id),
+            self.clock,
+            env.redact,
+        )
+        return _Run(execution, workflow, inputs, env, journal)
+
+    # -- scheduling ------------------------------------------------------------------------
+
+    async def _schedule(self, run: _Run) -> None:
+        tasks = {t.name: t for t in run.workflow.spec.tasks}
+        order = [t.name for t in run.workflow.spec.tasks]
+        gates: dict[str, list[str]] = {name: [] for name in order}
+        for t in run.workflow.spec.tasks:
+            if t.WhichOneof("kind") == "switch":
+                targets = {n for case in t.switch.cases for n in case.then} | set(t.switch.default)
+                for target in targets:
+                    gates[target].append(t.name)
+        waiting_on = {name: set(tasks[name].depends_on) | set(gates[name]) for name in order}
+        dependents: dict[str, list[str]] = {name: [] for name in order}
+        for name in order:
+            for before in waiting_on[name]:
+                dependents[before].append(name)
+
+        ready: deque[str] = deque(name for name in order if not waiting_on[name])
+        queued: deque[str] = deque()  # ready to run, waiting for a free slot
+        running: dict[asyncio.Task[Outcome], str] = {}
+        last_cancel_check = 0.0
+        loop = asyncio.get_running_loop()
+
+        def finished(name: str, outcome: Outcome) -> None:
+            run.results[name] = outcome
+            run.scope[name] = _task_scope(outcome)
+            for after in dependents[name]:
+                waiting_on[after].discard(name)
+                if not waiting_on[after]:
+                    ready.append(after)
+
+        try:
+            while True:
+                while ready:
+                    name = ready.popleft()
+                    task = tasks[name]
+                    recorded = run.journal.outcome(name)
+                    if recorded is not None:
+                        finished(name, recorded)
+                        self._check_failure(run, name, recorded)
+                        continue
+                    reason = self._skip_reason(run, task, gates[name])
+                    if reason:
+                        outcome = Outcome("SKIPPED", error=reason)
+                        run.journal.end(name, 1, outcome, started=self.clock())
+                        finished(name, outcome)
+                        continue
+                    if task.WhichOneof("kind") in ("set", "switch"):
+                        outcome = await self._attempts(run, task, name, {})
+                        finished(name, outcome)
+                        self._check_failure(run, name, outcome)
+                        await asyncio.sleep(0)  # let the heartbeat in during long chains
+                        continue
+                    queued.append(name)
+                while queued and len(running) < self.concurrency:
+                    name = queued.popleft()
+                    running[asyncio.create_task(self._attempts(run, tasks[name], name, {}))] = name
+                if ready:
+                    continue
+                if not running:
+                    return
+                if loop.time() - last_cancel_check >= CANCEL_CHECK_SECONDS:
+                    last_cancel_check = loop.time()
+                    if self.backend.get_execution(run.execution.metadata.id).status.cancel_requested:
+                        raise _Stop(ExecutionPhase.CANCELLED, "CANCELLED", "cancelled while running")
+                if not queued and all(name in run.blocked for name in running.values()):
+                    # Nothing moves until a person decides: hand the lease back meanwhile.
+                    raise _Stop(ExecutionPhase.WAITING_APPROVAL)
+                done, _ = await asyncio.wait(
+                    running, timeout=CANCEL_CHECK_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+                for finished_task in done:
+                    name = running.pop(finished_task)
+                    outcome = finished_task.result()
+                    finished(name, outcome)
+                    self._check_failure(run, name, outcome)
+        except BaseException as exc:
+            await self._stop_running(run, running, exc)
+            raise
+
+    async def _stop_running(
+        self, run: _Run, running: dict[asyncio.Task[Outcome], str], why: BaseException
+    ) -> None:
+        """Cancel tasks in flight; their children too, unless the run only parks for a person."""
+        parking = isinstance(why, _Stop) and why.phase == ExecutionPhase.WAITING_APPROVAL
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+        if parking or not isinstance(why, _Stop):
+            return  # children keep running or waiting; a resumed run finds them again
+        reason = f"the workflow stopped: {why.message}"
+        for key, child_id in list(run.children.items()):
+            kinds.cancel_child(self.backend, child_id, self.worker_id, reason)
+            run.children.pop(key, None)
+        for key in list(run.journal.starts):
+            if run.journal.outcome(key) is None:
+                outcome = Outcome("CANCELLED", error=reason, code="CANCELLED")
+                run.journal.end(key, run.journal.resume(key).attempt, outcome, started=self.clock())
+
+    def _check_failure(self, run: _Run, name: str, outcome: Outcome) -> None:
+        if not outcome.ok:
+            code = outcome.code or "TASK_FAILED"
+            raise _Stop(ExecutionPhase.FAILED, code, f"task {name!r} failed: {outcome.error}")
+
+    def _skip_reason(self, run: _Run, task: Task, gates: list[str]) -> str:
+        for switch in gates:
+            chosen = run.results[switch].outputs.get("enabled", [])
+            if run.results[switch].phase == SUCCEEDED and task.name in chosen:
+                break
+        else:
+            if gates:
+                return f"not chosen by switch {', '.join(gates)}"
+        deps = list(task.depends_on)
+        if deps and all(run.results[d].phase == "SKIPPED" for d in deps):
+            return "every dependency was skipped"
+        if task.when:
+            where = f"tasks.{task.name}.when"
+            if not expressions.condition(task.when, run.context(), where=where):
+                return f"when is false: {task.when}"
+        return ""
+
+    # -- one task ------------------------------------------------------------------------
+
+    async def _attempts(self, run: _Run, task: Task, key: str, extra: dict[str, Any]) -> Outcome:
+        """Run a task (or one forEach item) until it succeeds or its attempts are spent."""
+        resume = run.journal.resume(key)
+        attempt, started_input, retry_at = resume.attempt, resume.started, resume.retry_at
+        max_attempts = max(task.retry.max_attempts, 1)
+        timeout = parse_duration(task.timeout, field=f"tasks.{task.name}.timeout") if task.timeout else None
+        while True:
+            if retry_at:
+                await kinds.sleep_until(retry_at, self.clock)
+            started = self.clock()
+            call = TaskCall(
+                run.execution.metadata.id,
+                run.execution.spec.environment,
+                task,
+                key,
+                attempt,
+                started_input or {},
+                blocked=self._blocker(run, key, task),
+            )
+            retryable = True
+            try:
+                async with asyncio.timeout(timeout):
+                    outputs = await self._execute(run, call, extra)
+                outcome = Outcome(SUCCEEDED, run.env.redact(outputs))
+            except TaskError as exc:
+                outcome = Outcome("FAILED", error=exc.message, code=exc.code)
+                retryable = exc.retryable
+            except TimeoutError:
+                outcome = Outcome("FAILED", error=f"timed out after {task.timeout}", code="TIMEOUT")
+                retryable = True
+                self._abandon_child(run, key, f"task {key} timed out")
+            except StigmerError as exc:
+                outcome = Outcome("FAILED", error=str(exc), code=type(exc).__name__.upper())
+                retryable = not isinstance(exc, InvalidArgument)
+            if outcome.phase == SUCCEEDED:
+                run.children.pop(key, None)
+                run.journal.end(key, attempt, outcome, started=started)
+                faults.hit("workflow.task_recorded")
+                return outcome
+            run.children.pop(key, None)
+            outcome.error = run.env.redactor.text(outcome.error)
+            if retryable and attempt < max_attempts:
+                retry_at = kinds.deadline(self.clock(), _backoff(task, attempt))
+                run.journal.end(key, attempt, outcome, started=started, retry_at=retry_at)
+                attempt, started_input = attempt + 1, None
+                continue
+            outcome = _on_error(task, outcome)
+            run.journal.end(key, attempt, outcome, started=started)
+            faults.hit("workflow.task_recorded")
+            return outcome
+
+    def _blocker(self, run: _Run, key: str, task: Task) -> Callable[[bool], None]:
+        def blocked(waiting: bool) -> None:
+            if waiting and not (task.WhichOneof("kind") == "approval" and task.approval.timeout):
+                run.blocked.add(key)
+            else:
+                run.blocked.discard(key)
+
+        return blocked
+
+    def _abandon_child(self, run: _Run, key: str, reason: str) -> None:
+        child_id = run.children.pop(key, None)
+        if child_id:
+            kinds.cancel_child(self.backend, child_id, self.worker_id, reason)
+
+    def _started(self, run: _Run, call: TaskCall, **extra: Any) -> None:
+        """Journal the start of an attempt (once: a resumed in-flight attempt already has it)."""
+        if not call.started:
+            call.started = {"attempt": call.attempt, **extra}
+            run.journal.start(call.key, call.attempt, **extra)
+            faults.hit("workflow.task_started")
+
+    async def _execute(self, run: _Run, call: TaskCall, extra: dict[str, Any]) -> dict[str, Any]:
+        task, key = call.task, call.key
+        kind = task.WhichOneof("kind")
+        context = run.context(**extra)
+        where = f"tasks.{key}"
+
+        def value(field_value: Any, field_name: str) -> Any:
+            return expressions.evaluate(field_value, context, where=f"{where}.{field_name}")
+
+        if kind == "set":
+            return dict(value(_struct(task.set), "set") or {})
+        if kind == "switch":
+            for i, case in enumerate(task.switch.cases):
+                if expressions.condition(case.when, context, where=f"{where}.switch.cases[{i}].when"):
+                    return {"enabled": list(case.then), "case": i}
+            return {"enabled": list(task.switch.default), "case": "default"}
+        if kind == "http":
+            request = {
+                "method": task.http.method,
+                "url": value(task.http.url, "http.url"),
+                "headers": value(dict(task.http.headers), "http.headers"),
+                "query": value(dict(task.http.query), "http.query"),
+                "body": value(_struct(task.http.body), "http.body") if task.http.HasField("body") else None,
+                "expectStatus": list(task.http.expect_status),
+            }
+            self._started(run, call)
+            return await kinds.http(call, request)
+        if kind == "python":
+            inputs = dict(value(_struct(task.inputs), "inputs") or {}) if task.HasField("inputs") else {}
+            self._started(run, call)
+            return await kinds.python(call, inputs)
+        if kind in ("agent", "workflow"):
+            inputs = dict(value(_struct(task.inputs), "inputs") or {}) if task.HasField("inputs") else {}
+            child_id = str(call.started.get("childExecutionId", ""))
+            if not child_id:
+                if kind == "agent":
+                    message = str(value(task.message, "message") or "")
+                    child: Any = kinds.new_agent_child(call, message, inputs)
+                else:
+                    child = kinds.new_workflow_child(call, inputs)
+                child_id = kinds.find_or_create_child(self.backend, call, child)
+                self._started(run, call, childExecutionId=child_id)
+            run.children[key] = child_id
+            done = await kinds.run_child(self.backend, call, child_id, self.run_child)
+            return kinds.child_result(done)
+        if kind == "approval":
+            return await self._approval(
+                run, call, str(value(task.approval.message, "approval.message") or "")
+            )
+        if kind == "wait":
+            until = str(call.started.get("until", ""))
+            if not until:
+                seconds = parse_duration(task.wait.duration, field=f"{where}.wait.duration")
+                until = kinds.deadline(self.clock(), seconds)
+                self._started(run, call, until=until)
+            await kinds.sleep_until(until, self.clock)
+            return {"until": until}
+        if kind == "for_each":
+            return await self._for_each(run, call, context)
+        raise TaskError("UNKNOWN_KIND", f"task {task.name!r} has no kind", retryable=False)
+
+    async def _approval(self, run: _Run, call: TaskCall, message: str) -> dict[str, Any]:
+        approval = call.task.approval
+        self._started(run, call)
+        request: dict[str, Any] = {"task": call.key, "message": message}
+        if approval.timeout:
+            request["until"] = kinds.deadline(
+                self.clock(), parse_duration(approval.timeout, field="approval.timeout")
+            )
+        step = run.journal.ask_approval(call.key, request)
+        until = str(plain(to_dict(step.input)).get("until", "")) if step.HasField("input") else ""
+        call.blocked(True)
+        try:
+            while step.status == WAITING:
+                if until and datetime.fromisoformat(until) <= self.clock():
+                    approve = approval.on_timeout == "approve"
+                    run.journal.decide_approval(
+                        call.key, {"approved": approve, "reason": "timed out", "by": "timeout"}
+                    )
+                    step = run.journal.approvals[call.key]
+                    break
+                await asyncio.sleep(kinds.POLL_SECONDS)
+                step = run.journal.approval(call.key)
+        finally:
+            call.blocked(False)
+        decision = kinds.approval_decision(output_of(step))
+        if not decision["approved"]:
+            reason = decision["reason"] or "no reason given"
+            raise TaskError(
+                "REJECTED", f"rejected by {decision['by'] or 'a person'}: {reason}", retryable=False
+            )
+        return decision
+
+    async def _for_each(self, run: _Run, call: TaskCall, context: dict[str, Any]) -> dict[str, Any]:
+        task = call.task
+        items = expressions.evaluate(task.for_each.items, context, where=f"tasks.{task.name}.forEach.items")
+        if not isinstance(items, list):
+            raise TaskError(
+                "INVALID_ITEMS",
+                f"forEach.items must yield a list, got {type(items).__name__}: {str(items)[:100]}",
+                retryable=False,
+            )
+        self._started(run, call, items=len(items))
+        limit = asyncio.Semaphore(task.for_each.concurrency or DEFAULT_FOREACH_CONCURRENCY)
+        do = task.for_each.do
+
+        async def one(index: int, item: Any) -> Outcome:
+            key = item_key(call.key, index)
+            recorded = run.journal.outcome(key)
+            if recorded is not None:
+                return recorded
+            async with limit:
+                return await self._attempts(run, do, key, {"item": item, "index": index})
+
+        results = await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+        failed = [(i, r) for i, r in enumerate(results) if not r.ok]
+        if failed:
+            i, outcome = failed[0]
+            raise TaskError(
+                outcome.code or "ITEM_FAILED", f"item {i} failed: {outcome.error}", retryable=False
+            )
+        return {"results": [r.outputs for r in results]}
+
+    # -- the end ---------------------------------------------------------------------------
+
+    def _outputs(self, run: _Run) -> dict[str, Any]:
+        if not run.workflow.spec.HasField("outputs"):
+            return {}
+        value = expressions.evaluate(_struct(run.workflow.spec.outputs), run.context(), where="outputs")
+        return dict(run.env.redact(value or {}))
+
+    def _finish(
+        self,
+        execution: WorkflowExecution,
+        env: RunEnvironment,
+        phase: ExecutionPhase.ValueType,
+        code: str = "",
+        message: str = "",
+        outputs: dict[str, Any] | None = None,
+    ) -> WorkflowExecution:
+        status = execution.status
+        status.phase = phase
+        status.ClearField("tasks")
+        if phase != ExecutionPhase.WAITING_APPROVAL:
+            status.end_time.FromDatetime(self.clock())
+        if outputs:
+            status.outputs.Clear()
+            status.outputs.update(outputs)
+        if code:
+            status.error.code, status.error.message = code, env.redactor.text(message)
+        return self.backend.update_execution_status(execution, worker_id=self.worker_id)
+
+
+def pinned_workflow(backend: Backend, execution: WorkflowExecution) -> Workflow:
+    """The workflow version a run is pinned to (a later apply never changes a run in flight)."""
+    current = backend.get(Workflow, execution.spec.workflow)
+    pinned = execution.spec.workflow_version
+    if not pinned or pinned == current.metadata.version:
+        return current
+    for entry in backend.history(Workflow, current.metadata.id):
+        if entry.spec.version == pinned:
+            snapshot = to_dict(entry.spec.snapshot)
+            snapshot.get("metadata", {}).pop("version", None)
+            workflow = from_dict(Workflow, {k: v for k, v in snapshot.items() if k != "status"})
+            workflow.metadata.version = pinned
+            return workflow
+    raise InvalidArgument(
+        f"workflow {current.metadata.name!r} has no version {pinned}",
+        field="spec.workflowVersion",
+        hint=f"see its versions: stigmer history workflow {current.metadata.name}",
+    )
+
+
+def _check_references(workflow: Workflow, env: RunEnvironment) -> None:
+    """Fail before any work when a task refers to a secret or variable the environment lacks."""
+    for i, task in enumerate(workflow.spec.tasks):
+        for root, name in sorted(expressions.references(to_dict(task))):
+            if root not in ("secrets", "env") or not name:
+                continue
+            if name not in (env.secrets if root == "secrets" else env.variables):
+                raise MissingReference(Reference(root, name, f"spec.tasks[{i}] ({task.name})"), env.name)
+
+
+def _backoff(task: Task, attempt: int) -> float:
+    """Seconds before attempt ``attempt + 1``: exponential, capped, with jitter when asked."""
+    backoff = task.retry.backoff
+    initial = parse_duration(backoff.initial, field="retry.backoff.initial") if backoff.initial else 1.0
+    cap = parse_duration(backoff.max, field="retry.backoff.max") if backoff.max else 60.0
+    delay = min(initial * (backoff.multiplier or 2.0) ** (attempt - 1), cap)
+    if backoff.jitter:
+        delay = random.uniform(delay / 2, delay)
+    return delay
+
+
+def _on_error(task: Task, outcome: Outcome) -> Outcome:
+    """What a task's onError makes of its last failed attempt."""
+    if task.on_error.HasField("output"):
+        return Outcome(SUCCEEDED, plain(to_dict(task.on_error.output)), outcome.error, outcome.code)
+    if task.on_error.action == "continue":
+        outcome.tolerated = True
+    return outcome
+
+
+__all__ = ["DEFAULT_CONCURRENCY", "WorkflowRunner", "pinned_workflow"]

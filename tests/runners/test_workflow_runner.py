@@ -1,0 +1,536 @@
+"""Workflows run by the engine against a real store (both backends): what a run does and
+what its record shows."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import TaskState, WorkflowExecution
+from stigmer.backend.protocol import Backend, ExecutionQuery
+from stigmer.engine.local import run_claimed
+from stigmer.errors import InvalidArgument
+from stigmer.resources.codec import to_dict
+from stigmer.resources.steps import plain
+from tests.builders import agent, environment, workflow, workflow_execution
+from tests.runners.conftest import WORKER, scripted
+
+FN = "tests.runners.workflow_functions"
+P = ExecutionPhase
+
+
+class Flows:
+    """Apply workflows and run them here, as a worker would."""
+
+    def __init__(self, backend: Backend, tmp_path: Path) -> None:
+        self.backend = backend
+        self.tmp_path = tmp_path
+
+    def apply(self, name: str, tasks: list[dict[str, Any]], **spec: Any) -> None:
+        self.backend.apply([workflow(name, tasks, **spec)])
+
+    def start(self, name: str, **spec: Any) -> str:
+        return self.backend.create_execution(workflow_execution(name, **spec)).metadata.id
+
+    def resume(self, execution_id: str) -> WorkflowExecution:
+        asyncio.run(run_claimed(self.backend, execution_id, worker_id=WORKER))
+        return self.get(execution_id)
+
+    def get(self, execution_id: str) -> WorkflowExecution:
+        found = self.backend.get_execution(execution_id)
+        assert isinstance(found, WorkflowExecution)
+        return found
+
+    def run(self, name: str, **spec: Any) -> WorkflowExecution:
+        return self.resume(self.start(name, **spec))
+
+    def file(self, name: str) -> str:
+        return str(self.tmp_path / name)
+
+
+@pytest.fixture
+def flows(backend: Backend, tmp_path: Path) -> Flows:
+    return Flows(backend, tmp_path)
+
+
+def outputs(execution: WorkflowExecution) -> dict[str, Any]:
+    return dict(plain(to_dict(execution.status.outputs)))
+
+
+def tasks(execution: WorkflowExecution) -> dict[str, TaskState]:
+    return {t.name: t for t in execution.status.tasks}
+
+
+def phases(execution: WorkflowExecution) -> dict[str, str]:
+    return {t.name: P.Name(t.phase) for t in execution.status.tasks}
+
+
+def task_outputs(state: TaskState) -> dict[str, Any]:
+    return dict(plain(to_dict(state.outputs)))
+
+
+def test_a_chain_passes_typed_values_from_task_to_task(flows: Flows) -> None:
+    flows.apply(
+        "chain",
+        [
+            {"name": "first", "set": {"n": "${workflow.inputs.count}", "who": "${workflow.inputs.who}"}},
+            {
+                "name": "second",
+                "dependsOn": ["first"],
+                "python": f"{FN}:add",
+                "inputs": {"a": "${tasks.first.outputs.n}", "b": 10},
+            },
+            {"name": "third", "dependsOn": ["second"], "set": {"text": "sum=${tasks.second.output.sum}"}},
+        ],
+        inputs={"count": "integer", "who": {"type": "string", "default": "team"}},
+        outputs={"sum": "${tasks.second.outputs.sum}", "text": "${tasks.third.outputs.text}"},
+    )
+    done = flows.run("chain", inputs={"count": 5})
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert outputs(done) == {"sum": 15, "text": "sum=15"}
+    assert phases(done) == {"first": "COMPLETED", "second": "COMPLETED", "third": "COMPLETED"}
+    assert task_outputs(tasks(done)["first"]) == {"n": 5, "who": "team"}
+    second = tasks(done)["second"]
+    assert second.attempts == 1 and second.start_time.seconds and second.end_time.seconds
+    assert done.spec.workflow_version == 1
+    # The record shows what the run was given, defaults filled in.
+    assert plain(to_dict(done.spec.inputs)) == {"count": 5, "who": "team"}
+
+
+def test_inputs_are_checked_when_the_run_is_created(flows: Flows) -> None:
+    flows.apply("typed", [{"name": "a", "set": {"x": 1}}], inputs={"count": "integer", "tag": "string"})
+    with pytest.raises(InvalidArgument, match="missing input 'count'") as missing:
+        flows.start("typed", inputs={"tag": "x"})
+    assert missing.value.field == "inputs.count"
+    with pytest.raises(InvalidArgument, match="must be a whole number"):
+        flows.start("typed", inputs={"count": "many", "tag": "x"})
+    with pytest.raises(InvalidArgument, match="unknown input 'cuont'"):
+        flows.start("typed", inputs={"cuont": 1, "tag": "x"})
+    # Text from a command line is read as the declared type.
+    done = flows.run("typed", inputs={"count": "3", "tag": "x"})
+    assert plain(to_dict(done.spec.inputs)) == {"count": 3, "tag": "x"}
+    listed = flows.backend.list_executions(ExecutionQuery(kind="WorkflowExecution"))
+    assert len(listed.items) == 1
+
+
+def test_independent_tasks_run_at_the_same_time(flows: Flows) -> None:
+    log = flows.file("met.log")
+    meet = {"python": f"{FN}:meet", "inputs": {"parties": 3, "log": log}}
+    flows.apply(
+        "fan",
+        [
+            {"name": "a", **meet, "inputs": {**meet["inputs"], "name": "a"}},
+            {"name": "b", **meet, "inputs": {**meet["inputs"], "name": "b"}},
+            {"name": "c", **meet, "inputs": {**meet["inputs"], "name": "c"}},
+            {
+                "name": "join",
+                "dependsOn": ["a", "b", "c"],
+                "set": {"all": "${[tasks.a.outputs.met, tasks.b.outputs.met, tasks.c.outputs.met]}"},
+            },
+        ],
+        outputs={"all": "${tasks.join.outputs.all}"},
+    )
+    # Each of a, b, c waits at a barrier for the other two: it completes only if all three run at once.
+    done = flows.run("fan")
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert outputs(done) == {"all": ["a", "b", "c"]}
+    assert sorted(Path(log).read_text().split()) == ["a", "b", "c"]
+
+
+def test_a_switch_runs_the_chosen_branch_and_skips_the_other_to_its_end(flows: Flows) -> None:
+    flows.apply(
+        "route",
+        [
+            {
+                "name": "route",
+                "switch": {
+                    "cases": [{"when": "workflow.inputs.amount > 100", "then": ["review"]}],
+                    "default": ["auto"],
+                },
+            },
+            {"name": "review", "set": {"path": "review"}},
+            {"name": "auto", "set": {"path": "auto"}},
+            {"name": "after-auto", "dependsOn": ["auto"], "set": {"x": 1}},
+            {"name": "join", "dependsOn": ["review", "auto"], "set": {"done": True}},
+            {
+                "name": "never",
+                "dependsOn": ["route"],
+                "when": "${workflow.inputs.amount < 0}",
+                "set": {"x": 1},
+            },
+        ],
+        inputs={"amount": "number"},
+    )
+    big = flows.run("route", inputs={"amount": 500})
+    assert big.status.phase == P.COMPLETED, big.status.error.message
+    assert phases(big) == {
+        "route": "COMPLETED",
+        "review": "COMPLETED",
+        "auto": "SKIPPED",
+        "after-auto": "SKIPPED",
+        "join": "COMPLETED",
+        "never": "SKIPPED",
+    }
+    small = flows.run("route", inputs={"amount": 5})
+    assert phases(small)["review"] == "SKIPPED" and phases(small)["after-auto"] == "COMPLETED"
+    assert task_outputs(tasks(small)["route"]) == {"enabled": ["auto"], "case": "default"}
+
+
+def test_for_each_runs_an_agent_per_item_and_keeps_their_order(flows: Flows) -> None:
+    flows.backend.apply([agent("shouter", model="scripted")])
+    flows.apply(
+        "each",
+        [
+            {
+                "name": "greet",
+                "forEach": {
+                    "items": "${workflow.inputs.names}",
+                    "concurrency": 2,
+                    "do": {"name": "hello", "agent": "shouter", "message": "hi ${item} (#${index})"},
+                },
+            }
+        ],
+        inputs={"names": "array"},
+        outputs={"answers": "${tasks.greet.outputs.results}"},
+    )
+    done = flows.run("each", inputs={"names": ["ann", "bob", "cy"]})
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert outputs(done) == {
+        "answers": [{"output": f"echo: hi {n} (#{i})"} for i, n in enumerate(["ann", "bob", "cy"])]
+    }
+    children = flows.backend.list_executions(
+        ExecutionQuery(kind="AgentExecution", parent_execution_id=done.metadata.id)
+    ).items
+    assert len(children) == 3 and all(c.status.phase == P.COMPLETED for c in children)
+    assert {tasks(done)[f"greet[{i}]"].child_execution_id for i in range(3)} == {
+        c.metadata.id for c in children
+    }
+
+
+def test_for_each_concurrency_is_bounded(flows: Flows) -> None:
+    log = flows.file("busy.log")
+    flows.apply(
+        "bounded",
+        [
+            {
+                "name": "work",
+                "forEach": {
+                    "items": "${[1, 2, 3, 4, 5, 6]}",
+                    "concurrency": 2,
+                    "do": {"name": "one", "python": f"{FN}:busy", "inputs": {"key": "${item}", "log": log}},
+                },
+            }
+        ],
+    )
+    done = flows.run("bounded")
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    peaks = [int(line.split()[1]) for line in Path(log).read_text().splitlines()]
+    assert len(peaks) == 6 and max(peaks) <= 2
+
+
+def test_a_retry_succeeds_on_the_third_attempt(flows: Flows) -> None:
+    counter = flows.file("flaky.count")
+    flows.apply(
+        "retry",
+        [
+            {
+                "name": "flaky",
+                "python": f"{FN}:flaky",
+                "inputs": {"counter": counter, "fail_times": 2},
+                "retry": {"maxAttempts": 3, "backoff": {"initial": "10ms", "jitter": True}},
+            }
+        ],
+        outputs={"calls": "${tasks.flaky.outputs.calls}"},
+    )
+    done = flows.run("retry")
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert outputs(done) == {"calls": 3}
+    assert tasks(done)["flaky"].attempts == 3
+
+
+def test_a_failed_task_fails_the_run_unless_on_error_says_otherwise(flows: Flows) -> None:
+    counter = flows.file("always.count")
+    failing = {"python": f"{FN}:flaky", "inputs": {"counter": counter, "fail_times": 99}}
+    flows.apply(
+        "tolerant",
+        [
+            {"name": "optional", **failing, "onError": "continue"},
+            {"name": "fallback", **failing, "onError": {"output": {"value": "default"}}},
+            {
+                "name": "after",
+                "dependsOn": ["optional", "fallback"],
+                "set": {"v": "${tasks.fallback.outputs.value}"},
+            },
+        ],
+        outputs={"v": "${tasks.after.outputs.v}"},
+    )
+    done = flows.run("tolerant")
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert outputs(done) == {"v": "default"}
+    assert (
+        phases(done)["optional"] == "FAILED" and "fails on purpose" in tasks(done)["optional"].error.message
+    )
+    assert phases(done)["fallback"] == "COMPLETED"
+
+    flows.apply(
+        "strict",
+        [
+            {"name": "broken", **failing},
+            {"name": "after", "dependsOn": ["broken"], "set": {"v": 1}},
+        ],
+    )
+    failed = flows.run("strict")
+    assert failed.status.phase == P.FAILED
+    assert failed.status.error.code == "PYTHON_ERROR"
+    assert "task 'broken' failed" in failed.status.error.message
+    assert "after" not in phases(failed)
+
+
+def test_a_task_timeout_fails_it(flows: Flows) -> None:
+    flows.apply("slow", [{"name": "nap", "wait": {"duration": "30s"}, "timeout": "200ms"}])
+    done = flows.run("slow")
+    assert done.status.phase == P.FAILED
+    assert tasks(done)["nap"].error.code == "TIMEOUT"
+
+
+def test_an_approval_parks_the_run_until_a_person_decides(flows: Flows) -> None:
+    flows.apply(
+        "gated",
+        [
+            {"name": "prepare", "set": {"amount": 42}},
+            {
+                "name": "ok",
+                "dependsOn": ["prepare"],
+                "approval": {"message": "refund ${tasks.prepare.outputs.amount}?"},
+            },
+            {"name": "pay", "dependsOn": ["ok"], "set": {"by": "${tasks.ok.outputs.by}"}},
+        ],
+        outputs={"approved": "${tasks.ok.outputs.approved}"},
+    )
+    execution_id = flows.start("gated")
+    parked = flows.resume(execution_id)
+    assert parked.status.phase == P.WAITING_APPROVAL
+    assert phases(parked) == {"prepare": "COMPLETED", "ok": "WAITING_APPROVAL"}
+    steps = flows.backend.list_steps(execution_id)
+    assert [s for s in steps if s.name == "approval:ok"][0].input["message"] == "refund 42?"
+
+    flows.backend.resolve_approval(execution_id, approved=True, reason="fine")
+    assert flows.get(execution_id).status.phase == P.PENDING
+    done = flows.resume(execution_id)
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert outputs(done) == {"approved": True}
+    assert task_outputs(tasks(done)["ok"])["reason"] == "fine"
+
+    rejected_id = flows.start("gated")
+    flows.resume(rejected_id)
+    flows.backend.resolve_approval(rejected_id, approved=False, reason="too much")
+    rejected = flows.resume(rejected_id)
+    assert rejected.status.phase == P.FAILED
+    assert tasks(rejected)["ok"].error.code == "REJECTED" and "too much" in rejected.status.error.message
+
+
+def test_an_approval_times_out_to_its_declared_outcome(flows: Flows) -> None:
+    flows.apply(
+        "timed",
+        [{"name": "ok", "approval": {"message": "go?", "timeout": "100ms", "onTimeout": "approve"}}],
+        outputs={"by": "${tasks.ok.outputs.by}"},
+    )
+    done = flows.run("timed")
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert outputs(done) == {"by": "timeout"}
+
+
+def test_a_wait_survives_a_worker_that_dies_and_keeps_its_deadline(flows: Flows) -> None:
+    flows.apply(
+        "pause",
+        [
+            {"name": "nap", "wait": {"duration": "1s"}},
+            {"name": "after", "dependsOn": ["nap"], "set": {"x": 1}},
+        ],
+    )
+    execution_id = flows.start("pause")
+
+    async def die_mid_wait() -> None:
+        task = asyncio.create_task(run_claimed(flows.backend, execution_id, worker_id=WORKER))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(die_mid_wait())
+    first = [s for s in flows.backend.list_steps(execution_id) if s.name == "start:nap"]
+    assert len(first) == 1 and phases(flows.get(execution_id))["nap"] == "RUNNING"
+    done = flows.resume(execution_id)
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    starts = [s for s in flows.backend.list_steps(execution_id) if s.name == "start:nap"]
+    assert len(starts) == 1  # the timer was not started again
+    assert task_outputs(tasks(done)["nap"])["until"] == first[0].input["until"]
+
+
+def test_cancel_stops_running_tasks_and_their_children(flows: Flows) -> None:
+    flows.apply(
+        "child",
+        [{"name": "nap", "wait": {"duration": "30s"}}],
+    )
+    flows.apply(
+        "parent",
+        [{"name": "sub", "workflow": "child"}, {"name": "nap", "wait": {"duration": "30s"}}],
+    )
+    execution_id = flows.start("parent")
+
+    async def cancel_soon() -> None:
+        task = asyncio.create_task(run_claimed(flows.backend, execution_id, worker_id=WORKER))
+        await asyncio.sleep(0.5)
+        flows.backend.cancel_execution(execution_id)
+        await asyncio.wait_for(task, timeout=10)
+
+    asyncio.run(cancel_soon())
+    done = flows.get(execution_id)
+    assert done.status.phase == P.CANCELLED
+    assert phases(done) == {"sub": "CANCELLED", "nap": "CANCELLED"}
+    child = flows.backend.get_execution(tasks(done)["sub"].child_execution_id)
+    assert child.status.phase == P.CANCELLED
+
+
+def test_a_child_workflow_returns_its_outputs(flows: Flows) -> None:
+    flows.apply(
+        "double",
+        [
+            {
+                "name": "calc",
+                "python": f"{FN}:add",
+                "inputs": {"a": "${workflow.inputs.n}", "b": "${workflow.inputs.n}"},
+            }
+        ],
+        inputs={"n": "integer"},
+        outputs={"value": "${tasks.calc.outputs.sum}"},
+    )
+    flows.apply(
+        "outer",
+        [{"name": "twice", "workflow": "double", "inputs": {"n": 21}}],
+        outputs={"answer": "${tasks.twice.outputs.value}"},
+    )
+    done = flows.run("outer")
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert outputs(done) == {"answer": 42}
+    child = flows.backend.get_execution(tasks(done)["twice"].child_execution_id)
+    assert isinstance(child, WorkflowExecution) and child.spec.parent_execution_id == done.metadata.id
+
+
+def test_a_run_keeps_the_version_it_started_with(flows: Flows) -> None:
+    flows.apply("versioned", [{"name": "a", "set": {"v": "one"}}], outputs={"v": "${tasks.a.outputs.v}"})
+    execution_id = flows.start("versioned")
+    flows.apply("versioned", [{"name": "a", "set": {"v": "two"}}], outputs={"v": "${tasks.a.outputs.v}"})
+    assert outputs(flows.resume(execution_id)) == {"v": "one"}
+    assert outputs(flows.run("versioned")) == {"v": "two"}
+
+
+def test_an_agent_task_with_output_keys_gets_structured_outputs(flows: Flows) -> None:
+    answer = json.dumps({"title": "Week 12", "body": "Faster runs."})
+    flows.backend.apply([agent("writer", model=scripted({"text": answer}))])
+    flows.apply(
+        "notes",
+        [{"name": "write", "agent": "writer", "message": "write", "outputs": ["title", "body"]}],
+        outputs={"title": "${tasks.write.outputs.title}"},
+    )
+    done = flows.run("notes")
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert outputs(done) == {"title": "Week 12"}
+
+
+class _Counter(BaseHTTPRequestHandler):
+    hits: list[dict[str, Any]] = []
+    fail_first = 0
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).hits.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        status = 503 if len(type(self).hits) <= type(self).fail_first else 201
+        payload = json.dumps({"received": body, "echo": self.headers.get("Authorization", "")}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def http_server() -> Iterator[tuple[str, type[_Counter]]]:
+    handler = type("Counter", (_Counter,), {"hits": [], "fail_first": 0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_http_task_sends_secrets_and_an_idempotency_key_and_records_no_secret(
+    flows: Flows, http_server: tuple[str, type[_Counter]]
+) -> None:
+    url, handler = http_server
+    handler.fail_first = 1
+    token = "tok-7d1e-very-secret"
+    flows.backend.apply([environment("prod", secrets={"API_TOKEN": token}, variables={"REGION": "eu"})])
+    flows.apply(
+        "notify",
+        [
+            {
+                "name": "post",
+                "http": {
+                    "method": "POST",
+                    "url": url + "/hooks/${env.REGION}",
+                    "headers": {"Authorization": "Bearer ${secrets.API_TOKEN}"},
+                    "body": {"text": "hello", "n": 2},
+                    "expectStatus": [201],
+                },
+                "retry": {"maxAttempts": 2, "backoff": {"initial": "10ms"}},
+            }
+        ],
+        outputs={"status": "${tasks.post.outputs.status}", "echo": "${tasks.post.outputs.body.echo}"},
+    )
+    done = flows.run("notify", environment="prod")
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert len(handler.hits) == 2
+    assert handler.hits[1]["path"] == "/hooks/eu"
+    assert handler.hits[1]["headers"]["Authorization"] == f"Bearer {token}"
+    assert handler.hits[1]["body"] == {"text": "hello", "n": 2}
+    keys = [h["headers"]["Idempotency-Key"] for h in handler.hits]
+    assert keys == [f"{done.metadata.id}/post/1", f"{done.metadata.id}/post/2"]
+    # The server echoed the token back: the record masks it.
+    assert outputs(done) == {"status": 201, "echo": "Bearer ****"}
+    recorded = json.dumps([to_dict(s) for s in flows.backend.list_steps(done.metadata.id)])
+    assert token not in recorded and token not in json.dumps(to_dict(done))
+
+
+def test_a_missing_secret_fails_the_run_before_any_task(
+    flows: Flows, http_server: tuple[str, type[_Counter]]
+) -> None:
+    url, handler = http_server
+    flows.backend.apply([environment("dev", variables={"REGION": "eu"})])
+    flows.apply(
+        "needs-token",
+        [
+            {"name": "first", "set": {"x": 1}},
+            {
+                "name": "post",
+                "http": {"url": url, "headers": {"Authorization": "Bearer ${secrets.API_TOKEN}"}},
+            },
+        ],
+    )
+    done = flows.run("needs-token", environment="dev")
+    assert done.status.phase == P.FAILED
+    assert "API_TOKEN" in done.status.error.message and "dev" in done.status.error.message
+    assert handler.hits == [] and list(done.status.tasks) == []
