@@ -270,6 +270,7 @@ async def _timed_run(
     try:
         start = time.perf_counter()
         done = await engine.run_claimed(backend, execution_id, worker_id=WORKER)
+        assert isinstance(done, AgentExecution)
         return time.perf_counter() - start, done
     finally:
         if profiler is not None:

@@ -124,13 +124,16 @@ def test_inputs_are_checked_when_the_run_is_created(flows: Flows) -> None:
 
 def test_independent_tasks_run_at_the_same_time(flows: Flows) -> None:
     log = flows.file("met.log")
-    meet = {"python": f"{FN}:meet", "inputs": {"parties": 3, "log": log}}
+
+    def meet(name: str) -> dict[str, Any]:
+        return {"python": f"{FN}:meet", "inputs": {"parties": 3, "log": log, "name": name}}
+
     flows.apply(
         "fan",
         [
-            {"name": "a", **meet, "inputs": {**meet["inputs"], "name": "a"}},
-            {"name": "b", **meet, "inputs": {**meet["inputs"], "name": "b"}},
-            {"name": "c", **meet, "inputs": {**meet["inputs"], "name": "c"}},
+            {"name": "a", **meet("a")},
+            {"name": "b", **meet("b")},
+            {"name": "c", **meet("c")},
             {
                 "name": "join",
                 "dependsOn": ["a", "b", "c"],

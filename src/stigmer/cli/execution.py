@@ -47,9 +47,20 @@ def list_executions(
 
 def show_execution(app: App, execution_id: str, fmt: str) -> None:
     """Print one execution."""
+    from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
     from stigmer.cli.output import echo_resources
 
-    echo_resources([app.backend.get_execution(execution_id)], fmt, single=True)
+    found = app.backend.get_execution(execution_id)
+    echo_resources([found], fmt, single=True)
+    if fmt == "table" and isinstance(found, WorkflowExecution):
+        from rich.console import Console
+
+        from stigmer.cli.workflow_runs import task_table, workflow_of
+
+        click.echo()
+        Console(soft_wrap=True).print(task_table(workflow_of(app, found), found))
+        if found.status.error.message:
+            click.echo(f"\nError: {found.status.error.message}")
 
 
 @click.group()
@@ -221,7 +232,16 @@ def _decide(app: App, execution_id: str, *, approved: bool, reason: str, detach:
     from stigmer.errors import Conflict
 
     waiting = app.backend.get_execution(execution_id)
-    pending = waiting.status.pending_approval.name if isinstance(waiting, AgentExecution) else ""
+    if not isinstance(waiting, AgentExecution):
+        app.backend.resolve_approval(execution_id, approved=approved, reason=reason)
+        verdict = "approved" if approved else "rejected"
+        click.echo(f"execution {execution_id}: {verdict} the approval it waited for", err=True)
+        if not detach:
+            from stigmer.cli.workflow_runs import run_workflow_foreground
+
+            run_workflow_foreground(app, execution_id, fmt=fmt)
+        return
+    pending = waiting.status.pending_approval.name
     remote = app.config.backend == "cloud"
     # Against a server, its worker continues the run: follow it from what is on record now.
     after = last_step_sequence(app.backend, execution_id) if remote and not detach else 0
@@ -257,13 +277,28 @@ def resume(app: App, execution_id: str, output: str | None) -> None:
     are replayed from the record, never run again. Against a server, its worker takes
     the run over (once the lease of the one that stopped has expired) and this follows it.
     """
+    from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
     from stigmer.cli.runs import run_foreground
 
+    if isinstance(app.backend.get_execution(execution_id), WorkflowExecution):
+        from stigmer.cli.workflow_runs import run_workflow_foreground
+
+        _check_resumable(app, execution_id)
+        run_workflow_foreground(app, execution_id, fmt=app.output(output))
+        return
     if app.config.backend != "cloud":
         run_foreground(app, execution_id, fmt=app.output(output))
         return
+    from stigmer.backend.watch import last_step_sequence
+
+    _check_resumable(app, execution_id)
+    after = last_step_sequence(app.backend, execution_id)
+    run_foreground(app, execution_id, fmt=app.output(output), after_sequence=after)
+
+
+def _check_resumable(app: App, execution_id: str) -> None:
     from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
-    from stigmer.backend.watch import FINISHED, last_step_sequence
+    from stigmer.backend.watch import FINISHED
     from stigmer.errors import Conflict
 
     phase = app.backend.get_execution(execution_id).status.phase
@@ -275,8 +310,6 @@ def resume(app: App, execution_id: str, output: str | None) -> None:
     if phase in FINISHED:
         name = ExecutionPhase.Name(phase)
         raise Conflict(f"execution {execution_id} is {name}; there is nothing left to run")
-    after = last_step_sequence(app.backend, execution_id)
-    run_foreground(app, execution_id, fmt=app.output(output), after_sequence=after)
 
 
 @execution.command("cancel")

@@ -95,6 +95,7 @@ async def _foreground(app: App, execution_id: str, printer: LivePrinter | None, 
             on_event=printer or (lambda _: None),
             config_model=str(app.config.extra.get("model", "")),
         )
+        assert isinstance(done, AgentExecution)
         if printer:
             printer.newline()
         if done.status.phase == ExecutionPhase.WAITING_APPROVAL and not wait:

@@ -163,7 +163,8 @@ def execute(
     if detach:
         click.echo(created.metadata.id)
         click.echo(
-            f"Queued. A worker runs it: `stigmer worker`; see it: `stigmer execution get {created.metadata.id}`",
+            "Queued. A worker runs it: `stigmer worker`; "
+            f"see it: `stigmer execution get {created.metadata.id}`",
             err=True,
         )
         return
@@ -172,13 +173,14 @@ def execute(
 
 def _input_file(path: str) -> dict[str, Any]:
     import sys
+    from pathlib import Path
 
     import yaml
 
     from stigmer.errors import InvalidArgument
 
     try:
-        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
         data = yaml.safe_load(text)
     except (OSError, yaml.YAMLError) as exc:
         raise InvalidArgument(f"cannot read inputs: {exc}", source=path) from exc

@@ -86,7 +86,8 @@ def task_table(workflow: Workflow | None, execution: WorkflowExecution) -> Table
     return table
 
 
-def _workflow_of(app: App, execution: WorkflowExecution) -> Workflow | None:
+def workflow_of(app: App, execution: WorkflowExecution) -> Workflow | None:
+    """The workflow version a run is pinned to; None when it was deleted since."""
     from stigmer.errors import StigmerError
     from stigmer.runners.workflow.runner import pinned_workflow
 
@@ -126,11 +127,17 @@ class _Display:
         for name, phase, attempts, took, note in rows(self.workflow, execution):
             if self.seen.get(name) != phase and phase != "PENDING":
                 self.seen[name] = phase
-                extra = " · ".join(p for p in (took, f"attempt {attempts}" if attempts not in ("", "1") else "", note) if p)
-                click.secho(f"{name.strip()}: {phase}" + (f" ({extra})" if extra else ""), err=True, fg=COLOURS.get(phase))
+                extra = " · ".join(
+                    p for p in (took, f"attempt {attempts}" if attempts not in ("", "1") else "", note) if p
+                )
+                click.secho(
+                    f"{name.strip()}: {phase}" + (f" ({extra})" if extra else ""),
+                    err=True,
+                    fg=COLOURS.get(phase),
+                )
 
 
-async def _watch(app: App, execution_id: str, display: _Display, done: Callable[[], bool]) -> None:
+async def _watch(app: App, execution_id: str, display: _Display | _Quiet, done: Callable[[], bool]) -> None:
     while not done():
         current = app.backend.get_execution(execution_id)
         assert isinstance(current, WorkflowExecution)
@@ -138,41 +145,44 @@ async def _watch(app: App, execution_id: str, display: _Display, done: Callable[
         await asyncio.sleep(REFRESH_SECONDS)
 
 
-async def _run_here(app: App, execution_id: str, display: _Display, wait: bool) -> WorkflowExecution:
+async def _drive(app: App, execution_id: str, display: _Display | _Quiet, wait: bool, claim: bool) -> None:
+    """Run the execution here whenever it is runnable (``claim``), else follow it, to its end.
+
+    Another process may run it meanwhile (a worker, or `execution approve` continuing it):
+    then this follows its record until it ends or waits again.
+    """
     from stigmer.engine.local import new_worker_id, run_claimed
+    from stigmer.errors import Conflict
 
     worker_id = new_worker_id()
-    while True:
-        running = asyncio.create_task(run_claimed(app.backend, execution_id, worker_id=worker_id))
-        await _watch(app, execution_id, display, running.done)
-        done = await running
-        assert isinstance(done, WorkflowExecution)
-        if done.status.phase != ExecutionPhase.WAITING_APPROVAL:
-            return done
-        if not _announce_approval(app, execution_id, wait):
-            return done
-        if (await _wait_for_decision(app, execution_id, display)).status.phase != ExecutionPhase.PENDING:
-            return done
-
-
-async def _follow(app: App, execution_id: str, display: _Display, wait: bool) -> WorkflowExecution:
     announced = False
     while True:
         current = app.backend.get_execution(execution_id)
         assert isinstance(current, WorkflowExecution)
         display.show(current)
-        if current.status.phase in FINISHED:
-            return current
-        if current.status.phase == ExecutionPhase.WAITING_APPROVAL and not announced:
-            announced = True
-            if not _announce_approval(app, execution_id, wait):
-                return current
-        elif current.status.phase != ExecutionPhase.WAITING_APPROVAL:
-            announced = False
+        phase = current.status.phase
+        if phase in FINISHED:
+            return
+        if phase == ExecutionPhase.WAITING_APPROVAL:
+            if not announced:
+                announced = True
+                if not _announce_approval(execution_id, wait):
+                    return
+            await asyncio.sleep(REFRESH_SECONDS)
+            continue
+        announced = False
+        if claim:
+            running = asyncio.create_task(run_claimed(app.backend, execution_id, worker_id=worker_id))
+            await _watch(app, execution_id, display, running.done)
+            try:
+                await running
+                continue
+            except Conflict:
+                pass  # another live worker runs it: follow it
         await asyncio.sleep(REFRESH_SECONDS)
 
 
-def _announce_approval(app: App, execution_id: str, wait: bool) -> bool:
+def _announce_approval(execution_id: str, wait: bool) -> bool:
     """Tell the user what the run waits for; whether to keep waiting here."""
     if not wait:
         click.secho(
@@ -191,30 +201,19 @@ def _announce_approval(app: App, execution_id: str, wait: bool) -> bool:
     return True
 
 
-async def _wait_for_decision(app: App, execution_id: str, display: _Display) -> WorkflowExecution:
-    while True:
-        current = app.backend.get_execution(execution_id)
-        assert isinstance(current, WorkflowExecution)
-        display.show(current)
-        if current.status.phase != ExecutionPhase.WAITING_APPROVAL:
-            return current
-        await asyncio.sleep(REFRESH_SECONDS * 2)
-
-
 def run_workflow_foreground(app: App, execution_id: str, *, fmt: str, wait_for_approval: bool = True) -> None:
     """Run (or follow) a workflow execution to its end, showing its tasks; exit 1 when it failed."""
     from stigmer.cli.output import dump_yaml, echo_resources
 
     execution = app.backend.get_execution(execution_id)
     assert isinstance(execution, WorkflowExecution)
-    workflow = _workflow_of(app, execution)
+    workflow = workflow_of(app, execution)
     started = time.perf_counter()
     remote = app.config.backend == "cloud"
     table = fmt == "table"
     try:
         with _Display(workflow) if table else _Quiet() as display:
-            runner = _follow if remote else _run_here
-            asyncio.run(runner(app, execution_id, display, wait_for_approval))  # type: ignore[arg-type]
+            asyncio.run(_drive(app, execution_id, display, wait_for_approval, claim=not remote))
     except KeyboardInterrupt:
         where = (
             f"the server runs it: `stigmer execution logs {execution_id} -f` follows it again"
@@ -235,7 +234,7 @@ def run_workflow_foreground(app: App, execution_id: str, *, fmt: str, wait_for_a
             from stigmer.resources.codec import to_dict
             from stigmer.resources.steps import plain
 
-            click.echo(dump_yaml(plain(to_dict(final.status.outputs))).rstrip("\n"))
+            click.echo(dump_yaml([plain(to_dict(final.status.outputs))]).rstrip("\n"))
         phase = ExecutionPhase.Name(final.status.phase)
         click.secho(f"— {phase} · {execution_id} · {time.perf_counter() - started:.1f}s", err=True, dim=True)
     if failed:
@@ -255,4 +254,4 @@ class _Quiet:
         pass
 
 
-__all__ = ["rows", "run_workflow_foreground", "task_table"]
+__all__ = ["rows", "run_workflow_foreground", "task_table", "workflow_of"]

@@ -16,7 +16,8 @@ loop forever, read files or the clock, or run code. On top of CEL:
 A string that is exactly one expression yields its value with its type (number, boolean,
 list, map, …); anywhere else each expression's value is written into the text.
 
-``celpy`` is imported by the functions that compile or run expressions: it costs ~70 ms.
+``celpy`` is imported by the functions that compile or run expressions: importing it and
+building its parser costs ~100 ms, once per process.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stigmer.errors import InvalidArgument
@@ -302,14 +304,21 @@ def _rewrite(source: str) -> str:
 class _Program:
     runner: celpy.Runner
     references: frozenset[tuple[str, str]]
-    roots: frozenset[str] = field(default_factory=frozenset)
+    roots: frozenset[str]
+    # The tasks it reads by name; None when it reads `tasks` as a whole or by a computed key.
+    tasks: frozenset[str] | None
 
 
 @functools.cache
 def _environment() -> celpy.Environment:
     import celpy
 
-    return celpy.Environment()
+    # celpy sets the process's recursion limit to 2500 when an Environment is made; keep a
+    # higher one if the process had set it.
+    limit = sys.getrecursionlimit()
+    environment = celpy.Environment()
+    sys.setrecursionlimit(max(limit, sys.getrecursionlimit()))
+    return environment
 
 
 @functools.lru_cache(maxsize=4096)
@@ -334,7 +343,8 @@ def _compile(source: str) -> _Program:
             hint=f"functions: {', '.join(FUNCTIONS)}, and CEL's own (size, contains, int, string, …)",
         )
     runner = _environment().program(ast, functions=_functions())
-    return _Program(runner, frozenset(refs), frozenset(root for root, _ in refs))
+    tasks = None if ("tasks", "") in refs else frozenset(name for root, name in refs if root == "tasks")
+    return _Program(runner, frozenset(refs), frozenset(root for root, _ in refs), tasks)
 
 
 def _program(expr: _Expr, where: str) -> _Program:
@@ -584,19 +594,34 @@ def _as_text(value: Any) -> str:
 
 
 class _Scope:
-    """The context of one evaluation, converted to CEL one root at a time, when first used."""
+    """The context of one evaluation, converted to CEL when first used: a root at a time, and
+    under ``tasks`` a task at a time (a workflow's outputs can be large; an expression reads few)."""
 
     def __init__(self, context: Mapping[str, Any]) -> None:
         self.data = context
         self.cel: dict[str, Any] = {}
 
-    def activation(self, roots: frozenset[str]) -> dict[str, Any]:
+    def activation(self, program: _Program) -> dict[str, Any]:
         from celpy.adapter import json_to_cel
 
-        for root in roots - self.cel.keys():
-            if root in self.data:
+        tasks = self.data.get("tasks")
+        by_task = isinstance(tasks, Mapping)
+        for root in program.roots - self.cel.keys():
+            if root in self.data and not (root == "tasks" and by_task):
                 self.cel[root] = json_to_cel(plain(self.data[root]))
+        if "tasks" in program.roots and isinstance(tasks, Mapping):
+            self._tasks(tasks, tasks.keys() if program.tasks is None else program.tasks)
         return self.cel
+
+    def _tasks(self, tasks: Mapping[str, Any], names: Iterable[str]) -> None:
+        from celpy.adapter import json_to_cel
+        from celpy.celtypes import MapType, StringType
+
+        cel = self.cel.setdefault("tasks", MapType())
+        for name in names:
+            key = StringType(name)
+            if name in tasks and key not in cel:
+                cel[key] = json_to_cel(plain(tasks[name]))
 
 
 def _run(expr: _Expr, scope: _Scope, where: str) -> Any:
@@ -604,7 +629,7 @@ def _run(expr: _Expr, scope: _Scope, where: str) -> Any:
 
     program = _program(expr, where)
     try:
-        result = program.runner.evaluate(scope.activation(program.roots))
+        result = program.runner.evaluate(scope.activation(program))
     except CELEvalError as exc:
         message, hint = _explain(exc, scope.data)
         raise ExpressionError(
@@ -738,7 +763,7 @@ def _missing(path: list[str | int], data: Mapping[str, Any]) -> tuple[str, str]:
             f"no value at {at}: task {key!r} has not run or was skipped",
             "list it in dependsOn, or give a fallback with default(…, fallback)",
         )
-    value = _lookup(data, parent)
+    value = plain(_lookup(data, parent))
     where = _render(parent)
     if isinstance(value, Mapping):
         keys = ", ".join(sorted(map(str, value))[:20])

@@ -67,7 +67,8 @@ def text(workflow: Workflow) -> str:
     for task in tasks:
         after = f"  after {', '.join(incoming[task.name])}" if incoming[task.name] else ""
         when = f"  when {task.when}" if task.when else ""
-        lines.append(f"  {level[task.name]}  {task.name:<{width}}  {describe(task):<{kind_width}}{after}{when}".rstrip())
+        line = f"  {level[task.name]}  {task.name:<{width}}  {describe(task):<{kind_width}}{after}{when}"
+        lines.append(line.rstrip())
     return "\n".join(lines)
 
 
@@ -81,7 +82,8 @@ def mermaid(workflow: Workflow) -> str:
     lines = ["flowchart TD"]
     for task in workflow.spec.tasks:
         shape = ('{{"', '"}}') if task.WhichOneof("kind") == "switch" else ('["', '"]')
-        lines.append(f"  {ids[task.name]}{shape[0]}{_quote(task.name)}<br/><small>{_quote(describe(task))}</small>{shape[1]}")
+        label = f"{_quote(task.name)}<br/><small>{_quote(describe(task))}</small>"
+        lines.append(f"  {ids[task.name]}{shape[0]}{label}{shape[1]}")
     for source, target, label in edges(workflow):
         arrow = f' -- "{_quote(label)}" --> ' if label else " --> "
         lines.append(f"  {ids[source]}{arrow}{ids[target]}")

@@ -394,6 +394,7 @@ class AgentRunner:
         done = await run_claimed(
             self.backend, child_id, worker_id=self.worker_id, config_model=self.config_model
         )
+        assert isinstance(done, AgentExecution)
         failed = done.status.phase != ExecutionPhase.COMPLETED
         text = done.status.error.message if failed else done.status.output
         result = ToolResult(text or ExecutionPhase.Name(done.status.phase), is_error=failed)

@@ -11,11 +11,11 @@ import asyncio
 import importlib
 import inspect
 import json
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
@@ -107,8 +107,9 @@ async def http(call: TaskCall, request: dict[str, Any]) -> dict[str, Any]:
 def load_function(target: str) -> Callable[..., Any]:
     """``module:function``, imported from the worker's path (and its working directory)."""
     module_name, _, name = target.partition(":")
-    if os.getcwd() not in sys.path:
-        sys.path.append(os.getcwd())
+    here = str(Path.cwd())
+    if here not in sys.path:
+        sys.path.append(here)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -140,7 +141,7 @@ async def python(call: TaskCall, inputs: dict[str, Any]) -> dict[str, Any]:
         return {}
     value = result if isinstance(result, dict) else {"output": result}
     try:
-        return plain(json.loads(json.dumps(value, default=str)))
+        return dict(plain(json.loads(json.dumps(value, default=str))))
     except (TypeError, ValueError) as exc:
         raise TaskError("PYTHON_OUTPUT", f"{call.task.python} returned data that is not JSON: {exc}") from exc
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from stigmer import faults
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
@@ -36,6 +36,7 @@ from stigmer.resources import expressions
 from stigmer.resources.codec import from_dict, to_dict
 from stigmer.resources.durations import parse_duration
 from stigmer.resources.inputs import resolve_inputs
+from stigmer.resources.kinds import Execution
 from stigmer.resources.steps import WAITING, output_of, plain
 from stigmer.resources.workflow_steps import item_key
 from stigmer.runners.agent.environment import RunEnvironment
@@ -91,6 +92,49 @@ def _task_scope(outcome: Outcome) -> dict[str, Any]:
 def _struct(value: Any) -> Any:
     """A protobuf Struct or Value field as plain data."""
     return plain(to_dict(value)) if value is not None else None
+
+
+@dataclass
+class _Fields:
+    """Evaluates one task's fields against the run's context; errors name the field."""
+
+    context: dict[str, Any]
+    where: str
+
+    def value(self, value: Any, field_name: str) -> Any:
+        return expressions.evaluate(value, self.context, where=f"{self.where}.{field_name}")
+
+    def condition(self, text: str, field_name: str) -> bool:
+        return expressions.condition(text, self.context, where=f"{self.where}.{field_name}")
+
+    def inputs(self, task: Task) -> dict[str, Any]:
+        return dict(self.value(_struct(task.inputs), "inputs") or {}) if task.HasField("inputs") else {}
+
+
+class _Graph:
+    """Which tasks can start: each waits for its dependencies and for the switches that gate it."""
+
+    def __init__(self, workflow: Workflow) -> None:
+        order = [t.name for t in workflow.spec.tasks]
+        self.gates: dict[str, list[str]] = {name: [] for name in order}
+        for t in workflow.spec.tasks:
+            if t.WhichOneof("kind") == "switch":
+                targets = {n for case in t.switch.cases for n in case.then} | set(t.switch.default)
+                for target in sorted(targets):
+                    self.gates[target].append(t.name)
+        self.waiting_on = {t.name: set(t.depends_on) | set(self.gates[t.name]) for t in workflow.spec.tasks}
+        self.dependents: dict[str, list[str]] = {name: [] for name in order}
+        for name in order:
+            for before in self.waiting_on[name]:
+                self.dependents[before].append(name)
+        self.ready: deque[str] = deque(name for name in order if not self.waiting_on[name])
+
+    def finish(self, name: str) -> None:
+        """``name`` ended: whatever waited only for it is ready."""
+        for after in self.dependents[name]:
+            self.waiting_on[after].discard(name)
+            if not self.waiting_on[after]:
+                self.ready.append(after)
 
 
 class WorkflowRunner:
@@ -155,61 +199,25 @@ class WorkflowRunner:
     # -- scheduling ------------------------------------------------------------------------
 
     async def _schedule(self, run: _Run) -> None:
+        graph = _Graph(run.workflow)
         tasks = {t.name: t for t in run.workflow.spec.tasks}
-        order = [t.name for t in run.workflow.spec.tasks]
-        gates: dict[str, list[str]] = {name: [] for name in order}
-        for t in run.workflow.spec.tasks:
-            if t.WhichOneof("kind") == "switch":
-                targets = {n for case in t.switch.cases for n in case.then} | set(t.switch.default)
-                for target in targets:
-                    gates[target].append(t.name)
-        waiting_on = {name: set(tasks[name].depends_on) | set(gates[name]) for name in order}
-        dependents: dict[str, list[str]] = {name: [] for name in order}
-        for name in order:
-            for before in waiting_on[name]:
-                dependents[before].append(name)
-
-        ready: deque[str] = deque(name for name in order if not waiting_on[name])
         queued: deque[str] = deque()  # ready to run, waiting for a free slot
         running: dict[asyncio.Task[Outcome], str] = {}
-        last_cancel_check = 0.0
         loop = asyncio.get_running_loop()
-
-        def finished(name: str, outcome: Outcome) -> None:
-            run.results[name] = outcome
-            run.scope[name] = _task_scope(outcome)
-            for after in dependents[name]:
-                waiting_on[after].discard(name)
-                if not waiting_on[after]:
-                    ready.append(after)
-
+        last_cancel_check = loop.time()
         try:
             while True:
-                while ready:
-                    name = ready.popleft()
-                    task = tasks[name]
-                    recorded = run.journal.outcome(name)
-                    if recorded is not None:
-                        finished(name, recorded)
-                        self._check_failure(run, name, recorded)
-                        continue
-                    reason = self._skip_reason(run, task, gates[name])
-                    if reason:
-                        outcome = Outcome("SKIPPED", error=reason)
-                        run.journal.end(name, 1, outcome, started=self.clock())
-                        finished(name, outcome)
-                        continue
-                    if task.WhichOneof("kind") in ("set", "switch"):
-                        outcome = await self._attempts(run, task, name, {})
-                        finished(name, outcome)
-                        self._check_failure(run, name, outcome)
-                        await asyncio.sleep(0)  # let the heartbeat in during long chains
-                        continue
-                    queued.append(name)
+                while graph.ready:
+                    name = graph.ready.popleft()
+                    outcome = await self._settle(run, tasks[name], graph.gates[name])
+                    if outcome is None:
+                        queued.append(name)
+                    else:
+                        self._finished(run, graph, name, outcome)
                 while queued and len(running) < self.concurrency:
                     name = queued.popleft()
                     running[asyncio.create_task(self._attempts(run, tasks[name], name, {}))] = name
-                if ready:
+                if graph.ready:
                     continue
                 if not running:
                     return
@@ -224,13 +232,35 @@ class WorkflowRunner:
                     running, timeout=CANCEL_CHECK_SECONDS, return_when=asyncio.FIRST_COMPLETED
                 )
                 for finished_task in done:
-                    name = running.pop(finished_task)
-                    outcome = finished_task.result()
-                    finished(name, outcome)
-                    self._check_failure(run, name, outcome)
+                    self._finished(run, graph, running.pop(finished_task), finished_task.result())
         except BaseException as exc:
             await self._stop_running(run, running, exc)
             raise
+
+    async def _settle(self, run: _Run, task: Task, gates: list[str]) -> Outcome | None:
+        """The outcome of a task that needs no slot: on record, skipped, or computed at once
+        (set, switch); None for one that must be scheduled."""
+        recorded = run.journal.outcome(task.name)
+        if recorded is not None:
+            return recorded
+        reason = self._skip_reason(run, task, gates)
+        if reason:
+            outcome = Outcome("SKIPPED", error=reason)
+            run.journal.end(task.name, 1, outcome, started=self.clock())
+            return outcome
+        if task.WhichOneof("kind") in ("set", "switch"):
+            outcome = await self._attempts(run, task, task.name, {})
+            await asyncio.sleep(0)  # let the heartbeat in during long chains
+            return outcome
+        return None
+
+    def _finished(self, run: _Run, graph: _Graph, name: str, outcome: Outcome) -> None:
+        run.results[name] = outcome
+        run.scope[name] = _task_scope(outcome)
+        graph.finish(name)
+        if not outcome.ok:
+            code = outcome.code or "TASK_FAILED"
+            raise _Stop(ExecutionPhase.FAILED, code, f"task {name!r} failed: {outcome.error}")
 
     async def _stop_running(
         self, run: _Run, running: dict[asyncio.Task[Outcome], str], why: BaseException
@@ -251,11 +281,6 @@ class WorkflowRunner:
             if run.journal.outcome(key) is None:
                 outcome = Outcome("CANCELLED", error=reason, code="CANCELLED")
                 run.journal.end(key, run.journal.resume(key).attempt, outcome, started=self.clock())
-
-    def _check_failure(self, run: _Run, name: str, outcome: Outcome) -> None:
-        if not outcome.ok:
-            code = outcome.code or "TASK_FAILED"
-            raise _Stop(ExecutionPhase.FAILED, code, f"task {name!r} failed: {outcome.error}")
 
     def _skip_reason(self, run: _Run, task: Task, gates: list[str]) -> str:
         for switch in gates:
@@ -349,68 +374,66 @@ class WorkflowRunner:
             faults.hit("workflow.task_started")
 
     async def _execute(self, run: _Run, call: TaskCall, extra: dict[str, Any]) -> dict[str, Any]:
-        task, key = call.task, call.key
-        kind = task.WhichOneof("kind")
-        context = run.context(**extra)
-        where = f"tasks.{key}"
+        kind = call.task.WhichOneof("kind") or ""
+        handler = self._kinds.get(kind)
+        if handler is None:
+            raise TaskError("UNKNOWN_KIND", f"task {call.task.name!r} has no kind", retryable=False)
+        return await handler(self, run, call, _Fields(run.context(**extra), f"tasks.{call.key}"))
 
-        def value(field_value: Any, field_name: str) -> Any:
-            return expressions.evaluate(field_value, context, where=f"{where}.{field_name}")
+    async def _set(self, run: _Run, call: TaskCall, fields: _Fields) -> dict[str, Any]:
+        return dict(fields.value(_struct(call.task.set), "set") or {})
 
-        if kind == "set":
-            return dict(value(_struct(task.set), "set") or {})
-        if kind == "switch":
-            for i, case in enumerate(task.switch.cases):
-                if expressions.condition(case.when, context, where=f"{where}.switch.cases[{i}].when"):
-                    return {"enabled": list(case.then), "case": i}
-            return {"enabled": list(task.switch.default), "case": "default"}
-        if kind == "http":
-            request = {
-                "method": task.http.method,
-                "url": value(task.http.url, "http.url"),
-                "headers": value(dict(task.http.headers), "http.headers"),
-                "query": value(dict(task.http.query), "http.query"),
-                "body": value(_struct(task.http.body), "http.body") if task.http.HasField("body") else None,
-                "expectStatus": list(task.http.expect_status),
-            }
-            self._started(run, call)
-            return await kinds.http(call, request)
-        if kind == "python":
-            inputs = dict(value(_struct(task.inputs), "inputs") or {}) if task.HasField("inputs") else {}
-            self._started(run, call)
-            return await kinds.python(call, inputs)
-        if kind in ("agent", "workflow"):
-            inputs = dict(value(_struct(task.inputs), "inputs") or {}) if task.HasField("inputs") else {}
-            child_id = str(call.started.get("childExecutionId", ""))
-            if not child_id:
-                if kind == "agent":
-                    message = str(value(task.message, "message") or "")
-                    child: Any = kinds.new_agent_child(call, message, inputs)
-                else:
-                    child = kinds.new_workflow_child(call, inputs)
-                child_id = kinds.find_or_create_child(self.backend, call, child)
-                self._started(run, call, childExecutionId=child_id)
-            run.children[key] = child_id
-            done = await kinds.run_child(self.backend, call, child_id, self.run_child)
-            return kinds.child_result(done)
-        if kind == "approval":
-            return await self._approval(
-                run, call, str(value(task.approval.message, "approval.message") or "")
-            )
-        if kind == "wait":
-            until = str(call.started.get("until", ""))
-            if not until:
-                seconds = parse_duration(task.wait.duration, field=f"{where}.wait.duration")
-                until = kinds.deadline(self.clock(), seconds)
-                self._started(run, call, until=until)
-            await kinds.sleep_until(until, self.clock)
-            return {"until": until}
-        if kind == "for_each":
-            return await self._for_each(run, call, context)
-        raise TaskError("UNKNOWN_KIND", f"task {task.name!r} has no kind", retryable=False)
+    async def _switch(self, run: _Run, call: TaskCall, fields: _Fields) -> dict[str, Any]:
+        for i, case in enumerate(call.task.switch.cases):
+            if fields.condition(case.when, f"switch.cases[{i}].when"):
+                return {"enabled": list(case.then), "case": i}
+        return {"enabled": list(call.task.switch.default), "case": "default"}
 
-    async def _approval(self, run: _Run, call: TaskCall, message: str) -> dict[str, Any]:
+    async def _http(self, run: _Run, call: TaskCall, fields: _Fields) -> dict[str, Any]:
+        spec = call.task.http
+        request = {
+            "method": spec.method,
+            "url": fields.value(spec.url, "http.url"),
+            "headers": fields.value(dict(spec.headers), "http.headers"),
+            "query": fields.value(dict(spec.query), "http.query"),
+            "body": fields.value(_struct(spec.body), "http.body") if spec.HasField("body") else None,
+            "expectStatus": list(spec.expect_status),
+        }
+        self._started(run, call)
+        return await kinds.http(call, request)
+
+    async def _python(self, run: _Run, call: TaskCall, fields: _Fields) -> dict[str, Any]:
+        inputs = fields.inputs(call.task)
+        self._started(run, call)
+        return await kinds.python(call, inputs)
+
+    async def _child(self, run: _Run, call: TaskCall, fields: _Fields) -> dict[str, Any]:
+        child_id = str(call.started.get("childExecutionId", ""))
+        if not child_id:
+            inputs = fields.inputs(call.task)
+            if call.task.WhichOneof("kind") == "agent":
+                message = str(fields.value(call.task.message, "message") or "")
+                child: Execution = kinds.new_agent_child(call, message, inputs)
+            else:
+                child = kinds.new_workflow_child(call, inputs)
+            child_id = kinds.find_or_create_child(self.backend, call, child)
+            self._started(run, call, childExecutionId=child_id)
+        run.children[call.key] = child_id
+        done = await kinds.run_child(self.backend, call, child_id, self.run_child)
+        return kinds.child_result(done)
+
+    async def _wait(self, run: _Run, call: TaskCall, fields: _Fields) -> dict[str, Any]:
+        until = str(call.started.get("until", ""))
+        if not until:
+            seconds = parse_duration(call.task.wait.duration, field=f"{fields.where}.wait.duration")
+            until = kinds.deadline(self.clock(), seconds)
+            self._started(run, call, until=until)
+        await kinds.sleep_until(until, self.clock)
+        return {"until": until}
+
+    async def _approval(self, run: _Run, call: TaskCall, fields: _Fields) -> dict[str, Any]:
         approval = call.task.approval
+        message = str(fields.value(approval.message, "approval.message") or "")
         self._started(run, call)
         request: dict[str, Any] = {"task": call.key, "message": message}
         if approval.timeout:
@@ -441,9 +464,9 @@ class WorkflowRunner:
             )
         return decision
 
-    async def _for_each(self, run: _Run, call: TaskCall, context: dict[str, Any]) -> dict[str, Any]:
+    async def _for_each(self, run: _Run, call: TaskCall, fields: _Fields) -> dict[str, Any]:
         task = call.task
-        items = expressions.evaluate(task.for_each.items, context, where=f"tasks.{task.name}.forEach.items")
+        items = fields.value(task.for_each.items, "forEach.items")
         if not isinstance(items, list):
             raise TaskError(
                 "INVALID_ITEMS",
@@ -499,6 +522,18 @@ class WorkflowRunner:
         if code:
             status.error.code, status.error.message = code, env.redactor.text(message)
         return self.backend.update_execution_status(execution, worker_id=self.worker_id)
+
+    _kinds: ClassVar[dict[str, Callable[..., Awaitable[dict[str, Any]]]]] = {
+        "set": _set,
+        "switch": _switch,
+        "http": _http,
+        "python": _python,
+        "agent": _child,
+        "workflow": _child,
+        "approval": _approval,
+        "wait": _wait,
+        "for_each": _for_each,
+    }
 
 
 def pinned_workflow(backend: Backend, execution: WorkflowExecution) -> Workflow:
