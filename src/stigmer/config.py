@@ -88,6 +88,28 @@ def load_config(home: Path) -> Config:
     return config
 
 
+RETENTION_VARIABLE = "STIGMER_RETENTION"
+
+
+def retention_seconds(config: Config) -> int | None:
+    """How old a finished execution may get before `stigmer worker` prunes it, in seconds:
+    ``$STIGMER_RETENTION`` when set, else ``retention`` in config.yaml (e.g. ``30d``); None when
+    neither is set, and runs are kept for ever.
+
+    Raises:
+        InvalidArgument: The setting is not an age such as ``30d``.
+    """
+    from stigmer.resources.durations import parse_age
+
+    from_env = os.environ.get(RETENTION_VARIABLE, "").strip()
+    if from_env:
+        return parse_age(from_env, field=RETENTION_VARIABLE)
+    value = config.extra.get("retention")
+    if value is None or value == "":
+        return None
+    return parse_age(str(value), field="retention", source=str(config.home / CONFIG_FILE))
+
+
 def save_config(config: Config) -> Path:
     """Write ``config.yaml`` atomically."""
     import yaml
@@ -150,10 +172,12 @@ __all__ = [
     "DATABASE_FILE",
     "DEFAULT_SERVER_PORT",
     "OUTPUT_FORMATS",
+    "RETENTION_VARIABLE",
     "Config",
     "home_dir",
     "load_config",
     "load_token",
+    "retention_seconds",
     "save_config",
     "save_token",
 ]

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from stigmer.errors import InvalidArgument
 from stigmer.resources.codec import to_dict
 from stigmer.resources.steps import plain
 from tests.builders import agent, environment, workflow, workflow_execution
+from tests.fixtures.http_counter import Hits, counting_server
 from tests.runners.conftest import WORKER, scripted
 
 FN = "tests.runners.workflow_functions"
@@ -450,40 +449,16 @@ def test_an_agent_task_with_output_keys_gets_structured_outputs(flows: Flows) ->
     assert outputs(done) == {"title": "Week 12"}
 
 
-class _Counter(BaseHTTPRequestHandler):
-    hits: list[dict[str, Any]] = []
-    fail_first = 0
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).hits.append({"path": self.path, "headers": dict(self.headers), "body": body})
-        status = 503 if len(type(self).hits) <= type(self).fail_first else 201
-        payload = json.dumps({"received": body, "echo": self.headers.get("Authorization", "")}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def http_server() -> Iterator[tuple[str, type[_Counter]]]:
-    handler = type("Counter", (_Counter,), {"hits": [], "fail_first": 0})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    server.shutdown()
-    server.server_close()
+def http_server() -> Iterator[Hits]:
+    with counting_server() as hits:
+        yield hits
 
 
 def test_an_http_task_sends_secrets_and_an_idempotency_key_and_records_no_secret(
-    flows: Flows, http_server: tuple[str, type[_Counter]]
+    flows: Flows, http_server: Hits
 ) -> None:
-    url, handler = http_server
+    url, handler = http_server.url, http_server
     handler.fail_first = 1
     token = "tok-7d1e-very-secret"
     flows.backend.apply([environment("prod", secrets={"API_TOKEN": token}, variables={"REGION": "eu"})])
@@ -506,22 +481,19 @@ def test_an_http_task_sends_secrets_and_an_idempotency_key_and_records_no_secret
     )
     done = flows.run("notify", environment="prod")
     assert done.status.phase == P.COMPLETED, done.status.error.message
-    assert len(handler.hits) == 2
-    assert handler.hits[1]["path"] == "/hooks/eu"
-    assert handler.hits[1]["headers"]["Authorization"] == f"Bearer {token}"
-    assert handler.hits[1]["body"] == {"text": "hello", "n": 2}
-    keys = [h["headers"]["Idempotency-Key"] for h in handler.hits]
-    assert keys == [f"{done.metadata.id}/post/1", f"{done.metadata.id}/post/2"]
+    assert len(handler.requests) == 2
+    assert handler.requests[1]["path"] == "/hooks/eu"
+    assert handler.requests[1]["headers"]["Authorization"] == f"Bearer {token}"
+    assert handler.requests[1]["body"] == {"text": "hello", "n": 2}
+    assert handler.keys() == [f"{done.metadata.id}/post/1", f"{done.metadata.id}/post/2"]
     # The server echoed the token back: the record masks it.
     assert outputs(done) == {"status": 201, "echo": "Bearer ****"}
     recorded = json.dumps([to_dict(s) for s in flows.backend.list_steps(done.metadata.id)])
     assert token not in recorded and token not in json.dumps(to_dict(done))
 
 
-def test_a_missing_secret_fails_the_run_before_any_task(
-    flows: Flows, http_server: tuple[str, type[_Counter]]
-) -> None:
-    url, handler = http_server
+def test_a_missing_secret_fails_the_run_before_any_task(flows: Flows, http_server: Hits) -> None:
+    url, handler = http_server.url, http_server
     flows.backend.apply([environment("dev", variables={"REGION": "eu"})])
     flows.apply(
         "needs-token",
@@ -536,4 +508,4 @@ def test_a_missing_secret_fails_the_run_before_any_task(
     done = flows.run("needs-token", environment="dev")
     assert done.status.phase == P.FAILED
     assert "API_TOKEN" in done.status.error.message and "dev" in done.status.error.message
-    assert handler.hits == [] and list(done.status.tasks) == []
+    assert handler.requests == [] and list(done.status.tasks) == []

@@ -289,6 +289,17 @@ def test_a_task_that_did_not_run_is_said_to_have_not_run() -> None:
     assert "default(" in err.hint
 
 
+def test_a_task_that_was_skipped_is_said_to_be_skipped() -> None:
+    context = {"tasks": {"publish": {"outputs": {}, "output": {}, "phase": "SKIPPED"}}}
+
+    err = fails("${tasks.publish.outputs.url}", context)
+
+    assert err.message.endswith(
+        "no value at tasks.publish.outputs.url: tasks.publish.outputs has no member 'url'"
+        " (task 'publish' is skipped)"
+    )
+
+
 def test_other_evaluation_errors_are_in_user_terms() -> None:
     assert "has no member 'outputs'" in fails("${tasks.x.outputs}", {"tasks": {"x": {}}}).message
     assert (

@@ -17,7 +17,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from stigmer import faults
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.apiresourceversion.v1.apiresourceversion_pb2 import ApiResourceVersion
-from stigmer.api.backend.v1.backend_pb2 import Artifact, BackendInfo, ExecutionEvent, ExecutionStep
+from stigmer.api.backend.v1.backend_pb2 import (
+    Artifact,
+    BackendInfo,
+    ExecutionEvent,
+    ExecutionStep,
+    PruneResult,
+)
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.common.v1.metadata_pb2 import ResourceReference
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
@@ -46,7 +52,7 @@ from stigmer.resources.validate import validate
 from stigmer.resources.workflow_steps import task_states
 from stigmer.secrets.keys import MasterKeys
 from stigmer.store import artifacts as artifact_store
-from stigmer.store import leases, records, versions
+from stigmer.store import leases, records, retention, versions
 from stigmer.store import steps as step_store
 from stigmer.store.database import Database
 from stigmer.store.migrations import current_version
@@ -410,6 +416,37 @@ class LocalBackend:
             rec.updated_at, rec.updated_by = now, self.actor
             records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
             return _execution_view(conn, info, rec)
+
+    def prune_executions(
+        self, older_than_seconds: int, *, kind: str = "", dry_run: bool = False
+    ) -> PruneResult:
+        if older_than_seconds <= 0:
+            raise InvalidArgument(
+                f"the age of executions to prune must be positive, not {older_than_seconds} seconds",
+                field="older_than_seconds",
+                hint="e.g. 30 days: `stigmer execution prune --older-than 30d`",
+            )
+        tops = [kind_info(kind)] if kind else _EXECUTION_KINDS
+        if any(not k.execution for k in tops):
+            raise InvalidArgument(
+                f"{kind} is not an execution kind",
+                field="kind",
+                hint="use AgentExecution or WorkflowExecution",
+            )
+        cutoff = self.clock() - timedelta(seconds=older_than_seconds)
+        result = PruneResult(dry_run=dry_run)
+        result.cutoff.FromDatetime(cutoff)
+        for info in tops:
+            after: tuple[str, str] | None = None
+            while True:
+                # One transaction per batch: the write lock is held briefly, and a crash between
+                # batches leaves each batch deleted whole or not at all.
+                with self.db.read() if dry_run else self.db.write() as conn:
+                    after = _prune_batch_txn(conn, info, timestamp(cutoff), after, result)
+                if after is None:
+                    break
+                faults.hit("prune.batch_committed")
+        return result
 
     def get_execution_context(self, execution_id: str, *, worker_id: str = "") -> ExecutionContext:
         info = _execution_kind(execution_id)
@@ -942,6 +979,82 @@ def _definition_kind(info: KindInfo) -> str:
 def _drop_context_txn(conn: sqlite3.Connection, execution_id: str) -> None:
     """An execution ended: its context (and the sealed secrets in it) goes."""
     records.delete_where_txn(conn, kind_info(ExecutionContext).table, "execution_id", execution_id)
+
+
+PRUNE_BATCH = 500
+PRUNED_IDS_SHOWN = 1000
+
+
+def _prune_batch_txn(
+    conn: sqlite3.Connection, info: KindInfo, cutoff: str, after: tuple[str, str] | None, result: PruneResult
+) -> tuple[str, str] | None:
+    """Prune (or, in a dry run, count) one page of old finished runs of ``info``, each with its
+    child runs; returns the keyset position after the page, None after the last one."""
+    page = retention.old_runs(
+        conn, info.table, sorted(_TERMINAL_NAMES), cutoff, after=after, limit=PRUNE_BATCH
+    )
+    parents = _existing_executions(conn, [run.parent_id for run in page if run.parent_id])
+    # A child run goes with its parent, never alone; one whose parent is gone is a top run.
+    tops = [run.id for run in page if run.parent_id not in parents]
+    doomed: dict[str, list[str]] = {}
+    for tree in _finished_trees(conn, info, tops).values():
+        if tree is None:
+            result.kept += 1
+            continue
+        for member_info, member_id in tree:
+            doomed.setdefault(member_info.kind, []).append(member_id)
+            if len(result.execution_ids) < PRUNED_IDS_SHOWN:
+                result.execution_ids.append(member_id)
+            else:
+                result.ids_truncated = True
+    context_table = kind_info(ExecutionContext).table
+    for kind, ids in doomed.items():
+        if result.dry_run:
+            removed = retention.count_owned(conn, ids)
+        else:
+            removed = retention.delete_txn(
+                conn, kind_info(kind).table, kind, ids, context_table=context_table
+            )
+        result.deleted[kind] += len(ids)
+        result.steps += removed.steps
+        result.artifacts += removed.artifacts
+    return (page[-1].updated_at, page[-1].id) if len(page) == PRUNE_BATCH else None
+
+
+def _existing_executions(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
+    """Which of these execution ids exist (ids of no execution kind do not)."""
+    found: set[str] = set()
+    for info in _EXECUTION_KINDS:
+        found |= retention.existing(conn, info.table, [i for i in ids if kind_of_id(i) is info])
+    return found
+
+
+def _finished_trees(
+    conn: sqlite3.Connection, info: KindInfo, tops: list[str]
+) -> dict[str, list[tuple[KindInfo, str]] | None]:
+    """Each top run with all its descendants (any kind, any depth), or None when one of them
+    has not finished: a run whose child still runs, waits or is queued stays."""
+    trees: dict[str, list[tuple[KindInfo, str]] | None] = {top: [(info, top)] for top in tops}
+    top_of = {top: top for top in tops}
+    frontier = list(tops)
+    while frontier:
+        found = [
+            (child_info, *row)
+            for child_info in _EXECUTION_KINDS
+            for row in retention.children(conn, child_info.table, frontier)
+        ]
+        frontier = []
+        for child_info, child_id, phase, parent_id in found:
+            if child_id in top_of:
+                continue  # a cycle of parent ids, which Stigmer never writes
+            top = top_of[child_id] = top_of[parent_id]
+            tree = trees[top]
+            if phase not in _TERMINAL_NAMES:
+                trees[top] = None
+            elif tree is not None:
+                tree.append((child_info, child_id))
+            frontier.append(child_id)
+    return trees
 
 
 def _stored_status(status: dict[str, Any]) -> dict[str, Any]:

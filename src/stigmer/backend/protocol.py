@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from stigmer.api.apiresourceversion.v1.apiresourceversion_pb2 import ApiResourceVersion
-from stigmer.api.backend.v1.backend_pb2 import Artifact, BackendInfo, ExecutionEvent, ExecutionStep
+from stigmer.api.backend.v1.backend_pb2 import (
+    Artifact,
+    BackendInfo,
+    ExecutionEvent,
+    ExecutionStep,
+    PruneResult,
+)
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
 from stigmer.resources.kinds import Execution, Resource
@@ -125,6 +131,32 @@ class Backend(Protocol):
 
     def cancel_execution(self, execution_id: str) -> Execution:
         """Cancel a pending execution now, or ask a running one to stop."""
+        ...
+
+    def prune_executions(
+        self, older_than_seconds: int, *, kind: str = "", dry_run: bool = False
+    ) -> PruneResult:
+        """Delete finished executions last written more than ``older_than_seconds`` ago.
+
+        A run goes together with its durable steps, artifacts, execution context, history and
+        child runs (any depth); a child run goes only with its parent. A run of which any
+        child has not finished (running, waiting, queued) stays, and so do its children. The
+        work is done in batches of one transaction each, so a long prune never holds the store
+        for long and an interruption leaves every batch deleted whole or not at all.
+
+        Args:
+            older_than_seconds: How old a finished run must be; positive.
+            kind: "AgentExecution" or "WorkflowExecution" to prune only top-level runs of that
+                kind (their children go with them); empty for both.
+            dry_run: Count what would go; delete nothing.
+
+        Returns:
+            What went (or would go): counts per kind, ids, steps, artifacts and the cutoff.
+
+        Raises:
+            InvalidArgument: ``older_than_seconds`` is not positive, or ``kind`` is not an
+                execution kind.
+        """
         ...
 
     def get_execution_context(self, execution_id: str, *, worker_id: str = "") -> ExecutionContext:

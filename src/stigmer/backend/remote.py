@@ -305,6 +305,12 @@ class RemoteBackend:
             self._unary(self._stub.CancelExecution, pb.CancelExecutionRequest(id=execution_id))
         )
 
+    def prune_executions(
+        self, older_than_seconds: int, *, kind: str = "", dry_run: bool = False
+    ) -> pb.PruneResult:
+        request = pb.PruneExecutionsRequest(older_than_seconds=older_than_seconds, kind=kind, dry_run=dry_run)
+        return self._unary(self._stub.PruneExecutions, request, timeout=self.timeout * BULK_TIMEOUT_FACTOR)
+
     def get_execution_context(self, execution_id: str, *, worker_id: str = "") -> ExecutionContext:
         request = pb.GetExecutionContextRequest(execution_id=execution_id, worker_id=worker_id)
         return self._unary(self._stub.GetExecutionContext, request, idempotent=True)

@@ -130,10 +130,12 @@ class _Display:
                 extra = " · ".join(
                     p for p in (took, f"attempt {attempts}" if attempts not in ("", "1") else "", note) if p
                 )
+                colour = COLOURS.get(phase, "")
                 click.secho(
                     f"{name.strip()}: {phase}" + (f" ({extra})" if extra else ""),
                     err=True,
-                    fg=COLOURS.get(phase),
+                    fg=None if colour == "dim" else colour or None,
+                    dim=colour == "dim",
                 )
 
 

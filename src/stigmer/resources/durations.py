@@ -25,4 +25,21 @@ def parse_duration(text: str, *, field: str = "") -> float:
     return sum(float(n) * _SECONDS[u] for n, u in parts)
 
 
-__all__ = ["parse_duration"]
+def parse_age(text: str, *, field: str = "", source: str = "") -> int:
+    """Whole seconds in an age such as ``30d`` or ``12h`` (how old something may get); at least 1s.
+
+    Raises:
+        InvalidArgument: Not a duration, or shorter than one second.
+    """
+    try:
+        seconds = parse_duration(text, field=field)
+    except InvalidArgument:
+        seconds = 0.0
+    if seconds < 1:
+        raise InvalidArgument(
+            f"invalid age {text!r}", field=field, source=source, hint="write e.g. 30d, 12h, 1d12h or 90m"
+        )
+    return int(seconds)
+
+
+__all__ = ["parse_age", "parse_duration"]

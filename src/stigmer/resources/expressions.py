@@ -755,6 +755,14 @@ def _explain(exc: Exception, data: Mapping[str, Any]) -> tuple[str, str]:
     return message, ""
 
 
+def _task_phase(path: list[str | int], data: Mapping[str, Any]) -> str:
+    """Why a task's value may be missing, when the engine recorded the task's phase."""
+    phase = _lookup(data, ["tasks", path[1], "phase"]) if path[0] == "tasks" and len(path) > 2 else None
+    if isinstance(phase, str) and phase and phase != "COMPLETED":
+        return f" (task {path[1]!r} is {phase.lower()})"
+    return ""
+
+
 def _missing(path: list[str | int], data: Mapping[str, Any]) -> tuple[str, str]:
     parent, key = path[:-1], path[-1]
     at = _render(path)
@@ -770,7 +778,7 @@ def _missing(path: list[str | int], data: Mapping[str, Any]) -> tuple[str, str]:
         hint = f"{where} has: {keys}" if keys else f"{where} is empty"
         if isinstance(key, str) and "-" in key:
             hint += "; subtraction needs spaces (a - b)"
-        return f"no value at {at}: {where} has no member {key!r}", hint
+        return f"no value at {at}: {where} has no member {key!r}{_task_phase(path, data)}", hint
     if isinstance(value, list):
         return f"no value at {at}: {where} has {len(value)} items", ""
     if value is _MISSING:

@@ -46,6 +46,21 @@ def _default(declared: WorkflowInput) -> Any:
     return plain(MessageToDict(declared.default))
 
 
+def _checked(name: str, spec: WorkflowInput, given: Any) -> Any:
+    value = _coerce(given, spec.type)
+    if spec.type not in _CHECKS:
+        return value
+    expected, words = _CHECKS[spec.type]
+    wrong = not isinstance(value, expected) or (isinstance(value, bool) and spec.type != "boolean")
+    if spec.type == "integer" and isinstance(value, float) and value.is_integer():
+        value, wrong = int(value), False
+    if wrong:
+        raise InvalidArgument(
+            f"input {name!r} must be {words}, got {json.dumps(given)}", field=f"inputs.{name}"
+        )
+    return value
+
+
 def resolve_inputs(declared: Mapping[str, WorkflowInput], given: Mapping[str, Any]) -> dict[str, Any]:
     """The inputs a run sees: given values (coerced to their declared types) and defaults.
 
@@ -53,39 +68,37 @@ def resolve_inputs(declared: Mapping[str, WorkflowInput], given: Mapping[str, An
         InvalidArgument: An unknown input, a missing required one, or a value of the wrong type.
     """
     unknown = sorted(set(given) - set(declared))
-    if unknown and declared:
+    if unknown:
         raise InvalidArgument(
             f"unknown input {unknown[0]!r}",
             field=f"inputs.{unknown[0]}",
-            hint=f"the workflow's inputs are: {', '.join(sorted(declared))}",
+            hint=f"the workflow's inputs are: {', '.join(sorted(declared))}"
+            if declared
+            else "the workflow declares no inputs (spec.inputs)",
         )
     resolved: dict[str, Any] = {k: plain(v) for k, v in given.items()}
-    for name, spec in declared.items():
+    missing: list[str] = []
+    for name, spec in sorted(declared.items()):
         if name not in given:
             default = _default(spec)
             if default is not None:
                 resolved[name] = default
-                continue
-            required = spec.required if spec.HasField("required") else True
-            if required:
-                raise InvalidArgument(
-                    f"missing input {name!r}" + (f" ({spec.description})" if spec.description else ""),
-                    field=f"inputs.{name}",
-                    hint=f"give it with --input {name}=VALUE",
-                )
+            elif spec.required if spec.HasField("required") else True:
+                missing.append(name)
             continue
-        value = _coerce(resolved[name], spec.type)
-        if spec.type in _CHECKS:
-            expected, words = _CHECKS[spec.type]
-            wrong = not isinstance(value, expected) or (isinstance(value, bool) and spec.type != "boolean")
-            if spec.type == "integer" and isinstance(value, float) and value.is_integer():
-                value, wrong = int(value), False
-            if wrong:
-                raise InvalidArgument(
-                    f"input {name!r} must be {words}, got {json.dumps(resolved[name])}",
-                    field=f"inputs.{name}",
-                )
-        resolved[name] = value
+        resolved[name] = _checked(name, spec, resolved[name])
+    if missing:
+        described = [
+            f"{n!r}" + (f" ({declared[n].description})" if declared[n].description else "") for n in missing
+        ]
+        raise InvalidArgument(
+            f"missing input{'s' if len(missing) > 1 else ''} {', '.join(described)}",
+            field=f"inputs.{missing[0]}",
+            hint="give "
+            + ("them" if len(missing) > 1 else "it")
+            + " with "
+            + " ".join(f"--input {n}=VALUE" for n in missing),
+        )
     return resolved
 
 

@@ -181,6 +181,10 @@ def _cancel(b: Backend, r: pb.CancelExecutionRequest) -> pb.Resource:
     return pack(b.cancel_execution(r.id))
 
 
+def _prune(b: Backend, r: pb.PruneExecutionsRequest) -> pb.PruneResult:
+    return b.prune_executions(r.older_than_seconds, kind=r.kind, dry_run=r.dry_run)
+
+
 def _context(b: Backend, r: pb.GetExecutionContextRequest) -> ExecutionContext:
     return b.get_execution_context(r.execution_id, worker_id=r.worker_id)
 
@@ -249,6 +253,7 @@ UNARY: dict[str, tuple[type[Message], Callable[[Backend, Any], Message]]] = {
     "UpdateExecutionStatus": (pb.UpdateExecutionStatusRequest, _update_status),
     "ListExecutions": (pb.ListExecutionsRequest, _list_executions),
     "CancelExecution": (pb.CancelExecutionRequest, _cancel),
+    "PruneExecutions": (pb.PruneExecutionsRequest, _prune),
     "GetExecutionContext": (pb.GetExecutionContextRequest, _context),
     "RecordStep": (pb.RecordStepRequest, _record_step),
     "ListSteps": (pb.ListStepsRequest, _list_steps),

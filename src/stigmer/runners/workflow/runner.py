@@ -324,6 +324,7 @@ class WorkflowRunner:
             try:
                 async with asyncio.timeout(timeout):
                     outputs = await self._execute(run, call, extra)
+                faults.hit("workflow.task_executed")
                 outcome = Outcome(SUCCEEDED, run.env.redact(outputs))
             except TaskError as exc:
                 outcome = Outcome("FAILED", error=exc.message, code=exc.code)

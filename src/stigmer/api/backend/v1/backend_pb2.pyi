@@ -607,6 +607,113 @@ class CancelExecutionRequest(_message.Message):
 Global___CancelExecutionRequest: _TypeAlias = CancelExecutionRequest  # noqa: Y015
 
 @_typing.final
+class PruneExecutionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OLDER_THAN_SECONDS_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DRY_RUN_FIELD_NUMBER: _builtins.int
+    older_than_seconds: _builtins.int
+    """Finished (COMPLETED, FAILED, CANCELLED) executions last written more than this many
+    seconds ago go; it must be positive.
+    """
+    kind: _builtins.str
+    """"AgentExecution", "WorkflowExecution" or empty for both. It selects the top-level runs;
+    their child runs go with them, whatever their kind.
+    """
+    dry_run: _builtins.bool
+    """Report what would go; delete nothing."""
+    def __init__(
+        self,
+        *,
+        older_than_seconds: _builtins.int = ...,
+        kind: _builtins.str = ...,
+        dry_run: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dry_run", b"dry_run", "kind", b"kind", "older_than_seconds", b"older_than_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PruneExecutionsRequest: _TypeAlias = PruneExecutionsRequest  # noqa: Y015
+
+@_typing.final
+class PruneResult(_message.Message):
+    """What a prune deleted (or, for a dry run, would delete). A run goes with its child runs,
+    steps, artifacts, execution context and history; a child run goes only with its parent.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class DeletedEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    DELETED_FIELD_NUMBER: _builtins.int
+    EXECUTION_IDS_FIELD_NUMBER: _builtins.int
+    IDS_TRUNCATED_FIELD_NUMBER: _builtins.int
+    STEPS_FIELD_NUMBER: _builtins.int
+    ARTIFACTS_FIELD_NUMBER: _builtins.int
+    KEPT_FIELD_NUMBER: _builtins.int
+    CUTOFF_FIELD_NUMBER: _builtins.int
+    DRY_RUN_FIELD_NUMBER: _builtins.int
+    ids_truncated: _builtins.bool
+    steps: _builtins.int
+    """Durable steps and artifacts that went with them."""
+    artifacts: _builtins.int
+    kept: _builtins.int
+    """Old finished runs kept because one of their child runs has not finished."""
+    dry_run: _builtins.bool
+    @_builtins.property
+    def deleted(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Executions deleted, per kind ("AgentExecution", "WorkflowExecution"), children included."""
+
+    @_builtins.property
+    def execution_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Their ids, oldest first; only the first 1000 when there are more (see ids_truncated)."""
+
+    @_builtins.property
+    def cutoff(self) -> _timestamp_pb2.Timestamp:
+        """Runs last written before this time were old enough."""
+
+    def __init__(
+        self,
+        *,
+        deleted: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        execution_ids: _abc.Iterable[_builtins.str] | None = ...,
+        ids_truncated: _builtins.bool = ...,
+        steps: _builtins.int = ...,
+        artifacts: _builtins.int = ...,
+        kept: _builtins.int = ...,
+        cutoff: _timestamp_pb2.Timestamp | None = ...,
+        dry_run: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cutoff", b"cutoff"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["artifacts", b"artifacts", "cutoff", b"cutoff", "deleted", b"deleted", "dry_run", b"dry_run", "execution_ids", b"execution_ids", "ids_truncated", b"ids_truncated", "kept", b"kept", "steps", b"steps"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PruneResult: _TypeAlias = PruneResult  # noqa: Y015
+
+@_typing.final
 class GetExecutionContextRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -114,6 +114,11 @@ class BackendServiceStub:
                 request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CancelExecutionRequest.SerializeToString,
                 response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Resource.FromString,
                 _registered_method=True)
+        self.PruneExecutions = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/PruneExecutions',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.PruneExecutionsRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.PruneResult.FromString,
+                _registered_method=True)
         self.GetExecutionContext = channel.unary_unary(
                 '/stigmer.backend.v1.BackendService/GetExecutionContext',
                 request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.GetExecutionContextRequest.SerializeToString,
@@ -277,6 +282,13 @@ class BackendServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PruneExecutions(self, request, context):
+        """Delete finished executions older than a cutoff, in batches of one transaction each.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetExecutionContext(self, request, context):
         """Plaintext secrets, only for a RUNNING execution; see ExecutionContextSpec.
         """
@@ -431,6 +443,11 @@ def add_BackendServiceServicer_to_server(servicer, server):
                     servicer.CancelExecution,
                     request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CancelExecutionRequest.FromString,
                     response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Resource.SerializeToString,
+            ),
+            'PruneExecutions': grpc.unary_unary_rpc_method_handler(
+                    servicer.PruneExecutions,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.PruneExecutionsRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.PruneResult.SerializeToString,
             ),
             'GetExecutionContext': grpc.unary_unary_rpc_method_handler(
                     servicer.GetExecutionContext,
@@ -885,6 +902,33 @@ class BackendService:
             '/stigmer.backend.v1.BackendService/CancelExecution',
             stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CancelExecutionRequest.SerializeToString,
             stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Resource.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PruneExecutions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/PruneExecutions',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.PruneExecutionsRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.PruneResult.FromString,
             options,
             channel_credentials,
             insecure,

@@ -57,6 +57,8 @@ class BackendServiceStub:
     UpdateExecutionStatus: _grpc.UnaryUnaryMultiCallable[_backend_pb2.UpdateExecutionStatusRequest, _backend_pb2.Resource]
     ListExecutions: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ListExecutionsRequest, _backend_pb2.ListExecutionsResponse]
     CancelExecution: _grpc.UnaryUnaryMultiCallable[_backend_pb2.CancelExecutionRequest, _backend_pb2.Resource]
+    PruneExecutions: _grpc.UnaryUnaryMultiCallable[_backend_pb2.PruneExecutionsRequest, _backend_pb2.PruneResult]
+    """Delete finished executions older than a cutoff, in batches of one transaction each."""
     GetExecutionContext: _grpc.UnaryUnaryMultiCallable[_backend_pb2.GetExecutionContextRequest, _executioncontext_pb2.ExecutionContext]
     """Plaintext secrets, only for a RUNNING execution; see ExecutionContextSpec."""
     RecordStep: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RecordStepRequest, _backend_pb2.ExecutionStep]
@@ -103,6 +105,8 @@ class BackendServiceAsyncStub(BackendServiceStub):
     UpdateExecutionStatus: _aio.UnaryUnaryMultiCallable[_backend_pb2.UpdateExecutionStatusRequest, _backend_pb2.Resource]  # type: ignore[assignment]
     ListExecutions: _aio.UnaryUnaryMultiCallable[_backend_pb2.ListExecutionsRequest, _backend_pb2.ListExecutionsResponse]  # type: ignore[assignment]
     CancelExecution: _aio.UnaryUnaryMultiCallable[_backend_pb2.CancelExecutionRequest, _backend_pb2.Resource]  # type: ignore[assignment]
+    PruneExecutions: _aio.UnaryUnaryMultiCallable[_backend_pb2.PruneExecutionsRequest, _backend_pb2.PruneResult]  # type: ignore[assignment]
+    """Delete finished executions older than a cutoff, in batches of one transaction each."""
     GetExecutionContext: _aio.UnaryUnaryMultiCallable[_backend_pb2.GetExecutionContextRequest, _executioncontext_pb2.ExecutionContext]  # type: ignore[assignment]
     """Plaintext secrets, only for a RUNNING execution; see ExecutionContextSpec."""
     RecordStep: _aio.UnaryUnaryMultiCallable[_backend_pb2.RecordStepRequest, _backend_pb2.ExecutionStep]  # type: ignore[assignment]
@@ -230,6 +234,14 @@ class BackendServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _backend_pb2.CancelExecutionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_backend_pb2.Resource, _abc.Awaitable[_backend_pb2.Resource]]: ...
+
+    @_abc_1.abstractmethod
+    def PruneExecutions(
+        self,
+        request: _backend_pb2.PruneExecutionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.PruneResult, _abc.Awaitable[_backend_pb2.PruneResult]]:
+        """Delete finished executions older than a cutoff, in batches of one transaction each."""
 
     @_abc_1.abstractmethod
     def GetExecutionContext(
