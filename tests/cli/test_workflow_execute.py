@@ -43,8 +43,14 @@ spec:
     log: string
   tasks:
     - {name: prepare, python: "wfsteps:record", inputs: {name: prepare, log: "${workflow.inputs.log}"}}
-    - {name: left, dependsOn: [prepare], python: "wfsteps:record", inputs: {name: left, log: "${workflow.inputs.log}"}}
-    - {name: right, dependsOn: [prepare], python: "wfsteps:record", inputs: {name: right, log: "${workflow.inputs.log}"}}
+    - name: left
+      dependsOn: [prepare]
+      python: "wfsteps:record"
+      inputs: {name: left, log: "${workflow.inputs.log}"}
+    - name: right
+      dependsOn: [prepare]
+      python: "wfsteps:record"
+      inputs: {name: right, log: "${workflow.inputs.log}"}
     - name: route
       switch:
         cases: [{when: "length(workflow.inputs.names) > 1", then: [greet]}]

@@ -323,7 +323,7 @@ def test_an_approval_parks_the_run_until_a_person_decides(flows: Flows) -> None:
     assert parked.status.phase == P.WAITING_APPROVAL
     assert phases(parked) == {"prepare": "COMPLETED", "ok": "WAITING_APPROVAL"}
     steps = flows.backend.list_steps(execution_id)
-    assert [s for s in steps if s.name == "approval:ok"][0].input["message"] == "refund 42?"
+    assert next(s for s in steps if s.name == "approval:ok").input["message"] == "refund 42?"
 
     flows.backend.resolve_approval(execution_id, approved=True, reason="fine")
     assert flows.get(execution_id).status.phase == P.PENDING
