@@ -77,7 +77,6 @@ from stigmer.resources import expressions
 from stigmer.resources.decode import decode
 from stigmer.resources.documents import Document
 from stigmer.resources.kinds import API_VERSION, Execution
-from stigmer.resources.steps import output_of
 
 GOAL_COMMITS_PER_CHAIN_TASK = 2.0
 WORKER = "bench:1:workflow"
@@ -141,7 +140,9 @@ class Shape:
         return workflow_doc(self.name, tasks, {"v": f"${{tasks.{last}.outputs.v}}"})
 
 
-def workflow_doc(name: str, tasks: list[dict[str, Any]], outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+def workflow_doc(
+    name: str, tasks: list[dict[str, Any]], outputs: dict[str, Any] | None = None
+) -> dict[str, Any]:
     spec: dict[str, Any] = {"tasks": tasks}
     if outputs:
         spec["outputs"] = outputs
@@ -234,7 +235,9 @@ def commit_baseline(tmp: Path, commits: int) -> dict[str, list[float]]:
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {sync}")
-        conn.execute("CREATE TABLE steps (id INTEGER PRIMARY KEY, execution_id TEXT, step INTEGER, output TEXT)")
+        conn.execute(
+            "CREATE TABLE steps (id INTEGER PRIMARY KEY, execution_id TEXT, step INTEGER, output TEXT)"
+        )
         conns[sync] = conn
     counter = iter(range(1, 10**9))
 
@@ -251,7 +254,7 @@ def commit_baseline(tmp: Path, commits: int) -> dict[str, list[float]]:
 
     samples: dict[str, list[float]] = {sync: [] for sync in conns}
     try:
-        for sync, conn in conns.items():
+        for conn in conns.values():
             time_calls(committer(conn), runs=0, warmups=max(commits // 10, 5))
         for _ in range(commits):  # interleaved, so drift hits both alike
             for sync, conn in conns.items():
@@ -323,7 +326,12 @@ def breakdown(backend: LocalBackend, shape: Shape) -> dict[str, Any]:
     meter = Meter()
     with metered(backend, meter):
         run = run_once(backend, shape, None)
-    return {"seconds": run.seconds, "tasks": shape.tasks, "meter": dict(meter.seconds), "calls": dict(meter.calls)}
+    return {
+        "seconds": run.seconds,
+        "tasks": shape.tasks,
+        "meter": dict(meter.seconds),
+        "calls": dict(meter.calls),
+    }
 
 
 def _label(filename: str, line: int, func: str) -> str:
@@ -369,40 +377,458 @@ def profile(backend: LocalBackend, shape: Shape, top: int) -> dict[str, Any]:
     }
 
 
+async def _trivial_async(backend: LocalBackend, execution_id: str) -> float:
+    start = time.perf_counter()
+    done = await engine.run_claimed(backend, execution_id, worker_id=WORKER)
+    elapsed = time.perf_counter() - start
+    if done.status.phase != ExecutionPhase.COMPLETED:
+        raise RuntimeError(
+            f"{TRIVIAL}: {ExecutionPhase.Name(done.status.phase)}: {done.status.error.message}"
+        )
+    return elapsed
+
+
+def trivial_run(backend: LocalBackend) -> float:
+    """A one-task workflow through run_claimed: the fixed cost of a run (claim ... release)."""
+    return asyncio.run(_trivial_async(backend, new_execution(backend, TRIVIAL)))
+
+
+def _timed_rounds(
+    backend: LocalBackend, shapes: list[Shape], args: argparse.Namespace
+) -> dict[Shape, list[Run]]:
+    """Up to ``--runs`` runs per shape, round by round; a shape stops once over ``--budget`` or cut."""
+    runs: dict[Shape, list[Run]] = {s: [] for s in shapes}
+    spent: dict[Shape, float] = defaultdict(float)
+    for size in args.sizes:
+        for round_no in range(args.runs):  # interleaved round by round, so drift hits both alike
+            for shape in (s for s in shapes if s.size == size):
+                if runs[shape] and (spent[shape] >= args.budget or not runs[shape][-1].complete):
+                    continue
+                run = run_once(backend, shape, args.max_run_seconds)
+                runs[shape].append(run)
+                spent[shape] += run.seconds
+                cut = "" if run.complete else f", cut after {run.tasks_done} of {shape.tasks} tasks"
+                log(f"workflow: {shape.name} run {round_no + 1}: {run.seconds:.2f} s{cut}")
+    return runs
+
+
 def measure_tasks(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    backend = LocalBackend.open(tmp / "local.db", actor=ACTOR)
     shapes = [Shape(kind, size) for size in args.sizes for kind in SHAPES]
+    extra = [Shape(kind, size) for size in (100, DIAGNOSTIC_SIZE) for kind in SHAPES]  # warm-up, diagnostics
+    commits = commit_baseline(tmp, args.commits // 2)  # half now, half at the end
+    backend = LocalBackend.open(tmp / "local.db", actor=ACTOR)
     try:
         sync = SYNC_NAMES.get(int(backend.db.conn.execute("PRAGMA synchronous").fetchone()[0]), "?")
-        log("workflow: applying the workflows")
-        apply_docs(backend, [trivial_doc(), *(s.document() for s in shapes)])
-        trivial = Shape("trivial", 1)
-        for warm in (Shape("chain", 100), Shape("fan-out", 100)):
-            if warm in shapes:
-                run_once(backend, warm, None)
-        fixed = [_trivial_run(backend) for _ in range(args.fixed_runs + 2)][2:]
+        log("workflow: applying the workflows (untimed)")
+        apply_docs(backend, [trivial_doc(), *(s.document() for s in dict.fromkeys([*shapes, *extra]))])
+        for kind in SHAPES:  # warm-up: imports, statement and expression caches
+            run_once(backend, Shape(kind, 100), None)
+        fixed = [trivial_run(backend) for _ in range(args.fixed_runs + 2)][2:]
         settle()
-        runs: dict[Shape, list[Run]] = {s: [] for s in shapes}
-        for size in args.sizes:
-            spent: dict[Shape, float] = defaultdict(float)
-            for round_no in range(args.runs):  # interleaved round by round, so drift hits both alike
-                for shape in (s for s in shapes if s.size == size):
-                    if runs[shape] and (spent[shape] >= args.budget or not runs[shape][-1].complete):
-                        continue
-                    run = run_once(backend, shape, args.max_run_seconds)
-                    runs[shape].append(run)
-                    spent[shape] += run.seconds
-                    cut = "" if run.complete else f" (cut after {run.tasks_done} tasks)"
-                    log(f"workflow: {shape.name} round {round_no + 1}: {run.seconds:.2f} s{cut}")
-        diagnostic = {}
+        runs = _timed_rounds(backend, shapes, args)
+        diagnostic: dict[str, Any] = {}
+        prof: dict[str, Any] | None = None
         if args.diagnostics:
-            log("workflow: diagnostics (metered runs, cProfile)")
-            for kind in SHAPES:
-                diagnostic[kind] = breakdown(backend, Shape(kind, DIAGNOSTIC_SIZE))
-        prof = profile(backend, Shape("chain", DIAGNOSTIC_SIZE), args.profile_top) if args.diagnostics else None
-        del trivial
+            log(f"workflow: diagnostics at {DIAGNOSTIC_SIZE} (metered runs, cProfile)")
+            diagnostic = {kind: breakdown(backend, Shape(kind, DIAGNOSTIC_SIZE)) for kind in SHAPES}
+            prof = profile(backend, Shape("chain", DIAGNOSTIC_SIZE), args.profile_top)
     finally:
         backend.close()
-    commits = commit_baseline(tmp, args.commits)
-    return {"store_synchronous": sync, "fixed": fixed, "runs": runs, "commits": commits,
-            "diagnostic": diagnostic, "profile": prof}
+    for sync_name, samples in commit_baseline(tmp, args.commits - args.commits // 2).items():
+        commits[sync_name] += samples
+    return {
+        "store_synchronous": sync,
+        "fixed": fixed,
+        "runs": runs,
+        "commits": commits,
+        "diagnostic": diagnostic,
+        "profile": prof,
+    }
+
+
+def _per_task(shape: Shape, runs: list[Run]) -> Stats:
+    return stats([r.seconds / max(r.tasks_done, 1) for r in runs])
+
+
+def _scaling(per_task: dict[Shape, Stats], sizes: list[int]) -> dict[str, float]:
+    """Per-task median at the largest size over the smallest, per shape."""
+    lo, hi = min(sizes), max(sizes)
+    return {
+        kind: per_task[Shape(kind, hi)].median_ms / per_task[Shape(kind, lo)].median_ms
+        for kind in SHAPES
+        if lo != hi
+    }
+
+
+def _breakdown_md(diagnostic: dict[str, Any]) -> list[str]:
+    if not diagnostic:
+        return []
+    names: list[str] = []
+    for entry in diagnostic.values():
+        names += [n for n in entry["meter"] if n not in names]
+    order = ["backend.record_step", "expressions.evaluate", *sorted(n for n in names if n.startswith("sql "))]
+    rows = []
+    for name in order:
+        cells = [name]
+        for entry in diagnostic.values():
+            tasks = entry["tasks"]
+            cells += [
+                f"{entry['calls'].get(name, 0) / tasks:.2f}",
+                f"{entry['meter'].get(name, 0.0) * 1000 / tasks:.3f}",
+            ]
+        rows.append(cells)
+    rest = ["run minus record_step and evaluate (runner, asyncio, per-run calls)"]
+    total = ["whole run"]
+    for entry in diagnostic.values():
+        tasks, meter = entry["tasks"], entry["meter"]
+        other = (
+            entry["seconds"] - meter.get("backend.record_step", 0.0) - meter.get("expressions.evaluate", 0.0)
+        )
+        rest += ["", f"{other * 1000 / tasks:.3f}"]
+        total += ["", f"{entry['seconds'] * 1000 / tasks:.3f}"]
+    header = ["per task"]
+    for kind in diagnostic:
+        header += [f"{kind}: calls", f"{kind}: ms"]
+    return [
+        f"Where a task goes, N = {DIAGNOSTIC_SIZE} (one run of each shape with the calls metered by wrapping "
+        "them; SQL statements include those outside `record_step`, which are per run; `record_step` includes "
+        "its SQL):",
+        "",
+        md_table(header, [*rows, rest, total]),
+        "",
+    ]
+
+
+def _profile_md(prof: dict[str, Any] | None) -> list[str]:
+    if prof is None:
+        return []
+
+    def table(rows: list[dict[str, Any]], what: str) -> str:
+        return md_table(
+            ["function", "calls / task", f"{what} ms / task (profiled)", "share of the run"],
+            [
+                [
+                    f"`{r['function']}`",
+                    f"{r['calls_per_task']:.2f}",
+                    f"{r['ms_per_task']:.3f}",
+                    f"{r['share']:.0%}",
+                ]
+                for r in rows
+            ],
+        )
+
+    return [
+        f"Under cProfile (one more chain of {prof['size']}, `run_claimed` only, {prof['total_s']:.1f} s "
+        "profiled; cProfile inflates Python calls, so read the shares), top by cumulative time, the event loop "
+        "and the `run_claimed` / `run_execution` / `WorkflowRunner.run` wrappers (98 % or more of the run) left out "
+        "(nested rows overlap):",
+        "",
+        table(prof["cumulative"], "cumulative"),
+        "",
+        "Top self time:",
+        "",
+        table(prof["self_time"], "self"),
+    ]
+
+
+def report_tasks(result: dict[str, Any], args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    full, normal = stats(result["commits"]["FULL"]), stats(result["commits"]["NORMAL"])
+    fixed = stats(result["fixed"])
+    runs: dict[Shape, list[Run]] = result["runs"]
+    per_task = {shape: _per_task(shape, r) for shape, r in runs.items()}
+    goal_ms = GOAL_COMMITS_PER_CHAIN_TASK * full.median_ms
+    chain = {s: p for s, p in per_task.items() if s.kind == "chain"}
+    worst = max(chain, key=lambda s: chain[s].median_ms)
+    met = all(p.median_ms <= goal_ms for p in chain.values())
+    data: dict[str, Any] = {
+        "store_synchronous": result["store_synchronous"],
+        "commit_baseline": {
+            "FULL": stats_dict(result["commits"]["FULL"]),
+            "NORMAL": stats_dict(result["commits"]["NORMAL"]),
+        },
+        "one_task_workflow": stats_dict(result["fixed"]),
+        "shapes": {kind: {} for kind in SHAPES},
+    }
+    rows = []
+    for shape, shape_runs in runs.items():
+        p = per_task[shape]
+        complete = all(r.complete for r in shape_runs)
+        run_ms = stats([r.seconds for r in shape_runs]).median_ms
+        marginal = (run_ms - fixed.median_ms) / shape.tasks
+        head = stats([r.head_ms_per_task / 1000 for r in shape_runs]).median_ms
+        tail = stats([r.tail_ms_per_task / 1000 for r in shape_runs]).median_ms
+        data["shapes"][shape.kind][str(shape.size)] = {
+            "tasks": shape.tasks,
+            "complete": complete,
+            "runs": [asdict(r) for r in shape_runs],
+            "run": stats_dict([r.seconds for r in shape_runs]),
+            "per_task": stats_dict([r.seconds / max(r.tasks_done, 1) for r in shape_runs]),
+            "marginal_ms_per_task": marginal if complete else None,
+            "first_10pct_ms_per_task": head,
+            "last_10pct_ms_per_task": tail,
+            "ratio_per_task_vs_commit_full": p.ratio(full),
+            "ratio_per_task_vs_commit_normal": p.ratio(normal),
+        }
+        done = f"{shape.tasks:,}" if complete else f"**cut**: {shape_runs[0].tasks_done:,} of {shape.tasks:,}"
+        rows.append(
+            [
+                shape.kind,
+                f"{shape.size:,}",
+                done,
+                len(shape_runs),
+                fmt_ms(run_ms),
+                f"**{p.median_ms:.3f}**",
+                f"{marginal:.3f}" if complete else "-",
+                f"{head:.3f}",
+                f"{tail:.3f}",
+                f"**{p.ratio(full):.2f}x**",
+                f"{p.ratio(normal):.1f}x",
+            ]
+        )
+    scaling = _scaling(per_task, args.sizes)
+    data["scaling_per_task_largest_vs_smallest"] = scaling
+    data["goal"] = {
+        "target_commits_per_chain_task": GOAL_COMMITS_PER_CHAIN_TASK,
+        "commit_full_median_ms": full.median_ms,
+        "worst_chain_size": worst.size,
+        "worst_chain_ms_per_task": chain[worst].median_ms,
+        "worst_chain_commits_per_task": chain[worst].ratio(full),
+        "met": met,
+    }
+    data["diagnostic"] = result["diagnostic"]
+    data["profile"] = result["profile"]
+    cut_note = (
+        f" A run longer than {args.max_run_seconds:g} s is cut there; its row counts the tasks it finished."
+        if any(not r.complete for rs in runs.values() for r in rs)
+        else ""
+    )
+    lo, hi = min(args.sizes), max(args.sizes)
+    md = [
+        "## 1. Per-task overhead of `set` tasks",
+        "",
+        "Each execution runs in-process through `run_claimed` on a LocalBackend file and is checked "
+        "(COMPLETED, one journal step per task, the right output). **chain**: each task depends on the "
+        "previous one and sets `v: ${tasks.t<i-1>.outputs.v + 1}` (one CEL expression per task). "
+        "**fan-out**: N independent tasks set a constant (no expression), then one join depends on all of "
+        "them. Per task = run time / tasks (N; N + 1 for the fan-out), fixed costs included; marginal = "
+        "(run - a one-task workflow's run) / tasks; first / last 10 % = pace over those tasks, from the end "
+        f"times the journal recorded. Up to {args.runs} runs per workflow, interleaved, each workflow "
+        f"stopping once it has used {args.budget:g} s.{cut_note}",
+        "",
+        "Baseline, same run, same filesystem: one durable commit (raw sqlite3, WAL, `synchronous=FULL`, "
+        f"one small row per transaction, {full.n} commits): **{full.median_ms:.3f} ms** median (p90 "
+        f"{full.p90_ms:.3f}). With `synchronous=NORMAL`: {normal.median_ms:.3f} ms. The store itself runs "
+        f"WAL with `synchronous={result['store_synchronous']}` (`src/stigmer/store/database.py`): its "
+        "commits do not wait for the disk, so they survive a crash of the process but the last ones may not "
+        "survive a power loss. A one-task workflow (claim, prepare, one step, finish, release) takes "
+        f"{fmt_ms(fixed.median_ms)} ms.",
+        "",
+        md_table(
+            [
+                "workflow",
+                "N",
+                "tasks done",
+                "runs",
+                "run ms",
+                "ms / task",
+                "marginal ms / task",
+                "first 10 % ms / task",
+                "last 10 % ms / task",
+                "vs 1 commit (FULL)",
+                "vs 1 commit (NORMAL)",
+            ],
+            rows,
+        ),
+        "",
+        f"- **A chain task costs at most {GOAL_COMMITS_PER_CHAIN_TASK:g} commits' time** "
+        f"({goal_ms:.3f} ms): worst {chain[worst].median_ms:.3f} ms at N = {worst.size:,} "
+        f"({chain[worst].ratio(full):.2f} commits): **{'met' if met else 'NOT met'}**.",
+    ]
+    if scaling:
+        md.append(
+            f"- Scaling, per-task time at N = {hi:,} over N = {lo:,}: "
+            + ", ".join(f"{kind} {ratio:.2f}x" for kind, ratio in scaling.items())
+            + " (1.00x is flat)."
+        )
+    md += ["", *_breakdown_md(result["diagnostic"]), *_profile_md(result["profile"])]
+    return data, "\n".join(md)
+
+
+# -- 2. workflows per second ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drain:
+    """How one configuration drains the queue: sequential run_claimed, or a Worker."""
+
+    label: str
+    concurrency: int = 0  # 0: run_claimed one after another
+    poll_seconds: float = 0.0
+
+
+async def _drain(backend: LocalBackend, drain: Drain, ids: list[str], limit: float) -> tuple[float, int]:
+    """Seconds to the last completion, and how many completed, within ``limit`` seconds."""
+    start = time.perf_counter()
+    finished: list[float] = []
+    if not drain.concurrency:
+        for execution_id in ids:
+            await engine.run_claimed(backend, execution_id, worker_id=WORKER)
+            finished.append(time.perf_counter() - start)
+            if finished[-1] >= limit:
+                break
+        return finished[-1], len(finished)
+    stop = asyncio.Event()
+
+    def on_done(execution: Execution) -> None:
+        finished.append(time.perf_counter() - start)
+        if len(finished) == len(ids):
+            stop.set()
+
+    worker = engine.Worker(
+        backend, concurrency=drain.concurrency, poll_seconds=drain.poll_seconds, on_done=on_done
+    )
+    timer = asyncio.get_running_loop().call_later(limit, stop.set)
+    await worker.run(stop)
+    timer.cancel()
+    return (finished[-1] if finished else time.perf_counter() - start), len(finished)
+
+
+def drain_queue(tmp: Path, drain: Drain, count: int, limit: float) -> dict[str, Any]:
+    """A fresh store with ``count`` trivial workflows queued; drain it; check what completed."""
+    path = tmp / f"queue-{drain.concurrency}-{drain.poll_seconds:g}.db"
+    backend = LocalBackend.open(path, actor=ACTOR)
+    try:
+        apply_docs(backend, [trivial_doc()])
+        ids = [new_execution(backend, TRIVIAL) for _ in range(count)]
+        settle()
+        seconds, completed = asyncio.run(_drain(backend, drain, ids, limit))
+        phases = [backend.get_execution(i).status.phase for i in ids]
+    finally:
+        backend.close()
+    done = sum(1 for p in phases if p == ExecutionPhase.COMPLETED)
+    if done < completed or any(p not in (ExecutionPhase.COMPLETED, ExecutionPhase.PENDING) for p in phases):
+        raise RuntimeError(f"{drain.label}: {completed} reported done, {done} COMPLETED in the store")
+    return {"seconds": seconds, "completed": completed, "queued": count, "cut": completed < count}
+
+
+def measure_throughput(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    default_poll = float(inspect.signature(engine.Worker).parameters["poll_seconds"].default)
+    drains = [Drain("`run_claimed`, one after another (reference)")]
+    drains += [Drain("`Worker`", c, default_poll) for c in args.concurrency]
+    drains += [Drain("`Worker`, 0.01 s poll (diagnostic)", c, 0.01) for c in args.concurrency]
+    results = []
+    for drain in drains:
+        entry = {**asdict(drain), **drain_queue(tmp, drain, args.workflows, args.drain_seconds)}
+        entry["per_second"] = entry["completed"] / entry["seconds"]
+        results.append(entry)
+        log(f"workflow: {drain.label} x{drain.concurrency}: {entry['per_second']:.1f} workflows/s")
+    return {"default_poll_seconds": default_poll, "drains": results}
+
+
+def report_throughput(result: dict[str, Any], args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    drains = result["drains"]
+    reference = drains[0]["per_second"]
+    rows = []
+    for d in drains:
+        d["ratio_vs_sequential"] = d["per_second"] / reference
+        done = f"{d['completed']}" + (f" of {d['queued']} (cut)" if d["cut"] else "")
+        rows.append(
+            [
+                d["label"],
+                d["concurrency"] or "-",
+                f"{d['poll_seconds']:g}" if d["concurrency"] else "-",
+                done,
+                f"{d['seconds']:.2f}",
+                f"**{d['per_second']:.1f}**",
+                f"{1000 / d['per_second']:.2f}",
+                f"{d['ratio_vs_sequential']:.2f}x",
+            ]
+        )
+    users = [d for d in drains if d["concurrency"] and d["poll_seconds"] == result["default_poll_seconds"]]
+    best = max(users, key=lambda d: d["per_second"])
+    data = {**result, "worker_default_poll": {str(d["concurrency"]): d["per_second"] for d in users}}
+    md = [
+        "## 2. Workflows per second, one worker",
+        "",
+        f"A queue of {args.workflows} trivial workflows (one `set` task) in a fresh store, drained in this "
+        "process by `stigmer.engine.local.Worker` (the stop event is set at the last completion; time from "
+        "`Worker.run` to it), with the Worker's default poll interval "
+        f"({result['default_poll_seconds']:g} s, what `stigmer worker` and the server use) and with 0.01 s; "
+        "reference: `run_claimed` on each, one after another. A drain is cut after "
+        f"{args.drain_seconds:g} s (the rate is then over the workflows done by then).",
+        "",
+        md_table(
+            [
+                "how",
+                "concurrency",
+                "poll s",
+                "completed",
+                "s",
+                "workflows / s",
+                "ms / workflow",
+                "vs one after another",
+            ],
+            rows,
+        ),
+        "",
+        "- One worker with the default poll: "
+        + ", ".join(f"{d['per_second']:.1f} workflows/s at concurrency {d['concurrency']}" for d in users)
+        + f"; the best is {best['per_second'] / reference:.2f}x `run_claimed` one after another "
+        f"({reference:.0f}/s).",
+    ]
+    return data, "\n".join(md)
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--sizes", default="100,1000,10000", help="tasks per workflow (default 100,1000,10000)"
+    )
+    parser.add_argument("--runs", type=int, default=5, help="most runs per workflow (default 5)")
+    parser.add_argument(
+        "--budget", type=float, default=8.0, help="no further run of a workflow once its runs took this (s)"
+    )
+    parser.add_argument("--max-run-seconds", type=float, default=40.0, help="cut a run longer than this (s)")
+    parser.add_argument("--fixed-runs", type=int, default=20, help="runs of a one-task workflow (default 20)")
+    parser.add_argument("--commits", type=int, default=500, help="baseline commits timed (default 500)")
+    parser.add_argument("--no-diagnostics", dest="diagnostics", action="store_false")
+    parser.add_argument("--profile-top", type=int, default=15)
+    parser.add_argument("--workflows", type=int, default=200, help="trivial workflows queued (default 200)")
+    parser.add_argument("--concurrency", default="1,2,4", help="Worker concurrency (default 1,2,4)")
+    parser.add_argument("--drain-seconds", type=float, default=6.0, help="cut a drain longer than this (s)")
+    args = parser.parse_args(argv)
+    args.sizes = sorted({int(s) for s in str(args.sizes).split(",") if s.strip()})
+    args.concurrency = sorted({int(s) for s in str(args.concurrency).split(",") if s.strip()})
+    if not args.sizes or min(args.sizes) < 1 or not args.concurrency or min(args.concurrency) < 1:
+        parser.error("--sizes and --concurrency need positive numbers")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="stigmer-bench-workflow-") as name:
+        tmp = Path(name)
+        log("workflow: 1. per-task overhead")
+        tasks = measure_tasks(args, tmp)
+        log("workflow: 2. workflows per second")
+        throughput = measure_throughput(args, tmp)
+    tasks_data, tasks_md = report_tasks(tasks, args)
+    throughput_data, throughput_md = report_throughput(throughput, args)
+    data = {
+        "params": vars(args),
+        "tasks": tasks_data,
+        "throughput": throughput_data,
+        "goals": {"chain_task_at_most_2_commits": tasks_data["goal"]["met"]},
+    }
+    md = "\n".join(["# Workflow engine", "", tasks_md, "", throughput_md])
+    json_path, md_path = write_results("workflow", data, md)
+    print(md)
+    log(f"workflow: wrote {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -293,3 +293,40 @@ def test_graph_prints_text_and_mermaid(pipeline: Stigmer) -> None:
     mermaid = pipeline("workflow", "graph", "pipeline", "-o", "mermaid").out
     assert mermaid.startswith("flowchart TD")
     assert '-- "default" -->' in mermaid
+
+
+FLAKY = """
+apiVersion: agentic.stigmer.ai/v1
+kind: Workflow
+metadata: {name: flaky}
+spec:
+  tasks:
+    - {name: costly, python: "wfsteps:record", inputs: {name: costly, log: calls.log}}
+    - {name: fragile, dependsOn: [costly], python: "wfsteps:fail_once", inputs: {marker: failed.once}}
+  outputs: {first: "${tasks.costly.outputs.name}", then: "${tasks.fragile.outputs.ok}"}
+"""
+
+FAIL_ONCE = """
+
+def fail_once(marker):
+    if not Path(marker).exists():
+        Path(marker).write_text("x")
+        raise RuntimeError("the first call fails")
+    return {"ok": True}
+"""
+
+
+def test_retry_continues_a_failed_run_without_running_its_completed_tasks_again(stigmer: Stigmer) -> None:
+    write(stigmer.cwd / "wfsteps.py", STEPS_MODULE + FAIL_ONCE)
+    stigmer("apply", "-f", write(stigmer.cwd / "flaky.yaml", FLAKY))
+    failed = stigmer("workflow", "execute", "flaky", check=False)
+    assert failed.code == 1 and "the first call fails" in failed.err
+    execution_id = _latest(stigmer)["metadata"]["id"]
+    retried = stigmer("execution", "retry", execution_id, "-o", "json")
+    record = retried.json()
+    assert record["status"]["phase"] == "COMPLETED"
+    assert record["status"]["outputs"] == {"first": "costly", "then": True}
+    assert record["spec"]["retryOf"] == execution_id
+    assert _calls(stigmer, "calls.log") == {"costly": 1}
+    running = stigmer("execution", "retry", "wex_nope", check=False)
+    assert running.code == 1 and "not found" in running.err

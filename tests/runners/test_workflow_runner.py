@@ -509,3 +509,45 @@ def test_a_missing_secret_fails_the_run_before_any_task(flows: Flows, http_serve
     assert done.status.phase == P.FAILED
     assert "API_TOKEN" in done.status.error.message and "dev" in done.status.error.message
     assert handler.requests == [] and list(done.status.tasks) == []
+
+
+def test_a_retry_reuses_recorded_results_and_runs_the_rest_again(flows: Flows) -> None:
+    counter = flows.file("calls.count")
+    flows.apply(
+        "fragile",
+        [
+            {"name": "costly", "python": f"{FN}:flaky", "inputs": {"counter": counter, "fail_times": 0}},
+            {"name": "check", "dependsOn": ["costly"], "set": {"ok": "${workflow.inputs.good}"}},
+            {
+                "name": "gate",
+                "dependsOn": ["check"],
+                "python": f"{FN}:flaky",
+                "inputs": {"counter": flows.file("gate.count"), "fail_times": 1},
+            },
+            {"name": "after", "dependsOn": ["gate"], "set": {"calls": "${tasks.costly.outputs.calls}"}},
+        ],
+        inputs={"good": "boolean"},
+        outputs={"calls": "${tasks.after.outputs.calls}"},
+    )
+    failed = flows.run("fragile", inputs={"good": True})
+    assert failed.status.phase == P.FAILED and phases(failed)["gate"] == "FAILED"
+
+    retry = workflow_execution("fragile", inputs={"good": True}, retryOf=failed.metadata.id)
+    done = flows.resume(flows.backend.create_execution(retry).metadata.id)
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    # costly ran once in all: its result came from the first run.
+    assert outputs(done) == {"calls": 1} and Path(counter).read_text() == "1"
+    assert phases(done) == {
+        "costly": "COMPLETED",
+        "check": "COMPLETED",
+        "gate": "COMPLETED",
+        "after": "COMPLETED",
+    }
+
+    again = workflow_execution("fragile", inputs={"good": True}, retryOf=done.metadata.id, retryFrom="costly")
+    assert outputs(flows.resume(flows.backend.create_execution(again).metadata.id)) == {"calls": 2}
+
+    flows.apply("fragile", [{"name": "other", "set": {"x": 1}}])
+    latest = workflow_execution("fragile", retryOf=done.metadata.id, retryFrom="costly")
+    bad = flows.resume(flows.backend.create_execution(latest).metadata.id)
+    assert bad.status.phase == P.FAILED and "has no task 'costly'" in bad.status.error.message

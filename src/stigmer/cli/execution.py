@@ -1,4 +1,4 @@
-"""`stigmer execution list|get|cancel`."""
+"""`stigmer execution list|get|logs|approve|reject|resume|cancel|prune`."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def show_execution(app: App, execution_id: str, fmt: str) -> None:
 
 @click.group()
 def execution() -> None:
-    """List, inspect and cancel agent and workflow executions."""
+    """List, inspect, cancel and prune agent and workflow executions."""
 
 
 @execution.command("list")
@@ -296,6 +296,77 @@ def resume(app: App, execution_id: str, output: str | None) -> None:
     run_foreground(app, execution_id, fmt=app.output(output), after_sequence=after)
 
 
+@execution.command("retry")
+@click.argument("execution_id", metavar="ID")
+@click.option(
+    "--from",
+    "from_task",
+    default="",
+    metavar="TASK",
+    help="Run again from this task (and everything after it); default: from the first task that "
+    "did not complete.",
+)
+@click.option(
+    "--definition",
+    type=click.Choice(["pinned", "latest"]),
+    default="pinned",
+    show_default=True,
+    help="Run the retried part on the workflow version the run used, or on the latest one.",
+)
+@click.option("--detach", is_flag=True, help="Only queue the new run; a worker runs it. Prints its id.")
+@output_option
+@pass_app
+def retry(
+    app: App, execution_id: str, from_task: str, definition: str, detach: bool, output: str | None
+) -> None:
+    """Start a new run of a workflow execution that reuses its recorded task results.
+
+    Every task before TASK (or, without --from, every task that completed) keeps its
+    recorded outputs and does not run again, so a failed run is fixed and continued
+    without paying again for its model calls. The new run is linked to ID.
+
+    \b
+    Examples:
+      stigmer execution retry wex_01…                      # from the first failed task
+      stigmer execution retry wex_01… --from write-notes   # redo write-notes and what follows
+      stigmer apply -f fixed-workflow.yaml && stigmer execution retry wex_01… --definition latest
+    """
+    from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
+    from stigmer.cli.workflow_runs import run_workflow_foreground
+    from stigmer.errors import InvalidArgument
+
+    source = app.backend.get_execution(execution_id)
+    if not isinstance(source, WorkflowExecution):
+        raise InvalidArgument(
+            f"{execution_id} is an agent execution; only workflow runs are retried",
+            hint="run the agent again: stigmer agent execute NAME MESSAGE",
+        )
+    from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+    from stigmer.backend.watch import FINISHED
+    from stigmer.errors import Conflict
+
+    if source.status.phase not in FINISHED:
+        raise Conflict(
+            f"execution {execution_id} is {ExecutionPhase.Name(source.status.phase)}; only a finished run is retried",
+            hint=f"wait for it, or stop it first: stigmer execution cancel {execution_id}",
+        )
+    retried = WorkflowExecution()
+    retried.spec.CopyFrom(source.spec)
+    retried.spec.retry_of, retried.spec.retry_from = execution_id, from_task
+    retried.spec.ClearField("parent_execution_id")
+    if definition == "latest":
+        retried.spec.workflow_version = 0
+    retried.metadata.labels.update(
+        {k: v for k, v in source.metadata.labels.items() if not k.startswith("stigmer.ai/")}
+    )
+    created = app.backend.create_execution(retried)
+    click.echo(f"retrying {execution_id} as {created.metadata.id}", err=True)
+    if detach:
+        click.echo(created.metadata.id)
+        return
+    run_workflow_foreground(app, created.metadata.id, fmt=app.output(output))
+
+
 def _check_resumable(app: App, execution_id: str) -> None:
     from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
     from stigmer.backend.watch import FINISHED
@@ -324,3 +395,81 @@ def cancel(app: App, execution_id: str) -> None:
         click.echo(f"execution {execution_id} cancelled")
     else:
         click.echo(f"execution {execution_id}: cancellation requested; it stops at its next step")
+
+
+def _age(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    from stigmer.resources.durations import parse_age
+
+    return parse_age(value, field="--older-than")
+
+
+@execution.command("prune")
+@click.option(
+    "--older-than",
+    "older_than",
+    required=True,
+    metavar="AGE",
+    callback=_age,
+    help="Delete runs that finished more than AGE ago: 30d, 12h, 1d12h, 90m.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["agent", "workflow"]),
+    help="Only agent or only workflow runs (their child runs go with them).",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would be deleted; delete nothing.")
+@output_option
+@pass_app
+def prune(app: App, older_than: int, kind: str | None, dry_run: bool, output: str | None) -> None:
+    """Delete finished runs (completed, failed, cancelled) older than AGE.
+
+    A run goes with everything that belongs to it: its steps, artifacts, history and child
+    runs. Pending, running and waiting runs stay, and so does a run whose child run has not
+    finished. The work is done in batches of one transaction each, so workers keep running
+    meanwhile. With `retention: 30d` in config.yaml, `stigmer worker` does this at start and
+    then hourly.
+
+    \b
+    Examples:
+      stigmer execution prune --older-than 30d --dry-run
+      stigmer execution prune --older-than 12h --kind agent -o json
+    """
+    from stigmer.cli.output import dump_json, dump_yaml
+
+    kinds = {"agent": "AgentExecution", "workflow": "WorkflowExecution"}
+    result = app.backend.prune_executions(older_than, kind=kinds.get(kind or "", ""), dry_run=dry_run)
+    fmt = app.output(output)
+    if fmt != "table":
+        # Every field, counts as numbers (protobuf's JSON mapping omits zeros and quotes int64s).
+        data = {
+            "dryRun": result.dry_run,
+            "cutoff": result.cutoff.ToJsonString(),
+            "deleted": {k: int(n) for k, n in sorted(result.deleted.items())},
+            "executionIds": list(result.execution_ids),
+            "idsTruncated": result.ids_truncated,
+            "steps": int(result.steps),
+            "artifacts": int(result.artifacts),
+            "kept": int(result.kept),
+        }
+        click.echo(dump_json(data) if fmt == "json" else dump_yaml([data]).rstrip("\n"))
+        return
+    if dry_run:
+        for execution_id in result.execution_ids:
+            click.echo(execution_id)  # stdout: the ids alone, to read or pipe
+    total = sum(result.deleted.values())
+    per_kind = ", ".join(f"{n} {k}" for k, n in sorted(result.deleted.items()))
+    summary = (
+        f"{'Would delete' if dry_run else 'Deleted'} {_count(total, 'execution')}"
+        + (f" ({per_kind})" if per_kind else "")
+        + f" that finished before {result.cutoff.ToJsonString()}"
+        + f", with {_count(result.steps, 'step')} and {_count(result.artifacts, 'artifact')}."
+    )
+    click.echo(summary, err=dry_run)
+    if result.ids_truncated:
+        click.echo(f"Only the first {len(result.execution_ids)} ids are shown.", err=True)
+    if result.kept:
+        click.echo(f"Kept {_count(result.kept, 'old run')} whose child runs have not all finished.", err=True)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -2,9 +2,53 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import click
 
 from stigmer.cli.context import App, pass_app
+
+# How often a worker with a retention setting prunes old runs.
+PRUNE_EVERY_SECONDS = 3600.0
+
+
+def prune_once(app: App, older_than: int) -> None:
+    """Prune finished runs older than ``older_than`` seconds, reporting what went on stderr.
+
+    Runs on a thread of its own with a backend of its own, so the worker's runs go on meanwhile
+    (the prune takes the store's write lock one short batch at a time).
+    """
+    from stigmer.backend.factory import open_backend
+    from stigmer.errors import StigmerError
+
+    try:
+        backend = open_backend(app.config)
+        try:
+            result = backend.prune_executions(older_than)
+        finally:
+            backend.close()
+    except StigmerError as exc:
+        click.echo(f"retention: pruning failed: {exc}", err=True)
+        return
+    total = sum(result.deleted.values())
+    if total or result.kept:
+        kept = f"; kept {result.kept} whose child runs have not all finished" if result.kept else ""
+        click.echo(
+            f"retention: pruned {total} execution{'' if total == 1 else 's'} that finished before "
+            f"{result.cutoff.ToJsonString()}{kept}",
+            err=True,
+        )
+
+
+async def prune_periodically(
+    app: App, older_than: int, stop: asyncio.Event, *, every: float = PRUNE_EVERY_SECONDS
+) -> None:
+    """Prune at once, then every ``every`` seconds, until ``stop`` is set."""
+    while not stop.is_set():
+        await asyncio.to_thread(prune_once, app, older_than)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
 
 
 @click.command()
@@ -18,13 +62,18 @@ def worker(app: App, concurrency: int, engine: str) -> None:
 
     Several workers may share one home: each execution is claimed with a lease, and a
     worker that dies leaves a lease that expires, after which another one continues it.
+
+    With `retention: 30d` in config.yaml (or STIGMER_RETENTION=30d), the worker also deletes
+    finished runs older than that, at start and then hourly (see `stigmer execution prune`).
     """
-    import asyncio
     import signal
 
     from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
     from stigmer.cli.runs import summary
+    from stigmer.config import retention_seconds
     from stigmer.engine.local import Worker
+
+    retention = retention_seconds(app.config)  # a bad setting stops the worker before it starts
 
     def report(execution: object) -> None:
         from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
@@ -46,7 +95,10 @@ def worker(app: App, concurrency: int, engine: str) -> None:
         )
         where = app.config.server if app.config.backend == "cloud" else app.config.database_path
         click.echo(f"worker {runner.worker_id}: waiting for executions in {where}", err=True)
+        pruning = asyncio.create_task(prune_periodically(app, retention, stop)) if retention else None
         await runner.run(stop)
+        if pruning is not None:
+            await pruning  # stop is set: it ends after the prune under way, if any
         click.echo("worker stopped", err=True)
 
     asyncio.run(main())

@@ -111,9 +111,21 @@ class Journal:
         """Record that an attempt begins."""
         self._write(START + key, {"attempt": attempt, **extra}, {}, COMPLETED, "", self.clock())
 
-    def end(self, key: str, attempt: int, outcome: Outcome, *, started: datetime, retry_at: str = "") -> None:
-        """Record how an attempt ended (``retry_at``: it failed, and the next one is due then)."""
+    def end(
+        self,
+        key: str,
+        attempt: int,
+        outcome: Outcome,
+        *,
+        started: datetime,
+        retry_at: str = "",
+        reused: str = "",
+    ) -> None:
+        """Record how an attempt ended (``retry_at``: it failed, and the next one is due then;
+        ``reused``: the run whose recorded result this is, for a retry)."""
         output: dict[str, Any] = {"phase": outcome.phase, "outputs": outcome.outputs}
+        if reused:
+            output["reusedFrom"] = reused
         if outcome.code:
             output["errorCode"] = outcome.code
         if outcome.tolerated:

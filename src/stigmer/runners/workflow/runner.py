@@ -194,7 +194,55 @@ class WorkflowRunner:
             self.clock,
             env.redact,
         )
-        return _Run(execution, workflow, inputs, env, journal)
+        run = _Run(execution, workflow, inputs, env, journal)
+        if execution.spec.retry_of and journal.next_step == 1:
+            self._reuse(run)
+        return run
+
+    def _reuse(self, run: _Run) -> None:
+        """A retry starts with the recorded results of the run it retries: every task before
+        ``retry_from`` (or every task that completed, without it) is journaled as it ended
+        there, and so never runs again."""
+        spec = run.execution.spec
+        source = self.backend.get_execution(spec.retry_of)
+        if not isinstance(source, WorkflowExecution):
+            raise InvalidArgument(f"{spec.retry_of} is not a workflow execution", field="spec.retryOf")
+        recorded = Journal(
+            self.backend,
+            source.metadata.id,
+            "",
+            self.backend.list_steps(source.metadata.id),
+            self.clock,
+            run.env.redact,
+        )
+        graph = _Graph(run.workflow)
+        names = [t.name for t in run.workflow.spec.tasks]
+        if spec.retry_from and spec.retry_from not in names:
+            raise InvalidArgument(
+                f"workflow {run.workflow.metadata.name!r} has no task {spec.retry_from!r}",
+                field="spec.retryFrom",
+                hint=f"tasks: {', '.join(names)}",
+            )
+        again = (
+            {spec.retry_from}
+            if spec.retry_from
+            else {n for n in names if (o := recorded.outcome(n)) is None or o.phase != SUCCEEDED}
+        )
+        pending = list(again)
+        while pending:  # everything after a task that runs again runs again too
+            for after in graph.dependents[pending.pop()]:
+                if after not in again:
+                    again.add(after)
+                    pending.append(after)
+        for name in names:
+            outcome = recorded.outcome(name)
+            if name in again or outcome is None or outcome.phase not in (SUCCEEDED, "SKIPPED"):
+                continue
+            for key in [k for k in recorded.ends if k.startswith(name + "[")]:
+                item = recorded.outcome(key)
+                if item is not None:
+                    run.journal.end(key, 1, item, started=self.clock(), reused=source.metadata.id)
+            run.journal.end(name, 1, outcome, started=self.clock(), reused=source.metadata.id)
 
     # -- scheduling ------------------------------------------------------------------------
 

@@ -32,6 +32,8 @@ class WorkflowExecutionSpec(_message.Message):
     ENVIRONMENT_FIELD_NUMBER: _builtins.int
     PARENT_EXECUTION_ID_FIELD_NUMBER: _builtins.int
     WORKFLOW_VERSION_FIELD_NUMBER: _builtins.int
+    RETRY_OF_FIELD_NUMBER: _builtins.int
+    RETRY_FROM_FIELD_NUMBER: _builtins.int
     workflow: _builtins.str
     """The workflow to run, by name or id; or a workflow instance."""
     workflow_instance: _builtins.str
@@ -39,6 +41,12 @@ class WorkflowExecutionSpec(_message.Message):
     parent_execution_id: _builtins.str
     workflow_version: _builtins.int
     """The workflow version this run is pinned to (0: the latest when it starts)."""
+    retry_of: _builtins.str
+    """A retry: the earlier run whose recorded task results this one reuses
+    (`stigmer execution retry`), and the task from which it runs again ("" for the first
+    task that did not complete).
+    """
+    retry_from: _builtins.str
     @_builtins.property
     def inputs(self) -> _struct_pb2.Struct: ...
     def __init__(
@@ -50,10 +58,12 @@ class WorkflowExecutionSpec(_message.Message):
         environment: _builtins.str = ...,
         parent_execution_id: _builtins.str = ...,
         workflow_version: _builtins.int = ...,
+        retry_of: _builtins.str = ...,
+        retry_from: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["inputs", b"inputs"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["environment", b"environment", "inputs", b"inputs", "parent_execution_id", b"parent_execution_id", "workflow", b"workflow", "workflow_instance", b"workflow_instance", "workflow_version", b"workflow_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["environment", b"environment", "inputs", b"inputs", "parent_execution_id", b"parent_execution_id", "retry_from", b"retry_from", "retry_of", b"retry_of", "workflow", b"workflow", "workflow_instance", b"workflow_instance", "workflow_version", b"workflow_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
