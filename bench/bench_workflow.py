@@ -227,11 +227,11 @@ def run_once(
     return Run(elapsed, len(ends), complete, head, tail)
 
 
-def commit_baseline(tmp: Path, commits: int) -> dict[str, list[float]]:
-    """One small row per write transaction on a raw WAL connection, FULL and NORMAL interleaved."""
+def commit_baseline(tmp: Path, commits: int, tag: str) -> dict[str, list[float]]:
+    """One small row per write transaction on raw WAL connections (new files), FULL and NORMAL interleaved."""
     conns: dict[str, sqlite3.Connection] = {}
     for sync in ("FULL", "NORMAL"):
-        conn = sqlite3.connect(tmp / f"commit-{sync.lower()}.db", isolation_level=None)
+        conn = sqlite3.connect(tmp / f"commit-{tag}-{sync.lower()}.db", isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {sync}")
@@ -415,7 +415,7 @@ def _timed_rounds(
 def measure_tasks(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     shapes = [Shape(kind, size) for size in args.sizes for kind in SHAPES]
     extra = [Shape(kind, size) for size in (100, DIAGNOSTIC_SIZE) for kind in SHAPES]  # warm-up, diagnostics
-    commits = commit_baseline(tmp, args.commits // 2)  # half now, half at the end
+    commits = commit_baseline(tmp, args.commits // 2, "before")  # half now, half at the end
     backend = LocalBackend.open(tmp / "local.db", actor=ACTOR)
     try:
         sync = SYNC_NAMES.get(int(backend.db.conn.execute("PRAGMA synchronous").fetchone()[0]), "?")
@@ -434,7 +434,7 @@ def measure_tasks(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             prof = profile(backend, Shape("chain", DIAGNOSTIC_SIZE), args.profile_top)
     finally:
         backend.close()
-    for sync_name, samples in commit_baseline(tmp, args.commits - args.commits // 2).items():
+    for sync_name, samples in commit_baseline(tmp, args.commits - args.commits // 2, "after").items():
         commits[sync_name] += samples
     return {
         "store_synchronous": sync,
@@ -519,9 +519,9 @@ def _profile_md(prof: dict[str, Any] | None) -> list[str]:
 
     return [
         f"Under cProfile (one more chain of {prof['size']}, `run_claimed` only, {prof['total_s']:.1f} s "
-        "profiled; cProfile inflates Python calls, so read the shares), top by cumulative time, the event loop "
-        "and the `run_claimed` / `run_execution` / `WorkflowRunner.run` wrappers (98 % or more of the run) left out "
-        "(nested rows overlap):",
+        "profiled; cProfile inflates Python calls, so read the shares), top by cumulative time, the event "
+        "loop and the `run_claimed` / `run_execution` / `WorkflowRunner.run` wrappers (98 % or more of the "
+        "run) left out (nested rows overlap):",
         "",
         table(prof["cumulative"], "cumulative"),
         "",

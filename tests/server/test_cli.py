@@ -172,3 +172,43 @@ def test_local_mode_never_imports_grpc(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=home.env(), check=True, timeout=60
     )
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+FLOW = """
+apiVersion: agentic.stigmer.ai/v1
+kind: Agent
+metadata: {name: echo-bot}
+spec: {instructions: Repeat., model: scripted}
+---
+apiVersion: agentic.stigmer.ai/v1
+kind: Workflow
+metadata: {name: greet-and-check}
+spec:
+  inputs: {who: string}
+  tasks:
+    - {name: greet, agent: echo-bot, message: "hello ${workflow.inputs.who}"}
+    - {name: check, dependsOn: [greet], approval: {message: "send it?"}}
+    - {name: send, dependsOn: [check], set: {sent: "${tasks.greet.output}"}}
+  outputs: {sent: "${tasks.send.outputs.sent}"}
+"""
+
+
+def test_a_remote_user_runs_a_workflow_on_the_server_and_approves_it(
+    served: tuple[ServerProcess, str], tmp_path: Path
+) -> None:
+    server, key = served
+    second = logged_in(tmp_path, server, key)
+    (second.cwd / "flow.yaml").write_text(FLOW)
+    second("apply", "-f", "flow.yaml")
+    paused = second("workflow", "execute", "greet-and-check", "--input", "who=ann", "--no-wait")
+    assert "greet: COMPLETED" in paused.err and "Waiting for approval" in paused.err
+    runs = second("execution", "list", "--kind", "workflow", "-o", "json").json()
+    execution_id = runs[0]["metadata"]["id"]
+    assert runs[0]["status"]["phase"] == "WAITING_APPROVAL"
+    approved = second("execution", "approve", execution_id)
+    assert yaml.safe_load(approved.out) == {"sent": "echo: hello ann"}
+    assert "send: COMPLETED" in approved.err and "— COMPLETED" in approved.err
+    # The first user, on the server's machine, sees the same record.
+    record = server.home("execution", "get", execution_id, "-o", "json").json()
+    assert record["status"]["outputs"] == {"sent": "echo: hello ann"}
+    assert [t["name"] for t in record["status"]["tasks"]] == ["greet", "check", "send"]

@@ -119,7 +119,24 @@ def _print_step(step: Any) -> None:
     from stigmer.cli.runs import _short
     from stigmer.resources.steps import AGENT, APPROVAL, MODEL, TOOL, WAITING, input_of, output_of
 
+    from stigmer.resources.workflow_steps import END, START
+
     out, inp = output_of(step), input_of(step)
+    if step.name.startswith(START):
+        attempt = int(inp.get("attempt", 1))
+        child = f" → {inp['childExecutionId']}" if inp.get("childExecutionId") else ""
+        again = f" (attempt {attempt})" if attempt > 1 else ""
+        click.secho(f"▶ {step.name[len(START) :]}{again}{child}", err=True, fg="cyan")
+        return
+    if step.name.startswith(END):
+        phase = str(out.get("phase", "COMPLETED"))
+        retry = f"; retrying at {out['retryAt']}" if out.get("retryAt") else ""
+        detail = f": {step.error}" if step.error else ""
+        colour = {"COMPLETED": "green", "SKIPPED": None}.get(phase, "red")
+        click.secho(f"■ {step.name[len(END) :]} {phase}{detail}{retry}", err=True, fg=colour)
+        if phase == "COMPLETED" and out.get("outputs"):
+            click.echo(f"  {_short(out['outputs'])}")
+        return
     if step.name == MODEL:
         if out.get("text"):
             click.echo(str(out["text"]))
@@ -127,9 +144,8 @@ def _print_step(step: Any) -> None:
     tool = step.name.partition(":")[2]
     if step.name.startswith(APPROVAL):
         if step.status == WAITING:
-            click.secho(
-                f"⏸ {tool} {_short(inp.get('arguments', {}))} waits for approval", err=True, fg="yellow"
-            )
+            what = inp.get("message") or _short(inp.get("arguments", {}))
+            click.secho(f"⏸ {tool} {what} waits for approval", err=True, fg="yellow")
         else:
             verdict = "approved" if out.get("approved") else f"rejected ({out.get('reason') or 'no reason'})"
             click.secho(f"✓ {tool} {verdict} by {out.get('by', '?')}", err=True, fg="yellow")

@@ -20,7 +20,6 @@ def prune_once(app: App, older_than: int) -> None:
     (the prune takes the store's write lock one short batch at a time).
     """
     from stigmer.backend.factory import open_backend
-    from stigmer.errors import StigmerError
 
     try:
         backend = open_backend(app.config)
@@ -28,8 +27,8 @@ def prune_once(app: App, older_than: int) -> None:
             result = backend.prune_executions(older_than)
         finally:
             backend.close()
-    except StigmerError as exc:
-        click.echo(f"retention: pruning failed: {exc}", err=True)
+    except Exception as exc:  # the worker goes on running, and tries again at the next hour
+        click.echo(f"retention: pruning failed, tried again in an hour: {exc}", err=True)
         return
     total = sum(result.deleted.values())
     if total or result.kept:
