@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from stigmer.testing import crash_at
+from tests.fixtures.http_counter import counting_server
 
 from .helpers import EXAMPLES, Stigmer, write
 
@@ -76,8 +77,37 @@ def test_the_token_is_found_nowhere_but_where_it_is_revealed(stigmer: Stigmer, t
     applied = stigmer("apply", "-f", "leaky.yaml")
 
     run = stigmer("agent", "execute", "leaky", "What is the token?", "--env", "prod")
-    execution_id = stigmer("execution", "list", "-o", "json").json()[0]["metadata"]["id"]
+    execution_id = stigmer("execution", "list", "--kind", "agent", "-o", "json").json()[0]["metadata"]["id"]
+    # The same token, sent by a workflow's http task to a server that echoes it back.
+    with counting_server() as hook:
+        write(
+            stigmer.cwd / "hook.yaml",
+            f"""
+            apiVersion: agentic.stigmer.ai/v1
+            kind: Workflow
+            metadata: {{name: hook}}
+            spec:
+              tasks:
+                - name: post
+                  http:
+                    method: POST
+                    url: {hook.url}/notify
+                    headers: {{Authorization: "Bearer ${{secrets.TOKEN}}"}}
+                    body: {{token: "${{secrets.TOKEN}}"}}
+              outputs: {{echo: "${{tasks.post.outputs.body.echo}}"}}
+            """,
+        )
+        stigmer("apply", "-f", "hook.yaml")
+        flow = stigmer("workflow", "execute", "hook", "--env", "prod")
+    assert hook.requests[0]["headers"]["Authorization"] == f"Bearer {token}"
+    assert hook.requests[0]["body"] == {"token": token}
+    assert flow.out == "echo: Bearer ****\n"
+    flow_id = stigmer("execution", "list", "--kind", "workflow", "-o", "json").json()[0]["metadata"]["id"]
     shown = [
+        flow,
+        stigmer("execution", "logs", flow_id),
+        stigmer("execution", "get", flow_id),
+        stigmer("execution", "get", flow_id, "-o", "json"),
         created,
         applied,
         run,
