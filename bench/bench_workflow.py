@@ -14,10 +14,14 @@
 
    Per task = run time / tasks in the workflow (N; N + 1 for the fan-out), fixed costs
    included; marginal = (run time - the run time of a one-task workflow) / tasks. From the
-   end times the journal recorded, also the time per task over the first and the last
-   10 % of the tasks, which shows whether a task costs more late in a long run. A run that
-   outlasts ``--max-run-seconds`` is cut there (cancelled, as a stopping server would):
-   it is reported with the tasks it finished and marked as cut.
+   end times the journal recorded: the time before the first task ends (claim, loading and
+   checking the workflow, the graph), the pace per task (overall, and over the first and
+   the last 10 % of the tasks: does a task cost more late in a long run?) and the time
+   after the last task. A run that outlasts ``--max-run-seconds`` is cut there (cancelled,
+   as a stopping server would): it is reported with the tasks it finished, marked as cut.
+   The timed runs share one process, so they find every expression compiled already; one
+   more run of each chain empties the expression compiler's cache first (**cold**), as
+   ``stigmer workflow execute`` runs a workflow once in a new process.
 
    **Baseline**, measured in the same run on the same filesystem: one durable commit, a raw
    ``sqlite3`` connection in WAL mode with ``PRAGMA synchronous=FULL`` inserting one small
@@ -168,37 +172,53 @@ def new_execution(backend: LocalBackend, workflow: str) -> str:
 
 @dataclass
 class Run:
-    """One execution: wall time, tasks finished, and the per-task pace at its start and end."""
+    """One execution: wall time, tasks finished, and where the time went (from the journal's end times)."""
 
     seconds: float
     tasks_done: int
     complete: bool
-    head_ms_per_task: float
-    tail_ms_per_task: float
+    lead_ms: float  # start of run_claimed to the first task's end: claim, load, check, graph, first task
+    pace_ms_per_task: float  # first task's end to the last one's, per task
+    head_ms_per_task: float  # the same over the first 10 % of the tasks
+    tail_ms_per_task: float  # ... and over the last 10 %
+    trail_ms: float  # the last task's end to the end of run_claimed: outputs, finish, release
 
 
-def _pace(end_times_ns: list[int]) -> tuple[float, float]:
-    """ms per task over the first and the last 10 % of the tasks, from their recorded end times."""
-    if len(end_times_ns) < 2:
-        return float("nan"), float("nan")
-    k = max(len(end_times_ns) // 10, 1)
-    head = (end_times_ns[k] - end_times_ns[0]) / k / 1e6
-    tail = (end_times_ns[-1] - end_times_ns[-1 - k]) / k / 1e6
-    return head, tail
+def _timeline(started_ns: int, seconds: float, ends_ns: list[int]) -> dict[str, float]:
+    """Lead, pace (overall, first and last 10 %) and trail in ms, from the tasks' end times."""
+    nan = float("nan")
+    if not ends_ns:
+        return {
+            "lead_ms": nan,
+            "pace_ms_per_task": nan,
+            "head_ms_per_task": nan,
+            "tail_ms_per_task": nan,
+            "trail_ms": nan,
+        }
+    k = max(len(ends_ns) // 10, 1)
+    many = len(ends_ns) > k
+    return {
+        "lead_ms": (ends_ns[0] - started_ns) / 1e6,
+        "pace_ms_per_task": (ends_ns[-1] - ends_ns[0]) / (len(ends_ns) - 1) / 1e6 if many else nan,
+        "head_ms_per_task": (ends_ns[k] - ends_ns[0]) / k / 1e6 if many else nan,
+        "tail_ms_per_task": (ends_ns[-1] - ends_ns[-1 - k]) / k / 1e6 if many else nan,
+        "trail_ms": (started_ns + seconds * 1e9 - ends_ns[-1]) / 1e6,
+    }
 
 
 async def _run_claimed(
     backend: LocalBackend, execution_id: str, limit: float | None, profiler: cProfile.Profile | None
-) -> tuple[float, bool]:
+) -> tuple[int, float, bool]:
+    """Wall-clock start (ns, as the journal's times), seconds, and whether the run ended (not cut)."""
     if profiler is not None:
         profiler.enable()
-    start = time.perf_counter()
+    started_ns, start = time.time_ns(), time.perf_counter()
     try:
         async with asyncio.timeout(limit):
             await engine.run_claimed(backend, execution_id, worker_id=WORKER)
-        return time.perf_counter() - start, True
+        return started_ns, time.perf_counter() - start, True
     except TimeoutError:
-        return time.perf_counter() - start, False
+        return started_ns, time.perf_counter() - start, False
     finally:
         if profiler is not None:
             profiler.disable()
@@ -209,7 +229,7 @@ def run_once(
 ) -> Run:
     """One execution of ``shape``, checked (unless cut at ``limit`` seconds)."""
     execution_id = new_execution(backend, shape.name)
-    elapsed, complete = asyncio.run(_run_claimed(backend, execution_id, limit, profiler))
+    started_ns, elapsed, complete = asyncio.run(_run_claimed(backend, execution_id, limit, profiler))
     steps = backend.list_steps(execution_id)
     ends = sorted((s for s in steps if s.name.startswith("end:")), key=lambda s: s.step)
     if complete:
@@ -223,8 +243,8 @@ def run_once(
                 f"{shape.name}: output v={value!r} (expected {shape.expected}), {len(steps)} steps, "
                 f"{len(ends)} task ends (expected {shape.tasks})"
             )
-    head, tail = _pace([s.end_time.ToNanoseconds() for s in ends])
-    return Run(elapsed, len(ends), complete, head, tail)
+    timeline = _timeline(started_ns, elapsed, [s.end_time.ToNanoseconds() for s in ends])
+    return Run(elapsed, len(ends), complete, **timeline)
 
 
 def commit_baseline(tmp: Path, commits: int, tag: str) -> dict[str, list[float]]:
@@ -423,6 +443,30 @@ def _timed_rounds(
     return runs
 
 
+def compile_cache() -> Any:
+    """The expression compiler's cache (an lru_cache), or None if it has none by that name."""
+    cache = getattr(expressions, "_compile", None)
+    return cache if hasattr(cache, "cache_clear") else None
+
+
+def cold_runs(backend: LocalBackend, runs: dict[Shape, list[Run]], limit: float) -> dict[Shape, Run]:
+    """One more run of each chain with the expression cache emptied first, as in a fresh process.
+
+    The timed runs share one process, so from the second run on every expression is compiled
+    already; ``stigmer workflow execute`` runs a workflow once in a new process.
+    """
+    cache = compile_cache()
+    cold: dict[Shape, Run] = {}
+    if cache is None:
+        return cold
+    for shape, shape_runs in runs.items():
+        if shape.kind == "chain" and all(r.complete for r in shape_runs):
+            cache.cache_clear()
+            cold[shape] = run_once(backend, shape, limit)
+            log(f"workflow: {shape.name} with the expression cache emptied: {cold[shape].seconds:.2f} s")
+    return cold
+
+
 def measure_tasks(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     shapes = [Shape(kind, size) for size in args.sizes for kind in SHAPES]
     extra = [Shape(kind, size) for size in (100, DIAGNOSTIC_SIZE) for kind in SHAPES]  # warm-up, diagnostics
@@ -437,10 +481,13 @@ def measure_tasks(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         fixed = [trivial_run(backend) for _ in range(args.fixed_runs + 2)][2:]
         settle()
         runs = _timed_rounds(backend, shapes, args)
+        cold = cold_runs(backend, runs, args.max_run_seconds)
         diagnostic: dict[str, Any] = {}
         prof: dict[str, Any] | None = None
         if args.diagnostics:
             log(f"workflow: diagnostics at {DIAGNOSTIC_SIZE} (metered runs, cProfile)")
+            # Warm again: a larger chain since may have pushed these expressions out of the cache.
+            run_once(backend, Shape("chain", DIAGNOSTIC_SIZE), None)
             diagnostic = {kind: breakdown(backend, Shape(kind, DIAGNOSTIC_SIZE)) for kind in SHAPES}
             prof = profile(backend, Shape("chain", DIAGNOSTIC_SIZE), args.profile_top)
     finally:
@@ -451,10 +498,20 @@ def measure_tasks(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "store_synchronous": sync,
         "fixed": fixed,
         "runs": runs,
+        "cold": cold,
+        "compile_cache_size": _cache_size(),
         "commits": commits,
         "diagnostic": diagnostic,
         "profile": prof,
     }
+
+
+def _cache_size() -> int | None:
+    cache = compile_cache()
+    if cache is None or not hasattr(cache, "cache_parameters"):
+        return None
+    size = cache.cache_parameters().get("maxsize")
+    return int(size) if size is not None else None
 
 
 def _per_task(shape: Shape, runs: list[Run]) -> Stats:
@@ -544,10 +601,67 @@ def _profile_md(prof: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _median(values: list[float]) -> float:
+    """Median of values already in ms (NaN for a run too short to say)."""
+    kept = [v for v in values if v == v]
+    return stats([v / 1000 for v in kept]).median_ms if kept else float("nan")
+
+
+def _shape_report(
+    shape: Shape, runs: list[Run], cold: Run | None, fixed: Stats, full: Stats, normal: Stats
+) -> tuple[dict[str, Any], list[object], list[object]]:
+    """One workflow's JSON entry, its row in the main table and its row in the timeline table."""
+    p = _per_task(shape, runs)
+    complete = all(r.complete for r in runs)
+    run_ms = stats([r.seconds for r in runs]).median_ms
+    marginal = (run_ms - fixed.median_ms) / shape.tasks
+    timeline = {name: _median([getattr(r, name) for r in runs]) for name in TIMELINE}
+    entry = {
+        "tasks": shape.tasks,
+        "complete": complete,
+        "runs": [asdict(r) for r in runs],
+        "run": stats_dict([r.seconds for r in runs]),
+        "per_task": stats_dict([r.seconds / max(r.tasks_done, 1) for r in runs]),
+        "marginal_ms_per_task": marginal if complete else None,
+        "cold_run": asdict(cold) if cold else None,
+        "cold_ms_per_task": cold.seconds * 1000 / cold.tasks_done if cold else None,
+        "timeline_median": timeline,
+        "ratio_per_task_vs_commit_full": p.ratio(full),
+        "ratio_per_task_vs_commit_normal": p.ratio(normal),
+    }
+    done = f"{shape.tasks:,}" if complete else f"**cut**: {runs[0].tasks_done:,} of {shape.tasks:,}"
+    row: list[object] = [
+        shape.kind,
+        f"{shape.size:,}",
+        done,
+        len(runs),
+        fmt_ms(run_ms),
+        f"**{p.median_ms:.3f}**",
+        f"**{p.ratio(full):.2f}x**",
+        f"{p.ratio(normal):.1f}x",
+        f"{marginal:.3f}" if complete else "-",
+        f"{entry['cold_ms_per_task']:.3f} ({cold.seconds * 1000 / cold.tasks_done / full.median_ms:.2f}x)"
+        if cold
+        else "-",
+    ]
+    timeline_row: list[object] = [
+        shape.kind,
+        f"{shape.size:,}",
+        fmt_ms(timeline["lead_ms"]),
+        *(f"{timeline[name]:.3f}" for name in TIMELINE[1:4]),
+        fmt_ms(timeline["trail_ms"]),
+    ]
+    return entry, row, timeline_row
+
+
+TIMELINE = ("lead_ms", "pace_ms_per_task", "head_ms_per_task", "tail_ms_per_task", "trail_ms")
+
+
 def report_tasks(result: dict[str, Any], args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     full, normal = stats(result["commits"]["FULL"]), stats(result["commits"]["NORMAL"])
     fixed = stats(result["fixed"])
     runs: dict[Shape, list[Run]] = result["runs"]
+    cold: dict[Shape, Run] = result["cold"]
     per_task = {shape: _per_task(shape, r) for shape, r in runs.items()}
     goal_ms = GOAL_COMMITS_PER_CHAIN_TASK * full.median_ms
     chain = {s: p for s, p in per_task.items() if s.kind == "chain"}
@@ -560,44 +674,15 @@ def report_tasks(result: dict[str, Any], args: argparse.Namespace) -> tuple[dict
             "NORMAL": stats_dict(result["commits"]["NORMAL"]),
         },
         "one_task_workflow": stats_dict(result["fixed"]),
+        "expression_compile_cache_size": result["compile_cache_size"],
         "shapes": {kind: {} for kind in SHAPES},
     }
-    rows = []
+    rows, timeline_rows = [], []
     for shape, shape_runs in runs.items():
-        p = per_task[shape]
-        complete = all(r.complete for r in shape_runs)
-        run_ms = stats([r.seconds for r in shape_runs]).median_ms
-        marginal = (run_ms - fixed.median_ms) / shape.tasks
-        head = stats([r.head_ms_per_task / 1000 for r in shape_runs]).median_ms
-        tail = stats([r.tail_ms_per_task / 1000 for r in shape_runs]).median_ms
-        data["shapes"][shape.kind][str(shape.size)] = {
-            "tasks": shape.tasks,
-            "complete": complete,
-            "runs": [asdict(r) for r in shape_runs],
-            "run": stats_dict([r.seconds for r in shape_runs]),
-            "per_task": stats_dict([r.seconds / max(r.tasks_done, 1) for r in shape_runs]),
-            "marginal_ms_per_task": marginal if complete else None,
-            "first_10pct_ms_per_task": head,
-            "last_10pct_ms_per_task": tail,
-            "ratio_per_task_vs_commit_full": p.ratio(full),
-            "ratio_per_task_vs_commit_normal": p.ratio(normal),
-        }
-        done = f"{shape.tasks:,}" if complete else f"**cut**: {shape_runs[0].tasks_done:,} of {shape.tasks:,}"
-        rows.append(
-            [
-                shape.kind,
-                f"{shape.size:,}",
-                done,
-                len(shape_runs),
-                fmt_ms(run_ms),
-                f"**{p.median_ms:.3f}**",
-                f"{marginal:.3f}" if complete else "-",
-                f"{head:.3f}",
-                f"{tail:.3f}",
-                f"**{p.ratio(full):.2f}x**",
-                f"{p.ratio(normal):.1f}x",
-            ]
-        )
+        entry, row, timeline_row = _shape_report(shape, shape_runs, cold.get(shape), fixed, full, normal)
+        data["shapes"][shape.kind][str(shape.size)] = entry
+        rows.append(row)
+        timeline_rows.append(timeline_row)
     scaling = _scaling(per_task, args.sizes)
     data["scaling_per_task_largest_vs_smallest"] = scaling
     data["goal"] = {
@@ -616,6 +701,10 @@ def report_tasks(result: dict[str, Any], args: argparse.Namespace) -> tuple[dict
         else ""
     )
     lo, hi = min(args.sizes), max(args.sizes)
+    size = result["compile_cache_size"]
+    cache_note = f"which holds {size:,} expressions" if size else "unbounded"
+    if compile_cache() is None:
+        cache_note = "none found by the name `expressions._compile`: no cold runs"
     md = [
         "## 1. Per-task overhead of `set` tasks",
         "",
@@ -624,9 +713,11 @@ def report_tasks(result: dict[str, Any], args: argparse.Namespace) -> tuple[dict
         "previous one and sets `v: ${tasks.t<i-1>.outputs.v + 1}` (one CEL expression per task). "
         "**fan-out**: N independent tasks set a constant (no expression), then one join depends on all of "
         "them. Per task = run time / tasks (N; N + 1 for the fan-out), fixed costs included; marginal = "
-        "(run - a one-task workflow's run) / tasks; first / last 10 % = pace over those tasks, from the end "
-        f"times the journal recorded. Up to {args.runs} runs per workflow, interleaved, each workflow "
-        f"stopping once it has used {args.budget:g} s.{cut_note}",
+        f"(run - a one-task workflow's run) / tasks. Up to {args.runs} runs per workflow, interleaved, each "
+        f"workflow stopping once it has used {args.budget:g} s; medians.{cut_note} These runs share one "
+        "process, so each expression is compiled once and then found in the compiler's cache "
+        f"({cache_note}); **cold** is one more run of each chain with that cache emptied first, as "
+        "`stigmer workflow execute` (a new process) runs it.",
         "",
         "Baseline, same run, same filesystem: one durable commit (raw sqlite3, WAL, `synchronous=FULL`, "
         f"one small row per transaction, {full.n} commits): **{full.median_ms:.3f} ms** median (p90 "
@@ -644,11 +735,10 @@ def report_tasks(result: dict[str, Any], args: argparse.Namespace) -> tuple[dict
                 "runs",
                 "run ms",
                 "ms / task",
-                "marginal ms / task",
-                "first 10 % ms / task",
-                "last 10 % ms / task",
                 "vs 1 commit (FULL)",
                 "vs 1 commit (NORMAL)",
+                "marginal ms / task",
+                "cold: ms / task (vs 1 commit)",
             ],
             rows,
         ),
@@ -663,7 +753,29 @@ def report_tasks(result: dict[str, Any], args: argparse.Namespace) -> tuple[dict
             + ", ".join(f"{kind} {ratio:.2f}x" for kind, ratio in scaling.items())
             + " (1.00x is flat)."
         )
-    md += ["", *_breakdown_md(result["diagnostic"]), *_profile_md(result["profile"])]
+    md += [
+        "",
+        "Where a run's time goes, from the end times the journal recorded (medians): before the first task "
+        "ends (claim, load and check the workflow, build the graph, the first task), the pace from the first "
+        "task's end to the last one's (overall, over the first 10 % and over the last 10 % of the tasks), "
+        "and after the last task (outputs, finish, release):",
+        "",
+        md_table(
+            [
+                "workflow",
+                "N",
+                "before the first task ends, ms",
+                "pace ms / task",
+                "first 10 %",
+                "last 10 %",
+                "after the last task, ms",
+            ],
+            timeline_rows,
+        ),
+        "",
+        *_breakdown_md(result["diagnostic"]),
+        *_profile_md(result["profile"]),
+    ]
     return data, "\n".join(md)
 
 

@@ -1,6 +1,7 @@
 """Run every benchmark, each in its own process, then write bench/results/results.md.
 
-Usage (from the repository root):  .venv/bin/python bench/run_all.py [--only startup,apply,read,agent,server]
+Usage (from the repository root):
+    .venv/bin/python bench/run_all.py [--only startup,apply,read,agent,server,workflow]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ BENCHMARKS = {
     "read": "bench_read.py",
     "agent": "bench_agent.py",
     "server": "bench_server.py",
+    "workflow": "bench_workflow.py",
 }
 
 
@@ -95,6 +97,60 @@ def summary_rows() -> list[list[str]]:
                 )
     rows += agent_rows(_load("agent"))
     rows += server_rows(_load("server"))
+    rows += workflow_rows(_load("workflow"))
+    return rows
+
+
+def workflow_rows(workflow: dict[str, Any] | None) -> list[list[str]]:
+    """The workflow engine: a chain task against 2 durable commits, fan-out, scaling, workflows/s."""
+    if not workflow:
+        return []
+    tasks = workflow["tasks"]
+    goal = tasks["goal"]
+    commit = goal["commit_full_median_ms"]
+
+    def per_size(kind: str) -> str:
+        entries = tasks["shapes"][kind].items()
+        return "; ".join(
+            f"N={int(n):,}: {e['per_task']['median_ms']:.3f} ms = {e['ratio_per_task_vs_commit_full']:.2f}"
+            " commits"
+            for n, e in entries
+        )
+
+    rows = [
+        [
+            "workflow",
+            f"chain `set` task <= {goal['target_commits_per_chain_task']:g} durable commits "
+            f"(WAL, synchronous=FULL: {commit:.3f} ms)",
+            per_size("chain"),
+            _verdict(bool(goal["met"])),
+        ],
+        ["workflow", "fan-out `set` task vs 1 durable commit", per_size("fan-out"), "(no goal)"],
+    ]
+    scaling = tasks["scaling_per_task_largest_vs_smallest"]
+    if scaling:
+        sizes = sorted(int(n) for n in tasks["shapes"]["chain"])
+        rows.append(
+            [
+                "workflow",
+                f"per-task time, N={sizes[-1]:,} vs N={sizes[0]:,}",
+                ", ".join(f"{kind} {ratio:.2f}x" for kind, ratio in scaling.items()),
+                "(no goal)",
+            ]
+        )
+    throughput = workflow["throughput"]
+    reference = throughput["drains"][0]["per_second"]
+    rows.append(
+        [
+            "workflow",
+            f"trivial workflows/s, one `Worker` (poll {throughput['default_poll_seconds']:g} s)",
+            ", ".join(
+                f"{rate:.1f} at concurrency {c}" for c, rate in throughput["worker_default_poll"].items()
+            )
+            + f" (`run_claimed` back to back: {reference:.0f})",
+            "(no goal)",
+        ]
+    )
     return rows
 
 
@@ -197,7 +253,7 @@ def write_summary(durations: dict[str, float]) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the Stigmer benchmarks.")
     parser.add_argument(
-        "--only", default=",".join(BENCHMARKS), help="comma-separated: startup,apply,read,agent,server"
+        "--only", default=",".join(BENCHMARKS), help="comma-separated: " + ",".join(BENCHMARKS)
     )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]

@@ -33,6 +33,7 @@ EXAMPLE_LABELS = [
     "environment/staging",
     "mcpserver/helpdesk",
     "skill/refund-policy",
+    "workflow/order-update",
     "workflow/weekly-release-notes",
 ]
 

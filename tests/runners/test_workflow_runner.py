@@ -551,3 +551,18 @@ def test_a_retry_reuses_recorded_results_and_runs_the_rest_again(flows: Flows) -
     latest = workflow_execution("fragile", retryOf=done.metadata.id, retryFrom="costly")
     bad = flows.resume(flows.backend.create_execution(latest).metadata.id)
     assert bad.status.phase == P.FAILED and "has no task 'costly'" in bad.status.error.message
+
+
+def test_a_task_waits_for_the_tasks_its_expressions_read(flows: Flows) -> None:
+    # No dependsOn: `report` reads `slow`, so it waits for it.
+    flows.apply(
+        "implicit",
+        [
+            {"name": "report", "set": {"text": "got ${tasks.slow.outputs.sum}"}},
+            {"name": "slow", "python": f"{FN}:add", "inputs": {"a": 1, "b": 2}},
+        ],
+        outputs={"text": "${tasks.report.outputs.text}"},
+    )
+    done = flows.run("implicit")
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert outputs(done) == {"text": "got 3"}

@@ -169,6 +169,16 @@ def test_default_takes_two_arguments() -> None:
         check("${default(workflow.inputs.week)}", where="spec.outputs.x")
 
 
+def test_deeply_nested_defaults_are_refused_not_expanded() -> None:
+    text = "env.A"
+    for _ in range(30):
+        text = f"default({text}, 1)"
+
+    with pytest.raises(ExpressionError, match="expression too large"):
+        check("${" + text + "}", where="spec.outputs.x")
+    assert ev("${default(env.A, default(env.B, default(env.C, default(env.REGION, 1))))}") == "eu-west-1"
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -385,3 +395,10 @@ def test_importing_the_module_does_not_import_celpy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert out.stdout.strip() == "False"
+
+
+def test_in_a_string_is_a_substring_test() -> None:
+    context = {"tasks": {"a": {"output": "it shipped"}}}
+    assert evaluate('${"ship" in tasks.a.output}', context, where="w") is True
+    assert evaluate('${"lost" in "it shipped"}', {}, where="w") is False
+    assert evaluate('${"b" in ["a", "b"]}', {}, where="w") is True

@@ -220,3 +220,15 @@ def test_the_example_workflow_is_valid() -> None:
 
 def test_a_chain_of_agents_is_valid() -> None:
     assert validate(build(Workflow, "chain", _chain(("triage", "writer", "reviewer")))) == "chain"
+
+
+def test_tasks_that_read_each_other_are_a_cycle() -> None:
+    error = _refused(
+        [
+            {"name": "a", "set": {"x": "${tasks.b.outputs.y}"}},
+            {"name": "b", "dependsOn": ["a"], "set": {"y": 1}},
+        ]
+    )
+    assert "dependency cycle: a -> b -> a" in error.message
+    assert error.field == "spec.tasks[0].dependsOn"
+    assert "expressions read" in error.hint

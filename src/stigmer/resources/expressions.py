@@ -45,6 +45,7 @@ _MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 # arguments first and stops at the first error, so no function could see a missing x.
 _PRESENT = "__stigmer_present__"
 _QUOTE_LIMIT = 160
+_MAX_REWRITTEN = 20_000
 _HINT = (
     'expressions are CEL: compare with ==, combine with && and ||, quote text in "…"; '
     "subtraction needs spaces (a - b)"
@@ -280,6 +281,9 @@ def _rewrite_default(tokens: list[_Tok]) -> str:
                     hint="write default(value, fallback)",
                 )
             value, fallback = (_rewrite_default(arg) for arg in args)
+            if len(value) > _MAX_REWRITTEN:
+                # Each default() in the first argument of another repeats it three times.
+                raise _Problem("expression too large", hint="nest default() in the fallback instead")
             out.append(f"(has({value}) && {_PRESENT}({value}) ? ({value}) : ({fallback}))")
             continue
         out.append(tok.text)
@@ -321,7 +325,7 @@ def _environment() -> celpy.Environment:
     return environment
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=16384)
 def _compile(source: str) -> _Program:
     from celpy.celparser import CELParseError
 
@@ -473,6 +477,18 @@ def _known_functions() -> frozenset[str]:
 
 
 @functools.cache
+def _member(item: Any, container: Any) -> Any:
+    """``in``: as CEL for lists and maps; for a string, a substring test (CEL has none)."""
+    from celpy import celtypes
+    from celpy.evaluation import CELEvalError, operator_in
+
+    if isinstance(container, str) and not isinstance(item, CELEvalError):
+        if not isinstance(item, str):
+            return CELEvalError(f"'in' a string takes a string, not {_kind(item)}")
+        return celtypes.BoolType(item in container)
+    return operator_in(item, container)
+
+
 def _functions() -> dict[str, Callable[..., Any]]:
     from celpy import celtypes
     from celpy.evaluation import CELEvalError
@@ -503,6 +519,7 @@ def _functions() -> dict[str, Callable[..., Any]]:
         return celtypes.StringType("null" if value is None else value)
 
     return {
+        "_in_": _member,
         "length": length,
         "lower": text_function("lower", str.lower),
         "upper": text_function("upper", str.upper),

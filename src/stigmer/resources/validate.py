@@ -21,7 +21,7 @@ from stigmer.api.skill.v1.skill_pb2 import Skill
 from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow, WorkflowSpec
 from stigmer.api.workflowinstance.v1.workflowinstance_pb2 import WorkflowInstance
 from stigmer.errors import InvalidArgument
-from stigmer.resources import expressions
+from stigmer.resources import expressions, task_fields
 from stigmer.resources.kinds import Resource, kind_info
 from stigmer.resources.names import validate_label_key, validate_name
 
@@ -227,8 +227,8 @@ def _workflow(workflow: Workflow) -> None:
                 raise InvalidArgument(
                     f"task {task.name!r} depends on itself", field=f"spec.tasks[{i}].{where}"
                 )
-    _check_acyclic(spec.tasks)
     _workflow_expressions(spec)
+    _check_acyclic(spec.tasks)
 
 
 def _workflow_expressions(spec: WorkflowSpec) -> None:
@@ -241,34 +241,13 @@ def _workflow_expressions(spec: WorkflowSpec) -> None:
 
 
 def _task_expressions(task: Task, field: str, names: list[str], *, in_loop: bool) -> None:
-    values: list[tuple[str, Any]] = [("message", task.message)]
-    if task.HasField("inputs"):
-        values.append(("inputs", json_format.MessageToDict(task.inputs)))
-    kind = task.WhichOneof("kind")
-    if kind == "set":
-        values.append(("set", json_format.MessageToDict(task.set)))
-    elif kind == "http":
-        http = task.http
-        values += [
-            ("http.url", http.url),
-            ("http.headers", dict(http.headers)),
-            ("http.query", dict(http.query)),
-        ]
-        if http.HasField("body"):
-            values.append(("http.body", json_format.MessageToDict(http.body)))
-    elif kind == "approval":
-        values.append(("approval.message", task.approval.message))
-    elif kind == "for_each":
-        values.append(("forEach.items", task.for_each.items))
-    for name, value in values:
+    for name, value in task_fields.value_fields(task):
         _expressions(value, f"{field}.{name}", names, in_loop=in_loop)
-    conditions = [("when", task.when)]
-    conditions += [(f"switch.cases[{c}].when", case.when) for c, case in enumerate(task.switch.cases)]
-    for name, text in conditions:
+    for name, text in task_fields.condition_fields(task):
         where = f"{field}.{name}"
         expressions.check_condition(text, where=where)
         _names_in_scope(expressions.condition_references(text, where=where), text, where, names, in_loop)
-    if kind == "for_each" and task.for_each.HasField("do"):
+    if task.WhichOneof("kind") == "for_each" and task.for_each.HasField("do"):
         _task_expressions(task.for_each.do, f"{field}.forEach.do", names, in_loop=True)
 
 
@@ -298,7 +277,10 @@ def _names_in_scope(
 
 
 def _check_acyclic(tasks: Any) -> None:
-    deps = {t.name: list(t.depends_on) for t in tasks}
+    """No task may wait for itself: through dependsOn, or the tasks its expressions read."""
+    deps = {
+        t.name: [*t.depends_on, *sorted(task_fields.referenced_tasks(t) - set(t.depends_on))] for t in tasks
+    }
     state: dict[str, int] = {}  # 1 visiting, 2 done
 
     def visit(name: str, trail: list[str]) -> None:
@@ -308,7 +290,9 @@ def _check_acyclic(tasks: Any) -> None:
             cycle = [*trail[trail.index(name) :], name]
             i = next(i for i, t in enumerate(tasks) if t.name == name)
             raise InvalidArgument(
-                f"dependency cycle: {' -> '.join(cycle)}", field=f"spec.tasks[{i}].dependsOn"
+                f"dependency cycle: {' -> '.join(cycle)}",
+                field=f"spec.tasks[{i}].dependsOn",
+                hint="a task waits for the tasks in its dependsOn and for those its expressions read",
             )
         state[name] = 1
         for dep in deps[name]:

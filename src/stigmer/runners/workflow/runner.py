@@ -32,7 +32,7 @@ from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecu
 from stigmer.backend.protocol import Backend
 from stigmer.clock import Clock, utcnow
 from stigmer.errors import InvalidArgument, StigmerError
-from stigmer.resources import expressions
+from stigmer.resources import expressions, task_fields
 from stigmer.resources.codec import from_dict, to_dict
 from stigmer.resources.durations import parse_duration
 from stigmer.resources.inputs import resolve_inputs
@@ -67,6 +67,7 @@ class _Run:
     scope: dict[str, Any] = field(default_factory=dict)
     children: dict[str, str] = field(default_factory=dict)  # task key -> running child id
     blocked: set[str] = field(default_factory=set)  # keys waiting for a person, without a timeout
+    reads: dict[str, set[str]] = field(default_factory=dict)  # task -> the tasks its expressions read
 
     def context(self, **extra: Any) -> dict[str, Any]:
         base = {
@@ -112,9 +113,10 @@ class _Fields:
 
 
 class _Graph:
-    """Which tasks can start: each waits for its dependencies and for the switches that gate it."""
+    """Which tasks can start: each waits for its dependencies, for the tasks its expressions
+    read, and for the switches that gate it."""
 
-    def __init__(self, workflow: Workflow) -> None:
+    def __init__(self, workflow: Workflow, reads: dict[str, set[str]]) -> None:
         order = [t.name for t in workflow.spec.tasks]
         self.gates: dict[str, list[str]] = {name: [] for name in order}
         for t in workflow.spec.tasks:
@@ -122,12 +124,22 @@ class _Graph:
                 targets = {n for case in t.switch.cases for n in case.then} | set(t.switch.default)
                 for target in sorted(targets):
                     self.gates[target].append(t.name)
-        self.waiting_on = {t.name: set(t.depends_on) | set(self.gates[t.name]) for t in workflow.spec.tasks}
+        self.waiting_on = {
+            t.name: set(t.depends_on) | set(self.gates[t.name]) | reads.get(t.name, set())
+            for t in workflow.spec.tasks
+        }
         self.dependents: dict[str, list[str]] = {name: [] for name in order}
         for name in order:
             for before in self.waiting_on[name]:
                 self.dependents[before].append(name)
         self.ready: deque[str] = deque(name for name in order if not self.waiting_on[name])
+
+    def check_finished(self) -> None:
+        """Nothing runs and nothing is ready: every task must have ended (a cycle of
+        references, which validation refuses, would leave some waiting forever)."""
+        stuck = [name for name, waits in self.waiting_on.items() if waits]
+        if stuck:
+            raise _Stop(ExecutionPhase.FAILED, "STUCK", f"tasks that can never start: {', '.join(stuck)}")
 
     def finish(self, name: str) -> None:
         """``name`` ended: whatever waited only for it is ready."""
@@ -185,7 +197,7 @@ class WorkflowRunner:
         workflow = pinned_workflow(self.backend, execution)
         given = plain(to_dict(execution.spec.inputs)) if execution.spec.HasField("inputs") else {}
         inputs = resolve_inputs(workflow.spec.inputs, given)
-        _check_references(workflow, env)
+        reads = _check_references(workflow, env)
         journal = Journal(
             self.backend,
             execution.metadata.id,
@@ -194,7 +206,7 @@ class WorkflowRunner:
             self.clock,
             env.redact,
         )
-        run = _Run(execution, workflow, inputs, env, journal)
+        run = _Run(execution, workflow, inputs, env, journal, reads=reads)
         if execution.spec.retry_of and journal.next_step == 1:
             self._reuse(run)
         return run
@@ -215,7 +227,7 @@ class WorkflowRunner:
             self.clock,
             run.env.redact,
         )
-        graph = _Graph(run.workflow)
+        graph = _Graph(run.workflow, run.reads)
         names = [t.name for t in run.workflow.spec.tasks]
         if spec.retry_from and spec.retry_from not in names:
             raise InvalidArgument(
@@ -247,7 +259,7 @@ class WorkflowRunner:
     # -- scheduling ------------------------------------------------------------------------
 
     async def _schedule(self, run: _Run) -> None:
-        graph = _Graph(run.workflow)
+        graph = _Graph(run.workflow, run.reads)
         tasks = {t.name: t for t in run.workflow.spec.tasks}
         queued: deque[str] = deque()  # ready to run, waiting for a free slot
         running: dict[asyncio.Task[Outcome], str] = {}
@@ -268,11 +280,17 @@ class WorkflowRunner:
                 if graph.ready:
                     continue
                 if not running:
+                    stuck = [
+                        name for name, waits in graph.waiting_on.items() if waits and name not in run.results
+                    ]
+                    if stuck:  # only a workflow that skipped validation can get here
+                        raise _Stop(
+                            ExecutionPhase.FAILED, "STUCK", f"tasks that can never start: {', '.join(stuck)}"
+                        )
                     return
                 if loop.time() - last_cancel_check >= CANCEL_CHECK_SECONDS:
                     last_cancel_check = loop.time()
-                    if self.backend.get_execution(run.execution.metadata.id).status.cancel_requested:
-                        raise _Stop(ExecutionPhase.CANCELLED, "CANCELLED", "cancelled while running")
+                    self._check_cancel(run)
                 if not queued and all(name in run.blocked for name in running.values()):
                     # Nothing moves until a person decides: hand the lease back meanwhile.
                     raise _Stop(ExecutionPhase.WAITING_APPROVAL)
@@ -284,6 +302,10 @@ class WorkflowRunner:
         except BaseException as exc:
             await self._stop_running(run, running, exc)
             raise
+
+    def _check_cancel(self, run: _Run) -> None:
+        if self.backend.get_execution(run.execution.metadata.id).status.cancel_requested:
+            raise _Stop(ExecutionPhase.CANCELLED, "CANCELLED", "cancelled while running")
 
     async def _settle(self, run: _Run, task: Task, gates: list[str]) -> Outcome | None:
         """The outcome of a task that needs no slot: on record, skipped, or computed at once
@@ -605,14 +627,19 @@ def pinned_workflow(backend: Backend, execution: WorkflowExecution) -> Workflow:
     )
 
 
-def _check_references(workflow: Workflow, env: RunEnvironment) -> None:
-    """Fail before any work when a task refers to a secret or variable the environment lacks."""
+def _check_references(workflow: Workflow, env: RunEnvironment) -> dict[str, set[str]]:
+    """Fail before any work when a task refers to a secret or variable the environment lacks;
+    return the tasks each task reads (it waits for them)."""
+    reads: dict[str, set[str]] = {}
     for i, task in enumerate(workflow.spec.tasks):
-        for root, name in sorted(expressions.references(to_dict(task))):
-            if root not in ("secrets", "env") or not name:
-                continue
-            if name not in (env.secrets if root == "secrets" else env.variables):
+        refs = task_fields.references(task, f"spec.tasks[{i}]")
+        for root, name in sorted(refs):
+            if root in ("secrets", "env") and name not in (
+                env.secrets if root == "secrets" else env.variables
+            ):
                 raise MissingReference(Reference(root, name, f"spec.tasks[{i}] ({task.name})"), env.name)
+        reads[task.name] = {name for root, name in refs if root == "tasks" and name and name != task.name}
+    return reads
 
 
 def _backoff(task: Task, attempt: int) -> float:
