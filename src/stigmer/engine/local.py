@@ -148,11 +148,15 @@ class Worker:
         self.on_done = on_done
         self.drain = drain
         self.worker_id = new_worker_id()
+        self._wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; then running executions finish first (or are left, see ``drain``)."""
         running: set[asyncio.Task[Execution]] = set()
+        self._wake = asyncio.Event()
         while not stop.is_set():
+            # Cleared before looking for work: a run that ends from here on wakes the wait below.
+            self._wake.clear()
             claimed = None
             if len(running) < self.concurrency:
                 claimed = self.backend.claim_execution(
@@ -171,8 +175,12 @@ class Worker:
                 running.add(task)
                 task.add_done_callback(self._done(running))
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+            # Nothing to claim (poll again soon), or no free slot (wait for a run to end).
+            timeout = self.poll_seconds if len(running) < self.concurrency else None
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waits:
+                waiter.cancel()
         if running and not self.drain:
             for task in list(running):
                 task.cancel()
@@ -182,6 +190,7 @@ class Worker:
     def _done(self, running: set[asyncio.Task[Execution]]) -> Callable[[asyncio.Task[Execution]], None]:
         def callback(task: asyncio.Task[Execution]) -> None:
             running.discard(task)
+            self._wake.set()
             if self.on_done and not task.cancelled() and task.exception() is None:
                 self.on_done(task.result())
 
