@@ -236,7 +236,7 @@ def run_workflow_foreground(app: App, execution_id: str, *, fmt: str, wait_for_a
             from stigmer.resources.codec import to_dict
             from stigmer.resources.steps import plain
 
-            click.echo(dump_yaml([plain(to_dict(final.status.outputs))]).rstrip("\n"))
+            click.echo(dump_yaml([dict(sorted(plain(to_dict(final.status.outputs)).items()))]).rstrip("\n"))
         phase = ExecutionPhase.Name(final.status.phase)
         click.secho(f"— {phase} · {execution_id} · {time.perf_counter() - started:.1f}s", err=True, dim=True)
     if failed:
