@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,7 @@ import stigmer.backend.local as local_backend
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.backend.v1.backend_pb2 import ExecutionStep
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
 from stigmer.backend.protocol import Backend
 from stigmer.errors import InvalidArgument, NotFound
 from stigmer.resources.kinds import Execution
@@ -35,14 +37,18 @@ def _definitions(backend: Backend) -> None:
 
 def _run(backend: Backend, phase: ExecutionPhase.ValueType | None = None, *, parent: str = "") -> str:
     """A run of bot, claimed and moved to ``phase`` (None: left PENDING), with one step."""
-    spec = {"parentExecutionId": parent} if parent else {}
-    created = backend.create_execution(agent_execution("bot", **spec))
+    created = backend.create_execution(agent_execution("bot", **_parent(parent)))
     return _move(backend, created, phase)
 
 
-def _workflow_run(backend: Backend, phase: ExecutionPhase.ValueType | None = None, *, parent: str = "") -> str:
-    spec = {"parentExecutionId": parent} if parent else {}
-    return _move(backend, backend.create_execution(workflow_execution("nightly", **spec)), phase)
+def _workflow_run(
+    backend: Backend, phase: ExecutionPhase.ValueType | None = None, *, parent: str = ""
+) -> str:
+    return _move(backend, backend.create_execution(workflow_execution("nightly", **_parent(parent))), phase)
+
+
+def _parent(parent_id: str) -> dict[str, Any]:
+    return {"parentExecutionId": parent_id} if parent_id else {}
 
 
 def _move(backend: Backend, created: Execution, phase: ExecutionPhase.ValueType | None) -> str:
@@ -94,7 +100,7 @@ def test_old_finished_runs_go_with_their_steps_artifacts_and_history(
         assert backend.list_steps(gone) == []
         assert _rows(backend, "execution_steps", gone) == 0
         with pytest.raises(NotFound):
-            backend.history(AgentExecution if gone.startswith("aex_") else type(backend.get_execution(recent)), gone)
+            backend.history(AgentExecution if gone.startswith("aex_") else WorkflowExecution, gone)
     with pytest.raises(NotFound):
         backend.get_artifact(report.id)
     assert backend.get_artifact(loose.id).data == b"no run"
@@ -134,7 +140,10 @@ def test_a_dry_run_reports_what_would_go_and_deletes_nothing(backend: Backend, c
 
     pruned = backend.prune_executions(30 * DAY)
 
-    assert (list(pruned.execution_ids), dict(pruned.deleted)) == (list(preview.execution_ids), dict(preview.deleted))
+    assert (list(pruned.execution_ids), dict(pruned.deleted)) == (
+        list(preview.execution_ids),
+        dict(preview.deleted),
+    )
     assert (pruned.steps, pruned.artifacts) == (preview.steps, preview.artifacts)
 
 

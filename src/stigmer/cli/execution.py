@@ -118,7 +118,6 @@ def get(app: App, execution_id: str, output: str | None) -> None:
 def _print_step(step: Any) -> None:
     from stigmer.cli.runs import _short
     from stigmer.resources.steps import AGENT, APPROVAL, MODEL, TOOL, WAITING, input_of, output_of
-
     from stigmer.resources.workflow_steps import END, START
 
     out, inp = output_of(step), input_of(step)
@@ -363,7 +362,8 @@ def retry(
 
     if source.status.phase not in FINISHED:
         raise Conflict(
-            f"execution {execution_id} is {ExecutionPhase.Name(source.status.phase)}; only a finished run is retried",
+            f"execution {execution_id} is {ExecutionPhase.Name(source.status.phase)}; "
+            "only a finished run is retried",
             hint=f"wait for it, or stop it first: stigmer execution cancel {execution_id}",
         )
     retried = WorkflowExecution()

@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "workflow": ("stigmer.cli.workflow:workflow", "Create, list, show and delete workflows."),
     "execution": (
         "stigmer.cli.execution:execution",
-        "List, inspect, follow, approve, resume and cancel runs.",
+        "List, inspect, follow, approve, resume, cancel and prune runs.",
     ),
     "worker": ("stigmer.cli.worker:worker", "Run queued executions until stopped."),
     "env": ("stigmer.cli.env:env", "Create and change Environments: variables and sealed secrets."),

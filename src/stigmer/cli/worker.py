@@ -28,7 +28,7 @@ def prune_once(app: App, older_than: int) -> None:
         finally:
             backend.close()
     except Exception as exc:  # the worker goes on running, and tries again at the next hour
-        click.echo(f"retention: pruning failed, tried again in an hour: {exc}", err=True)
+        click.echo(f"retention: pruning failed (the worker tries again in an hour): {exc}", err=True)
         return
     total = sum(result.deleted.values())
     if total or result.kept:
