@@ -6,6 +6,11 @@ Every error says what happened, to which resource or field, and what to do next
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stigmer.resources.kinds import Execution
+
 
 class StigmerError(Exception):
     """Base of every error Stigmer raises on purpose."""
@@ -99,9 +104,19 @@ class SecretError(StigmerError):
 
 
 class ExecutionFailed(StigmerError):
-    """An execution ended FAILED or CANCELLED."""
+    """An execution ended FAILED or CANCELLED.
+
+    Args:
+        message: What ended it.
+        execution: The execution's final record (an AgentExecution or WorkflowExecution),
+            when it is known: its ``status.error``, steps and outputs so far.
+    """
 
     grpc_code = "ABORTED"
+
+    def __init__(self, message: str, *, hint: str = "", execution: Execution | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.execution = execution
 
 
 __all__ = [

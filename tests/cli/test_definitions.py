@@ -174,8 +174,8 @@ def test_delete_removes_the_resource_and_its_default_instance(stigmer: Stigmer) 
     assert (
         stigmer("workflow", "delete", "weekly-release-notes").out == "workflow/weekly-release-notes deleted\n"
     )
-    assert stigmer.names("workflows") == []
-    assert stigmer.names("workflowinstances") == []
+    assert stigmer.names("workflows") == ["order-update"]
+    assert stigmer.names("workflowinstances") == ["order-update"]
 
     assert stigmer("agent", "delete", "release-notes-writer").out == "agent/release-notes-writer deleted\n"
     assert stigmer("delete", "skill", "refund-policy").out == "skill/refund-policy deleted\n"

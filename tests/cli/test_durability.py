@@ -61,7 +61,7 @@ def test_crash_in_the_middle_of_import_writes_nothing(
     assert restored("get", "agents", "-o", "json").json() == []
     assert set(restored.counts().values()) == {0}
 
-    assert restored("import", input=backup).out == "Imported 11 resources.\n"
+    assert restored("import", input=backup).out == "Imported 13 resources.\n"
     assert restored("export", "--all").out == backup
 
 

@@ -30,14 +30,15 @@ def home(examples_home: Stigmer) -> Home:
 
 AGENT_NAMES = ["release-notes-writer", "support-bot", "support-bot-scripted"]
 AGENT_COLUMNS = ["NAME", "MODEL", "MCP SERVERS", "SKILLS", "REFERENCES", "VERSION", "AGE"]
+WORKFLOW_NAMES = ["order-update", "weekly-release-notes"]
 WORKFLOW_COLUMNS = ["NAME", "TASKS", "INPUTS", "REFERENCES", "VERSION", "AGE"]
 
 # (command, kind of every item, names in order, table columns)
 LISTS: list[tuple[tuple[str, ...], str, list[str], list[str]]] = [
     (("get", "agents"), "Agent", AGENT_NAMES, AGENT_COLUMNS),
     (("agent", "list"), "Agent", AGENT_NAMES, AGENT_COLUMNS),
-    (("get", "workflows"), "Workflow", ["weekly-release-notes"], WORKFLOW_COLUMNS),
-    (("workflow", "list"), "Workflow", ["weekly-release-notes"], WORKFLOW_COLUMNS),
+    (("get", "workflows"), "Workflow", WORKFLOW_NAMES, WORKFLOW_COLUMNS),
+    (("workflow", "list"), "Workflow", WORKFLOW_NAMES, WORKFLOW_COLUMNS),
     (("get", "skills"), "Skill", ["refund-policy"], ["NAME", "DESCRIPTION", "VERSION", "AGE"]),
     (
         ("get", "mcpservers"),
@@ -60,7 +61,7 @@ LISTS: list[tuple[tuple[str, ...], str, list[str], list[str]]] = [
     (
         ("get", "workflowinstances"),
         "WorkflowInstance",
-        ["weekly-release-notes"],
+        WORKFLOW_NAMES,
         ["NAME", "WORKFLOW", "ENVIRONMENT", "REFERENCES", "VERSION", "AGE"],
     ),
 ]
@@ -101,8 +102,13 @@ def test_tables_show_what_a_person_scans_for(home: Home) -> None:
     assert agents["release-notes-writer"]["MODEL"] == "local/smollm2"
     assert agents["release-notes-writer"]["SKILLS"] == "-"
 
-    [workflow] = table(home.stigmer("get", "workflows").out)
+    workflows = {row["NAME"]: row for row in table(home.stigmer("get", "workflows").out)}
+    workflow = workflows["weekly-release-notes"]
     assert (workflow["TASKS"], workflow["INPUTS"]) == ("2", "audience,week")
+    assert (workflows["order-update"]["TASKS"], workflows["order-update"]["INPUTS"]) == (
+        "5",
+        "order,recipients",
+    )
     [server] = table(home.stigmer("get", "mcpservers").out)
     assert server["TRANSPORT"] == "stdio"
     assert server["TARGET"] == "python examples/mcpservers/helpdesk_server.py"
@@ -112,7 +118,12 @@ def test_tables_show_what_a_person_scans_for(home: Home) -> None:
 
 
 def test_table_is_the_default_format(home: Home) -> None:
-    assert home.stigmer("get", "agents").out == home.stigmer("get", "agents", "-o", "table").out
+    def rows(out: str) -> list[dict[str, str]]:
+        return [
+            {k: v for k, v in row.items() if k != "AGE"} for row in table(out)
+        ]  # AGE may tick between calls
+
+    assert rows(home.stigmer("get", "agents").out) == rows(home.stigmer("get", "agents", "-o", "table").out)
 
 
 @pytest.mark.parametrize(
@@ -177,7 +188,12 @@ def test_execution_list_in_every_format(home: Home) -> None:
     assert [e["metadata"]["id"] for e in as_json] == newest_first
     assert [e["kind"] for e in as_json] == ["WorkflowExecution", "AgentExecution"]
     assert {e["status"]["phase"] for e in as_json} == {"PENDING"}
-    assert as_json[0]["spec"] == {"workflow": "weekly-release-notes", "inputs": {"week": "2026-W47"}}
+    # The run records the inputs it runs with (defaults filled in) and the version it is pinned to.
+    assert as_json[0]["spec"] == {
+        "workflow": "weekly-release-notes",
+        "inputs": {"audience": "customers", "week": "2026-W47"},
+        "workflowVersion": 1,
+    }
     assert as_json[1]["spec"] == {"agent": "support-bot", "message": "Where is order 42?"}
     assert list(yaml.safe_load_all(stigmer("execution", "list", "-o", "yaml").out)) == as_json
 
@@ -243,8 +259,8 @@ def test_backend_status_in_every_format(home: Home) -> None:
     assert (counts["Agent"], counts["AgentInstance"], counts["Workflow"], counts["WorkflowInstance"]) == (
         3,
         3,
-        1,
-        1,
+        2,
+        2,
     )
     assert (counts["Skill"], counts["McpServer"], counts["Environment"], counts["Session"]) == (1, 1, 1, 0)
     assert (counts["AgentExecution"], counts["WorkflowExecution"]) == (1, 1)
@@ -274,7 +290,7 @@ def test_yaml_of_a_list_applies_back_unchanged(home: Home) -> None:
         for stream in streams
         for doc in yaml.safe_load_all(stream)
     ]
-    assert len(expected) == 11
+    assert len(expected) == 13
     assert stigmer("apply", "-f", "-", input="---\n".join(streams)).lines() == expected
 
 

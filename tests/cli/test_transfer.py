@@ -48,7 +48,7 @@ def test_export_then_import_into_a_new_home_reproduces_everything(
         "WorkflowExecution",
         "WorkflowInstance",
     ]
-    assert len(documents) == 17
+    assert len(documents) == 19
 
     restored = other_home("restored")
     assert restored("import", input=exported.out).out == f"Imported {len(documents)} resources.\n"

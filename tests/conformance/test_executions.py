@@ -23,7 +23,9 @@ PENDING, RUNNING, COMPLETED, FAILED, CANCELLED = (
 
 @pytest.fixture
 def bot(backend: Backend) -> str:
-    backend.apply([agent("bot"), workflow("release-notes")])
+    backend.apply(
+        [agent("bot"), workflow("release-notes", inputs={"week": {"type": "string", "required": False}})]
+    )
     return "bot"
 
 
@@ -57,6 +59,7 @@ def test_a_workflow_execution_is_written_pending(backend: Backend, bot: str) -> 
     fetched = backend.get_execution(created.metadata.id)
     assert isinstance(fetched, WorkflowExecution)
     assert fetched.spec.inputs["week"] == "2025-W01"
+    assert fetched.spec.workflow_version == 1  # pinned to the version current when it was created
 
 
 def test_a_status_sent_with_the_request_is_ignored(backend: Backend, bot: str) -> None:

@@ -608,7 +608,7 @@ class LocalBackend:
                         continue
                     candidate = self._claimable_txn(conn, info, execution_id, worker_id, now_s)
                 else:
-                    candidate = leases.next_claimable(conn, info.table, now_s)
+                    candidate = leases.next_claimable(conn, info.table, now_s) or _orphaned(conn, info, now_s)
                 if candidate is None:
                     continue
                 rec = self._find(conn, info, candidate)
@@ -1134,6 +1134,15 @@ def _step_message(rec: step_store.StepRecord) -> ExecutionStep:
     if rec.ended_at:
         step.end_time.FromJsonString(rec.ended_at)
     return step
+
+
+def _orphaned(conn: sqlite3.Connection, info: KindInfo, now: str) -> str | None:
+    """A running execution whose lease has not expired but whose worker, on this machine, is
+    dead: taken over at once rather than after its lease runs out."""
+    for execution_id, owner in leases.live_leases(conn, info.table, now):
+        if owner and worker_is_gone(owner):
+            return execution_id
+    return None
 
 
 def worker_is_gone(owner: str) -> bool:

@@ -476,7 +476,6 @@ def _known_functions() -> frozenset[str]:
 # ---------------------------------------------------------------------------- functions
 
 
-@functools.cache
 def _member(item: Any, container: Any) -> Any:
     """``in``: as CEL for lists and maps; for a string, a substring test (CEL has none)."""
     from celpy import celtypes
@@ -489,6 +488,7 @@ def _member(item: Any, container: Any) -> Any:
     return operator_in(item, container)
 
 
+@functools.cache
 def _functions() -> dict[str, Callable[..., Any]]:
     from celpy import celtypes
     from celpy.evaluation import CELEvalError

@@ -22,6 +22,16 @@ def next_claimable(conn: sqlite3.Connection, table: str, now: str) -> str | None
     return str(row[0]) if row else None
 
 
+def live_leases(conn: sqlite3.Connection, table: str, now: str, limit: int = 100) -> list[tuple[str, str]]:
+    """(id, owner) of running executions whose lease has not expired, oldest first."""
+    rows = conn.execute(
+        f"SELECT id, lease_owner FROM {_ident(table)} WHERE phase = 'RUNNING' AND lease_expires_at >= ? "
+        "ORDER BY created_at LIMIT ?",
+        (now, limit),
+    ).fetchall()
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
 def phase_and_owner(conn: sqlite3.Connection, table: str, execution_id: str) -> tuple[str, str] | None:
     """(phase, lease owner) of an execution in one indexed read, or None when it does not exist."""
     row = conn.execute(
@@ -57,4 +67,4 @@ def renew_txn(conn: sqlite3.Connection, table: str, execution_id: str, owner: st
     return cur.rowcount == 1
 
 
-__all__ = ["lease_of", "next_claimable", "phase_and_owner", "renew_txn", "set_lease_txn"]
+__all__ = ["lease_of", "live_leases", "next_claimable", "phase_and_owner", "renew_txn", "set_lease_txn"]
