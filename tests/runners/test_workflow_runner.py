@@ -21,7 +21,7 @@ from stigmer.resources.codec import to_dict
 from stigmer.resources.steps import plain
 from tests.builders import agent, environment, workflow, workflow_execution
 from tests.fixtures.http_counter import Hits, counting_server
-from tests.runners.conftest import WORKER, scripted
+from tests.runners.conftest import WORKER, calls, helpdesk, scripted
 
 FN = "tests.runners.workflow_functions"
 P = ExecutionPhase
@@ -566,3 +566,47 @@ def test_a_task_waits_for_the_tasks_its_expressions_read(flows: Flows) -> None:
     done = flows.run("implicit")
     assert done.status.phase == P.COMPLETED, done.status.error.message
     assert outputs(done) == {"text": "got 3"}
+
+
+def _refund_flow(flows: Flows) -> None:
+    flows.backend.apply(
+        [
+            agent(
+                "refunder",
+                model=scripted(calls("refund_order", id="A-1"), {"text": "Refunded."}),
+                mcpServers=[helpdesk(flows.tmp_path / "tools.log", approvalRequired=["refund_order"])],
+            )
+        ]
+    )
+    flows.apply(
+        "refund",
+        [{"name": "ask", "agent": "refunder", "message": "refund A-1"}],
+        outputs={"answer": "${tasks.ask.output}"},
+    )
+
+
+def test_an_agent_task_waiting_for_a_tool_approval_parks_the_workflow(flows: Flows) -> None:
+    _refund_flow(flows)
+    execution_id = flows.start("refund")
+    parked = flows.resume(execution_id)
+    assert parked.status.phase == P.WAITING_APPROVAL
+    child_id = tasks(parked)["ask"].child_execution_id
+    assert flows.backend.get_execution(child_id).status.phase == P.WAITING_APPROVAL
+    # Approving the workflow decides the approval its agent waits for, and queues both again.
+    flows.backend.resolve_approval(execution_id, approved=True)
+    assert flows.get(execution_id).status.phase == P.PENDING
+    assert flows.backend.get_execution(child_id).status.phase == P.PENDING
+    done = flows.resume(execution_id)
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert outputs(done) == {"answer": "Refunded."}
+
+
+def test_cancelling_a_parked_workflow_cancels_it_and_its_waiting_child_at_once(flows: Flows) -> None:
+    _refund_flow(flows)
+    execution_id = flows.start("refund")
+    parked = flows.resume(execution_id)
+    child_id = tasks(parked)["ask"].child_execution_id
+    cancelled = flows.backend.cancel_execution(execution_id)
+    assert cancelled.status.phase == P.CANCELLED
+    assert flows.backend.get_execution(child_id).status.phase == P.CANCELLED
+    assert flows.backend.claim_execution("other:2:w") is None

@@ -404,18 +404,32 @@ class LocalBackend:
         with self.db.write() as conn:
             rec = self._find(conn, info, execution_id)
             phase = rec.status.get("phase", "")
-            if phase in {ExecutionPhase.Name(p) for p in TERMINAL}:
+            if phase in _TERMINAL_NAMES:
                 raise Conflict(f"execution {execution_id} is already {phase}; there is nothing to cancel")
-            now = timestamp(self.clock())
-            if phase == "PENDING":
-                rec.status.update(phase="CANCELLED", endTime=now)
-                rec.status["error"] = {"code": "CANCELLED", "message": f"cancelled by {self.actor}"}
-                _drop_context_txn(conn, execution_id)
-            rec.status["cancelRequested"] = True
-            rec.version += 1
-            rec.updated_at, rec.updated_by = now, self.actor
-            records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
+            self._cancel_txn(conn, info, rec, timestamp(self.clock()))
             return _execution_view(conn, info, rec)
+
+    def _cancel_txn(self, conn: sqlite3.Connection, info: KindInfo, rec: Record, now: str) -> None:
+        """Cancel a run nobody is running (queued, or waiting for a person) now, with the child
+        runs it waits for; ask a running one to stop (its runner stops its children)."""
+        idle = rec.status.get("phase", "") in ("PENDING", "WAITING_APPROVAL")
+        if idle:
+            rec.status.update(phase="CANCELLED", endTime=now)
+            rec.status.pop("pendingApproval", None)
+            rec.status["error"] = {"code": "CANCELLED", "message": f"cancelled by {self.actor}"}
+            _drop_context_txn(conn, rec.id)
+            leases.set_lease_txn(conn, info.table, rec.id, "", "")
+        rec.status["cancelRequested"] = True
+        rec.version += 1
+        rec.updated_at, rec.updated_by = now, self.actor
+        records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
+        if not idle:
+            return
+        for child_info in _EXECUTION_KINDS:
+            req = PageRequest(order="newest", limit=MAX_PAGE_SIZE, where={"parent_execution_id": rec.id})
+            for child in records.list_page(conn, child_info.table, req):
+                if child.status.get("phase", "") not in _TERMINAL_NAMES:
+                    self._cancel_txn(conn, child_info, child, now)
 
     def prune_executions(
         self, older_than_seconds: int, *, kind: str = "", dry_run: bool = False

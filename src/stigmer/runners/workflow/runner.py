@@ -280,13 +280,7 @@ class WorkflowRunner:
                 if graph.ready:
                     continue
                 if not running:
-                    stuck = [
-                        name for name, waits in graph.waiting_on.items() if waits and name not in run.results
-                    ]
-                    if stuck:  # only a workflow that skipped validation can get here
-                        raise _Stop(
-                            ExecutionPhase.FAILED, "STUCK", f"tasks that can never start: {', '.join(stuck)}"
-                        )
+                    graph.check_finished()
                     return
                 if loop.time() - last_cancel_check >= CANCEL_CHECK_SECONDS:
                     last_cancel_check = loop.time()
