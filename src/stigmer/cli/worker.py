@@ -77,9 +77,18 @@ def worker(app: App, concurrency: int, engine: str) -> None:
     def report(execution: object) -> None:
         from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 
+        from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
+
         if isinstance(execution, AgentExecution):
             colour = "green" if execution.status.phase == ExecutionPhase.COMPLETED else "yellow"
             click.secho(summary(execution), fg=colour, err=True)
+        elif isinstance(execution, WorkflowExecution):
+            status = execution.status
+            colour = "green" if status.phase == ExecutionPhase.COMPLETED else "yellow"
+            line = f"{ExecutionPhase.Name(status.phase)} · workflow {execution.spec.workflow} · {execution.metadata.id}"
+            if status.error.message:
+                line += f" · {status.error.message.splitlines()[0]}"
+            click.secho(line, fg=colour, err=True)
 
     async def main() -> None:
         stop = asyncio.Event()
