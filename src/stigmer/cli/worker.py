@@ -76,7 +76,6 @@ def worker(app: App, concurrency: int, engine: str) -> None:
 
     def report(execution: object) -> None:
         from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
-
         from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
 
         if isinstance(execution, AgentExecution):
