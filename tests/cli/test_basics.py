@@ -34,6 +34,7 @@ COMMANDS = [
     "logout",
     "server",
     "models",
+    "synth",
 ]
 
 

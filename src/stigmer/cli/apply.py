@@ -16,22 +16,29 @@ from stigmer.errors import InvalidArgument
     multiple=True,
     required=True,
     metavar="PATH",
-    help="A YAML/JSON file, a directory (searched recursively) or - for stdin. Repeatable.",
+    help="A YAML/JSON file, a directory (searched recursively for them), a Python file that "
+    "defines resources, or - for stdin. Repeatable.",
 )
 @click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
 @output_option
 @pass_app
 def apply(app: App, paths: tuple[str, ...], dry_run: bool, output: str | None) -> None:
-    """Create or update resources from YAML or JSON files.
+    """Create or update resources from YAML or JSON files, or Python files.
 
     Every document in every file is applied in one transaction: if any is invalid,
     nothing is written. Each resource is reported as created, configured or unchanged.
     References to resources that do not exist yet are allowed, with a warning.
 
+    A Python file given by name (app.py) is imported, and the Agent, Workflow, Skill,
+    McpServer and Environment objects it defines are applied: the same resources as the
+    YAML that `stigmer synth app.py` prints. Directories are searched for YAML and JSON
+    only.
+
     \b
     Examples:
       stigmer apply -f examples/
       stigmer apply -f agent.yaml -f workflow.yaml --dry-run
+      stigmer apply -f app.py
       cat agent.yaml | stigmer apply -f -
     """
     from stigmer.cli.locate import load

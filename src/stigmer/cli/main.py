@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logout": ("stigmer.cli.login:logout", "Forget the server's key and use this machine again."),
     "server": ("stigmer.cli.server:server", "Serve this home over gRPC for a team; manage its API keys."),
     "models": ("stigmer.cli.models:models", "Show which model providers are usable here, and why."),
+    "synth": ("stigmer.cli.synth:synth", "Print the resources a Python file defines, as YAML."),
 }
 
 

@@ -84,7 +84,8 @@ def worker(app: App, concurrency: int, engine: str) -> None:
         elif isinstance(execution, WorkflowExecution):
             status = execution.status
             colour = "green" if status.phase == ExecutionPhase.COMPLETED else "yellow"
-            line = f"{ExecutionPhase.Name(status.phase)} · workflow {execution.spec.workflow} · {execution.metadata.id}"
+            phase = ExecutionPhase.Name(status.phase)
+            line = f"{phase} · workflow {execution.spec.workflow} · {execution.metadata.id}"
             if status.error.message:
                 line += f" · {status.error.message.splitlines()[0]}"
             click.secho(line, fg=colour, err=True)

@@ -134,9 +134,18 @@ def _files(path: Path) -> Iterator[Path]:
         raise InvalidArgument(f"no such file or directory: {path}", hint="check the path given to -f")
 
 
+def _python_documents(file: Path) -> list[Document]:
+    """The resources a Python file defines (``stigmer.sdk``), imported only when one is given."""
+    from stigmer.sdk.collect import documents
+
+    return documents(file)
+
+
 def read(paths: Iterable[str], *, stdin: Any = None) -> list[Document]:
     """Every document in the given paths: files, directories (recursively, *.yaml, *.yml,
-    *.json, in name order) or ``-`` for standard input.
+    *.json, in name order) or ``-`` for standard input. A ``.py`` file given by name
+    (never one found in a directory) contributes the resources it defines, as
+    ``stigmer.sdk.collect`` finds them.
 
     Raises:
         InvalidArgument: A path is missing or unreadable, or a file is malformed.
@@ -152,6 +161,9 @@ def read(paths: Iterable[str], *, stdin: Any = None) -> list[Document]:
         if root.is_dir() and not found:
             raise InvalidArgument(f"no .yaml, .yml or .json files in directory {root}")
         for file in found:
+            if file.suffix == ".py" and not root.is_dir():
+                documents.extend(_python_documents(file))
+                continue
             try:
                 text = file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
