@@ -402,3 +402,13 @@ def test_in_a_string_is_a_substring_test() -> None:
     assert evaluate('${"ship" in tasks.a.output}', context, where="w") is True
     assert evaluate('${"lost" in "it shipped"}', {}, where="w") is False
     assert evaluate('${"b" in ["a", "b"]}', {}, where="w") is True
+
+
+def test_a_doubled_dollar_writes_a_literal_expression_opening() -> None:
+    assert evaluate(
+        "echo $${HOME} for ${workflow.inputs.who}", {"workflow": {"inputs": {"who": "ann"}}}, where="w"
+    ) == ("echo ${HOME} for ann")
+    check("run $${PATH}", where="w")  # nothing to compile, nothing refused
+    with pytest.raises(ExpressionError, match="unknown name 'PATH'") as refused:
+        check("run ${PATH}", where="w")
+    assert "for a literal ${, write $${" in refused.value.hint

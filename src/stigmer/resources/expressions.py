@@ -136,6 +136,10 @@ def _parts(text: str) -> list[str | _Expr]:
     parts: list[str | _Expr] = []
     pos = 0
     while (start := text.find("${", pos)) >= 0:
+        if start > pos and text[start - 1] == "$":  # "$${" is a literal "${" (shell snippets)
+            parts.append(text[pos : start - 1] + "${")
+            pos = start + 2
+            continue
         if start > pos:
             parts.append(text[pos:start])
         end = _expression_end(text, start + 2)
@@ -363,7 +367,7 @@ def _root_hint(root: str) -> str:
         return "workflow inputs are workflow.inputs.NAME"
     if root in ("outputs", "output"):
         return "a task's outputs are tasks.NAME.outputs.KEY"
-    return f"an expression starts from one of: {', '.join(ROOTS)}"
+    return f"an expression starts from one of: {', '.join(ROOTS)}; for a literal ${{, write $${{"
 
 
 _CLOSERS = {"RPAR": ")", "RSQB": "]", "RBRACE": "}", "COLON": ":"}
