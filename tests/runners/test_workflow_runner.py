@@ -610,3 +610,23 @@ def test_cancelling_a_parked_workflow_cancels_it_and_its_waiting_child_at_once(f
     assert cancelled.status.phase == P.CANCELLED
     assert flows.backend.get_execution(child_id).status.phase == P.CANCELLED
     assert flows.backend.claim_execution("other:2:w") is None
+
+
+def test_for_each_items_whose_when_is_false_are_skipped(flows: Flows) -> None:
+    flows.apply(
+        "evens",
+        [
+            {
+                "name": "each",
+                "forEach": {
+                    "items": "${[1, 2, 3, 4]}",
+                    "do": {"name": "one", "when": "item % 2 == 0", "set": {"half": "${item / 2}"}},
+                },
+            }
+        ],
+        outputs={"results": "${tasks.each.outputs.results}"},
+    )
+    done = flows.run("evens")
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert outputs(done) == {"results": [{}, {"half": 1}, {}, {"half": 2}]}
+    assert phases(done)["each[0]"] == "SKIPPED" and phases(done)["each[1]"] == "COMPLETED"

@@ -547,8 +547,15 @@ class WorkflowRunner:
             recorded = run.journal.outcome(key)
             if recorded is not None:
                 return recorded
+            scope = {"item": item, "index": index}
+            if do.when and not expressions.condition(
+                do.when, run.context(**scope), where=f"tasks.{key}.when"
+            ):
+                skipped = Outcome("SKIPPED", error=f"when is false: {do.when}")
+                run.journal.end(key, 1, skipped, started=self.clock())
+                return skipped
             async with limit:
-                return await self._attempts(run, do, key, {"item": item, "index": index})
+                return await self._attempts(run, do, key, scope)
 
         results = await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
         failed = [(i, r) for i, r in enumerate(results) if not r.ok]
