@@ -35,6 +35,7 @@ COMMANDS = [
     "server",
     "models",
     "synth",
+    "ui",
 ]
 
 

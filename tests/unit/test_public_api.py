@@ -10,18 +10,26 @@ import stigmer.testing.home
 
 def test_top_level_names_are_pinned() -> None:
     assert sorted(stigmer.__all__) == [
+        "Agent",
         "AlreadyExists",
+        "AsyncClient",
+        "Client",
         "Conflict",
+        "Environment",
         "ExecutionFailed",
         "InvalidArgument",
+        "McpServer",
         "NotFound",
         "ResourceExhausted",
         "SchemaTooNew",
         "SecretError",
+        "Skill",
         "StigmerError",
         "Unauthenticated",
         "Unavailable",
+        "Workflow",
         "__version__",
+        "task",
     ]
     for name in stigmer.__all__:
         assert hasattr(stigmer, name), name
@@ -45,3 +53,17 @@ def test_doc_examples_run() -> None:
     result = doctest.testmod(stigmer.testing.home)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_the_sdk_names_load_on_first_use_only() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, stigmer; assert 'stigmer.sdk.client' not in sys.modules; "
+        "from stigmer import Agent, Client, task; import stigmer.sdk as sdk; "
+        "assert Agent is sdk.Agent and Client.__module__ == 'stigmer.sdk.client'; "
+        "assert sorted(sdk.__all__) == sorted(sdk.EXPORTS); print('ok')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.stdout.strip() == "ok", result.stderr

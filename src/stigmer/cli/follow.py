@@ -13,10 +13,9 @@ from collections.abc import Callable
 
 import click
 
-from stigmer.api.backend.v1.backend_pb2 import ExecutionEvent, ExecutionStep
+from stigmer.api.backend.v1.backend_pb2 import ExecutionEvent
 from stigmer.backend.protocol import Backend
 from stigmer.errors import Unavailable
-from stigmer.runners.agent.events import ApprovalNeeded, RunEvent, TextDelta, ToolFinished, ToolStarted
 
 RECONNECT_SECONDS = 60.0
 
@@ -72,42 +71,4 @@ def follow(
             delay = min(delay * 2, 2.0)
 
 
-def _ms(step: ExecutionStep) -> int:
-    if not (step.HasField("start_time") and step.HasField("end_time")):
-        return 0
-    return max(int(step.end_time.ToMilliseconds() - step.start_time.ToMilliseconds()), 0)
-
-
-class StepEvents:
-    """The live events a recorded step stands for, as a runner in this process would emit them.
-
-    Remembers the sub-agent runs it announced, so a finished one is not announced twice.
-    """
-
-    def __init__(self) -> None:
-        self.started: set[int] = set()
-
-    def __call__(self, step: ExecutionStep) -> list[RunEvent]:
-        from stigmer.resources.steps import AGENT, APPROVAL, MODEL, TOOL, WAITING, input_of, output_of
-
-        out, inp = output_of(step), input_of(step)
-        name = step.name.partition(":")[2]
-        arguments = inp.get("arguments") or {}
-        if step.name == MODEL:
-            text = str(out.get("text", ""))
-            return [TextDelta(text)] if text else []
-        if step.name.startswith(APPROVAL):
-            return [ApprovalNeeded(name, arguments)] if step.status == WAITING else []
-        if not step.name.startswith((TOOL, AGENT)):
-            return []
-        events: list[RunEvent] = []
-        if step.step not in self.started:
-            events.append(ToolStarted(name, arguments, str(inp.get("server", ""))))
-            self.started.add(step.step)
-        if step.status != WAITING:
-            text, is_error = str(out.get("text", "")), bool(out.get("isError", False))
-            events.append(ToolFinished(name, text, is_error, _ms(step)))
-        return events
-
-
-__all__ = ["RECONNECT_SECONDS", "StepEvents", "follow", "reconnect_seconds"]
+__all__ = ["RECONNECT_SECONDS", "follow", "reconnect_seconds"]

@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "server": ("stigmer.cli.server:server", "Serve this home over gRPC for a team; manage its API keys."),
     "models": ("stigmer.cli.models:models", "Show which model providers are usable here, and why."),
     "synth": ("stigmer.cli.synth:synth", "Print the resources a Python file defines, as YAML."),
+    "ui": ("stigmer.cli.ui:ui", "Serve the web dashboard on 127.0.0.1: resources, live runs, approvals."),
 }
 
 

@@ -132,7 +132,8 @@ def _follow_remote(
     """Follow an execution that the server's worker runs, printing what a local run prints."""
     from stigmer.api.backend.v1.backend_pb2 import ExecutionEvent
     from stigmer.backend.wire import unpack_execution
-    from stigmer.cli.follow import StepEvents, follow
+    from stigmer.cli.follow import follow
+    from stigmer.runners.agent.events import StepEvents
 
     step_events = StepEvents()
     seen: list[AgentExecution] = []

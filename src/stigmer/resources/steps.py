@@ -8,7 +8,6 @@ history a session replays are assembled from the steps here.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import Message, ToolCall
@@ -53,11 +52,11 @@ def input_of(step: ExecutionStep) -> dict[str, Any]:
     return plain(to_dict(step.input)) if step.HasField("input") else {}
 
 
-def _ms(step: ExecutionStep) -> int:
-    if not step.start_time.seconds or not step.end_time.seconds:
+def duration_ms(step: ExecutionStep) -> int:
+    """How long a finished step took, in milliseconds (0 while it waits)."""
+    if not (step.HasField("start_time") and step.HasField("end_time")):
         return 0
-    start: datetime = step.start_time.ToDatetime()
-    return int((step.end_time.ToDatetime() - start).total_seconds() * 1000)
+    return max(int(step.end_time.ToMilliseconds() - step.start_time.ToMilliseconds()), 0)
 
 
 def transcript(message: str, steps: list[ExecutionStep]) -> tuple[list[Message], list[ToolCall]]:
@@ -88,7 +87,7 @@ def transcript(message: str, steps: list[ExecutionStep]) -> tuple[list[Message],
                 server=str(inp.get("server", "")),
                 result=text,
                 is_error=bool(out.get("isError", False)),
-                duration_ms=_ms(step),
+                duration_ms=duration_ms(step),
                 approval=approvals.get(call_id, ""),
             )
             tc.arguments.update(inp.get("arguments") or {})
@@ -104,6 +103,7 @@ __all__ = [
     "MODEL",
     "TOOL",
     "WAITING",
+    "duration_ms",
     "input_of",
     "output_of",
     "plain",

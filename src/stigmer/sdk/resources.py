@@ -45,13 +45,30 @@ def as_resources(
         InvalidArgument: An object is none of these, is of another kind than ``kind``, or
             a dict has an unknown or malformed field (``field`` names it).
     """
+    flat = _flatten(objects)
+    if kind is None:
+        # `client.apply(agent)` applies what the agent refers to as well (its McpServer and
+        # Skill objects), each once, before it; a typed client applies only its own kind.
+        from stigmer.sdk.authoring import Definition
+        from stigmer.sdk.collect import with_dependencies
+
+        definitions = [o for o in flat if isinstance(o, Definition)]
+        if definitions:  # references resolve when something runs: the order does not matter
+            flat = [*with_dependencies(definitions), *(o for o in flat if not isinstance(o, Definition))]
     out: list[Resource] = []
+    for obj in flat:
+        out.extend(_resources(obj, kind, for_apply))
+    return out
+
+
+def _flatten(objects: Iterable[Any]) -> list[Any]:
+    flat: list[Any] = []
     for obj in objects:
         if isinstance(obj, list | tuple):
-            out.extend(as_resources(obj, kind=kind, for_apply=for_apply))
+            flat.extend(_flatten(obj))
         else:
-            out.extend(_resources(obj, kind, for_apply))
-    return out
+            flat.append(obj)
+    return flat
 
 
 def _resources(obj: Any, kind: KindInfo | None, for_apply: bool) -> list[Resource]:

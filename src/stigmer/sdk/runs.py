@@ -35,7 +35,7 @@ from stigmer.resources.kinds import API_VERSION, Execution
 from stigmer.sdk.events import Event, TaskDiff
 
 if TYPE_CHECKING:
-    from stigmer.cli.follow import StepEvents
+    from stigmer.runners.agent.events import StepEvents
 
 T = TypeVar("T")
 
@@ -220,8 +220,8 @@ async def run_here(
     followed instead, and taken over when that worker lets it go.
     """
     from stigmer.backend.watch import ExecutionWatch, last_step_sequence
-    from stigmer.cli.follow import StepEvents
     from stigmer.engine.local import new_worker_id, run_claimed
+    from stigmer.runners.agent.events import StepEvents
 
     sink: Sink = on_event or _drop
     worker_id = new_worker_id()
@@ -391,7 +391,7 @@ def follow_there(
 def _follow_agent(
     backend: Backend, execution_id: str, after_sequence: int, sleep: Callable[[float], None]
 ) -> Generator[Event, None, None]:
-    from stigmer.cli.follow import StepEvents
+    from stigmer.runners.agent.events import StepEvents
 
     step_events = StepEvents()
     cursor = after_sequence

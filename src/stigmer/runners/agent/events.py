@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stigmer.models.types import TextDelta
+
+if TYPE_CHECKING:
+    from stigmer.api.backend.v1.backend_pb2 import ExecutionStep
 
 
 @dataclass
@@ -48,6 +51,47 @@ RunEvent = TextDelta | ToolStarted | ToolFinished | ApprovalNeeded | TurnEnded
 EventSink = Callable[[RunEvent], None]
 
 
+class StepEvents:
+    """The live events a recorded step stands for, as a runner in this process would emit them.
+
+    Remembers the sub-agent runs it announced, so a finished one is not announced twice.
+    """
+
+    def __init__(self) -> None:
+        self.started: set[int] = set()
+
+    def __call__(self, step: ExecutionStep) -> list[RunEvent]:
+        from stigmer.resources.steps import (
+            AGENT,
+            APPROVAL,
+            MODEL,
+            TOOL,
+            WAITING,
+            duration_ms,
+            input_of,
+            output_of,
+        )
+
+        out, inp = output_of(step), input_of(step)
+        name = step.name.partition(":")[2]
+        arguments = inp.get("arguments") or {}
+        if step.name == MODEL:
+            text = str(out.get("text", ""))
+            return [TextDelta(text)] if text else []
+        if step.name.startswith(APPROVAL):
+            return [ApprovalNeeded(name, arguments)] if step.status == WAITING else []
+        if not step.name.startswith((TOOL, AGENT)):
+            return []
+        events: list[RunEvent] = []
+        if step.step not in self.started:
+            events.append(ToolStarted(name, arguments, str(inp.get("server", ""))))
+            self.started.add(step.step)
+        if step.status != WAITING:
+            text, is_error = str(out.get("text", "")), bool(out.get("isError", False))
+            events.append(ToolFinished(name, text, is_error, duration_ms(step)))
+        return events
+
+
 def ignore(_: RunEvent) -> None:
     """An event sink that drops everything (detached runs)."""
 
@@ -56,6 +100,7 @@ __all__ = [
     "ApprovalNeeded",
     "EventSink",
     "RunEvent",
+    "StepEvents",
     "TextDelta",
     "ToolFinished",
     "ToolStarted",
