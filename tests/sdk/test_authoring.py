@@ -528,3 +528,19 @@ def test_a_file_named_like_another_module_is_refused(tmp_path: Path, stem: str, 
     with pytest.raises(InvalidArgument, match=why) as caught:
         collect(app)
     assert "rename the file" in caught.value.hint
+
+
+def test_a_script_s_functions_are_imported_by_its_file_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    script = types.ModuleType("__main__")
+    script.__file__ = "/somewhere/app.py"
+    monkeypatch.setitem(sys.modules, "__main__", script)
+
+    def top(a: int) -> int:
+        return a
+
+    top.__module__, top.__qualname__ = "__main__", "top"
+    # `python app.py` defines it in __main__; a worker started beside app.py imports `app`.
+    assert task(top).step(a=1).value == "app:top"

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from stigmer.sdk.client import Client
     from stigmer.sdk.events import ExecutionStream, TaskChanged
     from stigmer.sdk.functions import task
+    from stigmer.sdk.values import outputs
 
 # Public name -> the module that defines it.
 EXPORTS = {
@@ -72,6 +73,7 @@ EXPORTS = {
     "AsyncClient": "stigmer.sdk.aio",
     "ExecutionStream": "stigmer.sdk.events",
     "TaskChanged": "stigmer.sdk.events",
+    "outputs": "stigmer.sdk.values",
 }
 
 
@@ -103,6 +105,7 @@ __all__ = [
     "approval",
     "for_each",
     "http_task",
+    "outputs",
     "python_task",
     "set_task",
     "switch",

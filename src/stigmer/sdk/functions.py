@@ -39,6 +39,8 @@ def function_target(function: Callable[..., Any]) -> str:
     if not module or not qualname:
         raise InvalidArgument(f"{label} is not a module-level function", field="python")
     if module == "__main__":
+        module = _script_module() or module
+    if module == "__main__":
         raise InvalidArgument(
             f"{qualname} is defined in the script being run (__main__), which a worker cannot import",
             field="python",
@@ -52,6 +54,20 @@ def function_target(function: Callable[..., Any]) -> str:
             hint="define the function at the top level of its module",
         )
     return f"{module}:{qualname}"
+
+
+def _script_module() -> str:
+    """The module name of the script being run (``python app.py`` → ``app``), which a
+    worker started in its directory imports; "" when there is no such file (a REPL)."""
+    import sys
+    from pathlib import Path
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path or not path.endswith(".py"):
+        return ""
+    stem = Path(path).stem
+    return stem if stem.isidentifier() else ""
 
 
 class TaskFunction(Protocol[P, R_co]):
