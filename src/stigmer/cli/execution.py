@@ -346,36 +346,10 @@ def retry(
       stigmer execution retry wex_01… --from write-notes   # redo write-notes and what follows
       stigmer apply -f fixed-workflow.yaml && stigmer execution retry wex_01… --definition latest
     """
-    from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
+    from stigmer.backend.runs import retried_execution
     from stigmer.cli.workflow_runs import run_workflow_foreground
-    from stigmer.errors import InvalidArgument
 
-    source = app.backend.get_execution(execution_id)
-    if not isinstance(source, WorkflowExecution):
-        raise InvalidArgument(
-            f"{execution_id} is an agent execution; only workflow runs are retried",
-            hint="run the agent again: stigmer agent execute NAME MESSAGE",
-        )
-    from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
-    from stigmer.backend.watch import FINISHED
-    from stigmer.errors import Conflict
-
-    if source.status.phase not in FINISHED:
-        raise Conflict(
-            f"execution {execution_id} is {ExecutionPhase.Name(source.status.phase)}; "
-            "only a finished run is retried",
-            hint=f"wait for it, or stop it first: stigmer execution cancel {execution_id}",
-        )
-    retried = WorkflowExecution()
-    retried.spec.CopyFrom(source.spec)
-    retried.spec.retry_of, retried.spec.retry_from = execution_id, from_task
-    retried.spec.ClearField("parent_execution_id")
-    if definition == "latest":
-        retried.spec.workflow_version = 0
-    retried.metadata.labels.update(
-        {k: v for k, v in source.metadata.labels.items() if not k.startswith("stigmer.ai/")}
-    )
-    created = app.backend.create_execution(retried)
+    created = retried_execution(app.backend, execution_id, from_task=from_task, definition=definition)
     click.echo(f"retrying {execution_id} as {created.metadata.id}", err=True)
     if detach:
         click.echo(created.metadata.id)
@@ -384,19 +358,9 @@ def retry(
 
 
 def _check_resumable(app: App, execution_id: str) -> None:
-    from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
-    from stigmer.backend.watch import FINISHED
-    from stigmer.errors import Conflict
+    from stigmer.backend.runs import check_resumable
 
-    phase = app.backend.get_execution(execution_id).status.phase
-    if phase == ExecutionPhase.WAITING_APPROVAL:
-        raise Conflict(
-            f"execution {execution_id} is waiting for an approval",
-            hint=f"stigmer execution approve {execution_id}  (or reject)",
-        )
-    if phase in FINISHED:
-        name = ExecutionPhase.Name(phase)
-        raise Conflict(f"execution {execution_id} is {name}; there is nothing left to run")
+    check_resumable(app.backend, execution_id)
 
 
 @execution.command("cancel")

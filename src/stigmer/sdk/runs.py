@@ -30,6 +30,7 @@ from stigmer.api.session.v1.session_pb2 import Session
 from stigmer.api.workflow.v1.workflow_pb2 import Workflow
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
 from stigmer.backend.protocol import Backend
+from stigmer.backend.runs import check_resumable, retried_execution
 from stigmer.errors import AlreadyExists, Conflict, ExecutionFailed, InvalidArgument, NotFound, Unavailable
 from stigmer.resources.kinds import API_VERSION, Execution
 from stigmer.sdk.events import Event, TaskDiff
@@ -126,64 +127,6 @@ def new_workflow_execution(
         except (TypeError, ValueError) as exc:
             raise InvalidArgument(f"inputs must be JSON-like values: {exc}", field="inputs") from None
     return backend.create_execution(execution)
-
-
-def retried_execution(
-    backend: Backend, execution_id: str, *, from_task: str = "", definition: str = "pinned"
-) -> WorkflowExecution:
-    """Record a new run of a finished workflow run that reuses its recorded task results,
-    as `stigmer execution retry` does.
-
-    Raises:
-        InvalidArgument: It is an agent run, or ``definition`` is neither "pinned" nor "latest".
-        Conflict: The run has not finished.
-    """
-    if definition not in ("pinned", "latest"):
-        raise InvalidArgument(
-            f"definition must be 'pinned' or 'latest', got {definition!r}", field="definition"
-        )
-    source = backend.get_execution(execution_id)
-    if not isinstance(source, WorkflowExecution):
-        raise InvalidArgument(
-            f"{execution_id} is an agent execution; only workflow runs are retried",
-            hint="run the agent again: client.agents.execute(NAME, MESSAGE)",
-        )
-    if source.status.phase not in FINISHED:
-        raise Conflict(
-            f"execution {execution_id} is {ExecutionPhase.Name(source.status.phase)}; "
-            "only a finished run is retried",
-            hint=f"wait for it, or stop it first: client.executions.cancel({execution_id!r})",
-        )
-    retried = WorkflowExecution(api_version=API_VERSION, kind="WorkflowExecution")
-    retried.spec.CopyFrom(source.spec)
-    retried.spec.retry_of, retried.spec.retry_from = execution_id, from_task
-    retried.spec.ClearField("parent_execution_id")
-    if definition == "latest":
-        retried.spec.workflow_version = 0
-    retried.metadata.labels.update(
-        {k: v for k, v in source.metadata.labels.items() if not k.startswith("stigmer.ai/")}
-    )
-    return backend.create_execution(retried)
-
-
-def check_resumable(backend: Backend, execution_id: str) -> Execution:
-    """The run, when there is something left to run of it.
-
-    Raises:
-        Conflict: It waits for an approval, or it has finished.
-    """
-    current = backend.get_execution(execution_id)
-    phase = current.status.phase
-    if phase == ExecutionPhase.WAITING_APPROVAL:
-        raise Conflict(
-            f"execution {execution_id} is waiting for an approval",
-            hint=f"decide it: client.executions.approve({execution_id!r}) (or reject)",
-        )
-    if phase in FINISHED:
-        raise Conflict(
-            f"execution {execution_id} is {ExecutionPhase.Name(phase)}; there is nothing left to run"
-        )
-    return current
 
 
 def check_finished(execution: Execution) -> None:
