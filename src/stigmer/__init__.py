@@ -39,6 +39,7 @@ def __getattr__(name: str) -> Any:
         return getattr(stigmer.sdk, name)
     raise AttributeError(f"module 'stigmer' has no attribute {name!r}")
 
+
 __all__ = [
     "Agent",
     "AlreadyExists",

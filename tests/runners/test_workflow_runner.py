@@ -630,3 +630,25 @@ def test_for_each_items_whose_when_is_false_are_skipped(flows: Flows) -> None:
     assert done.status.phase == P.COMPLETED, done.status.error.message
     assert outputs(done) == {"results": [{}, {"half": 1}, {}, {"half": 2}]}
     assert phases(done)["each[0]"] == "SKIPPED" and phases(done)["each[1]"] == "COMPLETED"
+
+
+def test_a_watch_reports_an_approval_decided_after_later_steps(flows: Flows) -> None:
+    from stigmer.backend.watch import ExecutionWatch
+
+    flows.apply(
+        "branches",
+        [
+            {"name": "ok", "approval": {"message": "go?"}},
+            {"name": "other", "python": f"{FN}:add", "inputs": {"a": 1, "b": 2}},
+        ],
+    )
+    execution_id = flows.start("branches")
+    flows.resume(execution_id)  # ok waits; other's steps come after the approval's; it parks
+    names = [s.name for s in flows.backend.list_steps(execution_id)]
+    assert names.index("approval:ok") < names.index("end:other")
+    watch = ExecutionWatch(execution_id)
+    first = [e.step.name for e in watch.poll(flows.backend) if e.HasField("step")]
+    assert "approval:ok" in first
+    flows.backend.resolve_approval(execution_id, approved=True)
+    decided = [e.step for e in watch.poll(flows.backend) if e.HasField("step")]
+    assert [(s.name, s.status) for s in decided] == [("approval:ok", "completed")]

@@ -5,8 +5,10 @@ watcher, so a client that reconnects (to the same server or to a restarted one) 
 the last sequence it got and sees every later event once:
 
 - step ``n`` waiting: ``(2n - 1) << 20``; step ``n`` final (completed or failed): ``2n << 20``.
-  A run writes its steps in order and completes a waiting step before the next one, so
-  these only grow.
+  An agent run writes its steps in order and completes a waiting step before the next
+  one, so these only grow. A workflow's approval may be decided after later steps (its
+  other branches go on): a watcher that reported it waiting reports its decision too,
+  out of order; a client that reconnects after that decision sees the task's end step.
 - a phase change: the step part of the last step before it, plus the execution's version
   (every status write bumps it), so it sorts after that step and before the next.
 
@@ -63,6 +65,9 @@ class ExecutionWatch:
         self.final_steps = (self.cursor >> STEP_SHIFT) // 2
         self.phase: ExecutionPhase.ValueType | None = None
         self.finished = False
+        # Steps reported while waiting: their end is reported too, even after later steps
+        # (a workflow's approval is decided while its other branches go on).
+        self.waiting: set[int] = set()
 
     def poll(self, backend: Backend) -> list[ExecutionEvent]:
         """The events since the last poll; sets :attr:`finished` once the execution is.
@@ -80,6 +85,12 @@ class ExecutionWatch:
             if sequence > self.cursor:
                 events.append(ExecutionEvent(sequence=sequence, step=step))
                 self.cursor = sequence
+                if step.status == WAITING:
+                    self.waiting.add(step.step)
+            elif step.step in self.waiting and step.status != WAITING:
+                events.append(ExecutionEvent(sequence=sequence, step=step))
+            if step.status != WAITING:
+                self.waiting.discard(step.step)
             if step.status != WAITING and step.step == self.final_steps + 1:
                 self.final_steps = step.step
         phase = execution.status.phase

@@ -54,6 +54,12 @@ if TYPE_CHECKING:
     show_default=True,
     help="Seconds in-flight calls get to finish on shutdown.",
 )
+@click.option(
+    "--ui-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Also serve the web dashboard on this port, behind the same API keys and TLS (0: any free one).",
+)
 @pass_app
 @click.pass_context
 def server(
@@ -69,6 +75,7 @@ def server(
     insecure: bool,
     max_request_mb: int,
     grace: float,
+    ui_port: int | None,
 ) -> None:
     """Serve this home's store over gRPC, for a team: the same API the CLI uses locally.
 
@@ -83,6 +90,7 @@ def server(
       stigmer server keys create alice        # prints the key, once
       stigmer server --port 7878
       stigmer server --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
+      stigmer server --ui-port 7879            # and the dashboard: sign in with a key
     Then, anywhere: stigmer login grpc://HOST:7878 --token KEY
     """
     if ctx.invoked_subcommand is not None:
@@ -108,6 +116,7 @@ def server(
         max_request_bytes=max_request_mb * 1024 * 1024,
         grace_seconds=grace,
         config_model=str(app.config.extra.get("model", "")),
+        ui_port=ui_port,
     )
     _serve(options)
 
@@ -137,6 +146,8 @@ def _serve(options: ServerOptions) -> None:
         _say(f"  database: {options.database}")
         _say(f"  TLS:      {'on' if options.tls else 'off'}")
         _say(f"  worker:   {running.worker.worker_id if running.worker else 'off (--no-worker)'}")
+        if running.dashboard is not None:
+            _say(f"  dashboard: {running.dashboard.url} (sign in with an API key)")
         keys = running.active_keys()
         if keys:
             _say(f"  API keys: {keys} active")

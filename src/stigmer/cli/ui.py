@@ -66,8 +66,10 @@ def ui(app: App, port: int, require_key: bool, no_worker: bool, concurrency: int
             "run `stigmer server --ui-port P` there instead"
         )
     verify, close_keys = stored_keys(config.database_path) if require_key else (None, None)
+    where = config.server if remote else str(config.database_path)
     options = DashboardOptions(
         port=port,
+        backend_label=f"server {where}" if remote else where,
         worker=not no_worker,
         concurrency=concurrency,
         config_model=str(config.extra.get("model", "")),
@@ -79,7 +81,6 @@ def ui(app: App, port: int, require_key: bool, no_worker: bool, concurrency: int
         dashboard.start()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        where = config.server if remote else str(config.database_path)
         say = _say
         say(f"stigmer ui {__version__}: {dashboard.url}")
         say(f"  backend: {'server ' if remote else ''}{where}")

@@ -52,6 +52,7 @@ class ServerOptions:
         grace_seconds: How long in-flight calls may take to finish on shutdown.
         threads: Backend calls served at once.
         config_model: The default model of the home (config.yaml), for the worker.
+        ui_port: Also serve the web dashboard on this port (same host, keys and TLS); None: no.
     """
 
     database: Path
@@ -67,6 +68,7 @@ class ServerOptions:
     threads: int = 8
     config_model: str = ""
     extra_options: list[tuple[str, Any]] = field(default_factory=list)
+    ui_port: int | None = None
 
     @property
     def tls(self) -> bool:
@@ -186,6 +188,8 @@ class StigmerServer:
         self.verify: Verify = verify
         self.port = 0
         self.worker: _WorkerThread | None = None
+        self.dashboard: Any = None  # stigmer.ui.Dashboard, when options.ui_port is set
+        self._close_dashboard_keys: Callable[[], None] | None = None
         self._server: grpc.aio.Server | None = None
         self._pool: BackendPool | None = None
         self._health: Any = None
@@ -251,7 +255,30 @@ class StigmerServer:
         if options.worker:
             self.worker = _WorkerThread(self.open_backend, options.concurrency, options.config_model)
             self.worker.start()
+        if options.ui_port is not None:
+            await asyncio.to_thread(self._start_dashboard, options.ui_port)
         return self.port
+
+    def _start_dashboard(self, port: int) -> None:
+        """The web dashboard beside the gRPC API: same store, same API keys, same TLS."""
+        from stigmer.ui import Dashboard, DashboardOptions
+        from stigmer.ui.auth import locked, stored_keys
+
+        options = self.options
+        if self._keys is not None:  # the keys of the database, on a connection of the dashboard's own
+            verify, self._close_dashboard_keys = stored_keys(options.database)
+        else:
+            verify = locked(self.verify)
+        dashboard_options = DashboardOptions(
+            host=options.host,
+            port=port,
+            worker=False,
+            remote=True,  # this server's worker runs what is started there
+            tls_cert=options.tls_cert,
+            tls_key=options.tls_key,
+            backend_label="this server",
+        )
+        self.dashboard = Dashboard(dashboard_options, open_backend=self.open_backend, verify=verify).start()
 
     async def stop(self, grace: float | None = None) -> None:
         """Shut down gracefully (see the module docstring)."""
@@ -262,6 +289,12 @@ class StigmerServer:
         if self._server is not None:
             await self._server.stop(self.options.grace_seconds if grace is None else grace)
             self._server = None
+        if self.dashboard is not None:
+            await asyncio.to_thread(self.dashboard.stop)
+            self.dashboard = None
+        if self._close_dashboard_keys is not None:
+            self._close_dashboard_keys()
+            self._close_dashboard_keys = None
         if self.worker is not None:
             await asyncio.to_thread(self.worker.stop)
             self.worker = None
