@@ -106,7 +106,7 @@ def test_tables_show_what_a_person_scans_for(home: Home) -> None:
     workflow = workflows["weekly-release-notes"]
     assert (workflow["TASKS"], workflow["INPUTS"]) == ("2", "audience,week")
     assert (workflows["order-update"]["TASKS"], workflows["order-update"]["INPUTS"]) == (
-        "5",
+        "6",
         "order,recipients",
     )
     [server] = table(home.stigmer("get", "mcpservers").out)

@@ -48,6 +48,7 @@ from stigmer.secrets.references import MissingReference, Reference
 DEFAULT_CONCURRENCY = 16
 DEFAULT_FOREACH_CONCURRENCY = 4
 CANCEL_CHECK_SECONDS = 1.0
+BLOCKED_CHECK_SECONDS = 0.1
 
 
 class _Stop(Exception):
@@ -288,9 +289,9 @@ class WorkflowRunner:
                 if not queued and all(name in run.blocked for name in running.values()):
                     # Nothing moves until a person decides: hand the lease back meanwhile.
                     raise _Stop(ExecutionPhase.WAITING_APPROVAL)
-                done, _ = await asyncio.wait(
-                    running, timeout=CANCEL_CHECK_SECONDS, return_when=asyncio.FIRST_COMPLETED
-                )
+                # While a task waits for a person, look again soon: the run parks once all do.
+                wait = BLOCKED_CHECK_SECONDS if run.blocked else CANCEL_CHECK_SECONDS
+                done, _ = await asyncio.wait(running, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
                 for finished_task in done:
                     self._finished(run, graph, running.pop(finished_task), finished_task.result())
         except BaseException as exc:
