@@ -1,0 +1,408 @@
+"""The graph walk of a workflow run: which task starts when, and what its end means.
+
+Every engine runs this same code, so a workflow behaves the same wherever it runs. It
+decides: a task starts as soon as everything it waits for has ended (its dependencies,
+the tasks its expressions read, the switches that gate it), at most ``concurrency`` at a
+time; it is SKIPPED when a switch chose other tasks or every dependency was skipped; a
+failed attempt is tried again when its retry allows, at the time the attempt recorded; a
+``forEach`` runs its items, at most ``concurrency`` at once; a failure that is not
+tolerated stops the run. It does no I/O, reads no clock and draws no random number:
+everything that touches the world goes through the :class:`Effects` of the engine (the
+local engine calls the store directly; the Temporal engine makes each an activity, a
+timer, a signal or a child workflow), so it is deterministic as Temporal workflow code
+must be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow
+from stigmer.resources.durations import parse_duration
+from stigmer.resources.workflow_steps import item_key
+from stigmer.runners.workflow.journal import SUCCEEDED, Outcome
+
+DEFAULT_FOREACH_CONCURRENCY = 4
+# Kinds whose body waits on the world (a timer, a person, a child run, items): an engine
+# may run them differently (Temporal: timers, signals, child workflows). The others run
+# whole in one call to Effects.begin.
+DURABLE_KINDS = frozenset({"wait", "approval", "agent", "workflow", "for_each"})
+
+# Called by a body with True while it waits only for a person, False when it goes on.
+Blocked = Callable[[bool], None]
+
+
+class Stop(Exception):
+    """Ends a run with a phase (and an error) that the engine records."""
+
+    def __init__(self, phase: ExecutionPhase.ValueType, code: str = "", message: str = "") -> None:
+        super().__init__(message)
+        self.phase, self.code, self.message = phase, code, message
+
+
+@dataclass
+class Attempt:
+    """One attempt of one task (or of one forEach item), as the scheduler asks for it."""
+
+    task: Task
+    key: str
+    attempt: int = 1
+    # What the start of this attempt recorded, when it was in flight (a resumed run).
+    started: dict[str, Any] | None = None
+    # Names in scope for the task's expressions besides the run's (``item``, ``index``).
+    extra: dict[str, Any] = field(default_factory=dict)
+    # The task whose forEach this item belongs to ("" for a task of the workflow).
+    parent: str = ""
+
+
+@dataclass
+class Tried:
+    """How an attempt ended; ``retry_at``: it failed, and the next attempt is due then."""
+
+    outcome: Outcome
+    retry_at: str = ""
+
+
+@dataclass
+class Failure:
+    """Why the body of an attempt failed; ``retryable``: trying again may help."""
+
+    code: str
+    message: str
+    retryable: bool = True
+
+
+@dataclass
+class Begun:
+    """What beginning an attempt did: either it is over (``tried``), or its body waits on
+    the world: a timer until ``until``, a person, the child run ``child_id``, or ``items``."""
+
+    kind: str
+    tried: Tried | None = None
+    started_at: str = ""
+    until: str = ""
+    child_id: str = ""
+    items: list[Any] = field(default_factory=list)
+    # False when ``items`` hold masked secrets: each item is then evaluated again, where it runs.
+    exact: bool = True
+    # An approval decided already (a resumed run).
+    decided: bool = False
+
+
+class Effects(Protocol):
+    """What the scheduler needs done in the world; each engine provides it."""
+
+    @property
+    def concurrency(self) -> int:
+        """How many tasks of one run may be in flight at once."""
+        ...
+
+    def recorded(self, key: str) -> Outcome | None:
+        """The final outcome on record for ``key`` (a task or item that already ended)."""
+        ...
+
+    def resume(self, key: str) -> tuple[int, dict[str, Any] | None, str]:
+        """(attempt, what its start recorded, when it is due) for a task not ended yet."""
+        ...
+
+    def inline(self, task: Task) -> bool:
+        """Whether to run ``task`` at once, without taking a slot (cheap, local ones)."""
+        ...
+
+    async def skip(self, key: str, reason: str) -> Outcome:
+        """Record that ``key`` is skipped."""
+        ...
+
+    async def begin(self, attempt: Attempt, scope: dict[str, Any]) -> Begun:
+        """Begin an attempt: check ``when`` (first attempt of a task), evaluate its fields
+        against ``scope`` (the outcomes of the tasks it reads), record its start and, for a
+        kind that is not durable, run it and record its end."""
+        ...
+
+    async def conclude(
+        self, attempt: Attempt, begun: Begun, outputs: dict[str, Any] | None, error: Failure | None
+    ) -> Tried:
+        """Record how the body of a durable attempt ended (its outputs, or ``error``)."""
+        ...
+
+    async def sleep_until(self, moment: str) -> None:
+        """Wait until a recorded instant (durably, where the engine can)."""
+        ...
+
+    async def approval(self, attempt: Attempt, begun: Begun, blocked: Blocked) -> None:
+        """Wait until a person decides the approval of ``attempt`` (or its timeout passes)."""
+        ...
+
+    async def child(self, attempt: Attempt, begun: Begun, blocked: Blocked) -> None:
+        """Run (or follow) the child run ``begun.child_id`` until it ends."""
+        ...
+
+    def abandon(self, key: str, reason: str) -> None:
+        """An attempt timed out: stop what it started (its child run)."""
+        ...
+
+    async def wait(self, running: Collection[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
+        """Wait for the first of ``running`` to end (may return none, having checked for a
+        cancel); raise :class:`Stop` when the run is to stop."""
+        ...
+
+    async def park(self) -> None:
+        """Nothing can move until a person decides: wait for it without holding a worker
+        (raise Stop(WAITING_APPROVAL) to hand the run back)."""
+        ...
+
+    async def stop(self, reason: str) -> None:
+        """The run stops: end its child runs and record every started attempt as CANCELLED."""
+        ...
+
+
+class Graph:
+    """Which tasks can start: each waits for its dependencies, for the tasks its expressions
+    read, and for the switches that gate it."""
+
+    def __init__(self, workflow: Workflow, reads: dict[str, set[str]]) -> None:
+        order = [t.name for t in workflow.spec.tasks]
+        self.gates: dict[str, list[str]] = {name: [] for name in order}
+        for t in workflow.spec.tasks:
+            if t.WhichOneof("kind") == "switch":
+                targets = {n for case in t.switch.cases for n in case.then} | set(t.switch.default)
+                for target in sorted(targets):
+                    self.gates[target].append(t.name)
+        self.waiting_on = {
+            t.name: set(t.depends_on) | set(self.gates[t.name]) | reads.get(t.name, set())
+            for t in workflow.spec.tasks
+        }
+        self.dependents: dict[str, list[str]] = {name: [] for name in order}
+        for name in order:
+            for before in self.waiting_on[name]:
+                self.dependents[before].append(name)
+        self.ready: deque[str] = deque(name for name in order if not self.waiting_on[name])
+
+    def finish(self, name: str) -> None:
+        """``name`` ended: whatever waited only for it is ready."""
+        for after in self.dependents[name]:
+            self.waiting_on[after].discard(name)
+            if not self.waiting_on[after]:
+                self.ready.append(after)
+
+
+def task_scope(outcome: Outcome) -> dict[str, Any]:
+    """What ``tasks.NAME`` holds in expressions once NAME ended."""
+    outputs = outcome.outputs
+    single = outputs["output"] if set(outputs) == {"output"} else outputs
+    return {"outputs": outputs, "output": single, "phase": outcome.phase, "error": outcome.error}
+
+
+class Scheduler:
+    """Runs the tasks of one run to their end through an engine's :class:`Effects`.
+
+    Args:
+        workflow: The (pinned) workflow.
+        reads: The tasks each task's expressions read (it waits for them, and its
+            expressions see their outcomes).
+        effects: The engine.
+    """
+
+    def __init__(self, workflow: Workflow, reads: dict[str, set[str]], effects: Effects) -> None:
+        self.workflow = workflow
+        self.reads = reads
+        self.effects = effects
+        self.graph = Graph(workflow, reads)
+        self.tasks = {t.name: t for t in workflow.spec.tasks}
+        self.results: dict[str, Outcome] = {}
+        self.scope: dict[str, Any] = {}
+        self.blocked: set[str] = set()
+
+    async def run(self) -> dict[str, Outcome]:
+        """Run every task that has not ended; return each task's outcome.
+
+        Raises:
+            Stop: A task failed (FAILED), the run was cancelled (CANCELLED), or it waits for
+                a person and the engine hands it back (WAITING_APPROVAL).
+        """
+        graph, effects = self.graph, self.effects
+        queued: deque[str] = deque()  # ready to run, waiting for a free slot
+        running: dict[asyncio.Task[Outcome], str] = {}
+        try:
+            while True:
+                while graph.ready:
+                    name = graph.ready.popleft()
+                    outcome = await self._settle(self.tasks[name])
+                    if outcome is None:
+                        queued.append(name)
+                    else:
+                        self._finished(name, outcome)
+                while queued and len(running) < effects.concurrency:
+                    name = queued.popleft()
+                    task = self.tasks[name]
+                    running[asyncio.create_task(self.attempts(task, name))] = name
+                if graph.ready:
+                    continue
+                if not running:
+                    stuck = [n for n, waits in graph.waiting_on.items() if waits and n not in self.results]
+                    if stuck:  # only a workflow that skipped validation can get here
+                        raise Stop(
+                            ExecutionPhase.FAILED, "STUCK", f"tasks that can never start: {', '.join(stuck)}"
+                        )
+                    return self.results
+                if not queued and all(name in self.blocked for name in running.values()):
+                    await effects.park()
+                for finished in await effects.wait(running):
+                    self._finished(running.pop(finished), finished.result())
+        except BaseException as exc:
+            await self._stop_running(running, exc)
+            raise
+
+    async def _settle(self, task: Task) -> Outcome | None:
+        """The outcome of a task that needs no slot: on record, skipped, or computed at once
+        (when the engine runs it inline); None for one that must be scheduled."""
+        recorded = self.effects.recorded(task.name)
+        if recorded is not None:
+            return recorded
+        reason = self._skip_reason(task)
+        if reason:
+            return await self.effects.skip(task.name, reason)
+        if self.effects.inline(task):
+            return await self.attempts(task, task.name)
+        return None
+
+    def _skip_reason(self, task: Task) -> str:
+        """Why a task is skipped before its own condition is even read ("" when it is not)."""
+        gates = self.graph.gates[task.name]
+        for switch in gates:
+            chosen = self.results[switch].outputs.get("enabled", [])
+            if self.results[switch].phase == SUCCEEDED and task.name in chosen:
+                break
+        else:
+            if gates:
+                return f"not chosen by switch {', '.join(gates)}"
+        deps = list(task.depends_on)
+        if deps and all(self.results[d].phase == "SKIPPED" for d in deps):
+            return "every dependency was skipped"
+        return ""
+
+    def _finished(self, name: str, outcome: Outcome) -> None:
+        self.results[name] = outcome
+        self.scope[name] = task_scope(outcome)
+        self.graph.finish(name)
+        if not outcome.ok:
+            code = outcome.code or "TASK_FAILED"
+            raise Stop(ExecutionPhase.FAILED, code, f"task {name!r} failed: {outcome.error}")
+
+    async def _stop_running(self, running: dict[asyncio.Task[Outcome], str], why: BaseException) -> None:
+        """Cancel tasks in flight; their children too, unless the run only parks for a person."""
+        parking = isinstance(why, Stop) and why.phase == ExecutionPhase.WAITING_APPROVAL
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+        if parking or not isinstance(why, Stop):
+            return  # children keep running or waiting; a resumed run finds them again
+        await self.effects.stop(f"the workflow stopped: {why.message}")
+
+    def scope_for(self, task: Task, parent: str = "") -> dict[str, Any]:
+        """The outcomes a task's expressions may read (those of the tasks it reads)."""
+        names = self.reads.get(parent or task.name, set())
+        return {name: self.scope[name] for name in names if name in self.scope}
+
+    # -- one task ------------------------------------------------------------------------
+
+    async def attempts(self, task: Task, key: str, extra: dict[str, Any] | None = None) -> Outcome:
+        """Run a task (or one forEach item) until it succeeds or its attempts are spent."""
+        attempt, started, retry_at = self.effects.resume(key)
+        parent = key.partition("[")[0] if extra is not None else ""
+        while True:
+            if retry_at:
+                await self.effects.sleep_until(retry_at)
+            call = Attempt(task, key, attempt, started, dict(extra or {}), parent)
+            tried = await self._attempt(call)
+            if not tried.retry_at:
+                return tried.outcome
+            attempt, started, retry_at = attempt + 1, None, tried.retry_at
+
+    async def _attempt(self, call: Attempt) -> Tried:
+        begun = await self.effects.begin(call, self.scope_for(call.task, call.parent))
+        if begun.tried is not None:
+            return begun.tried
+        task = call.task
+        timeout = parse_duration(task.timeout, field=f"tasks.{task.name}.timeout") if task.timeout else None
+        outputs: dict[str, Any] | None = None
+        error: Failure | None = None
+        try:
+            async with asyncio.timeout(timeout):
+                outputs, error = await self._body(call, begun)
+        except TimeoutError:
+            self.effects.abandon(call.key, f"task {call.key} timed out")
+            error = Failure("TIMEOUT", f"timed out after {task.timeout}")
+        finally:
+            self.blocked.discard(call.key)
+        return await self.effects.conclude(call, begun, outputs, error)
+
+    async def _body(self, call: Attempt, begun: Begun) -> tuple[dict[str, Any] | None, Failure | None]:
+        """The part of a durable attempt that waits on the world."""
+        # An approval with a timeout is not waiting only for a person: its deadline ends it too.
+        timed = begun.kind == "approval" and bool(call.task.approval.timeout)
+        blocked = self._blocker(call.key, not timed)
+        if begun.kind == "wait":
+            await self.effects.sleep_until(begun.until)
+            return {"until": begun.until}, None
+        if begun.kind == "approval":
+            if not begun.decided:
+                await self.effects.approval(call, begun, blocked)
+            return None, None
+        if begun.kind in ("agent", "workflow"):
+            await self.effects.child(call, begun, blocked)
+            return None, None
+        return await self._for_each(call, begun)
+
+    def _blocker(self, key: str, blocking: bool) -> Blocked:
+        def blocked(waiting: bool) -> None:
+            if waiting and blocking:
+                self.blocked.add(key)
+            else:
+                self.blocked.discard(key)
+
+        return blocked
+
+    async def _for_each(self, call: Attempt, begun: Begun) -> tuple[dict[str, Any] | None, Failure | None]:
+        spec = call.task.for_each
+        limit = asyncio.Semaphore(spec.concurrency or DEFAULT_FOREACH_CONCURRENCY)
+        do = spec.do
+
+        async def one(index: int, item: Any) -> Outcome:
+            key = item_key(call.key, index)
+            recorded = self.effects.recorded(key)
+            if recorded is not None:
+                return recorded
+            async with limit:
+                extra = {"item": item, "index": index} if begun.exact else {"index": index}
+                return await self.attempts(do, key, extra)
+
+        results = await asyncio.gather(*(one(i, item) for i, item in enumerate(begun.items)))
+        failed = [(i, r) for i, r in enumerate(results) if not r.ok]
+        if failed:
+            i, outcome = failed[0]
+            message = f"item {i} failed: {outcome.error}"
+            return None, Failure(outcome.code or "ITEM_FAILED", message, retryable=False)
+        return {"results": [r.outputs for r in results]}, None
+
+
+__all__ = [
+    "DEFAULT_FOREACH_CONCURRENCY",
+    "DURABLE_KINDS",
+    "Attempt",
+    "Begun",
+    "Blocked",
+    "Effects",
+    "Failure",
+    "Graph",
+    "Scheduler",
+    "Stop",
+    "Tried",
+    "task_scope",
+]
