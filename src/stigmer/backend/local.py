@@ -356,8 +356,11 @@ class LocalBackend:
             current.updated_at, current.updated_by = timestamp(now), self.actor
             current.message = stored.SerializeToString()
             records.update_txn(conn, info.table, current, expected_version=current.version - 1)
-            if current.status.get("phase", "") not in ("RUNNING", ""):
-                # Waiting, queued again or finished: nobody runs it now.
+            new_phase = current.status.get("phase", "")
+            held = leases.is_engine(leases.lease_of(conn, info.table, execution_id)[0])
+            if new_phase not in ("RUNNING", "") and (new_phase in _TERMINAL_NAMES or not held):
+                # Waiting, queued again or finished: nobody runs it now (an engine holds its
+                # runs until they end).
                 leases.set_lease_txn(conn, info.table, execution_id, "", "")
             if current.status.get("phase", "") in _TERMINAL_NAMES:
                 _drop_context_txn(conn, execution_id)
@@ -411,8 +414,11 @@ class LocalBackend:
 
     def _cancel_txn(self, conn: sqlite3.Connection, info: KindInfo, rec: Record, now: str) -> None:
         """Cancel a run nobody is running (queued, or waiting for a person) now, with the child
-        runs it waits for; ask a running one to stop (its runner stops its children)."""
-        idle = rec.status.get("phase", "") in ("PENDING", "WAITING_APPROVAL")
+        runs it waits for; ask a running one to stop (its runner stops its children). A run
+        an engine holds is the engine's to stop: it is queued again, so that the engine learns
+        of the cancel (and ends the run, its children with it)."""
+        held = leases.is_engine(leases.lease_of(conn, info.table, rec.id)[0])
+        idle = rec.status.get("phase", "") in ("PENDING", "WAITING_APPROVAL") and not held
         if idle:
             rec.status.update(phase="CANCELLED", endTime=now)
             rec.status.pop("pendingApproval", None)
@@ -423,6 +429,8 @@ class LocalBackend:
         rec.version += 1
         rec.updated_at, rec.updated_by = now, self.actor
         records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
+        if held:
+            self._requeue_txn(conn, info, rec, now)
         if not idle:
             return
         for child_info in _EXECUTION_KINDS:
@@ -558,8 +566,10 @@ class LocalBackend:
 
     def record_step(self, step: ExecutionStep, *, worker_id: str = "") -> ExecutionStep:
         info = _execution_kind(step.execution_id)
-        if step.step <= 0 or not step.name:
-            raise InvalidArgument("a step needs a number (from 1) and a name", field="step")
+        if step.step < 0 or not step.name:
+            raise InvalidArgument(
+                "a step needs a number (from 1, or 0 for the next one) and a name", field="step"
+            )
         rec = step_store.StepRecord(
             execution_id=step.execution_id,
             step=step.step,
@@ -580,16 +590,18 @@ class LocalBackend:
                 raise Conflict(f"execution {step.execution_id} is {phase}; its steps are final")
             if worker_id and owner != worker_id:
                 self._check_lease_txn(conn, info, step.execution_id, worker_id)
-            existing = step_store.get(conn, step.execution_id, step.step)
+            if rec.step == 0:  # appended: the next number, whoever else writes steps of this run
+                rec.step = step_store.last_step(conn, step.execution_id) + 1
+            existing = step_store.get(conn, step.execution_id, rec.step)
             if existing and (existing.name != step.name or existing.status != "waiting"):
                 raise Conflict(
-                    f"execution {step.execution_id} already has step {step.step} ({existing.name}, "
+                    f"execution {step.execution_id} already has step {rec.step} ({existing.name}, "
                     f"{existing.status}); a recorded step is never written again"
                 )
             step_store.upsert_txn(conn, rec)
         written = ExecutionStep()
         written.CopyFrom(step)
-        written.status = rec.status
+        written.step, written.status = rec.step, rec.status
         if not written.HasField("start_time"):
             written.start_time.FromJsonString(rec.started_at)
         return written
@@ -622,7 +634,9 @@ class LocalBackend:
                         continue
                     candidate = self._claimable_txn(conn, info, execution_id, worker_id, now_s)
                 else:
-                    candidate = leases.next_claimable(conn, info.table, now_s) or _orphaned(conn, info, now_s)
+                    candidate = leases.next_claimable(conn, info.table, now_s, worker_id) or _orphaned(
+                        conn, info, now_s
+                    )
                 if candidate is None:
                     continue
                 rec = self._find(conn, info, candidate)
@@ -707,15 +721,23 @@ class LocalBackend:
         return None
 
     def _requeue_txn(self, conn: sqlite3.Connection, info: KindInfo, rec: Record, now: str) -> None:
-        """Queue a run that waited for a decision, and every parent that waited for it."""
-        if rec.status.get("phase", "") != "WAITING_APPROVAL":
+        """Queue a run that waited for a decision, and every parent that waited for it.
+
+        A run held by an engine (see :mod:`stigmer.store.leases`) is queued again from RUNNING
+        too, under its lease, so that the engine claims it back and learns of the change.
+        """
+        phase = rec.status.get("phase", "")
+        owner, _ = leases.lease_of(conn, info.table, rec.id)
+        held = leases.is_engine(owner)
+        if phase != "WAITING_APPROVAL" and not (held and phase == "RUNNING"):
             return
         rec.status["phase"] = "PENDING"
         rec.status.pop("pendingApproval", None)
         rec.version += 1
         rec.updated_at, rec.updated_by = now, self.actor
         records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
-        leases.set_lease_txn(conn, info.table, rec.id, "", "")
+        if not held:
+            leases.set_lease_txn(conn, info.table, rec.id, "", "")
         parent_id = str(rec.spec.get("parentExecutionId", ""))
         if parent_id:
             parent_info = _execution_kind(parent_id)

@@ -130,7 +130,8 @@ class Backend(Protocol):
         ...
 
     def cancel_execution(self, execution_id: str) -> Execution:
-        """Cancel a pending execution now, or ask a running one to stop."""
+        """Cancel a pending execution now, or ask a running one to stop (one held by an engine is
+        queued again under its lease, so that the engine learns of it)."""
         ...
 
     def prune_executions(
@@ -166,7 +167,11 @@ class Backend(Protocol):
         ...
 
     def record_step(self, step: ExecutionStep, *, worker_id: str = "") -> ExecutionStep:
-        """Write a durable step (or complete a waiting one); Conflict if ``worker_id`` lost its lease."""
+        """Write a durable step (or complete a waiting one); Conflict if ``worker_id`` lost its lease.
+
+        ``step.step`` 0 appends the step after the last one (writers that run the tasks of one
+        execution in several processes); the returned step carries its number.
+        """
         ...
 
     def list_steps(self, execution_id: str, *, after: int = 0) -> builtins.list[ExecutionStep]:
@@ -186,7 +191,13 @@ class Backend(Protocol):
     def claim_execution(
         self, worker_id: str, *, kinds: Sequence[str] = (), lease_seconds: int = 30, execution_id: str = ""
     ) -> Execution | None:
-        """Take the lease of a runnable execution (the oldest, or ``execution_id``) and mark it RUNNING."""
+        """Take the lease of a runnable execution (the oldest, or ``execution_id``) and mark it RUNNING.
+
+        Without ``execution_id`` only top-level runs are taken (a child run is claimed by the run
+        that started it), including a run this worker holds that was queued again. A worker id
+        ``engine:NAME`` with ``lease_seconds`` :data:`~stigmer.store.leases.ENGINE_LEASE_SECONDS`
+        holds a run until it ends (see :mod:`stigmer.store.leases`).
+        """
         ...
 
     def renew_lease(self, execution_id: str, worker_id: str, *, lease_seconds: int = 30) -> bool:

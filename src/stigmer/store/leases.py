@@ -3,6 +3,13 @@
 A PENDING execution, or a RUNNING one whose lease has expired (its worker died), can be
 claimed; the claiming worker renews its lease while it works. Times are fixed-width
 UTC text, so they compare as strings.
+
+The queue holds top-level runs only: a child run is claimed by id, by the run that
+started it. An owner named ``engine:…`` is an engine that keeps its own durable record of
+the runs it holds (Temporal): it holds a lease until the run ends, through waits for
+people, and only it continues the run; when something it must know of happens to the run
+(an approval decided, a cancel asked) the run is queued again (PENDING) under its lease,
+and the engine claims it back.
 """
 
 from __future__ import annotations
@@ -11,22 +18,36 @@ import sqlite3
 
 from stigmer.store.records import _ident
 
+ENGINE_PREFIX = "engine:"
+# How long an engine's lease lasts: until the run ends (the longest a lease request can ask).
+ENGINE_LEASE_SECONDS = 2**31 - 1
 
-def next_claimable(conn: sqlite3.Connection, table: str, now: str) -> str | None:
-    """The oldest execution that a worker may take now, or None."""
+
+def is_engine(owner: str) -> bool:
+    """Whether a lease owner is an engine that holds its runs until they end."""
+    return owner.startswith(ENGINE_PREFIX)
+
+
+def next_claimable(conn: sqlite3.Connection, table: str, now: str, worker_id: str = "") -> str | None:
+    """The oldest top-level execution that ``worker_id`` may take now, or None: one that is
+    queued (and nobody else holds), or running with a lease that expired."""
+    t = _ident(table)
     row = conn.execute(
-        f"SELECT id FROM {_ident(table)} WHERE (phase = 'PENDING' OR phase = 'RUNNING') "
-        "AND lease_expires_at < ? ORDER BY created_at LIMIT 1",
-        (now,),
+        f"SELECT created_at, id FROM {t} WHERE phase IN ('PENDING', 'RUNNING') AND lease_expires_at < ? "
+        "AND coalesce(parent_execution_id, '') = '' "
+        f"UNION ALL SELECT created_at, id FROM {t} WHERE phase = 'PENDING' AND lease_owner = ? "
+        "AND lease_owner != '' AND coalesce(parent_execution_id, '') = '' "
+        "ORDER BY 1 LIMIT 1",
+        (now, worker_id),
     ).fetchone()
-    return str(row[0]) if row else None
+    return str(row[1]) if row else None
 
 
 def live_leases(conn: sqlite3.Connection, table: str, now: str, limit: int = 100) -> list[tuple[str, str]]:
-    """(id, owner) of running executions whose lease has not expired, oldest first."""
+    """(id, owner) of running top-level executions whose lease has not expired, oldest first."""
     rows = conn.execute(
         f"SELECT id, lease_owner FROM {_ident(table)} WHERE phase = 'RUNNING' AND lease_expires_at >= ? "
-        "ORDER BY created_at LIMIT ?",
+        "AND coalesce(parent_execution_id, '') = '' ORDER BY created_at LIMIT ?",
         (now, limit),
     ).fetchall()
     return [(str(r[0]), str(r[1])) for r in rows]
@@ -67,4 +88,14 @@ def renew_txn(conn: sqlite3.Connection, table: str, execution_id: str, owner: st
     return cur.rowcount == 1
 
 
-__all__ = ["lease_of", "live_leases", "next_claimable", "phase_and_owner", "renew_txn", "set_lease_txn"]
+__all__ = [
+    "ENGINE_LEASE_SECONDS",
+    "ENGINE_PREFIX",
+    "is_engine",
+    "lease_of",
+    "live_leases",
+    "next_claimable",
+    "phase_and_owner",
+    "renew_txn",
+    "set_lease_txn",
+]

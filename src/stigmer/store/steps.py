@@ -65,6 +65,14 @@ def list_steps(conn: sqlite3.Connection, execution_id: str, *, after: int = 0) -
     return [_record(r) for r in rows]
 
 
+def last_step(conn: sqlite3.Connection, execution_id: str) -> int:
+    """The number of the last step of an execution (0 without any)."""
+    row = conn.execute(
+        "SELECT coalesce(max(step), 0) FROM execution_steps WHERE execution_id = ?", (execution_id,)
+    ).fetchone()
+    return int(row[0])
+
+
 def delete_txn(conn: sqlite3.Connection, execution_id: str) -> None:
     """Forget every step of an execution (when it is deleted)."""
     conn.execute("DELETE FROM execution_steps WHERE execution_id = ?", (execution_id,))
@@ -76,4 +84,4 @@ def _record(row: tuple[Any, ...]) -> StepRecord:
     )
 
 
-__all__ = ["StepRecord", "delete_txn", "get", "list_steps", "upsert_txn"]
+__all__ = ["StepRecord", "delete_txn", "get", "last_step", "list_steps", "upsert_txn"]

@@ -60,8 +60,13 @@ class Journal:
         steps: list[ExecutionStep],
         clock: Callable[[], datetime],
         redact: Callable[[Any], Any],
+        *,
+        append: bool = False,
     ) -> None:
         self.backend = backend
+        # Several processes write this run's steps (the Temporal engine's activities): each
+        # step is appended after the last one on record rather than numbered here.
+        self.append = append
         self.execution_id = execution_id
         self.worker_id = worker_id
         self.clock = clock
@@ -172,7 +177,7 @@ class Journal:
     ) -> ExecutionStep:
         step = ExecutionStep(
             execution_id=self.execution_id,
-            step=self.next_step,
+            step=0 if self.append else self.next_step,
             name=name,
             status=status,
             error=self.redact(error),
@@ -184,11 +189,14 @@ class Journal:
         if status != WAITING:
             step.end_time.FromDatetime(self.clock())
         written = self.backend.record_step(step, worker_id=self.worker_id)
+        self.next_step = max(self.next_step, written.step + 1)
         kind, _, key = name.partition(":")
         if kind + ":" == START:
             self.starts[key] = written
         elif kind + ":" == END:
             self.ends[key] = written
+        elif kind + ":" == APPROVAL:
+            self.approvals[key] = written
         return written
 
 
