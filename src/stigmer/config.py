@@ -16,6 +16,24 @@ DEFAULT_SERVER_PORT = 7878
 # "cloud" is a `stigmer server` (see `stigmer login`); "local" is the SQLite file of the home.
 BACKENDS = ("local", "cloud")
 OUTPUT_FORMATS = ("table", "yaml", "json")
+# What runs executions: this process and `stigmer worker` processes on the store's leases
+# ("local"), or Temporal workers ("temporal", see `temporal:` below).
+ENGINES = ("local", "temporal")
+ENGINE_VARIABLE = "STIGMER_ENGINE"
+TEMPORAL_ADDRESS_VARIABLE = "STIGMER_TEMPORAL_ADDRESS"
+DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
+
+
+@dataclass(frozen=True)
+class TemporalSettings:
+    """Where the Temporal engine's executions go: ``temporal: {address, namespace, taskQueue}``."""
+
+    address: str = DEFAULT_TEMPORAL_ADDRESS
+    namespace: str = "default"
+    task_queue: str = "stigmer"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"address": self.address, "namespace": self.namespace, "taskQueue": self.task_queue}
 
 
 def home_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -36,6 +54,8 @@ class Config:
     # CA certificate that signed its TLS certificate when it is not a public one.
     server: str = ""
     server_ca_cert: str = ""
+    engine: str = "local"
+    temporal: TemporalSettings | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -51,6 +71,10 @@ class Config:
             data["server"] = self.server
         if self.server_ca_cert:
             data["server_ca_cert"] = self.server_ca_cert
+        if self.engine != "local":
+            data["engine"] = self.engine
+        if self.temporal is not None:
+            data["temporal"] = self.temporal.to_dict()
         return {**self.extra, **data}
 
 
@@ -72,7 +96,7 @@ def load_config(home: Path) -> Config:
     if not isinstance(data, dict):
         raise InvalidArgument("the config must be a mapping of settings", source=str(path))
     config = Config(home=home, extra=data)
-    for key, allowed in (("backend", BACKENDS), ("output", OUTPUT_FORMATS)):
+    for key, allowed in (("backend", BACKENDS), ("output", OUTPUT_FORMATS), ("engine", ENGINES)):
         value = data.pop(key, getattr(config, key))
         if value not in allowed:
             raise InvalidArgument(
@@ -85,7 +109,57 @@ def load_config(home: Path) -> Config:
     config.database = str(data.pop("database", "") or "")
     config.server = str(data.pop("server", "") or "")
     config.server_ca_cert = str(data.pop("server_ca_cert", "") or "")
+    if "temporal" in data:
+        config.temporal = _temporal(data.pop("temporal"), str(path))
     return config
+
+
+def _temporal(value: Any, source: str) -> TemporalSettings:
+    if value is None:
+        return TemporalSettings()
+    if not isinstance(value, dict):
+        raise InvalidArgument(
+            "temporal must be a mapping",
+            source=source,
+            field="temporal",
+            hint="temporal: {address: HOST:PORT}",
+        )
+    known = {"address": "address", "namespace": "namespace", "taskQueue": "task_queue"}
+    unknown = sorted(set(value) - set(known))
+    if unknown:
+        raise InvalidArgument(
+            f"unknown setting temporal.{unknown[0]}",
+            source=source,
+            field=f"temporal.{unknown[0]}",
+            hint="temporal takes address, namespace and taskQueue",
+        )
+    given = {known[k]: str(v) for k, v in value.items() if v not in (None, "")}
+    return TemporalSettings(**given)
+
+
+def engine_of(config: Config) -> str:
+    """The engine that runs this home's executions: ``$STIGMER_ENGINE``, else ``engine`` in
+    config.yaml, else ``local``.
+
+    Raises:
+        InvalidArgument: ``$STIGMER_ENGINE`` names no engine.
+    """
+    chosen = os.environ.get(ENGINE_VARIABLE, "").strip() or config.engine
+    if chosen not in ENGINES:
+        raise InvalidArgument(
+            f"unknown engine {chosen!r}", field=ENGINE_VARIABLE, hint=f"use one of: {', '.join(ENGINES)}"
+        )
+    return chosen
+
+
+def temporal_settings(config: Config) -> TemporalSettings:
+    """The Temporal server of the temporal engine: ``temporal:`` in config.yaml, its address
+    overridden by ``$STIGMER_TEMPORAL_ADDRESS``."""
+    settings = config.temporal or TemporalSettings()
+    address = os.environ.get(TEMPORAL_ADDRESS_VARIABLE, "").strip()
+    if address:
+        settings = TemporalSettings(address, settings.namespace, settings.task_queue)
+    return settings
 
 
 RETENTION_VARIABLE = "STIGMER_RETENTION"
@@ -171,13 +245,20 @@ __all__ = [
     "CREDENTIALS_FILE",
     "DATABASE_FILE",
     "DEFAULT_SERVER_PORT",
+    "DEFAULT_TEMPORAL_ADDRESS",
+    "ENGINES",
+    "ENGINE_VARIABLE",
     "OUTPUT_FORMATS",
     "RETENTION_VARIABLE",
+    "TEMPORAL_ADDRESS_VARIABLE",
     "Config",
+    "TemporalSettings",
+    "engine_of",
     "home_dir",
     "load_config",
     "load_token",
     "retention_seconds",
     "save_config",
     "save_token",
+    "temporal_settings",
 ]
