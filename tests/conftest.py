@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from stigmer.backend.local import LocalBackend
 from stigmer.backend.protocol import Backend
 from tests.clock import FakeClock
+
+if TYPE_CHECKING:
+    from stigmer.engine.temporal.devserver import DevServer
 
 BackendFactory = Callable[[Path, FakeClock], Backend]
 
@@ -33,6 +37,15 @@ BACKENDS: dict[str, BackendFactory] = {"local": _local, "remote": _remote}
 def _master_key_in_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
     """Master keys go to $STIGMER_HOME/master.key in tests, never to the OS keyring."""
     monkeypatch.setenv("STIGMER_KEYRING", "0")
+
+
+@pytest.fixture(scope="session")
+def temporal_server() -> Iterator[DevServer]:
+    """A Temporal dev server on 127.0.0.1, for the whole session (started when first needed)."""
+    from stigmer.engine.temporal.devserver import DevServer
+
+    with DevServer() as server:
+        yield server
 
 
 @pytest.fixture

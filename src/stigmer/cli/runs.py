@@ -120,6 +120,13 @@ async def _foreground(app: App, execution_id: str, printer: LivePrinter | None, 
             return decided
 
 
+def where_runs(app: App) -> str:
+    """Where runs go on when they do not run in this process."""
+    if app.config.backend == "cloud":
+        return f"the server at {app.config.server}"
+    return app.engine.describe()
+
+
 class _StopFollowing(Exception):
     def __init__(self, execution: AgentExecution) -> None:
         super().__init__(execution.metadata.id)
@@ -129,7 +136,8 @@ class _StopFollowing(Exception):
 def _follow_remote(
     app: App, execution_id: str, printer: LivePrinter | None, wait: bool, after_sequence: int
 ) -> AgentExecution:
-    """Follow an execution that the server's worker runs, printing what a local run prints."""
+    """Follow an execution that the server's worker (or Temporal) runs, printing what a local
+    run prints."""
     from stigmer.api.backend.v1.backend_pb2 import ExecutionEvent
     from stigmer.backend.wire import unpack_execution
     from stigmer.cli.follow import follow
@@ -156,7 +164,8 @@ def _follow_remote(
         if not wait:
             click.secho(
                 f"Waiting for approval of {pending}. Decide with `stigmer execution approve {execution_id}` "
-                f"or `stigmer execution reject {execution_id}`; the run continues then (on the server).",
+                f"or `stigmer execution reject {execution_id}`; the run continues then "
+                f"(on {where_runs(app)}).",
                 err=True,
                 fg="yellow",
             )
@@ -174,7 +183,7 @@ def _follow_remote(
             execution_id,
             on_event,
             after_sequence=after_sequence,
-            where=f"the server at {app.config.server}",
+            where=where_runs(app),
         )
     except _StopFollowing as stop:
         return stop.execution
@@ -195,16 +204,17 @@ def run_foreground(
     """
     printer = LivePrinter() if fmt == "table" else None
     started = time.perf_counter()
-    remote = app.config.backend == "cloud"
+    remote = not app.runs_here
     try:
         if remote:
+            app.hand_over(execution_id)
             done = _follow_remote(app, execution_id, printer, wait_for_approval, after_sequence)
         else:
             done = asyncio.run(_foreground(app, execution_id, printer, wait_for_approval))
     except KeyboardInterrupt:
         if remote:
             click.echo(
-                f"\nStopped watching. The execution goes on on the server: "
+                f"\nStopped watching. The execution goes on on {where_runs(app)}: "
                 f"`stigmer execution logs {execution_id} -f` follows it again.",
                 err=True,
             )
@@ -230,4 +240,4 @@ def run_foreground(
     return final
 
 
-__all__ = ["LivePrinter", "run_foreground", "summary"]
+__all__ = ["LivePrinter", "run_foreground", "summary", "where_runs"]

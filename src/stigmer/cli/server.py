@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from stigmer.cli.context import App, output_option, pass_app
+from stigmer.cli.context import App, engine_options, output_option, pass_app
 from stigmer.config import DEFAULT_SERVER_PORT
 
 if TYPE_CHECKING:
@@ -31,8 +32,12 @@ if TYPE_CHECKING:
 )
 @click.option("--no-worker", is_flag=True, help="Do not run executions here; `stigmer worker` processes do.")
 @click.option(
-    "--concurrency", type=click.IntRange(min=1), default=2, show_default=True, help="Executions run at once."
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Executions run at once (local engine, default 2), or activities (temporal, default 100).",
 )
+@engine_options
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="PEM certificate chain (TLS).")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="PEM private key (TLS).")
 @click.option(
@@ -69,7 +74,10 @@ def server(
     port: int,
     database: str | None,
     no_worker: bool,
-    concurrency: int,
+    concurrency: int | None,
+    engine: str | None,
+    temporal_address: str,
+    temporal_dev: str | None,
     tls_cert: str | None,
     tls_key: str | None,
     insecure: bool,
@@ -85,12 +93,18 @@ def server(
     finish, running executions keep their leases and continue where they were once a
     worker (this server, restarted, or another) takes them over.
 
+    With `--engine temporal` (or `engine: temporal` in config.yaml), the server hands every
+    execution to Temporal, where `stigmer worker --engine temporal` processes run them (and
+    a Temporal worker inside, unless --no-worker); `--temporal dev` starts Temporal's dev
+    server here for a trial.
+
     \b
     Examples:
       stigmer server keys create alice        # prints the key, once
       stigmer server --port 7878
       stigmer server --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
       stigmer server --ui-port 7879            # and the dashboard: sign in with a key
+      stigmer server --engine temporal --temporal-address temporal.internal:7233 --no-worker
     Then, anywhere: stigmer login grpc://HOST:7878 --token KEY
     """
     if ctx.invoked_subcommand is not None:
@@ -98,27 +112,52 @@ def server(
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
     try:
-        from stigmer.server.app import ServerOptions
+        import_module("stigmer.server.app")
     except ImportError as exc:
         from stigmer.backend.factory import missing_server_extra
 
         raise missing_server_extra(exc) from None
 
-    options = ServerOptions(
+    from stigmer.cli.worker import chosen_engine
+
+    with chosen_engine(app, engine, temporal_address, temporal_dev) as chosen:
+        options = _options(app, database, host, port, tls_cert, tls_key, insecure, max_request_mb, grace)
+        options.worker = not no_worker
+        options.ui_port = ui_port
+        options.engine = chosen.name
+        options.concurrency = concurrency or (2 if chosen.runs_here else 100)
+        if chosen.name == "temporal":
+            from stigmer.engine.temporal.engine import TemporalEngine
+
+            assert isinstance(chosen, TemporalEngine)
+            options.temporal = chosen.settings
+        _serve(options)
+
+
+def _options(
+    app: App,
+    database: str | None,
+    host: str,
+    port: int,
+    tls_cert: str | None,
+    tls_key: str | None,
+    insecure: bool,
+    max_request_mb: int,
+    grace: float,
+) -> ServerOptions:
+    from stigmer.server.app import ServerOptions
+
+    return ServerOptions(
         database=Path(database).expanduser().absolute() if database else app.config.database_path,
         host=host,
         port=port,
         tls_cert=Path(tls_cert) if tls_cert else None,
         tls_key=Path(tls_key) if tls_key else None,
         insecure=insecure,
-        worker=not no_worker,
-        concurrency=concurrency,
         max_request_bytes=max_request_mb * 1024 * 1024,
         grace_seconds=grace,
         config_model=str(app.config.extra.get("model", "")),
-        ui_port=ui_port,
     )
-    _serve(options)
 
 
 def _say(text: str) -> None:
@@ -145,7 +184,7 @@ def _serve(options: ServerOptions) -> None:
         _say(f"stigmer server {__version__} listening on {options.host}:{port} ({running.url})")
         _say(f"  database: {options.database}")
         _say(f"  TLS:      {'on' if options.tls else 'off'}")
-        _say(f"  worker:   {running.worker.worker_id if running.worker else 'off (--no-worker)'}")
+        _say(f"  worker:   {running.describe_worker()}")
         if running.dashboard is not None:
             _say(f"  dashboard: {running.dashboard.url} (sign in with an API key)")
         keys = running.active_keys()

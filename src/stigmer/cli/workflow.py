@@ -161,6 +161,7 @@ def execute(
         execution.spec.inputs.update(values)
     created = app.backend.create_execution(execution)
     if detach:
+        app.hand_over(created.metadata.id)
         click.echo(created.metadata.id)
         click.echo(
             "Queued. A worker runs it: `stigmer worker`; "

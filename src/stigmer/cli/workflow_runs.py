@@ -211,16 +211,20 @@ def run_workflow_foreground(app: App, execution_id: str, *, fmt: str, wait_for_a
     assert isinstance(execution, WorkflowExecution)
     workflow = workflow_of(app, execution)
     started = time.perf_counter()
-    remote = app.config.backend == "cloud"
+    here = app.runs_here
     table = fmt == "table"
+    app.hand_over(execution_id)
     try:
         with _Display(workflow) if table else _Quiet() as display:
-            asyncio.run(_drive(app, execution_id, display, wait_for_approval, claim=not remote))
+            asyncio.run(_drive(app, execution_id, display, wait_for_approval, claim=here))
     except KeyboardInterrupt:
+        runner = (
+            f"the server at {app.config.server}" if app.config.backend == "cloud" else app.engine.describe()
+        )
         where = (
-            f"the server runs it: `stigmer execution logs {execution_id} -f` follows it again"
-            if remote
-            else f"`stigmer execution resume {execution_id}` continues it"
+            f"`stigmer execution resume {execution_id}` continues it"
+            if here
+            else f"{runner} runs it: `stigmer execution logs {execution_id} -f` follows it again"
         )
         click.echo(f"\nStopped watching. The execution keeps its state; {where}.", err=True)
         sys.exit(130)

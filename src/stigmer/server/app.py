@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -25,11 +25,15 @@ from grpc_reflection.v1alpha import reflection
 from stigmer.backend.local import LocalBackend
 from stigmer.backend.protocol import Backend
 from stigmer.backend.wire import DEFAULT_PORT, is_loopback
+from stigmer.config import TemporalSettings
 from stigmer.errors import InvalidArgument
 from stigmer.server import keys
 from stigmer.server.auth import AuthInterceptor, Verify
 from stigmer.server.servicer import SERVICE, BackendPool, BackendServicer
 from stigmer.store.database import Database
+
+if TYPE_CHECKING:
+    from stigmer.engine.temporal.worker import TemporalWorkerThread
 
 DEFAULT_MAX_REQUEST_MB = 16
 log = logging.getLogger("stigmer.server")
@@ -53,6 +57,9 @@ class ServerOptions:
         threads: Backend calls served at once.
         config_model: The default model of the home (config.yaml), for the worker.
         ui_port: Also serve the web dashboard on this port (same host, keys and TLS); None: no.
+        engine: What runs executions: ``local`` (the worker inside, on leases) or ``temporal``
+            (queued runs are handed to Temporal; the worker inside is a Temporal worker).
+        temporal: Where Temporal is, with the ``temporal`` engine.
     """
 
     database: Path
@@ -67,6 +74,8 @@ class ServerOptions:
     grace_seconds: float = 10.0
     threads: int = 8
     config_model: str = ""
+    engine: str = "local"
+    temporal: TemporalSettings | None = None
     extra_options: list[tuple[str, Any]] = field(default_factory=list)
     ui_port: int | None = None
 
@@ -187,7 +196,7 @@ class StigmerServer:
             verify = self._keys
         self.verify: Verify = verify
         self.port = 0
-        self.worker: _WorkerThread | None = None
+        self.worker: _WorkerThread | TemporalWorkerThread | None = None
         self.dashboard: Any = None  # stigmer.ui.Dashboard, when options.ui_port is set
         self._close_dashboard_keys: Callable[[], None] | None = None
         self._server: grpc.aio.Server | None = None
@@ -252,7 +261,23 @@ class StigmerServer:
         self._server = server
         for name in ("", SERVICE):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        if options.worker:
+        if options.engine == "temporal":
+            from stigmer.engine.temporal.worker import TemporalWorkerThread
+
+            self.worker = TemporalWorkerThread(
+                self.open_backend,
+                options.temporal or TemporalSettings(),
+                activities=options.concurrency,
+                work=options.worker,
+                config_model=options.config_model,
+            )
+            try:
+                self.worker.start()
+            except BaseException:
+                self.worker = None
+                await self.stop(0)
+                raise
+        elif options.worker:
             self.worker = _WorkerThread(self.open_backend, options.concurrency, options.config_model)
             self.worker.start()
         if options.ui_port is not None:
@@ -279,6 +304,18 @@ class StigmerServer:
             backend_label="this server",
         )
         self.dashboard = Dashboard(dashboard_options, open_backend=self.open_backend, verify=verify).start()
+    def describe_worker(self) -> str:
+        """What runs this server's executions, for people."""
+        options = self.options
+        if options.engine == "temporal":
+            s = options.temporal or TemporalSettings()
+            where = f"Temporal at {s.address} (namespace {s.namespace}, task queue {s.task_queue})"
+            if options.worker:
+                return f"{where}; a Temporal worker runs here too"
+            return f"{where}; `stigmer worker --engine temporal` processes run the executions"
+        if isinstance(self.worker, _WorkerThread):
+            return self.worker.worker_id
+        return "off (--no-worker)"
 
     async def stop(self, grace: float | None = None) -> None:
         """Shut down gracefully (see the module docstring)."""

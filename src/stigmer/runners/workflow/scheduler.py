@@ -252,7 +252,9 @@ class Scheduler:
                     return self.results
                 if not queued and all(name in self.blocked for name in running.values()):
                     await effects.park()
-                for finished in await effects.wait(running):
+                done = await effects.wait(running)
+                # In the order they started, not a set's: the same on every replay.
+                for finished in [task for task in running if task in done]:
                     self._finished(running.pop(finished), finished.result())
         except BaseException as exc:
             await self._stop_running(running, exc)
@@ -308,7 +310,7 @@ class Scheduler:
     def scope_for(self, task: Task, parent: str = "") -> dict[str, Any]:
         """The outcomes a task's expressions may read (those of the tasks it reads)."""
         names = self.reads.get(parent or task.name, set())
-        return {name: self.scope[name] for name in names if name in self.scope}
+        return {name: self.scope[name] for name in sorted(names) if name in self.scope}
 
     # -- one task ------------------------------------------------------------------------
 

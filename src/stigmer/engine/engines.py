@@ -1,0 +1,116 @@
+"""The engine interface: what runs executions, chosen by ``engine:`` in config.yaml.
+
+The CLI, the server and ``stigmer worker`` talk to an :class:`Engine` and nothing else;
+whichever engine runs a run, its record in the store (phase, task steps, outputs) is the
+same, so ``stigmer execution get/list/logs`` show the same things.
+
+- ``local``: runs are claimed with leases from the store and run by this process (a
+  foreground ``execute``) or by ``stigmer worker`` processes sharing the store.
+- ``temporal``: runs become Temporal workflows (:mod:`stigmer.engine.temporal`), run by
+  ``stigmer worker --engine temporal`` processes on any number of machines. ``temporalio``
+  is imported only when this engine is chosen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from stigmer.backend.protocol import Backend
+from stigmer.config import Config, TemporalSettings, engine_of, temporal_settings
+from stigmer.resources.kinds import Execution
+
+if TYPE_CHECKING:
+    from stigmer.engine.temporal.devserver import DevServer
+
+OnDone = Callable[[Execution], None]
+
+
+class Engine(Protocol):
+    """Runs executions."""
+
+    @property
+    def name(self) -> str:
+        """``local`` or ``temporal``."""
+        ...
+
+    @property
+    def runs_here(self) -> bool:
+        """Whether a foreground command runs a run in its own process (else it hands the run
+        over with :meth:`submit` and follows its record)."""
+        ...
+
+    def submit(self, backend: Backend, execution_id: str) -> None:
+        """Hand a queued run to the engine now (a new run, or one queued again by a decision
+        or a cancel).
+
+        Raises:
+            Conflict: Another worker runs it, or it is finished or waiting for a person.
+        """
+        ...
+
+    async def serve(
+        self, backend: Backend, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
+    ) -> None:
+        """Run executions until ``stop`` is set (``stigmer worker``)."""
+        ...
+
+    def describe(self) -> str:
+        """Where this engine's work goes, for people."""
+        ...
+
+
+class LocalEngine:
+    """The local engine: leases in the store, asyncio in this process and in workers."""
+
+    name = "local"
+    runs_here = True
+
+    def __init__(self, *, config_model: str = "") -> None:
+        self.config_model = config_model
+
+    def submit(self, backend: Backend, execution_id: str) -> None:
+        """Nothing to do: the foreground command or a worker claims the run from the store."""
+
+    async def serve(
+        self, backend: Backend, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
+    ) -> None:
+        from stigmer.engine.local import Worker
+
+        worker = Worker(backend, concurrency=concurrency, config_model=self.config_model, on_done=on_done)
+        await worker.run(stop)
+
+    def describe(self) -> str:
+        return "the local engine"
+
+
+def open_engine(
+    config: Config,
+    *,
+    engine: str = "",
+    temporal_address: str = "",
+    dev_server: DevServer | None = None,
+) -> Engine:
+    """The engine ``config`` (or ``engine``) selects.
+
+    Args:
+        config: The home's settings (``engine``, ``temporal``, ``model``).
+        engine: ``local`` or ``temporal``, overriding the config and ``$STIGMER_ENGINE``.
+        temporal_address: HOST:PORT of the Temporal server, overriding the config.
+        dev_server: A Temporal dev server started for this process (``--temporal dev``).
+    """
+    chosen = engine or engine_of(config)
+    config_model = str(config.extra.get("model", ""))
+    if chosen == "local":
+        return LocalEngine(config_model=config_model)
+    from stigmer.engine.temporal.engine import TemporalEngine
+
+    settings = temporal_settings(config)
+    address = dev_server.address if dev_server is not None else temporal_address
+    if address:
+        settings = TemporalSettings(address, settings.namespace, settings.task_queue)
+    return TemporalEngine(settings, config_model=config_model)
+
+
+__all__ = ["Engine", "LocalEngine", "OnDone", "open_engine"]

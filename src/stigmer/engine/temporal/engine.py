@@ -1,0 +1,51 @@
+"""The Temporal engine behind the engine interface (:class:`stigmer.engine.engines.Engine`)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from stigmer.backend.protocol import Backend
+from stigmer.config import TemporalSettings
+from stigmer.engine.engines import OnDone
+
+from .control import connect, submit
+from .worker import TemporalWorker
+
+
+class TemporalEngine:
+    """Runs executions as Temporal workflows.
+
+    Args:
+        settings: Where the Temporal server is, and the namespace and task queue.
+        config_model: The home's default model, for agent runs.
+    """
+
+    name = "temporal"
+    runs_here = False
+
+    def __init__(self, settings: TemporalSettings, *, config_model: str = "") -> None:
+        self.settings = settings
+        self.config_model = config_model
+
+    def submit(self, backend: Backend, execution_id: str) -> None:
+        async def main() -> None:
+            client = await connect(self.settings)
+            await submit(client, backend, execution_id, self.settings)
+
+        asyncio.run(main())
+
+    async def serve(
+        self, backend: Backend, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
+    ) -> None:
+        client = await connect(self.settings)
+        worker = TemporalWorker(
+            client, backend, self.settings, activities=concurrency, config_model=self.config_model
+        )
+        await worker.run(stop)
+
+    def describe(self) -> str:
+        s = self.settings
+        return f"Temporal at {s.address} (namespace {s.namespace}, task queue {s.task_queue})"
+
+
+__all__ = ["TemporalEngine"]
