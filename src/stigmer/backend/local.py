@@ -591,14 +591,15 @@ class LocalBackend:
             if worker_id and owner != worker_id:
                 self._check_lease_txn(conn, info, step.execution_id, worker_id)
             if rec.step == 0:  # appended: the next number, whoever else writes steps of this run
-                rec.step = step_store.last_step(conn, step.execution_id) + 1
-            existing = step_store.get(conn, step.execution_id, rec.step)
-            if existing and (existing.name != step.name or existing.status != "waiting"):
-                raise Conflict(
-                    f"execution {step.execution_id} already has step {rec.step} ({existing.name}, "
-                    f"{existing.status}); a recorded step is never written again"
-                )
-            step_store.upsert_txn(conn, rec)
+                rec.step = step_store.append_txn(conn, rec)
+            else:
+                existing = step_store.get(conn, step.execution_id, rec.step)
+                if existing and (existing.name != step.name or existing.status != "waiting"):
+                    raise Conflict(
+                        f"execution {step.execution_id} already has step {rec.step} ({existing.name}, "
+                        f"{existing.status}); a recorded step is never written again"
+                    )
+                step_store.upsert_txn(conn, rec)
         written = ExecutionStep()
         written.CopyFrom(step)
         written.step, written.status = rec.step, rec.status

@@ -48,6 +48,27 @@ def upsert_txn(conn: sqlite3.Connection, rec: StepRecord) -> None:
     )
 
 
+def append_txn(conn: sqlite3.Connection, rec: StepRecord) -> int:
+    """Write a step after the last one of its execution, in one statement; its number."""
+    row = conn.execute(
+        f"INSERT INTO execution_steps ({_COLUMNS}) "
+        "SELECT ?, coalesce(max(step), 0) + 1, ?, ?, ?, ?, ?, ?, ? "
+        "FROM execution_steps WHERE execution_id = ? RETURNING step",
+        (
+            rec.execution_id,
+            rec.name,
+            rec.status,
+            dumps(rec.input),
+            dumps(rec.output),
+            rec.error,
+            rec.started_at,
+            rec.ended_at,
+            rec.execution_id,
+        ),
+    ).fetchone()
+    return int(row[0])
+
+
 def get(conn: sqlite3.Connection, execution_id: str, step: int) -> StepRecord | None:
     """One step, or None."""
     row = conn.execute(
@@ -65,14 +86,6 @@ def list_steps(conn: sqlite3.Connection, execution_id: str, *, after: int = 0) -
     return [_record(r) for r in rows]
 
 
-def last_step(conn: sqlite3.Connection, execution_id: str) -> int:
-    """The number of the last step of an execution (0 without any)."""
-    row = conn.execute(
-        "SELECT coalesce(max(step), 0) FROM execution_steps WHERE execution_id = ?", (execution_id,)
-    ).fetchone()
-    return int(row[0])
-
-
 def delete_txn(conn: sqlite3.Connection, execution_id: str) -> None:
     """Forget every step of an execution (when it is deleted)."""
     conn.execute("DELETE FROM execution_steps WHERE execution_id = ?", (execution_id,))
@@ -84,4 +97,4 @@ def _record(row: tuple[Any, ...]) -> StepRecord:
     )
 
 
-__all__ = ["StepRecord", "delete_txn", "get", "last_step", "list_steps", "upsert_txn"]
+__all__ = ["StepRecord", "append_txn", "delete_txn", "get", "list_steps", "upsert_txn"]

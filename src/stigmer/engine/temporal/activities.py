@@ -54,6 +54,8 @@ from .codec import begun_from, begun_to, failure_from, outcome_to, tried_to
 ENGINE_OWNER = f"{ENGINE_PREFIX}temporal"
 FINISHED = (ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED)
 CACHED_RUNS = 256
+# Kinds whose attempt waits on the world within the activity (a request, a function).
+WAITS = frozenset({"http", "python"})
 
 
 @dataclass
@@ -72,9 +74,9 @@ async def heartbeating(seconds: float) -> AsyncIterator[None]:
     ``seconds`` × 3 (the heartbeat timeout) and tries the activity elsewhere."""
 
     async def beat() -> None:
-        while True:
-            activity.heartbeat()
+        while True:  # not at once: most attempts end before their first heartbeat is due
             await asyncio.sleep(seconds)
+            activity.heartbeat()
 
     task = asyncio.create_task(beat())
     try:
@@ -258,9 +260,12 @@ class StoreActivities:
             start = journal.starts.get(call.key)
             if start is not None and int(input_of(start).get("attempt", 1)) == call.attempt:
                 call.started = input_of(start)
+        attempts = self._attempts(run, journal)
+        scope = dict(request.get("scope") or {})
+        if kind not in WAITS:  # computed here and now: nothing to heartbeat for
+            return begun_to(await attempts.begin(call, scope))
         async with heartbeating(self.heartbeat_seconds):
-            begun = await self._attempts(run, journal).begin(call, dict(request.get("scope") or {}))
-        return begun_to(begun)
+            return begun_to(await attempts.begin(call, scope))
 
     @activity.defn(name="stigmer.conclude")
     async def conclude(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ touches the store only through activities.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -204,21 +204,14 @@ class _Effects:
     def abandon(self, key: str, reason: str) -> None:
         """Nothing to do: a timed-out attempt's child workflow is cancelled with it."""
 
-    async def wait(self, running: Collection[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
+    async def wait(self, ended: asyncio.Event) -> None:
         owner = self.owner
         seen, nudged = owner.wakes, owner.nudges
-        waiter = asyncio.ensure_future(
-            workflow.wait_condition(lambda: owner.wakes > seen or owner.nudges > nudged)
-        )
-        try:
-            done, _ = await workflow.wait([*running, waiter], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
+        await workflow.wait_condition(lambda: ended.is_set() or owner.wakes > seen or owner.nudges > nudged)
         if owner.wakes > seen:
             state = await self._call("stigmer.check", self.execution_id)
             if state["cancelled"]:
                 raise Stop(ExecutionPhase.CANCELLED, "CANCELLED", "cancelled while running")
-        return {task for task in done if task is not waiter}
 
     async def park(self) -> None:
         if self.parked:

@@ -18,7 +18,7 @@ while a join after a switch still runs).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -211,15 +211,13 @@ class _LocalEffects:
         if child_id:
             kinds.cancel_child(self.backend, child_id, self.runner.worker_id, reason)
 
-    async def wait(self, running: Collection[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
+    async def wait(self, ended: asyncio.Event) -> None:
         if self._loop.time() - self._last_cancel_check >= CANCEL_CHECK_SECONDS:
             self._last_cancel_check = self._loop.time()
             if self.backend.get_execution(self.attempts.run.execution_id).status.cancel_requested:
                 raise Stop(ExecutionPhase.CANCELLED, "CANCELLED", "cancelled while running")
-        done, _ = await asyncio.wait(
-            running, timeout=CANCEL_CHECK_SECONDS, return_when=asyncio.FIRST_COMPLETED
-        )
-        return done
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ended.wait(), timeout=CANCEL_CHECK_SECONDS)
 
     async def park(self) -> None:
         # Nothing moves until a person decides: hand the lease back meanwhile.

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -146,9 +146,10 @@ class Effects(Protocol):
         """An attempt timed out: stop what it started (its child run)."""
         ...
 
-    async def wait(self, running: Collection[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
-        """Wait for the first of ``running`` to end (may return none, having checked for a
-        cancel); raise :class:`Stop` when the run is to stop."""
+    async def wait(self, ended: asyncio.Event) -> None:
+        """Wait until a running task ends (``ended`` is set), or something else may have
+        changed (a cancel was checked for, a person decided); raise :class:`Stop` when the
+        run is to stop."""
         ...
 
     async def park(self) -> None:
@@ -217,6 +218,13 @@ class Scheduler:
         self.results: dict[str, Outcome] = {}
         self.scope: dict[str, Any] = {}
         self.blocked: set[str] = set()
+        self.queued: deque[str] = deque()  # ready to run, waiting for a free slot
+        self.running: dict[asyncio.Task[Outcome], str] = {}
+        # Tasks that ended, in the order they did (the same on every replay of a Temporal
+        # workflow), and the event their ends set: waiting costs the same with 10 or 10,000
+        # tasks in flight.
+        self.ended: deque[asyncio.Task[Outcome]] = deque()
+        self.any_ended = asyncio.Event()
 
     async def run(self) -> dict[str, Outcome]:
         """Run every task that has not ended; return each task's outcome.
@@ -225,40 +233,59 @@ class Scheduler:
             Stop: A task failed (FAILED), the run was cancelled (CANCELLED), or it waits for
                 a person and the engine hands it back (WAITING_APPROVAL).
         """
-        graph, effects = self.graph, self.effects
-        queued: deque[str] = deque()  # ready to run, waiting for a free slot
-        running: dict[asyncio.Task[Outcome], str] = {}
         try:
             while True:
-                while graph.ready:
-                    name = graph.ready.popleft()
-                    outcome = await self._settle(self.tasks[name])
-                    if outcome is None:
-                        queued.append(name)
-                    else:
-                        self._finished(name, outcome)
-                while queued and len(running) < effects.concurrency:
-                    name = queued.popleft()
-                    task = self.tasks[name]
-                    running[asyncio.create_task(self.attempts(task, name))] = name
-                if graph.ready:
+                await self._start_ready()
+                if self.graph.ready:
                     continue
-                if not running:
-                    stuck = [n for n, waits in graph.waiting_on.items() if waits and n not in self.results]
-                    if stuck:  # only a workflow that skipped validation can get here
-                        raise Stop(
-                            ExecutionPhase.FAILED, "STUCK", f"tasks that can never start: {', '.join(stuck)}"
-                        )
+                if not self.running:
+                    self._check_finished()
                     return self.results
-                if not queued and all(name in self.blocked for name in running.values()):
-                    await effects.park()
-                done = await effects.wait(running)
-                # In the order they started, not a set's: the same on every replay.
-                for finished in [task for task in running if task in done]:
-                    self._finished(running.pop(finished), finished.result())
+                if not self.ended:
+                    await self._wait()
+                while self.ended:
+                    finished = self.ended.popleft()
+                    self._finished(self.running.pop(finished), finished.result())
         except BaseException as exc:
-            await self._stop_running(running, exc)
+            await self._stop_running(self.running, exc)
             raise
+
+    async def _start_ready(self) -> None:
+        """Settle every ready task, and start the queued ones while there are free slots."""
+        graph = self.graph
+        while graph.ready:
+            name = graph.ready.popleft()
+            outcome = await self._settle(self.tasks[name])
+            if outcome is None:
+                self.queued.append(name)
+            else:
+                self._finished(name, outcome)
+        while self.queued and len(self.running) < self.effects.concurrency:
+            name = self.queued.popleft()
+            attempt = asyncio.create_task(self.attempts(self.tasks[name], name))
+            attempt.add_done_callback(self._on_end)
+            self.running[attempt] = name
+
+    def _on_end(self, task: asyncio.Task[Outcome]) -> None:
+        self.ended.append(task)
+        self.any_ended.set()
+
+    async def _wait(self) -> None:
+        """Wait for a task to end; park first when nothing can move until a person decides."""
+        running, blocked = self.running, self.blocked
+        # (len first: the all() is for when it may hold, not for every task that ends)
+        if not self.queued and len(blocked) >= len(running) and all(n in blocked for n in running.values()):
+            await self.effects.park()
+        self.any_ended.clear()
+        if not self.ended:
+            await self.effects.wait(self.any_ended)
+
+    def _check_finished(self) -> None:
+        """Nothing runs and nothing is ready: every task must have ended (a cycle of
+        references, which validation refuses, would leave some waiting forever)."""
+        stuck = [n for n, waits in self.graph.waiting_on.items() if waits and n not in self.results]
+        if stuck:
+            raise Stop(ExecutionPhase.FAILED, "STUCK", f"tasks that can never start: {', '.join(stuck)}")
 
     async def _settle(self, task: Task) -> Outcome | None:
         """The outcome of a task that needs no slot: on record, skipped, or computed at once
