@@ -1,7 +1,7 @@
 """Run every benchmark, each in its own process, then write bench/results/results.md.
 
 Usage (from the repository root):
-    .venv/bin/python bench/run_all.py [--only startup,apply,read,agent,server,workflow]
+    .venv/bin/python bench/run_all.py [--only startup,apply,read,agent,server,workflow,temporal]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ BENCHMARKS = {
     "agent": "bench_agent.py",
     "server": "bench_server.py",
     "workflow": "bench_workflow.py",
+    "temporal": "bench_temporal.py",
 }
 
 
@@ -98,7 +99,27 @@ def summary_rows() -> list[list[str]]:
     rows += agent_rows(_load("agent"))
     rows += server_rows(_load("server"))
     rows += workflow_rows(_load("workflow"))
+    rows += temporal_rows(_load("temporal"))
     return rows
+
+
+def temporal_rows(temporal: dict[str, Any] | None) -> list[list[str]]:
+    """The Temporal engine: Stigmer over plain Temporal per shape, against the goal."""
+    if not temporal:
+        return []
+    goal = temporal["goal"]
+    per_shape = "; ".join(
+        f"{entry['kind']} N={entry['size']:,}: {entry['overhead_vs_plain'] * 100:+.1f} %"
+        for entry in temporal["shapes"].values()
+    )
+    return [
+        [
+            "temporal",
+            f"Stigmer on Temporal adds < {goal['target_overhead'] * 100:.0f} % to plain temporalio per task",
+            per_shape,
+            _verdict(bool(goal["met"])),
+        ]
+    ]
 
 
 def workflow_rows(workflow: dict[str, Any] | None) -> list[list[str]]:
