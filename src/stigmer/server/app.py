@@ -304,6 +304,7 @@ class StigmerServer:
             backend_label="this server",
         )
         self.dashboard = Dashboard(dashboard_options, open_backend=self.open_backend, verify=verify).start()
+
     def describe_worker(self) -> str:
         """What runs this server's executions, for people."""
         options = self.options

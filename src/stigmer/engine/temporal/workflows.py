@@ -137,18 +137,8 @@ class _Effects:
         if seconds > 0:
             await asyncio.sleep(seconds)
 
-    def _nudging(self, blocked: Blocked) -> Blocked:
-        """``blocked``, waking the scheduler's wait so that it looks whether to park."""
-
-        def nudge(waiting: bool) -> None:
-            blocked(waiting)
-            self.owner.nudges += 1
-
-        return nudge
-
     async def approval(self, attempt: Attempt, begun: Begun, blocked: Blocked) -> None:
         request = {"executionId": self.execution_id, "key": attempt.key}
-        blocked = self._nudging(blocked)
         blocked(True)
         try:
             while True:
@@ -174,7 +164,6 @@ class _Effects:
     async def child(self, attempt: Attempt, begun: Begun, blocked: Blocked) -> None:
         child_id = begun.child_id
         kind = "StigmerAgent" if begun.kind == "agent" else "StigmerWorkflow"
-        blocked = self._nudging(blocked)
         self.owner.blockers[child_id] = blocked
         try:
             handle: ChildWorkflowHandle[Any, Any] = await workflow.start_child_workflow(
@@ -206,8 +195,8 @@ class _Effects:
 
     async def wait(self, ended: asyncio.Event) -> None:
         owner = self.owner
-        seen, nudged = owner.wakes, owner.nudges
-        await workflow.wait_condition(lambda: ended.is_set() or owner.wakes > seen or owner.nudges > nudged)
+        seen = owner.wakes
+        await workflow.wait_condition(lambda: ended.is_set() or owner.wakes > seen)
         if owner.wakes > seen:
             state = await self._call("stigmer.check", self.execution_id)
             if state["cancelled"]:
@@ -237,7 +226,6 @@ class StigmerWorkflow:
 
     def __init__(self) -> None:
         self.wakes = 0
-        self.nudges = 0
         self.children: dict[str, ChildWorkflowHandle[Any, Any]] = {}
         self.blockers: dict[str, Blocked] = {}
 

@@ -221,8 +221,8 @@ class Scheduler:
         self.queued: deque[str] = deque()  # ready to run, waiting for a free slot
         self.running: dict[asyncio.Task[Outcome], str] = {}
         # Tasks that ended, in the order they did (the same on every replay of a Temporal
-        # workflow), and the event their ends set: waiting costs the same with 10 or 10,000
-        # tasks in flight.
+        # workflow), and the event their ends (and a task that starts or stops waiting for a
+        # person) set: waiting costs the same with 10 or 10,000 tasks in flight.
         self.ended: deque[asyncio.Task[Outcome]] = deque()
         self.any_ended = asyncio.Event()
 
@@ -395,6 +395,8 @@ class Scheduler:
                 self.blocked.add(key)
             else:
                 self.blocked.discard(key)
+            # The run loop looks again at once: it parks as soon as every running task waits.
+            self.any_ended.set()
 
         return blocked
 
