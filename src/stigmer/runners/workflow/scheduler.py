@@ -246,6 +246,8 @@ class Scheduler:
                 while self.ended:
                     finished = self.ended.popleft()
                     self._finished(self.running.pop(finished), finished.result())
+        except GeneratorExit:
+            raise  # the coroutine is closed (a Temporal worker evicting it): nothing may be awaited
         except BaseException as exc:
             await self._stop_running(self.running, exc)
             raise
