@@ -247,7 +247,9 @@ class StigmerWorkflow:
     @workflow.run
     async def run(self, request: dict[str, Any]) -> dict[str, Any]:
         execution_id, heartbeat = _request(request)
-        plan: dict[str, Any] = await workflow.execute_activity(
+        # Opening and finishing a run are short reads and writes of the store, idempotent:
+        # local activities, run by the worker that runs the workflow, without a round trip.
+        plan: dict[str, Any] = await workflow.execute_local_activity(
             "stigmer.open_run", execution_id, start_to_close_timeout=SHORT, retry_policy=RETRY
         )
         if "finished" in plan:
@@ -290,7 +292,7 @@ class StigmerWorkflow:
             "message": message,
             "scope": scope,
         }
-        result: dict[str, Any] = await workflow.execute_activity(
+        result: dict[str, Any] = await workflow.execute_local_activity(
             "stigmer.finish_run", request, start_to_close_timeout=SHORT, retry_policy=RETRY
         )
         return result
