@@ -629,3 +629,29 @@ def test_a_watch_reports_an_approval_decided_after_later_steps(flows: Flows) -> 
     flows.backend.resolve_approval(execution_id, approved=True)
     decided = [e.step for e in watch.poll(flows.backend) if e.HasField("step")]
     assert [(s.name, s.status) for s in decided] == [("approval:ok", "completed")]
+
+
+def test_an_approval_in_a_child_workflow_parks_the_parent_and_is_decided_through_it(flows: Flows) -> None:
+    flows.apply(
+        "gate",
+        [{"name": "ok", "approval": {"message": "ship it?"}}],
+        outputs={"by": "${tasks.ok.outputs.by}"},
+    )
+    flows.apply(
+        "release",
+        [
+            {"name": "check", "workflow": "gate"},
+            {"name": "ship", "dependsOn": ["check"], "set": {"shipped": True}},
+        ],
+        outputs={"shipped": "${tasks.ship.outputs.shipped}"},
+    )
+    execution_id = flows.start("release")
+    parked = flows.resume(execution_id)
+    assert parked.status.phase == P.WAITING_APPROVAL
+    child_id = tasks(parked)["check"].child_execution_id
+    assert flows.backend.get_execution(child_id).status.phase == P.WAITING_APPROVAL
+    flows.backend.resolve_approval(execution_id, approved=True, reason="fine")
+    done = flows.resume(execution_id)
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert outputs(done) == {"shipped": True}
+    assert flows.backend.get_execution(child_id).status.phase == P.COMPLETED

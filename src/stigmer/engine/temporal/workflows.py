@@ -74,7 +74,10 @@ async def _notify_parent(execution_id: str, waiting: bool) -> None:
     parent = workflow.info().parent
     if parent is not None:
         handle = workflow.get_external_workflow_handle(parent.workflow_id)
-        await handle.signal("child_blocked", args=[execution_id, waiting])
+        try:
+            await handle.signal("child_blocked", args=[execution_id, waiting])
+        except Exception:  # the parent ended meanwhile: nobody to tell
+            workflow.logger.info("could not tell %s that %s waits", parent.workflow_id, execution_id)
 
 
 class _Effects:
@@ -234,8 +237,11 @@ class StigmerWorkflow:
         """Something changed in the store for this run (a decision): look again, and tell
         the child runs, whose approvals it may have decided."""
         self.wakes += 1
-        for handle in list(self.children.values()):
-            await handle.signal("wake")
+        for child_id, handle in list(self.children.items()):
+            try:
+                await handle.signal("wake")
+            except Exception:  # it ended meanwhile
+                workflow.logger.info("could not wake the child run %s", child_id)
 
     @workflow.signal(name="child_blocked")
     def child_blocked(self, child_id: str, waiting: bool) -> None:
