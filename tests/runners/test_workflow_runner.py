@@ -655,3 +655,32 @@ def test_an_approval_in_a_child_workflow_parks_the_parent_and_is_decided_through
     assert done.status.phase == P.COMPLETED, done.status.error.message
     assert outputs(done) == {"shipped": True}
     assert flows.backend.get_execution(child_id).status.phase == P.COMPLETED
+
+
+def test_a_long_run_on_temporal_continues_as_new_and_repeats_nothing(
+    flows: Flows, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine == "temporal":  # a run's Temporal history starts afresh every 40 events or so
+        monkeypatch.setenv("STIGMER_TEMPORAL_HISTORY_EVENTS", "40")
+    log = flows.file("busy.log")
+    chain: list[dict[str, Any]] = [{"name": "t0", "set": {"v": 0}}]
+    chain += [
+        {"name": f"t{i}", "dependsOn": [f"t{i - 1}"], "set": {"v": f"${{tasks.t{i - 1}.outputs.v + 1}}"}}
+        for i in range(1, 25)
+    ]
+    fan = {
+        "name": "fan",
+        "dependsOn": ["t24"],
+        "forEach": {
+            "items": "${[1, 2, 3, 4, 5, 6]}",
+            "concurrency": 3,
+            "do": {"name": "one", "python": f"{FN}:busy", "inputs": {"key": "${item}", "log": log}},
+        },
+    }
+    flows.apply("long", [*chain, fan], outputs={"v": "${tasks.t24.outputs.v}"})
+    done = flows.run("long")
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    assert outputs(done) == {"v": 24}
+    ends = [s.name for s in flows.backend.list_steps(done.metadata.id) if s.name.startswith("end:")]
+    assert len(ends) == len(set(ends)) == 25 + 1 + 6  # every task and item ended once
+    assert sorted(Path(log).read_text().split()[::2]) == ["1", "2", "3", "4", "5", "6"]

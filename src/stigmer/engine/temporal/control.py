@@ -30,6 +30,9 @@ from stigmer.store.leases import ENGINE_LEASE_SECONDS
 from .activities import ENGINE_OWNER
 
 HEARTBEAT_VARIABLE = "STIGMER_TEMPORAL_HEARTBEAT_SECONDS"
+# A run continues as a new Temporal run (continue-as-new) past this many history events;
+# unset: when Temporal suggests it (its history nears the size Temporal allows).
+HISTORY_VARIABLE = "STIGMER_TEMPORAL_HISTORY_EVENTS"
 DEFAULT_HEARTBEAT_SECONDS = 20.0
 BRIDGE_POLL_SECONDS = 0.2
 log = logging.getLogger("stigmer.engine.temporal")
@@ -75,7 +78,11 @@ async def hand_over(
     kind = "StigmerAgent" if isinstance(execution, AgentExecution) else "StigmerWorkflow"
     await client.start_workflow(
         kind,
-        {"executionId": execution_id, "heartbeatSeconds": heartbeat_seconds()},
+        {
+            "executionId": execution_id,
+            "heartbeatSeconds": heartbeat_seconds(),
+            "historyEvents": int(os.environ.get(HISTORY_VARIABLE, "") or 0),
+        },
         id=execution_id,
         task_queue=settings.task_queue,
         start_signal="wake",

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         Begun,
         Blocked,
         Failure,
+        Rollover,
         Scheduler,
         Stop,
         Tried,
@@ -69,6 +70,11 @@ def _request(payload: dict[str, Any]) -> tuple[str, float]:
     return str(payload["executionId"]), float(payload.get("heartbeatSeconds", 20.0))
 
 
+def _child_request(payload: dict[str, Any], child_id: str) -> dict[str, Any]:
+    """A child run's workflow input: the parent's settings, the child's id."""
+    return {**payload, "executionId": child_id}
+
+
 async def _notify_parent(execution_id: str, waiting: bool) -> None:
     """Tell the parent run that this child waits for a person (or no longer does)."""
     parent = workflow.info().parent
@@ -83,12 +89,12 @@ async def _notify_parent(execution_id: str, waiting: bool) -> None:
 class _Effects:
     """The scheduler's effects as Temporal activities, timers, signals and child workflows."""
 
-    def __init__(
-        self, owner: StigmerWorkflow, execution_id: str, plan: dict[str, Any], heartbeat: float
-    ) -> None:
+    def __init__(self, owner: StigmerWorkflow, request: dict[str, Any], plan: dict[str, Any]) -> None:
         self.owner = owner
-        self.execution_id = execution_id
-        self.heartbeat = heartbeat
+        self.request = request
+        self.execution_id, self.heartbeat = _request(request)
+        # Continue the run afresh past this many history events (0: when Temporal suggests it).
+        self.history_events = int(request.get("historyEvents", 0))
         self._recorded = {key: outcome_from(value) for key, value in plan["recorded"].items()}
         self._resumes = {key: (int(r[0]), r[1], str(r[2] or "")) for key, r in plan["resumes"].items()}
         self.parked = bool(plan.get("parked"))
@@ -114,6 +120,12 @@ class _Effects:
 
     def inline(self, task: Task) -> bool:
         return False
+
+    def rollover(self) -> bool:
+        info = workflow.info()
+        if self.history_events:
+            return info.get_current_history_length() > self.history_events
+        return info.is_continue_as_new_suggested()
 
     async def skip(self, key: str, reason: str) -> Outcome:
         request = {"executionId": self.execution_id, "key": key, "reason": reason}
@@ -171,7 +183,7 @@ class _Effects:
         try:
             handle: ChildWorkflowHandle[Any, Any] = await workflow.start_child_workflow(
                 kind,
-                {"executionId": child_id, "heartbeatSeconds": self.heartbeat},
+                _child_request(self.request, child_id),
                 id=child_id,
                 task_queue=workflow.info().task_queue,
                 cancellation_type=ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -252,7 +264,7 @@ class StigmerWorkflow:
 
     @workflow.run
     async def run(self, request: dict[str, Any]) -> dict[str, Any]:
-        execution_id, heartbeat = _request(request)
+        execution_id, _ = _request(request)
         # Opening and finishing a run are short reads and writes of the store, idempotent:
         # local activities, run by the worker that runs the workflow, without a round trip.
         plan: dict[str, Any] = await workflow.execute_local_activity(
@@ -263,7 +275,7 @@ class StigmerWorkflow:
         if "error" in plan:
             error = plan["error"]
             return await self._finish(execution_id, "FAILED", error["code"], error["message"])
-        effects = _Effects(self, execution_id, plan, heartbeat)
+        effects = _Effects(self, request, plan)
         scheduler = Scheduler(
             from_dict(Workflow, plan["workflow"]),
             {name: set(names) for name, names in plan["reads"].items()},
@@ -271,6 +283,10 @@ class StigmerWorkflow:
         )
         try:
             await scheduler.run()
+        except Rollover:
+            # Its history is long: the run goes on as a new Temporal run of the same workflow
+            # id, which reads what ended from the journal (nothing is in flight).
+            workflow.continue_as_new(request)
         except Stop as stop:
             return await self._finish(execution_id, ExecutionPhase.Name(stop.phase), stop.code, stop.message)
         except asyncio.CancelledError:

@@ -168,6 +168,9 @@ class _LocalEffects:
     def inline(self, task: Task) -> bool:
         return task.WhichOneof("kind") in INLINE_KINDS
 
+    def rollover(self) -> bool:
+        return False
+
     async def skip(self, key: str, reason: str) -> Outcome:
         outcome = Outcome("SKIPPED", error=reason)
         self.journal.end(key, 1, outcome, started=self.clock())

@@ -37,6 +37,11 @@ DURABLE_KINDS = frozenset({"wait", "approval", "agent", "workflow", "for_each"})
 Blocked = Callable[[bool], None]
 
 
+class Rollover(Exception):
+    """The engine wants the run continued afresh (Temporal's continue-as-new, before its history
+    grows too long): no new task was started, and none is in flight."""
+
+
 class Stop(Exception):
     """Ends a run with a phase (and an error) that the engine records."""
 
@@ -112,6 +117,11 @@ class Effects(Protocol):
 
     def inline(self, task: Task) -> bool:
         """Whether to run ``task`` at once, without taking a slot (cheap, local ones)."""
+        ...
+
+    def rollover(self) -> bool:
+        """Whether to start no new task: once those in flight end, the run stops with
+        :class:`Rollover`, for the engine to continue it afresh from its journal."""
         ...
 
     async def skip(self, key: str, reason: str) -> Outcome:
@@ -239,6 +249,8 @@ class Scheduler:
                 if self.graph.ready:
                     continue
                 if not self.running:
+                    if self.queued:  # held back for a rollover: the run goes on afresh
+                        raise Rollover()
                     self._check_finished()
                     return self.results
                 if not self.ended:
@@ -262,7 +274,7 @@ class Scheduler:
                 self.queued.append(name)
             else:
                 self._finished(name, outcome)
-        while self.queued and len(self.running) < self.effects.concurrency:
+        while self.queued and len(self.running) < self.effects.concurrency and not self.effects.rollover():
             name = self.queued.popleft()
             attempt = asyncio.create_task(self.attempts(self.tasks[name], name))
             attempt.add_done_callback(self._on_end)
@@ -434,6 +446,7 @@ __all__ = [
     "Effects",
     "Failure",
     "Graph",
+    "Rollover",
     "Scheduler",
     "Stop",
     "Tried",
