@@ -20,6 +20,7 @@ Options: ``modelPath``, ``contextSize`` (2048), ``threads`` (2), ``maxTokens`` (
 from __future__ import annotations
 
 import asyncio
+import atexit
 import importlib.util
 import json
 import re
@@ -89,8 +90,19 @@ def _load(path: str, n_ctx: int, n_threads: int) -> tuple[Llama, threading.Lock]
                     f"local: cannot load the model {path} ({exc})",
                     hint="options.modelPath must name a GGUF file that llama.cpp supports",
                 ) from None
+            if not _loaded:
+                atexit.register(_unload_all)
             _loaded[key] = (llm, threading.Lock())
         return _loaded[key]
+
+
+def _unload_all() -> None:
+    """Free the loaded models while the interpreter still works: llama.cpp's finaliser fails
+    (noisily) when it runs during shutdown, after the modules it needs are gone."""
+    with _loading:
+        for llm, _ in _loaded.values():
+            llm.close()
+        _loaded.clear()
 
 
 ANSWER_ONLY: dict[str, Any] = {"type": "string", "minLength": 1}
