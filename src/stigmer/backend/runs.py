@@ -2,13 +2,100 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from stigmer.api.agent.v1.agent_pb2 import Agent
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+from stigmer.api.session.v1.session_pb2 import Session
+from stigmer.api.workflow.v1.workflow_pb2 import Workflow
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
 from stigmer.backend.protocol import Backend
-from stigmer.errors import Conflict, InvalidArgument
+from stigmer.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from stigmer.resources.kinds import API_VERSION, Execution
 
 FINISHED = (ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED)
+
+
+def new_agent_execution(
+    backend: Backend,
+    agent: str,
+    message: str,
+    *,
+    session: str | None = None,
+    env: str | None = None,
+    model: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> AgentExecution:
+    """Record a PENDING run of ``agent`` on ``message``, as `stigmer agent execute`, the
+    dashboard and the SDK do.
+
+    A ``session`` that does not exist yet is created for the agent.
+
+    Raises:
+        NotFound: There is no such agent.
+        InvalidArgument: The model or a label is malformed.
+    """
+    from stigmer.resources.normalise import parse_model
+
+    target = backend.get(Agent, agent)
+    execution = AgentExecution(api_version=API_VERSION, kind="AgentExecution")
+    execution.spec.agent = target.metadata.name
+    execution.spec.message = message
+    execution.spec.environment = env or ""
+    if labels:
+        execution.metadata.labels.update(labels)
+    if model:
+        parsed = parse_model(model)
+        execution.spec.model.provider = parsed["provider"]
+        execution.spec.model.name = parsed.get("name", "")
+    if session:
+        execution.spec.session = _session(backend, session, target.metadata.name).metadata.name
+    return backend.create_execution(execution)
+
+
+def _session(backend: Backend, name: str, agent: str) -> Session:
+    try:
+        return backend.get(Session, name)
+    except NotFound:
+        pass
+    new = Session(api_version=API_VERSION, kind="Session")
+    new.metadata.name = name
+    new.spec.agent = agent
+    try:
+        return backend.create(new)
+    except AlreadyExists:  # created meanwhile by someone else: the same thread of conversation
+        return backend.get(Session, name)
+
+
+def new_workflow_execution(
+    backend: Backend,
+    workflow: str,
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    env: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> WorkflowExecution:
+    """Record a PENDING run of ``workflow`` with ``inputs``, as `stigmer workflow
+    execute`, the dashboard and the SDK do.
+
+    Raises:
+        NotFound: There is no such workflow.
+        InvalidArgument: An input is unknown, missing or of the wrong type (``field`` names it).
+    """
+    target = backend.get(Workflow, workflow)
+    execution = WorkflowExecution(api_version=API_VERSION, kind="WorkflowExecution")
+    execution.spec.workflow = target.metadata.name
+    execution.spec.environment = env or ""
+    if labels:
+        execution.metadata.labels.update(labels)
+    if inputs:
+        try:
+            execution.spec.inputs.update(dict(inputs))
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgument(f"inputs must be JSON-like values: {exc}", field="inputs") from None
+    return backend.create_execution(execution)
 
 
 def retried_execution(
@@ -70,4 +157,10 @@ def check_resumable(backend: Backend, execution_id: str) -> Execution:
     return current
 
 
-__all__ = ["FINISHED", "check_resumable", "retried_execution"]
+__all__ = [
+    "FINISHED",
+    "check_resumable",
+    "new_agent_execution",
+    "new_workflow_execution",
+    "retried_execution",
+]

@@ -102,32 +102,12 @@ def execute(
       stigmer agent execute support-bot "And when will it arrive?" --session alice
       stigmer agent execute support-bot "Summarise the week" --detach
     """
-    from stigmer.api.agent.v1.agent_pb2 import Agent
-    from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
-    from stigmer.api.session.v1.session_pb2 import Session
+    from stigmer.backend.runs import new_agent_execution
     from stigmer.cli.runs import run_foreground
-    from stigmer.errors import NotFound
-    from stigmer.resources.normalise import parse_model
 
-    target = app.backend.get(Agent, name)
-    execution = AgentExecution()
-    execution.spec.agent = target.metadata.name
-    execution.spec.message = message
-    execution.spec.environment = environment
-    if model:
-        parsed = parse_model(model)
-        execution.spec.model.provider = parsed["provider"]
-        execution.spec.model.name = parsed.get("name", "")
-    if session:
-        try:
-            existing = app.backend.get(Session, session)
-        except NotFound:
-            new = Session(api_version="agentic.stigmer.ai/v1", kind="Session")
-            new.metadata.name = session
-            new.spec.agent = target.metadata.name
-            existing = app.backend.create(new)
-        execution.spec.session = existing.metadata.name
-    created = app.backend.create_execution(execution)
+    created = new_agent_execution(
+        app.backend, name, message, session=session or None, env=environment or None, model=model or None
+    )
     if detach:
         app.hand_over(created.metadata.id)
         click.echo(created.metadata.id)

@@ -147,19 +147,12 @@ def execute(
       stigmer workflow execute triage --input-file inputs.yaml --env prod
       stigmer workflow execute nightly-sync --detach
     """
-    from stigmer.api.workflow.v1.workflow_pb2 import Workflow
-    from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
+    from stigmer.backend.runs import new_workflow_execution
     from stigmer.cli.workflow_runs import run_workflow_foreground
 
     values = _input_file(input_file) if input_file else {}
     values.update(parse_pairs(inputs, option="--input"))
-    target = app.backend.get(Workflow, name)
-    execution = WorkflowExecution()
-    execution.spec.workflow = target.metadata.name
-    execution.spec.environment = environment
-    if values:
-        execution.spec.inputs.update(values)
-    created = app.backend.create_execution(execution)
+    created = new_workflow_execution(app.backend, name, values, env=environment or None)
     if detach:
         app.hand_over(created.metadata.id)
         click.echo(created.metadata.id)

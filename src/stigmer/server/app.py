@@ -10,7 +10,6 @@ server, restarted) continues each from its last recorded step once the lease exp
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from stigmer.backend.local import LocalBackend
 from stigmer.backend.protocol import Backend
 from stigmer.backend.wire import DEFAULT_PORT, is_loopback
 from stigmer.config import TemporalSettings
+from stigmer.engine.thread import EngineThread
 from stigmer.errors import InvalidArgument
 from stigmer.server import keys
 from stigmer.server.auth import AuthInterceptor, Verify
@@ -123,54 +123,6 @@ class KeyChecker:
         self.db.close()
 
 
-class _WorkerThread:
-    """The local engine's Worker, on a thread with its own event loop and backend."""
-
-    def __init__(self, open_backend: Callable[[], Backend], concurrency: int, config_model: str) -> None:
-        self.open_backend = open_backend
-        self.concurrency = concurrency
-        self.config_model = config_model
-        self.worker_id = ""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="stigmer-worker", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        self._ready.wait()
-
-    def _main(self) -> None:
-        from stigmer.engine.local import Worker
-
-        backend = self.open_backend()
-        try:
-            worker = Worker(
-                backend, concurrency=self.concurrency, config_model=self.config_model, drain=False
-            )
-            self.worker_id = worker.worker_id
-
-            async def run() -> None:
-                self._loop = asyncio.get_running_loop()
-                self._stop = asyncio.Event()
-                self._ready.set()
-                await worker.run(self._stop)
-
-            asyncio.run(run())
-        except Exception:
-            log.exception("the worker stopped")
-        finally:
-            self._ready.set()
-            backend.close()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop claiming; cancel running executions, which keep their leases."""
-        if self._loop is not None and self._stop is not None:
-            with contextlib.suppress(RuntimeError):  # its loop already ended
-                self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
-
-
 class StigmerServer:
     """One gRPC server: BackendService, health, reflection, the key check, the worker.
 
@@ -196,7 +148,7 @@ class StigmerServer:
             verify = self._keys
         self.verify: Verify = verify
         self.port = 0
-        self.worker: _WorkerThread | TemporalWorkerThread | None = None
+        self.worker: EngineThread | TemporalWorkerThread | None = None
         self.dashboard: Any = None  # stigmer.ui.Dashboard, when options.ui_port is set
         self._close_dashboard_keys: Callable[[], None] | None = None
         self._server: grpc.aio.Server | None = None
@@ -278,7 +230,9 @@ class StigmerServer:
                 await self.stop(0)
                 raise
         elif options.worker:
-            self.worker = _WorkerThread(self.open_backend, options.concurrency, options.config_model)
+            self.worker = EngineThread(
+                self.open_backend, concurrency=options.concurrency, config_model=options.config_model
+            )
             self.worker.start()
         if options.ui_port is not None:
             await asyncio.to_thread(self._start_dashboard, options.ui_port)
@@ -314,7 +268,7 @@ class StigmerServer:
             if options.worker:
                 return f"{where}; a Temporal worker runs here too"
             return f"{where}; `stigmer worker --engine temporal` processes run the executions"
-        if isinstance(self.worker, _WorkerThread):
+        if isinstance(self.worker, EngineThread):
             return self.worker.worker_id
         return "off (--no-worker)"
 

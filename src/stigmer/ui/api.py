@@ -23,7 +23,9 @@ from stigmer.api.skill.v1.skill_pb2 import Skill
 from stigmer.api.workflow.v1.workflow_pb2 import Workflow
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
 from stigmer.backend.protocol import Backend, ExecutionQuery
+from stigmer.backend.runs import new_agent_execution, new_workflow_execution
 from stigmer.backend.watch import FINISHED
+from stigmer.engine.thread import EngineThread
 from stigmer.errors import (
     AlreadyExists,
     Conflict,
@@ -36,7 +38,6 @@ from stigmer.errors import (
 )
 from stigmer.resources.kinds import Resource
 from stigmer.ui import views
-from stigmer.ui.worker import EngineThread
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -280,43 +281,28 @@ def list_steps(call: Call) -> tuple[int, Any]:
 def run_workflow(call: Call) -> tuple[int, Any]:
     """Start a run of a workflow with ``inputs`` (read as their declared types, as the CLI's
     ``--input`` values are) and an optional ``environment``; queued for the worker."""
-    target = call.backend.get(Workflow, call.params["name"])
     values = call.body.get("inputs", {})
     if not isinstance(values, dict):
         raise InvalidArgument("inputs must be an object of input names to values", field="inputs")
-    execution = WorkflowExecution()
-    execution.spec.workflow = target.metadata.name
-    execution.spec.environment = call.text("environment")
-    if values:
-        execution.spec.inputs.update(values)
-    created = call.backend.create_execution(execution)
+    created = new_workflow_execution(
+        call.backend, call.params["name"], values, env=call.text("environment") or None
+    )
     return 201, {"id": created.metadata.id, "summary": views.execution_summary(created)}
 
 
 @route("POST", "/api/agents/{name}/executions")
 def run_agent(call: Call) -> tuple[int, Any]:
     """Start a run of an agent on ``message``, in ``session`` (created when new) and ``environment``."""
-    from stigmer.api.session.v1.session_pb2 import Session
-
-    target = call.backend.get(Agent, call.params["name"])
     message = call.text("message")
     if not message:
         raise InvalidArgument("write a message for the agent", field="message")
-    execution = AgentExecution()
-    execution.spec.agent = target.metadata.name
-    execution.spec.message = message
-    execution.spec.environment = call.text("environment")
-    session = call.text("session")
-    if session:
-        try:
-            existing = call.backend.get(Session, session)
-        except NotFound:
-            new = Session(api_version="agentic.stigmer.ai/v1", kind="Session")
-            new.metadata.name = session
-            new.spec.agent = target.metadata.name
-            existing = call.backend.create(new)
-        execution.spec.session = existing.metadata.name
-    created = call.backend.create_execution(execution)
+    created = new_agent_execution(
+        call.backend,
+        call.params["name"],
+        message,
+        session=call.text("session") or None,
+        env=call.text("environment") or None,
+    )
     return 201, {"id": created.metadata.id, "summary": views.execution_summary(created)}
 
 

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from stigmer.backend.protocol import Backend
+from stigmer.engine.thread import EngineThread
 from stigmer.errors import InvalidArgument
 from stigmer.ui.auth import Gate, Verify, loopback_hosts
 from stigmer.ui.handler import Handler
 from stigmer.ui.pool import DEFAULT_SIZE, BackendPool
-from stigmer.ui.worker import EngineThread
 
 DEFAULT_UI_PORT = 7879
 log = logging.getLogger("stigmer.ui")

@@ -1,9 +1,9 @@
-"""The local engine inside `stigmer ui`, so runs started from the browser progress.
+"""The local engine on a thread of its own, inside `stigmer server` and `stigmer ui`.
 
 A :class:`~stigmer.engine.local.Worker` runs on a thread with its own event loop and its
 own backend. It claims queued runs, and runs continued after an approval, like any
 `stigmer worker`. Stopping it cancels its runs and keeps their leases: another worker (or
-`stigmer ui` started again) continues each from its last recorded step.
+the same process started again) continues each from its last recorded step.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from stigmer.backend.protocol import Backend
 from stigmer.errors import Conflict, Unavailable
 
-log = logging.getLogger("stigmer.ui")
+log = logging.getLogger("stigmer.engine")
 RESUME_TIMEOUT_SECONDS = 15.0
 
 
@@ -42,7 +42,7 @@ class EngineThread:
         self._stop: asyncio.Event | None = None
         self._resumed: set[asyncio.Task[object]] = set()
         self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="stigmer-ui-worker", daemon=True)
+        self._thread = threading.Thread(target=self._main, name="stigmer-worker", daemon=True)
 
     def start(self) -> EngineThread:
         self._thread.start()
@@ -71,7 +71,7 @@ class EngineThread:
 
             asyncio.run(run())
         except Exception:
-            log.exception("the dashboard's worker stopped")
+            log.exception("the worker stopped")
         finally:
             self._ready.set()
             backend.close()
@@ -85,7 +85,7 @@ class EngineThread:
         """
         loop = self._loop
         if loop is None or not self._thread.is_alive():
-            raise Unavailable("the dashboard's worker is not running", hint="restart `stigmer ui`")
+            raise Unavailable("the worker is not running", hint="restart the process that runs it")
         future = asyncio.run_coroutine_threadsafe(self._resume(execution_id), loop)
         if not future.result(RESUME_TIMEOUT_SECONDS):
             raise Conflict(
