@@ -28,17 +28,8 @@ Verify = Callable[[str], str | None]
 
 
 def stored_keys(database: Path) -> tuple[Verify, Callable[[], None]]:
-    """A thread-safe check of tokens against the API keys stored in ``database``, and its closer.
-
-    Raises:
-        StigmerError: The key checker needs the server extra (`pip install 'stigmer[server]'`).
-    """
-    try:
-        from stigmer.server import keys
-    except ImportError as exc:
-        from stigmer.backend.factory import missing_server_extra
-
-        raise missing_server_extra(exc) from None
+    """A thread-safe check of tokens against the API keys stored in ``database``, and its closer."""
+    from stigmer.server import keys
     from stigmer.store.database import Database
 
     db = Database.open(database)
