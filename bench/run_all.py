@@ -27,6 +27,7 @@ BENCHMARKS = {
     "server": "bench_server.py",
     "workflow": "bench_workflow.py",
     "temporal": "bench_temporal.py",
+    "ui": "bench_ui.py",
 }
 
 
