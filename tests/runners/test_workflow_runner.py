@@ -684,3 +684,28 @@ def test_a_long_run_on_temporal_continues_as_new_and_repeats_nothing(
     ends = [s.name for s in flows.backend.list_steps(done.metadata.id) if s.name.startswith("end:")]
     assert len(ends) == len(set(ends)) == 25 + 1 + 6  # every task and item ended once
     assert sorted(Path(log).read_text().split()[::2]) == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_a_child_run_never_records_a_secret_its_parent_passed_it(flows: Flows) -> None:
+    token = "tok-child-4f2a-secret"
+    flows.backend.apply([environment("prod", secrets={"API_TOKEN": token}), agent("echo", model="scripted")])
+    flows.apply(
+        "inner", [{"name": "a", "set": {"got": "${workflow.inputs.token}"}}], inputs={"token": "string"}
+    )
+    flows.apply(
+        "outer",
+        [
+            {"name": "ask", "agent": "echo", "message": "use ${secrets.API_TOKEN}"},
+            {"name": "sub", "workflow": "inner", "inputs": {"token": "${secrets.API_TOKEN}"}},
+        ],
+        outputs={"answer": "${tasks.ask.output}"},
+    )
+    done = flows.run("outer", environment="prod")
+    assert done.status.phase == P.COMPLETED, done.status.error.message
+    # Values from secrets are masked in what a child's spec records: pass secrets to a child
+    # through its own environment, not through its message or inputs.
+    assert outputs(done) == {"answer": "echo: use ****"}
+    children = flows.backend.list_executions(ExecutionQuery(parent_execution_id=done.metadata.id)).items
+    assert len(children) == 2
+    recorded = json.dumps([to_dict(flows.backend.get_execution(c.metadata.id)) for c in children])
+    assert token not in recorded and "****" in recorded

@@ -231,9 +231,12 @@ class TaskAttempts:
         kind = call.task.WhichOneof("kind") or ""
         child_id = str(started.started.get("childExecutionId", ""))
         if not child_id:
-            inputs = fields.inputs(call.task)
+            # A child's spec is stored as it is: values from secrets are masked there (a child
+            # reads its secrets from its own environment, which it runs with).
+            redact = self.run.env.redact
+            inputs = redact(fields.inputs(call.task))
             if kind == "agent":
-                message = str(fields.value(call.task.message, "message") or "")
+                message = redact(str(fields.value(call.task.message, "message") or ""))
                 child: Execution = kinds.new_agent_child(started, message, inputs)
             else:
                 child = kinds.new_workflow_child(started, inputs)
