@@ -90,6 +90,12 @@ class Unauthenticated(StigmerError):
     grpc_code = "UNAUTHENTICATED"
 
 
+class PermissionDenied(StigmerError):
+    """The API key is valid, but its role does not allow this request. Nothing was done."""
+
+    grpc_code = "PERMISSION_DENIED"
+
+
 class ResourceExhausted(StigmerError):
     """A request or response is larger than the server or client accepts. Nothing was done."""
 
@@ -125,6 +131,7 @@ __all__ = [
     "ExecutionFailed",
     "InvalidArgument",
     "NotFound",
+    "PermissionDenied",
     "ResourceExhausted",
     "SchemaTooNew",
     "SecretError",

@@ -391,6 +391,23 @@ class RemoteBackend:
         info.type, info.url = "remote", self.url
         return info
 
+    # -- API keys (admin keys only; not part of the Backend protocol) ---------------------
+
+    def create_api_key(self, name: str, role: str) -> tuple[pb.ApiKey, str]:
+        """Create a key on the server; return it and its token (shown once)."""
+        found = self._unary(self._stub.CreateApiKey, pb.CreateApiKeyRequest(name=name, role=role))
+        return found.key, found.token
+
+    def list_api_keys(self) -> builtins.list[pb.ApiKey]:
+        """The server's keys (never their secrets)."""
+        return builtins.list(
+            self._unary(self._stub.ListApiKeys, pb.ListApiKeysRequest(), idempotent=True).keys
+        )
+
+    def revoke_api_key(self, name: str) -> pb.ApiKey:
+        """Revoke the server's active key ``name``."""
+        return self._unary(self._stub.RevokeApiKey, pb.RevokeApiKeyRequest(name=name))
+
     def close(self) -> None:
         self._channel.close()
 

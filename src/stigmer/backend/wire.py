@@ -58,7 +58,7 @@ BY_CODE: dict[str, type[StigmerError]] = {
     "UNAVAILABLE": errors.Unavailable,
     "DEADLINE_EXCEEDED": errors.Unavailable,
     "UNAUTHENTICATED": errors.Unauthenticated,
-    "PERMISSION_DENIED": errors.Unauthenticated,
+    "PERMISSION_DENIED": errors.PermissionDenied,
     "RESOURCE_EXHAUSTED": errors.ResourceExhausted,
     "ABORTED": errors.ExecutionFailed,
 }

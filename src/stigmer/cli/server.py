@@ -12,6 +12,7 @@ from stigmer.cli.context import App, engine_options, output_option, pass_app
 from stigmer.config import DEFAULT_SERVER_PORT
 
 if TYPE_CHECKING:
+    from stigmer.backend.remote import RemoteBackend
     from stigmer.server.app import ServerOptions
 
 
@@ -230,30 +231,75 @@ def keys() -> None:
     """Create, list and revoke the API keys clients use (`stigmer login URL --token KEY`)."""
 
 
+def _remote(app: App, database: str | None) -> RemoteBackend | None:
+    """The server this home is logged in to, when keys are managed there (no --database given)."""
+    if database or app.config.backend != "cloud" or _database_chosen_above():
+        return None
+    from stigmer.backend.remote import RemoteBackend
+
+    return RemoteBackend.from_config(app.config)
+
+
+def _database_chosen_above() -> bool:
+    ctx = click.get_current_context()
+    while ctx.parent is not None:
+        ctx = ctx.parent
+        if ctx.info_name == "server" and ctx.params.get("database"):
+            return True
+    return False
+
+
+_ROLE_HELP = (
+    "What the key may do: viewer (read), runner (+ execute, approve, cancel, resume, retry), "
+    "editor (+ apply, delete, environments), admin (+ keys, secrets' values, pruning), "
+    "worker (claims, leases and steps, for `stigmer worker` elsewhere)."
+)
+
+
 @keys.command("create")
 @click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(["viewer", "runner", "editor", "admin", "worker"]),
+    default="admin",
+    show_default=True,
+    help=_ROLE_HELP,
+)
 @_database_option
 @pass_app
-def create(app: App, name: str, database: str | None) -> None:
+def create(app: App, name: str, role: str, database: str | None) -> None:
     """Create the API key NAME and print it (to stdout), once: only its hash is kept.
 
+    On a machine logged in to a server (`stigmer login`), the key is made there (this needs an
+    admin key); otherwise in this home's database, or --database.
+
     \b
-    Example:
-      KEY=$(stigmer server keys create ci)
+    Examples:
+      KEY=$(stigmer server keys create ci --role runner)
+      stigmer server keys create build-box --role worker
     """
     import getpass
 
     from stigmer.server.keys import create_key
     from stigmer.store.database import Database
 
-    db = Database.open(_database(app, database))
-    try:
-        key, token = create_key(db, name, created_by=getpass.getuser())
-    finally:
-        db.close()
+    remote = _remote(app, database)
+    if remote is not None:
+        try:
+            wire, token = remote.create_api_key(name, role)
+        finally:
+            remote.close()
+        key_name, key_role = wire.name, wire.role
+    else:
+        db = Database.open(_database(app, database))
+        try:
+            key, token = create_key(db, name, role=role, created_by=getpass.getuser())
+        finally:
+            db.close()
+        key_name, key_role = key.name, key.role
     click.echo(token)
     click.echo(
-        f"API key {key.name!r} created. It is shown only now: store it somewhere safe. "
+        f"API key {key_name!r} ({key_role}) created. It is shown only now: store it somewhere safe. "
         f"Clients use it with `stigmer login URL --token KEY`.",
         err=True,
     )
@@ -264,22 +310,32 @@ def create(app: App, name: str, database: str | None) -> None:
 @output_option
 @pass_app
 def list_(app: App, database: str | None, output: str | None) -> None:
-    """List the API keys (names and dates, never the keys)."""
+    """List the API keys (names, roles and dates, never the keys)."""
     from stigmer.cli.output import dump_json, dump_yaml, table
+    from stigmer.server.key_service import from_wire
     from stigmer.server.keys import list_keys
     from stigmer.store.database import Database
 
-    db = Database.open(_database(app, database))
-    try:
-        found = list_keys(db.conn)
-    finally:
-        db.close()
+    remote = _remote(app, database)
+    if remote is not None:
+        try:
+            found = [from_wire(k) for k in remote.list_api_keys()]
+        finally:
+            remote.close()
+    else:
+        db = Database.open(_database(app, database))
+        try:
+            found = list_keys(db.conn)
+        finally:
+            db.close()
     fmt = app.output(output)
     if fmt != "table":
         data = [
             {
                 "name": k.name,
                 "id": k.id,
+                "role": k.role,
+                "roleFromUpgrade": k.role_from_upgrade,
                 "createdAt": k.created_at,
                 "createdBy": k.created_by,
                 "revokedAt": k.revoked_at,
@@ -290,13 +346,26 @@ def list_(app: App, database: str | None, output: str | None) -> None:
         click.echo(dump_json(data) if fmt == "json" else dump_yaml([data]).rstrip("\n"))
         return
     if not found:
-        click.echo("No API keys. Create one: stigmer server keys create NAME", err=True)
+        click.echo("No API keys. Create one: stigmer server keys create NAME --role ROLE", err=True)
         return
     rows = [
-        [k.name, k.id, k.created_at[:19].replace("T", " "), k.created_by, "active" if k.active else "revoked"]
+        [
+            k.name,
+            k.id,
+            f"{k.role} (from upgrade)" if k.role_from_upgrade else k.role,
+            k.created_at[:19].replace("T", " "),
+            k.created_by,
+            "active" if k.active else "revoked",
+        ]
         for k in found
     ]
-    click.echo(table(["NAME", "ID", "CREATED", "BY", "STATUS"], rows))
+    click.echo(table(["NAME", "ID", "ROLE", "CREATED", "BY", "STATUS"], rows))
+    if any(k.role_from_upgrade and k.active for k in found):
+        click.echo(
+            "Keys marked 'from upgrade' were made before roles existed and became admin; "
+            "replace them with narrower keys (`stigmer server keys create NAME --role R`, then revoke).",
+            err=True,
+        )
 
 
 @keys.command("revoke")
@@ -308,9 +377,16 @@ def revoke(app: App, name: str, database: str | None) -> None:
     from stigmer.server.keys import revoke_key
     from stigmer.store.database import Database
 
-    db = Database.open(_database(app, database))
-    try:
-        revoke_key(db, name)
-    finally:
-        db.close()
+    remote = _remote(app, database)
+    if remote is not None:
+        try:
+            remote.revoke_api_key(name)
+        finally:
+            remote.close()
+    else:
+        db = Database.open(_database(app, database))
+        try:
+            revoke_key(db, name)
+        finally:
+            db.close()
     click.echo(f"API key {name!r} revoked")

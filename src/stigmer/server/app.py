@@ -29,6 +29,7 @@ from stigmer.engine.thread import EngineThread
 from stigmer.errors import InvalidArgument
 from stigmer.server import keys
 from stigmer.server.auth import AuthInterceptor, Verify
+from stigmer.server.roles import Caller
 from stigmer.server.servicer import SERVICE, BackendPool, BackendServicer
 from stigmer.store.database import Database
 
@@ -112,9 +113,9 @@ class KeyChecker:
     def __init__(self, database: Path) -> None:
         self.db = Database.open(database)
 
-    def __call__(self, token: str) -> str | None:
+    def __call__(self, token: str) -> Caller | None:
         key = keys.verify(self.db.conn, token)
-        return key.name if key else None
+        return key.caller if key else None
 
     def active(self) -> int:
         return keys.count_active(self.db.conn)

@@ -15,7 +15,9 @@ from typing import Any
 import grpc
 
 from stigmer.backend.wire import error_status
-from stigmer.errors import Unauthenticated
+from stigmer.errors import PermissionDenied, StigmerError, Unauthenticated
+from stigmer.server import roles
+from stigmer.server.roles import Caller, Role
 
 # The standard health service answers without a key (load balancers, `backend status`).
 OPEN_SERVICES = ("/grpc.health.v1.Health/",)
@@ -25,14 +27,21 @@ HINT = (
 )
 
 _KEY: ContextVar[str] = ContextVar("stigmer_api_key", default="")
+_ROLE: ContextVar[Role] = ContextVar("stigmer_api_role", default=Role.ADMIN)
+BACKEND_PREFIX = "/stigmer.backend.v1.BackendService/"
 
-Verify = Callable[[str], str | None]
-"""A bearer token to the name of the active key it is, or None."""
+Verify = Callable[[str], Caller | None]
+"""A bearer token to the active key it is (name and role), or None."""
 
 
 def current_key() -> str:
     """The name of the API key the current call was made with ("" outside a call)."""
     return _KEY.get()
+
+
+def current_role() -> Role:
+    """The role of the API key the current call was made with (admin outside a call)."""
+    return _ROLE.get()
 
 
 def bearer(metadata: Any) -> str:
@@ -47,12 +56,13 @@ def bearer(metadata: Any) -> str:
 
 
 def _refusal(
-    handler: grpc.RpcMethodHandler[Any, Any], error: Unauthenticated
+    handler: grpc.RpcMethodHandler[Any, Any], error: StigmerError
 ) -> grpc.RpcMethodHandler[Any, Any]:
-    _, details, metadata = error_status(error)
+    code, details, metadata = error_status(error)
+    status = getattr(grpc.StatusCode, code)
 
     async def refuse(_: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, details, tuple(metadata))
+        await context.abort(status, details, tuple(metadata))
 
     # No deserializer: the request is never parsed. The handler keeps the method's shape.
     if handler.request_streaming and handler.response_streaming:
@@ -64,8 +74,9 @@ def _refusal(
     return grpc.unary_unary_rpc_method_handler(refuse)
 
 
-def _with_key(handler: grpc.RpcMethodHandler[Any, Any], name: str) -> grpc.RpcMethodHandler[Any, Any]:
-    """The handler, running with ``name`` as :func:`current_key` (for our unary and stream methods)."""
+def _with_key(handler: grpc.RpcMethodHandler[Any, Any], caller: Caller) -> grpc.RpcMethodHandler[Any, Any]:
+    """The handler, running as ``caller`` (:func:`current_key`, :func:`current_role`)."""
+    name, role = caller.name, caller.role
     serializers = {
         "request_deserializer": handler.request_deserializer,
         "response_serializer": handler.response_serializer,
@@ -77,6 +88,7 @@ def _with_key(handler: grpc.RpcMethodHandler[Any, Any], name: str) -> grpc.RpcMe
 
         async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             _KEY.set(name)  # each call runs in a task (and a context) of its own
+            _ROLE.set(role)
             return await inner(request, context)
 
         return grpc.unary_unary_rpc_method_handler(call, **serializers)
@@ -85,6 +97,7 @@ def _with_key(handler: grpc.RpcMethodHandler[Any, Any], name: str) -> grpc.RpcMe
 
         async def watch(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             _KEY.set(name)
+            _ROLE.set(role)
             async for item in inner_stream(request, context):
                 yield item
 
@@ -93,7 +106,8 @@ def _with_key(handler: grpc.RpcMethodHandler[Any, Any], name: str) -> grpc.RpcMe
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Refuses every call without a valid API key, except the health service's."""
+    """Refuses every call without a valid API key (except the health service's), and every
+    BackendService call the key's role does not allow (:data:`stigmer.server.roles.RPC_ROLES`)."""
 
     def __init__(self, verify: Verify) -> None:
         self.verify = verify
@@ -112,12 +126,18 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 handler,
                 Unauthenticated("this server needs an API key: `authorization: Bearer KEY`", hint=HINT),
             )
-        name = self.verify(token)
-        if name is None:
+        caller = self.verify(token)
+        if caller is None:
             return _refusal(
                 handler, Unauthenticated("the API key was refused: it is unknown or revoked", hint=HINT)
             )
-        return _with_key(handler, name)
+        method = handler_call_details.method
+        if method.startswith(BACKEND_PREFIX):
+            try:
+                roles.check(caller.role, method[len(BACKEND_PREFIX) :], caller.name)
+            except PermissionDenied as exc:
+                return _refusal(handler, exc)
+        return _with_key(handler, caller)
 
 
-__all__ = ["OPEN_SERVICES", "AuthInterceptor", "Verify", "bearer", "current_key"]
+__all__ = ["OPEN_SERVICES", "AuthInterceptor", "Verify", "bearer", "current_key", "current_role"]

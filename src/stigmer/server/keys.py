@@ -17,6 +17,7 @@ from stigmer.backend.codec import timestamp
 from stigmer.clock import utcnow
 from stigmer.errors import AlreadyExists, NotFound
 from stigmer.resources.names import validate_name
+from stigmer.server.roles import Caller, Role, parse_role
 from stigmer.store import api_keys as key_rows
 from stigmer.store.database import Database
 
@@ -34,10 +35,17 @@ class ApiKey:
     created_at: str
     created_by: str = ""
     revoked_at: str = ""
+    role: str = "admin"
+    role_from_upgrade: bool = False
 
     @property
     def active(self) -> bool:
         return not self.revoked_at
+
+    @property
+    def caller(self) -> Caller:
+        """Who a request made with this key comes from."""
+        return Caller(self.name, parse_role(self.role))
 
 
 def _now() -> str:
@@ -55,21 +63,26 @@ def _key(row: key_rows.KeyRow) -> ApiKey:
         created_at=row.created_at,
         created_by=row.created_by,
         revoked_at=row.revoked_at,
+        role=row.role,
+        role_from_upgrade=row.role_from_upgrade,
     )
 
 
-def create_key(db: Database, name: str, *, created_by: str = "") -> tuple[ApiKey, str]:
-    """Store a new key named ``name``; return it and its token (shown once, never stored).
+def create_key(
+    db: Database, name: str, *, role: str = Role.ADMIN, created_by: str = ""
+) -> tuple[ApiKey, str]:
+    """Store a new key named ``name`` with ``role``; return it and its token (shown once, never stored).
 
     Raises:
-        InvalidArgument: The name is not a valid name.
+        InvalidArgument: The name is not a valid name, or the role no role.
         AlreadyExists: An active key has that name.
     """
     validate_name(name, field="name")
+    role = parse_role(role)
     key_id = secrets.token_hex(_ID_BYTES)
     secret = secrets.token_urlsafe(_SECRET_BYTES)
     salt = secrets.token_bytes(16)
-    row = key_rows.KeyRow(key_id, name, _now(), created_by, "", salt, _digest(salt, secret))
+    row = key_rows.KeyRow(key_id, name, _now(), created_by, "", salt, _digest(salt, secret), str(role))
     with db.write() as conn:
         if key_rows.active_by_name(conn, name):
             raise AlreadyExists(

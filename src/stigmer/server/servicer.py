@@ -25,7 +25,9 @@ from stigmer.backend.watch import ExecutionWatch
 from stigmer.backend.wire import error_status, pack, unpack, unpack_execution
 from stigmer.errors import InvalidArgument, StigmerError, Unavailable
 from stigmer.resources.kinds import kind_info
-from stigmer.server.auth import current_key
+from stigmer.server import roles
+from stigmer.server.auth import current_key, current_role
+from stigmer.server.key_service import KEY_UNARY
 
 SERVICE = "stigmer.backend.v1.BackendService"
 WATCH_POLL_SECONDS = 0.1
@@ -266,6 +268,7 @@ UNARY: dict[str, tuple[type[Message], Callable[[Backend, Any], Message]]] = {
     "RevealSecret": (pb.RevealSecretRequest, _reveal),
     "RotateMasterKey": (pb.RotateMasterKeyRequest, _rotate),
     "GetBackendInfo": (pb.GetBackendInfoRequest, _info),
+    **KEY_UNARY,
 }
 
 
@@ -298,12 +301,14 @@ class BackendServicer:
         self, name: str, cls: type[Message], impl: Callable[[Backend, Any], Message]
     ) -> Callable[[bytes, grpc.aio.ServicerContext[Any, Any]], Any]:
         async def behavior(raw: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
-            key = current_key()
+            key, role = current_key(), current_role()
             try:
                 request = _parse(cls, raw)
+                roles.check_request(role, name, request, key)
                 response = await self.pool.run(lambda b: impl(b, request), actor=f"key:{key}" if key else "")
                 if isinstance(response, pb.BackendInfo):
                     response.api_key = key
+                    response.api_key_role = str(role) if key else ""
             except StigmerError as exc:
                 await _abort(context, exc)
             except Exception:

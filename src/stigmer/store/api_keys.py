@@ -18,15 +18,25 @@ class KeyRow:
     revoked_at: str
     salt: bytes = b""
     hash: bytes = b""
+    role: str = "admin"
+    role_from_upgrade: bool = False
 
 
-_COLUMNS = "id, name, created_at, created_by, revoked_at, salt, hash"
+_COLUMNS = "id, name, created_at, created_by, revoked_at, salt, hash, role, role_from_upgrade"
 
 
 def _row(values: tuple[Any, ...]) -> KeyRow:
-    id, name, created_at, created_by, revoked_at, salt, digest = values
+    id, name, created_at, created_by, revoked_at, salt, digest, role, upgraded = values
     return KeyRow(
-        str(id), str(name), str(created_at), str(created_by), str(revoked_at), bytes(salt), bytes(digest)
+        str(id),
+        str(name),
+        str(created_at),
+        str(created_by),
+        str(revoked_at),
+        bytes(salt),
+        bytes(digest),
+        str(role),
+        bool(upgraded),
     )
 
 
@@ -49,8 +59,9 @@ def active_by_id(conn: sqlite3.Connection, key_id: str) -> KeyRow | None:
 def insert_txn(conn: sqlite3.Connection, key: KeyRow) -> None:
     """Store a new key."""
     conn.execute(
-        "INSERT INTO api_keys (id, name, salt, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
-        (key.id, key.name, key.salt, key.hash, key.created_at, key.created_by),
+        "INSERT INTO api_keys (id, name, salt, hash, created_at, created_by, role, role_from_upgrade)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+        (key.id, key.name, key.salt, key.hash, key.created_at, key.created_by, key.role),
     )
 
 

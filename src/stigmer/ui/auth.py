@@ -17,14 +17,18 @@ import threading
 from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stigmer.errors import Unauthenticated
 
 COOKIE = "stigmer_key"
 HINT = "sign in with an API key; whoever runs the server creates one with `stigmer server keys create NAME`"
 
-Verify = Callable[[str], str | None]
-"""A bearer token to the name of the active API key it is, or None."""
+if TYPE_CHECKING:
+    from stigmer.server.roles import Caller
+
+Verify = Callable[[str], "Caller | None"]
+"""A bearer token to the active API key it is (name and role), or None."""
 
 
 def stored_keys(database: Path) -> tuple[Verify, Callable[[], None]]:
@@ -35,10 +39,10 @@ def stored_keys(database: Path) -> tuple[Verify, Callable[[], None]]:
     db = Database.open(database)
     lock = threading.Lock()
 
-    def verify(token: str) -> str | None:
+    def verify(token: str) -> Caller | None:
         with lock:
             key = keys.verify(db.conn, token)
-        return key.name if key else None
+        return key.caller if key else None
 
     return verify, db.close
 
@@ -47,7 +51,7 @@ def locked(verify: Verify) -> Verify:
     """``verify`` made safe to call from many threads (one call at a time)."""
     lock = threading.Lock()
 
-    def call(token: str) -> str | None:
+    def call(token: str) -> Caller | None:
         with lock:
             return verify(token)
 
@@ -105,20 +109,22 @@ class Gate:
     def host_allowed(self, host: str) -> bool:
         return not self.hosts or host.lower() in self.hosts
 
-    def check(self, token: str) -> str:
-        """The name of the key ``token`` is ("" when no key is required).
+    def check(self, token: str) -> Caller:
+        """The key ``token`` is (an unnamed admin when no key is required).
 
         Raises:
             Unauthenticated: A key is required and ``token`` is missing, unknown or revoked.
         """
+        from stigmer.server.roles import Caller
+
         if self.verify is None:
-            return ""
+            return Caller("")
         if not token:
             raise Unauthenticated("this dashboard needs an API key", hint=HINT)
-        name = self.verify(token)
-        if name is None:
+        caller = self.verify(token)
+        if caller is None:
             raise Unauthenticated("the API key was refused: it is unknown or revoked", hint=HINT)
-        return name
+        return caller
 
 
 def loopback_hosts(host: str, port: int) -> frozenset[str]:

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from stigmer.errors import InvalidArgument, StigmerError, Unauthenticated
+from stigmer.server import roles
+from stigmer.server.roles import Caller
 from stigmer.ui import api, auth
 from stigmer.ui.events import frame, stream
 
@@ -247,10 +249,13 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/api/logout" and method == "POST":
                 self._json(200, {}, {"Set-Cookie": auth.clear_cookie(secure=dashboard.tls)})
                 return
-            key = dashboard.gate.check(self._token())
+            caller = dashboard.gate.check(self._token())
+            key = caller.name
             if path == "/api/info" and method == "GET":
-                self._json(200, self._info(key))
+                self._json(200, self._info(caller))
                 return
+            # GET reads (viewer); POST starts, approves, rejects, cancels or resumes (runner).
+            roles.check(caller.role, "CreateExecution" if method == "POST" else "GetExecution", key)
             events = EVENTS.match(path)
             if events and method == "GET":
                 self._events(events.group("id"), query)
@@ -275,7 +280,7 @@ class Handler(BaseHTTPRequestHandler):
             log.exception("the dashboard failed to answer %s %s", method, path)
             self._json(500, {"error": f"the dashboard failed to answer {method} {path}; see its log"})
 
-    def _info(self, key: str) -> dict[str, Any]:
+    def _info(self, caller: Caller) -> dict[str, Any]:
         """What the dashboard is: version, what it reads, who signed in, whether it runs work.
 
         Answered without the store: the backend's own ``info`` counts every table.
@@ -288,16 +293,23 @@ class Handler(BaseHTTPRequestHandler):
             "backend": dashboard.options.backend_label,
             "remote": dashboard.remote,
             "worker": dashboard.engine.worker_id if dashboard.engine else "",
-            "auth": {"required": dashboard.gate.required, "key": key},
+            "auth": {
+                "required": dashboard.gate.required,
+                "key": caller.name,
+                "role": str(caller.role),
+                # What the pages offer: the buttons of what this key may not do are hidden.
+                "may": {"run": roles.allows(caller.role, "CreateExecution")},
+            },
         }
 
     def _login(self, body: dict[str, Any]) -> None:
         token = body.get("token", "")
         if not isinstance(token, str) or not token.strip():
             raise InvalidArgument("paste an API key", field="token")
-        name = self.dashboard.gate.check(token.strip())
-        extra = {"Set-Cookie": auth.set_cookie(token.strip(), secure=self.dashboard.tls)} if name else {}
-        self._json(200, {"key": name}, extra)
+        caller = self.dashboard.gate.check(token.strip())
+        cookie = auth.set_cookie(token.strip(), secure=self.dashboard.tls)
+        extra = {"Set-Cookie": cookie} if caller.name else {}
+        self._json(200, {"key": caller.name, "role": str(caller.role)}, extra)
 
     def _events(self, execution_id: str, query: dict[str, str]) -> None:
         dashboard = self.dashboard

@@ -28,7 +28,8 @@ if _version_not_supported:
 
 class BackendServiceStub:
     """Served by `stigmer server`. Every call but the standard health service needs the
-    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED.
+    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED; a call the key's role
+    does not allow is PERMISSION_DENIED, naming the role it needs.
 
     Errors: the status code is the error's kind (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT,
     FAILED_PRECONDITION for a conflict, UNAUTHENTICATED, RESOURCE_EXHAUSTED, ...) and the
@@ -184,11 +185,27 @@ class BackendServiceStub:
                 request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.GetBackendInfoRequest.SerializeToString,
                 response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.BackendInfo.FromString,
                 _registered_method=True)
+        self.CreateApiKey = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/CreateApiKey',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CreateApiKeyRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CreateApiKeyResponse.FromString,
+                _registered_method=True)
+        self.ListApiKeys = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/ListApiKeys',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListApiKeysRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListApiKeysResponse.FromString,
+                _registered_method=True)
+        self.RevokeApiKey = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/RevokeApiKey',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RevokeApiKeyRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ApiKey.FromString,
+                _registered_method=True)
 
 
 class BackendServiceServicer:
     """Served by `stigmer server`. Every call but the standard health service needs the
-    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED.
+    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED; a call the key's role
+    does not allow is PERMISSION_DENIED, naming the role it needs.
 
     Errors: the status code is the error's kind (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT,
     FAILED_PRECONDITION for a conflict, UNAUTHENTICATED, RESOURCE_EXHAUSTED, ...) and the
@@ -371,6 +388,25 @@ class BackendServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateApiKey(self, request, context):
+        """API keys (the admin role): `stigmer server keys …` against a server.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApiKeys(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiKey(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BackendServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -514,6 +550,21 @@ def add_BackendServiceServicer_to_server(servicer, server):
                     request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.GetBackendInfoRequest.FromString,
                     response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.BackendInfo.SerializeToString,
             ),
+            'CreateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateApiKey,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CreateApiKeyRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CreateApiKeyResponse.SerializeToString,
+            ),
+            'ListApiKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiKeys,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListApiKeysRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiKey,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RevokeApiKeyRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ApiKey.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'stigmer.backend.v1.BackendService', rpc_method_handlers)
@@ -524,7 +575,8 @@ def add_BackendServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class BackendService:
     """Served by `stigmer server`. Every call but the standard health service needs the
-    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED.
+    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED; a call the key's role
+    does not allow is PERMISSION_DENIED, naming the role it needs.
 
     Errors: the status code is the error's kind (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT,
     FAILED_PRECONDITION for a conflict, UNAUTHENTICATED, RESOURCE_EXHAUSTED, ...) and the
@@ -1280,6 +1332,87 @@ class BackendService:
             '/stigmer.backend.v1.BackendService/GetBackendInfo',
             stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.GetBackendInfoRequest.SerializeToString,
             stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.BackendInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/CreateApiKey',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CreateApiKeyRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CreateApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApiKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/ListApiKeys',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListApiKeysRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ListApiKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/RevokeApiKey',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RevokeApiKeyRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ApiKey.FromString,
             options,
             channel_credentials,
             insecure,

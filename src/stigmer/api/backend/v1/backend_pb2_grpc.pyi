@@ -29,7 +29,8 @@ GRPC_VERSION: str
 
 class BackendServiceStub:
     """Served by `stigmer server`. Every call but the standard health service needs the
-    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED.
+    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED; a call the key's role
+    does not allow is PERMISSION_DENIED, naming the role it needs.
 
     Errors: the status code is the error's kind (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT,
     FAILED_PRECONDITION for a conflict, UNAUTHENTICATED, RESOURCE_EXHAUSTED, ...) and the
@@ -76,11 +77,16 @@ class BackendServiceStub:
     RotateMasterKey: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RotateMasterKeyRequest, _backend_pb2.RotateMasterKeyResponse]
     """Re-seal every secret with a new master key, in one transaction."""
     GetBackendInfo: _grpc.UnaryUnaryMultiCallable[_backend_pb2.GetBackendInfoRequest, _backend_pb2.BackendInfo]
+    CreateApiKey: _grpc.UnaryUnaryMultiCallable[_backend_pb2.CreateApiKeyRequest, _backend_pb2.CreateApiKeyResponse]
+    """API keys (the admin role): `stigmer server keys …` against a server."""
+    ListApiKeys: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ListApiKeysRequest, _backend_pb2.ListApiKeysResponse]
+    RevokeApiKey: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RevokeApiKeyRequest, _backend_pb2.ApiKey]
 
 @_typing.type_check_only
 class BackendServiceAsyncStub(BackendServiceStub):
     """Served by `stigmer server`. Every call but the standard health service needs the
-    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED.
+    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED; a call the key's role
+    does not allow is PERMISSION_DENIED, naming the role it needs.
 
     Errors: the status code is the error's kind (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT,
     FAILED_PRECONDITION for a conflict, UNAUTHENTICATED, RESOURCE_EXHAUSTED, ...) and the
@@ -124,10 +130,15 @@ class BackendServiceAsyncStub(BackendServiceStub):
     RotateMasterKey: _aio.UnaryUnaryMultiCallable[_backend_pb2.RotateMasterKeyRequest, _backend_pb2.RotateMasterKeyResponse]  # type: ignore[assignment]
     """Re-seal every secret with a new master key, in one transaction."""
     GetBackendInfo: _aio.UnaryUnaryMultiCallable[_backend_pb2.GetBackendInfoRequest, _backend_pb2.BackendInfo]  # type: ignore[assignment]
+    CreateApiKey: _aio.UnaryUnaryMultiCallable[_backend_pb2.CreateApiKeyRequest, _backend_pb2.CreateApiKeyResponse]  # type: ignore[assignment]
+    """API keys (the admin role): `stigmer server keys …` against a server."""
+    ListApiKeys: _aio.UnaryUnaryMultiCallable[_backend_pb2.ListApiKeysRequest, _backend_pb2.ListApiKeysResponse]  # type: ignore[assignment]
+    RevokeApiKey: _aio.UnaryUnaryMultiCallable[_backend_pb2.RevokeApiKeyRequest, _backend_pb2.ApiKey]  # type: ignore[assignment]
 
 class BackendServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by `stigmer server`. Every call but the standard health service needs the
-    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED.
+    metadata `authorization: Bearer <API key>`, else UNAUTHENTICATED; a call the key's role
+    does not allow is PERMISSION_DENIED, naming the role it needs.
 
     Errors: the status code is the error's kind (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT,
     FAILED_PRECONDITION for a conflict, UNAUTHENTICATED, RESOURCE_EXHAUSTED, ...) and the
@@ -337,5 +348,27 @@ class BackendServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _backend_pb2.GetBackendInfoRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_backend_pb2.BackendInfo, _abc.Awaitable[_backend_pb2.BackendInfo]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateApiKey(
+        self,
+        request: _backend_pb2.CreateApiKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.CreateApiKeyResponse, _abc.Awaitable[_backend_pb2.CreateApiKeyResponse]]:
+        """API keys (the admin role): `stigmer server keys …` against a server."""
+
+    @_abc_1.abstractmethod
+    def ListApiKeys(
+        self,
+        request: _backend_pb2.ListApiKeysRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.ListApiKeysResponse, _abc.Awaitable[_backend_pb2.ListApiKeysResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RevokeApiKey(
+        self,
+        request: _backend_pb2.RevokeApiKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.ApiKey, _abc.Awaitable[_backend_pb2.ApiKey]]: ...
 
 def add_BackendServiceServicer_to_server(servicer: BackendServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
