@@ -128,7 +128,14 @@ def test_keys_are_shown_once_and_listed_without_their_secret(served: tuple[Serve
     assert secret not in home("server", "keys", "list").out + str(listed)
     stored = b"".join(p.read_bytes() for p in Path(home.home).glob("local.db*"))
     assert secret.encode() not in stored  # only a salted hash of it
-    assert home("server", "keys", "list").lines()[0].split() == ["NAME", "ID", "CREATED", "BY", "STATUS"]
+    assert home("server", "keys", "list").lines()[0].split() == [
+        "NAME",
+        "ID",
+        "ROLE",
+        "CREATED",
+        "BY",
+        "STATUS",
+    ]
 
     again = home("server", "keys", "create", "admin", check=False)
     assert again.code == 1 and "already exists" in again.err

@@ -89,7 +89,8 @@ def test_every_backend_rpc_has_a_role() -> None:
 def role_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, dict[str, str]]]:
     home = server_home(tmp_path_factory.mktemp("roles"))
     tokens = {
-        role: home("server", "keys", "create", f"{role}-key", "--role", role).out.strip() for role in ROLE_NAMES
+        role: home("server", "keys", "create", f"{role}-key", "--role", role).out.strip()
+        for role in ROLE_NAMES
     }
     server = ServerProcess(home).start()
     try:
@@ -183,7 +184,8 @@ def test_keys_made_before_roles_become_admin_and_say_so(tmp_path: Path) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     migrate(conn, str(path), target=6)
     conn.execute(
-        "INSERT INTO api_keys (id, name, salt, hash, created_at) VALUES ('abc', 'old-key', x'00', x'00', 'now')"
+        "INSERT INTO api_keys (id, name, salt, hash, created_at)"
+        " VALUES ('abc', 'old-key', x'00', x'00', 'now')"
     )
     conn.close()
     db = Database.open(path)

@@ -31,7 +31,12 @@ def test_the_api_answers_only_requests_with_a_valid_key(locked: DashboardProcess
     assert http(f"{locked.url}api/info", headers={"Authorization": "Bearer sk_0_nope"})[0] == 401
     assert http(f"{locked.url}api/executions/x/events")[0] == 401
     status, _, body = http(f"{locked.url}api/info", headers={"Authorization": f"Bearer {key}"})
-    assert status == 200 and body["auth"] == {"required": True, "key": "alice"}
+    assert status == 200 and body["auth"] == {
+        "required": True,
+        "key": "alice",
+        "role": "admin",
+        "may": {"run": True},
+    }
     # The page and its scripts hold no data: they load, then ask for a key.
     assert http(locked.url)[0] == 200
     assert http(f"{locked.url}static/app.js")[0] == 200

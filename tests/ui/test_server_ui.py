@@ -36,7 +36,10 @@ def test_the_server_serves_the_dashboard_behind_its_api_keys(served: tuple[Serve
     auth = {"Authorization": f"Bearer {key}"}
     status, _, info = http(f"{url}api/info", headers=auth)
     assert status == 200
-    assert info["auth"] == {"required": True, "key": "admin"} and info["remote"] is True
+    assert (
+        info["auth"] == {"required": True, "key": "admin", "role": "admin", "may": {"run": True}}
+        and info["remote"] is True
+    )
 
     status, _, started = http(
         f"{url}api/workflows/release-gate/executions",
@@ -94,3 +97,49 @@ def test_stigmer_ui_of_a_logged_in_home_shows_and_drives_the_server(
         assert run in client("execution", "list", "-o", "json").out  # the same runs the CLI sees
         assert http(f"{local.url}api/executions/{run}/approve", method="POST", body={})[0] == 200
         wait_for(lambda: phase() == "COMPLETED")
+
+
+def test_a_viewer_key_sees_runs_but_is_offered_and_allowed_nothing_else(
+    page: Page, served: tuple[ServerProcess, str, str]
+) -> None:
+    server, url, admin = served
+    viewer = server.home("server", "keys", "create", "watcher", "--role", "viewer").out.strip()
+    status, _, started = http(
+        f"{url}api/workflows/release-gate/executions",
+        method="POST",
+        body={"inputs": {"version": "for-viewer"}},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    assert status == 201, started
+    run = started["id"]
+    mine = {"Authorization": f"Bearer {viewer}"}
+    info = http(f"{url}api/info", headers=mine)[2]
+    assert info["auth"]["role"] == "viewer" and info["auth"]["may"] == {"run": False}
+    wait_for(
+        lambda: http(f"{url}api/executions/{run}", headers=mine)[2]["summary"]["phase"] == "WAITING_APPROVAL"
+    )
+    assert http(f"{url}api/executions/{run}", headers=mine)[2]["actions"] == []
+    for path in (
+        f"executions/{run}/approve",
+        f"executions/{run}/cancel",
+        "workflows/release-gate/executions",
+    ):
+        status, _, refused = http(f"{url}api/{path}", method="POST", body={}, headers=mine)
+        assert status == 403 and "has the role viewer" in refused["error"], (path, refused)
+    page.goto(f"{url}?token={viewer}")
+    page.goto(f"{url}#/executions/{run}")
+    expect(page.locator("h1")).to_contain_text(run)
+    expect(page.locator("[data-action=approve]")).to_have_count(0)
+    page.goto(f"{url}#/workflows/release-gate")
+    expect(page.locator("#graph")).to_be_visible()
+    expect(page.locator("#run")).to_have_count(0)
+    # the admin still approves it, so the run ends
+    assert (
+        http(
+            f"{url}api/executions/{run}/approve",
+            method="POST",
+            body={},
+            headers={"Authorization": f"Bearer {admin}"},
+        )[0]
+        == 200
+    )

@@ -31,6 +31,7 @@ from stigmer.errors import (
     Conflict,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
     ResourceExhausted,
     StigmerError,
     Unauthenticated,
@@ -59,6 +60,7 @@ STATUS: dict[type[StigmerError], int] = {
     NotFound: 404,
     AlreadyExists: 409,
     Conflict: 409,
+    PermissionDenied: 403,
     ResourceExhausted: 413,
     Unavailable: 503,
 }

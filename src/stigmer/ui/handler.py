@@ -250,28 +250,12 @@ class Handler(BaseHTTPRequestHandler):
                 self._json(200, {}, {"Set-Cookie": auth.clear_cookie(secure=dashboard.tls)})
                 return
             caller = dashboard.gate.check(self._token())
-            key = caller.name
             if path == "/api/info" and method == "GET":
                 self._json(200, self._info(caller))
                 return
             # GET reads (viewer); POST starts, approves, rejects, cancels or resumes (runner).
-            roles.check(caller.role, "CreateExecution" if method == "POST" else "GetExecution", key)
-            events = EVENTS.match(path)
-            if events and method == "GET":
-                self._events(events.group("id"), query)
-                return
-            found = api.match(method, path)
-            if found is None:
-                missing = HTTPStatus.METHOD_NOT_ALLOWED if api.path_exists(path) else HTTPStatus.NOT_FOUND
-                self._json(missing, {"error": f"no such API: {method} {path}", "code": "NOT_FOUND"})
-                return
-            handler, params = found
-            with dashboard.pool.borrow(actor=f"key:{key}" if key else "") as backend:
-                call = api.Call(
-                    backend, params, query, body, engine=dashboard.engine, remote=dashboard.remote
-                )
-                status, payload = handler(call)
-            self._json(status, payload)
+            roles.check(caller.role, "CreateExecution" if method == "POST" else "GetExecution", caller.name)
+            self._route(caller, method, path, query, body)
         except StigmerError as exc:
             self._error(exc)
         except _DISCONNECTED:
@@ -279,6 +263,32 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             log.exception("the dashboard failed to answer %s %s", method, path)
             self._json(500, {"error": f"the dashboard failed to answer {method} {path}; see its log"})
+
+    def _route(
+        self, caller: Caller, method: str, path: str, query: dict[str, str], body: dict[str, Any]
+    ) -> None:
+        """Answer an API request of a signed-in ``caller``."""
+        dashboard = self.dashboard
+        events = EVENTS.match(path)
+        if events and method == "GET":
+            self._events(events.group("id"), query)
+            return
+        found = api.match(method, path)
+        if found is None:
+            missing = HTTPStatus.METHOD_NOT_ALLOWED if api.path_exists(path) else HTTPStatus.NOT_FOUND
+            self._json(missing, {"error": f"no such API: {method} {path}", "code": "NOT_FOUND"})
+            return
+        handler, params = found
+        with dashboard.pool.borrow(actor=f"key:{caller.name}" if caller.name else "") as backend:
+            call = api.Call(backend, params, query, body, engine=dashboard.engine, remote=dashboard.remote)
+            status, payload = handler(call)
+        if (
+            isinstance(payload, dict)
+            and "actions" in payload
+            and not roles.allows(caller.role, "CreateExecution")
+        ):
+            payload["actions"] = []  # the pages offer no button this key may not press
+        self._json(status, payload)
 
     def _info(self, caller: Caller) -> dict[str, Any]:
         """What the dashboard is: version, what it reads, who signed in, whether it runs work.

@@ -303,8 +303,10 @@ function approvalPanel(view, act) {
 /** #/executions/ID: the execution live. */
 export async function executionPage(main, id) {
   let view;
+  let mayRun;
   try {
     view = await get(`/executions/${enc(id)}`);
+    mayRun = (await get("/info")).auth.may.run; // no button for what this key may not do
   } catch (error) {
     put(main, problem(error));
     return () => {};
@@ -396,14 +398,15 @@ export async function executionPage(main, id) {
         ["Cancel", summary.cancelRequested && !FINISHED.includes(summary.phase) ? "requested" : ""],
       ]),
     );
-    const actionKey = JSON.stringify([view.actions, view.approval]);
+    const actions = mayRun ? view.actions : [];
+    const actionKey = JSON.stringify([actions, view.approval]);
     if (actionKey !== shownActions) {
       shownActions = actionKey;
       const buttons = [];
-      if (view.actions.includes("approve")) buttons.push(approvalPanel(view, act));
+      if (actions.includes("approve")) buttons.push(approvalPanel(view, act));
       const small = [];
-      if (view.actions.includes("resume")) small.push(h("button", { type: "button", dataset: { action: "resume" }, onclick: () => act("resume") }, "Resume"));
-      if (view.actions.includes("cancel")) small.push(h("button", { type: "button", class: "danger", dataset: { action: "cancel" }, onclick: () => act("cancel") }, "Cancel run"));
+      if (actions.includes("resume")) small.push(h("button", { type: "button", dataset: { action: "resume" }, onclick: () => act("resume") }, "Resume"));
+      if (actions.includes("cancel")) small.push(h("button", { type: "button", class: "danger", dataset: { action: "cancel" }, onclick: () => act("cancel") }, "Cancel run"));
       if (small.length) buttons.push(h("div", { class: "buttons" }, small));
       put(actionBox, buttons);
     }

@@ -301,6 +301,8 @@ export async function resourcePage(main, kind, name) {
     return () => {};
   }
   const { summary, record } = detail;
+  // Offer "Run it" only to a key that may run (the API refuses the others anyway).
+  const mayRun = (await get("/info")).auth.may.run;
   const sections = [
     h("div", { class: "title" }, h("h1", {}, `${info.noun} `, h("span", {}, summary.name)), h("span", { class: "muted" }, `version ${summary.version}`)),
     summary.description ? h("p", { class: "lead" }, summary.description) : null,
@@ -308,11 +310,11 @@ export async function resourcePage(main, kind, name) {
   ];
   if (kind === "workflows") {
     sections.push(card("Task graph", h("div", { class: "graph-box", id: "graph" }, drawGraph(detail.graph))));
-    sections.push(card("Run it", workflowForm(summary.name, detail.inputs, await environmentNames())));
+    if (mayRun) sections.push(card("Run it", workflowForm(summary.name, detail.inputs, await environmentNames())));
     sections.push(card("Recent runs", await recentRuns("workflow", summary.name)));
   } else if (kind === "agents") {
     sections.push(card("Instructions", h("pre", { class: "prose" }, record.spec.instructions || "")));
-    sections.push(card("Run it", agentForm(summary.name, await environmentNames())));
+    if (mayRun) sections.push(card("Run it", agentForm(summary.name, await environmentNames())));
     sections.push(card("Recent runs", await recentRuns("agent", summary.name)));
   } else if (kind === "skills") {
     sections.push(card("Content", h("pre", { class: "prose" }, record.spec.content || "")));
