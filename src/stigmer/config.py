@@ -56,6 +56,9 @@ class Config:
     server_ca_cert: str = ""
     engine: str = "local"
     temporal: TemporalSettings | None = None
+    # What `stigmer server` run from this home allows (``server: {python: …, mcp: …, egress: …}``);
+    # see stigmer.policy. ``server`` may be a mapping then, with the URL as ``server.url``.
+    server_settings: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -67,7 +70,9 @@ class Config:
         data: dict[str, Any] = {"backend": self.backend, "output": self.output}
         if self.database:
             data["database"] = self.database
-        if self.server:
+        if self.server_settings:
+            data["server"] = {**self.server_settings, **({"url": self.server} if self.server else {})}
+        elif self.server:
             data["server"] = self.server
         if self.server_ca_cert:
             data["server_ca_cert"] = self.server_ca_cert
@@ -107,7 +112,11 @@ def load_config(home: Path) -> Config:
             )
         setattr(config, key, value)
     config.database = str(data.pop("database", "") or "")
-    config.server = str(data.pop("server", "") or "")
+    server = data.pop("server", "") or ""
+    if isinstance(server, dict):
+        config.server_settings = dict(server)
+        server = config.server_settings.pop("url", "") or ""
+    config.server = str(server)
     config.server_ca_cert = str(data.pop("server_ca_cert", "") or "")
     if "temporal" in data:
         config.temporal = _temporal(data.pop("temporal"), str(path))

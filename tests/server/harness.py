@@ -16,6 +16,27 @@ import grpc
 from tests.cli.helpers import EXECUTABLE, Stigmer
 
 READY = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+# What the operator of a test server allows (config.yaml `server:`): this venv's `python` for the
+# example MCP servers, the test suite's step modules, and the fixtures' servers on 127.0.0.1.
+TRUSTING = {
+    "python": {"allowedModules": ["wfsteps", "batchsteps", "app"]},
+    "mcp": {"allowedCommands": ["python"]},
+    "egress": {"allow": ["127.0.0.0/8", "::1"]},
+}
+
+
+def trust_fixtures(home: Stigmer) -> None:
+    """Write TRUSTING into ``home``'s config.yaml, unless it says what its server allows."""
+    import yaml
+
+    path = home.home / "config.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    data = data if isinstance(data, dict) else {}
+    if isinstance(data.get("server"), dict):
+        return
+    data["server"] = {**TRUSTING, **({"url": data["server"]} if data.get("server") else {})}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
 
 
 class ServerProcess:
@@ -25,10 +46,14 @@ class ServerProcess:
         home: The server's Stigmer home (the CLI helper that runs in it).
         args: Extra arguments for `stigmer server`.
         env: Extra environment variables.
+        trusting: Let the server run the suite's fixtures (see TRUSTING); else its config decides.
     """
 
-    def __init__(self, home: Stigmer, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, home: Stigmer, *args: str, env: dict[str, str] | None = None, trusting: bool = True
+    ) -> None:
         self.home = home
+        self.trusting = trusting
         self.args = list(args)
         self.env = env or {}
         self.port = 0
@@ -47,6 +72,8 @@ class ServerProcess:
     def start(self, *, timeout: float = 20) -> ServerProcess:
         """Start it (on the port of the last start, if any) and wait until it listens."""
         self.starts += 1
+        if self.trusting:
+            trust_fixtures(self.home)
         offset = self.log.stat().st_size if self.log.exists() else 0
         # The server runs agents' MCP servers with `python`: the one of this venv.
         env = self.home.env(

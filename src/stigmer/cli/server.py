@@ -146,6 +146,7 @@ def _options(
     max_request_mb: int,
     grace: float,
 ) -> ServerOptions:
+    from stigmer.policy import ExecutionPolicy
     from stigmer.server.app import ServerOptions
 
     return ServerOptions(
@@ -158,6 +159,7 @@ def _options(
         max_request_bytes=max_request_mb * 1024 * 1024,
         grace_seconds=grace,
         config_model=str(app.config.extra.get("model", "")),
+        policy=ExecutionPolicy.for_server(app.config.server_settings),
     )
 
 

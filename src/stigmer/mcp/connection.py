@@ -22,6 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
+from stigmer import policy
 from stigmer.mcp.types import McpServerError, ServerSpec, Tool, ToolResult
 from stigmer.models.types import ToolSpec
 from stigmer.version import __version__
@@ -199,8 +200,10 @@ class ServerConnection:
     async def _open_client(self, stack: AsyncExitStack) -> Client:
         spec = self.spec
         info = mcp_types.Implementation(name="stigmer", version=__version__)
+        rules = policy.current()
         if spec.url:
             self._hint = f"check that the server is running and that {spec.url} is its MCP endpoint"
+            await anyio.to_thread.run_sync(rules.check_url, spec.url)
             http = await stack.enter_async_context(
                 httpx2.AsyncClient(
                     headers=spec.headers, timeout=httpx2.Timeout(_HTTP_TIMEOUT_S, read=_HTTP_READ_TIMEOUT_S)
@@ -208,6 +211,7 @@ class ServerConnection:
             )
             return Client(streamable_http_client(spec.url, http_client=http), client_info=info, cache=None)
         self._hint = "run the command by hand to see why it fails"
+        rules.check_command(spec.command)
         if spec.working_dir and not Path(spec.working_dir).is_dir():
             raise NotADirectoryError(f"working directory {spec.working_dir!r} does not exist")
         params = StdioServerParameters(
@@ -246,6 +250,9 @@ class ServerConnection:
         when = " during start-up" if starting else ""
         if isinstance(cause, NotADirectoryError):
             return str(cause)
+        if isinstance(cause, policy.PolicyRefusal):
+            self._hint = cause.hint
+            return cause.message
         if isinstance(cause, FileNotFoundError) and not self.spec.url:
             self._hint = "install it, or give its full path"
             return f"command {self.spec.command!r} not found"

@@ -27,6 +27,8 @@ from stigmer.backend.wire import DEFAULT_PORT, is_loopback
 from stigmer.config import TemporalSettings
 from stigmer.engine.thread import EngineThread
 from stigmer.errors import InvalidArgument
+from stigmer.policy import OPEN, ExecutionPolicy
+from stigmer.policy import install as install_policy
 from stigmer.server import keys
 from stigmer.server.auth import AuthInterceptor, Verify
 from stigmer.server.roles import Caller
@@ -61,6 +63,8 @@ class ServerOptions:
         engine: What runs executions: ``local`` (the worker inside, on leases) or ``temporal``
             (queued runs are handed to Temporal; the worker inside is a Temporal worker).
         temporal: Where Temporal is, with the ``temporal`` engine.
+        policy: What resources may make this host run or reach (stigmer.policy); None: anything
+            (tests). `stigmer server` passes the one of its config.yaml, strict by default.
     """
 
     database: Path
@@ -79,6 +83,7 @@ class ServerOptions:
     temporal: TemporalSettings | None = None
     extra_options: list[tuple[str, Any]] = field(default_factory=list)
     ui_port: int | None = None
+    policy: ExecutionPolicy | None = None
 
     @property
     def tls(self) -> bool:
@@ -177,7 +182,9 @@ class StigmerServer:
         check_exposure(options, self.active_keys())
         self._stopping = asyncio.Event()
         self._pool = BackendPool(self.open_backend, threads=options.threads)
-        servicer = BackendServicer(self._pool, stopping=self._stopping)
+        if options.policy is not None:
+            install_policy(options.policy)  # the worker inside follows it too
+        servicer = BackendServicer(self._pool, stopping=self._stopping, policy=options.policy or OPEN)
         server = grpc.aio.server(
             interceptors=[AuthInterceptor(self.verify)],
             options=[

@@ -24,9 +24,11 @@ from stigmer.backend.protocol import Backend, ExecutionQuery
 from stigmer.backend.watch import ExecutionWatch
 from stigmer.backend.wire import error_status, pack, unpack, unpack_execution
 from stigmer.errors import InvalidArgument, StigmerError, Unavailable
+from stigmer.policy import OPEN, ExecutionPolicy
 from stigmer.resources.kinds import kind_info
 from stigmer.server import roles
 from stigmer.server.auth import current_key, current_role
+from stigmer.server.code_policy import refuse_disallowed_code
 from stigmer.server.key_service import KEY_UNARY
 
 SERVICE = "stigmer.backend.v1.BackendService"
@@ -279,10 +281,14 @@ class BackendServicer:
         pool: Where backend calls run.
         stopping: Set when the server shuts down; open watches end with UNAVAILABLE so
             their clients reconnect (to this server once it is back, or another).
+        policy: What resources applied here may ask the server's host to run (stigmer.policy).
     """
 
-    def __init__(self, pool: BackendPool, *, stopping: asyncio.Event | None = None) -> None:
+    def __init__(
+        self, pool: BackendPool, *, stopping: asyncio.Event | None = None, policy: ExecutionPolicy = OPEN
+    ) -> None:
         self.pool = pool
+        self.policy = policy
         self.stopping = stopping or asyncio.Event()
         self.watch_poll_seconds = WATCH_POLL_SECONDS
 
@@ -305,6 +311,7 @@ class BackendServicer:
             try:
                 request = _parse(cls, raw)
                 roles.check_request(role, name, request, key)
+                refuse_disallowed_code(self.policy, name, request)
                 response = await self.pool.run(lambda b: impl(b, request), actor=f"key:{key}" if key else "")
                 if isinstance(response, pb.BackendInfo):
                     response.api_key = key

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from stigmer import policy
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflow.v1.workflow_pb2 import Task
@@ -80,11 +81,23 @@ async def http(call: TaskCall, request: dict[str, Any]) -> dict[str, Any]:
     query = {str(k): str(v) for k, v in (request.get("query") or {}).items()}
     expected = [int(s) for s in request.get("expectStatus") or []]
     body = request.get("body")
+    rules = policy.current()
+
+    async def check_egress(outgoing: httpx.Request) -> None:
+        # Every request the client sends (a redirect too), after resolving its host.
+        await asyncio.to_thread(rules.check_url, str(outgoing.url))
+
     try:
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS) as client:
+        async with httpx.AsyncClient(
+            timeout=HTTP_TIMEOUT_SECONDS, event_hooks={"request": [check_egress]}
+        ) as client:
             response = await client.request(
                 method, url, headers=headers, params=query or None, json=body if body is not None else None
             )
+    except policy.PolicyRefusal as exc:
+        raise TaskError(
+            "EGRESS_REFUSED", f"{method} {url}: {exc.message} (hint: {exc.hint})", retryable=False
+        ) from None
     except httpx.HTTPError as exc:
         raise TaskError("HTTP_ERROR", f"{method} {url}: {type(exc).__name__}: {exc}") from exc
     try:
@@ -107,6 +120,10 @@ async def http(call: TaskCall, request: dict[str, Any]) -> dict[str, Any]:
 def load_function(target: str) -> Callable[..., Any]:
     """``module:function``, imported from the worker's path (and its working directory)."""
     module_name, _, name = target.partition(":")
+    try:
+        policy.current().check_python(target)
+    except policy.PolicyRefusal as exc:
+        raise TaskError("PYTHON_NOT_ALLOWED", f"{exc.message} (hint: {exc.hint})", retryable=False) from None
     here = str(Path.cwd())
     if here not in sys.path:
         sys.path.append(here)
