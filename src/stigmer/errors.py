@@ -78,6 +78,12 @@ class SchemaTooNew(StigmerError):
     exit_code = 2
 
 
+class DatabaseCorrupt(StigmerError):
+    """The database file cannot be read: it is damaged, or not a Stigmer database."""
+
+    grpc_code = "DATA_LOSS"
+
+
 class Unavailable(StigmerError):
     """The backend cannot be reached right now."""
 
@@ -128,6 +134,7 @@ class ExecutionFailed(StigmerError):
 __all__ = [
     "AlreadyExists",
     "Conflict",
+    "DatabaseCorrupt",
     "ExecutionFailed",
     "InvalidArgument",
     "NotFound",

@@ -7,12 +7,14 @@ Command modules are imported only when their command runs, so `stigmer version` 
 from __future__ import annotations
 
 import importlib
+import sqlite3
 import sys
 from typing import Any
 
 import click
 
 from stigmer.cli.context import App
+from stigmer.errors import StigmerError
 from stigmer.version import __version__
 
 # command -> (module:attribute, short help). Order is the order of `stigmer --help`.
@@ -96,10 +98,26 @@ def cli(ctx: click.Context, home: str | None, debug: bool, output: str | None) -
     ctx.call_on_close(ctx.obj.close)
 
 
+def plain_error(exc: BaseException) -> StigmerError:
+    """What a failure of the machine or of the input means, for a person (never a traceback)."""
+    from stigmer.errors import InvalidArgument
+    from stigmer.store.database import corrupt
+
+    if isinstance(exc, UnicodeError):
+        return InvalidArgument(
+            "the input is not UTF-8 text (a binary file?)",
+            hint="give a YAML, JSON or text file; a binary secret can be base64-encoded first",
+        )
+    if isinstance(exc, NotADirectoryError):
+        return InvalidArgument(
+            f"{exc.filename or 'a path'} lies under a file, not a directory",
+            hint="choose another home: --home DIR or STIGMER_HOME",
+        )
+    return corrupt("of this home", exc)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; map errors to messages on stderr and the documented exit codes."""
-    from stigmer.errors import StigmerError
-
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         return cli.main(args=argv, prog_name="stigmer", standalone_mode=False)
@@ -111,13 +129,14 @@ def main(argv: list[str] | None = None) -> Any:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except StigmerError as exc:
+    except (StigmerError, UnicodeError, NotADirectoryError, sqlite3.DatabaseError) as raised:
         if debug:
             raise
-        click.echo(f"Error: {exc}", err=True)
-        if exc.hint:
-            click.echo(f"Hint: {exc.hint}", err=True)
-        sys.exit(exc.exit_code)
+        error = raised if isinstance(raised, StigmerError) else plain_error(raised)
+        click.echo(f"Error: {error}", err=True)
+        if error.hint:
+            click.echo(f"Hint: {error.hint}", err=True)
+        sys.exit(error.exit_code)
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(1)

@@ -169,15 +169,18 @@ def _input_file(path: str) -> dict[str, Any]:
     import sys
     from pathlib import Path
 
-    import yaml
-
     from stigmer.errors import InvalidArgument
+    from stigmer.resources.documents import load_value, read_text
 
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-    except (OSError, yaml.YAMLError) as exc:
-        raise InvalidArgument(f"cannot read inputs: {exc}", source=path) from exc
+        if path == "-":
+            text = read_text(sys.stdin, "<stdin>")
+        else:
+            with Path(path).open("rb") as handle:
+                text = read_text(handle, path)
+    except OSError as exc:
+        raise InvalidArgument(f"cannot read inputs: {exc.strerror}", source=path) from None
+    data = load_value(text, path)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -27,8 +27,20 @@ CHILD_POLL_SECONDS = 0.5
 
 
 def lease_seconds() -> int:
-    """How long a lease lasts without renewal (``STIGMER_LEASE_SECONDS``, default 30)."""
-    return int(os.environ.get("STIGMER_LEASE_SECONDS", "30"))
+    """How long a lease lasts without renewal (``STIGMER_LEASE_SECONDS``, default 30).
+
+    Raises:
+        InvalidArgument: The variable is not a whole number of seconds from 1 to 86400.
+    """
+    raw = os.environ.get("STIGMER_LEASE_SECONDS", "30").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 86400:
+        from stigmer.errors import InvalidArgument
+
+        raise InvalidArgument(
+            f"STIGMER_LEASE_SECONDS must be a whole number of seconds from 1 to 86400, not {raw!r}",
+            hint="unset it for the default (30)",
+        )
+    return int(raw)
 
 
 def new_worker_id() -> str:

@@ -18,6 +18,16 @@ from stigmer.errors import InvalidArgument
 SUFFIXES = (".yaml", ".yml", ".json")
 # libyaml's parser is ~8x faster and its nodes carry the same line marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# A file or stream larger than this is refused before it is parsed.
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+# Values a text may expand to: a text of n characters writes at most ~n/2 values, so only
+# aliases that repeat each other (a "billion laughs" document) go beyond this.
+_BASE_VALUES = 50_000
+
+
+def value_budget(text: str) -> int:
+    """How many values a text may build (see _BASE_VALUES)."""
+    return _BASE_VALUES + len(text) // 2
 
 
 @dataclass
@@ -53,12 +63,21 @@ def _child(path: str, key: str | int) -> str:
 class _Builder:
     """Turns composed YAML nodes into plain data while recording each node's line."""
 
-    def __init__(self, source: str, lines: dict[str, int]) -> None:
+    def __init__(self, source: str, lines: dict[str, int], budget: int = 10**9) -> None:
         self.source = source
         self.lines = lines
         self.constructor = yaml.SafeLoader("")
+        self.budget = budget
 
     def build(self, node: yaml.Node, path: str) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise InvalidArgument(
+                "the document expands to far more values than it writes (YAML aliases that repeat "
+                "each other?); it is refused",
+                source=f"{self.source}:{node.start_mark.line + 1}",
+                hint="write the values out, or use fewer nested aliases",
+            )
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             self.constructor.flatten_mapping(node)
@@ -89,12 +108,16 @@ def parse(text: str, source: str) -> list[Document]:
         InvalidArgument: The text is not valid YAML, or a document is not a mapping.
     """
     documents: list[Document] = []
+    check_size(text, source)
+    budget = value_budget(text)
     try:
         for node in yaml.compose_all(text, Loader=_LOADER):
             if node is None:
                 continue
             lines: dict[str, int] = {}
-            data = _Builder(source, lines).build(node, "")
+            builder = _Builder(source, lines, budget)
+            data = builder.build(node, "")
+            budget = builder.budget
             if data is None:
                 continue
             # A JSON array (as `get -o json` and `export -o json` print) holds one resource per item.
@@ -123,6 +146,55 @@ def parse(text: str, source: str) -> list[Document]:
     except yaml.YAMLError as exc:
         raise InvalidArgument(f"invalid YAML: {exc}", source=source) from None
     return documents
+
+
+def check_size(text: str, source: str) -> None:
+    """Refuse a text larger than MAX_DOCUMENT_BYTES (counted in characters).
+
+    Raises:
+        InvalidArgument: It is.
+    """
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise InvalidArgument(
+            f"{source} is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB",
+            source=source,
+            hint="split it into several files",
+        )
+
+
+def load_value(text: str, source: str) -> Any:
+    """One YAML or JSON value (e.g. an inputs file), with the same limits as resource files.
+
+    Raises:
+        InvalidArgument: The text is too large, not YAML, holds several documents, or its
+            aliases expand too far.
+    """
+    check_size(text, source)
+    try:
+        node = yaml.compose(text, Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        raise InvalidArgument(f"invalid YAML: {exc}", source=source) from None
+    return None if node is None else _Builder(source, {}, value_budget(text)).build(node, "")
+
+
+def read_text(stream: Any, source: str) -> str:
+    """All of a binary or text stream (stdin) as UTF-8 text.
+
+    Raises:
+        InvalidArgument: It is not UTF-8 text, or too large.
+    """
+    raw = getattr(stream, "buffer", stream).read(MAX_DOCUMENT_BYTES + 1)
+    if isinstance(raw, str):
+        text = raw
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidArgument(
+                f"{source} is not UTF-8 text (a binary file?)", source=source, hint="give a YAML or JSON file"
+            ) from None
+    check_size(text, source)
+    return text
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -154,7 +226,7 @@ def read(paths: Iterable[str], *, stdin: Any = None) -> list[Document]:
     for given in paths:
         if given == "-":
             stream = stdin if stdin is not None else sys.stdin
-            documents.extend(parse(stream.read(), "<stdin>"))
+            documents.extend(parse(read_text(stream, "<stdin>"), "<stdin>"))
             continue
         root = Path(given)
         found = list(_files(root))
@@ -165,11 +237,22 @@ def read(paths: Iterable[str], *, stdin: Any = None) -> list[Document]:
                 documents.extend(_python_documents(file))
                 continue
             try:
-                text = file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
+                with file.open("rb") as handle:
+                    text = read_text(handle, str(file))
+            except OSError as exc:
                 raise InvalidArgument(f"cannot read {file}: {exc}") from None
             documents.extend(parse(text, str(file)))
     return documents
 
 
-__all__ = ["SUFFIXES", "Document", "parse", "read"]
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "SUFFIXES",
+    "Document",
+    "check_size",
+    "load_value",
+    "parse",
+    "read",
+    "read_text",
+    "value_budget",
+]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from stigmer.errors import DatabaseCorrupt, InvalidArgument, StigmerError
 from stigmer.store.migrations import check_not_newer, migrate
 
 BUSY_TIMEOUT_MS = 30_000
@@ -48,7 +50,7 @@ class Database:
         """
         path = str(path)
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(path))
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -59,6 +61,9 @@ class Database:
             conn.execute("PRAGMA synchronous = NORMAL")
             if migrate_schema:
                 migrate(conn, path)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise corrupt(path, exc) from None
         except BaseException:
             conn.close()
             raise
@@ -92,4 +97,35 @@ class Database:
         self.conn.close()
 
 
-__all__ = ["BUSY_TIMEOUT_MS", "Database"]
+def corrupt(path: str, exc: BaseException) -> StigmerError:
+    """The error for a database file SQLite cannot read."""
+    return DatabaseCorrupt(
+        f"the database {path} is damaged or is not a Stigmer database ({exc})",
+        hint=f"move it aside (mv {path} {path}.broken), then `stigmer init` and restore your last "
+        "export: `stigmer import -f EXPORT.yaml` (exports are made with `stigmer export --all`)",
+    )
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file (and its directory) readable by its owner only.
+
+    SQLite gives its -wal and -shm files the database file's permissions.
+    """
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, mode=0o700)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except NotADirectoryError:
+        raise InvalidArgument(
+            f"cannot keep a database at {path}: a part of that path is a file, not a directory",
+            hint="choose another home (--home DIR or STIGMER_HOME) or database path",
+        ) from None
+    except OSError as exc:
+        raise InvalidArgument(
+            f"cannot create the database {path}: {exc.strerror}",
+            hint="choose another home (--home DIR or STIGMER_HOME) or database path",
+        ) from None
+
+
+__all__ = ["BUSY_TIMEOUT_MS", "Database", "corrupt"]
