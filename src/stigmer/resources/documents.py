@@ -191,7 +191,9 @@ def read_text(stream: Any, source: str) -> str:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidArgument(
-                f"{source} is not UTF-8 text (a binary file?)", source=source, hint="give a YAML or JSON file"
+                f"cannot read {source}: it is not UTF-8 text (a binary file?)",
+                source=source,
+                hint="give a YAML or JSON file",
             ) from None
     check_size(text, source)
     return text
