@@ -71,6 +71,20 @@ class ServerProcess:
 
     def start(self, *, timeout: float = 20) -> ServerProcess:
         """Start it (on the port of the last start, if any) and wait until it listens."""
+        offset = self.start_unready()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = READY.search(self.log.read_bytes()[offset:].decode("utf-8", "replace"))
+            if found:
+                self.port = int(found.group(1))
+                return self
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"the server exited ({self.process.returncode}):\n{self.output()}")
+            time.sleep(0.02)
+        raise AssertionError(f"the server did not start:\n{self.output()}")
+
+    def start_unready(self) -> int:
+        """Start it without waiting; the offset of this start's output in the log."""
         self.starts += 1
         if self.trusting:
             trust_fixtures(self.home)
@@ -88,16 +102,7 @@ class ServerProcess:
                 env=env,
                 cwd=self.home.cwd,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = READY.search(self.log.read_bytes()[offset:].decode("utf-8", "replace"))
-            if found:
-                self.port = int(found.group(1))
-                return self
-            if self.process.poll() is not None:
-                raise AssertionError(f"the server exited ({self.process.returncode}):\n{self.output()}")
-            time.sleep(0.02)
-        raise AssertionError(f"the server did not start:\n{self.output()}")
+        return offset
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""

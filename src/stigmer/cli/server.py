@@ -172,6 +172,7 @@ def _serve(options: ServerOptions) -> None:
     import logging
     import signal
 
+    from stigmer.backend.wire import is_loopback
     from stigmer.server.app import StigmerServer
     from stigmer.version import __version__
 
@@ -187,9 +188,17 @@ def _serve(options: ServerOptions) -> None:
         _say(f"stigmer server {__version__} listening on {options.host}:{port} ({running.url})")
         _say(f"  database: {options.database}")
         _say(f"  TLS:      {'on' if options.tls else 'off'}")
+        if options.insecure and not is_loopback(options.host) and not options.tls:
+            click.secho(
+                f"  WARNING: --insecure on {options.host} without TLS: API keys, secret values and "
+                "transcripts cross the network in clear, readable by anyone on the path; use it only "
+                "behind a TLS-terminating proxy on a network you trust",
+                err=True,
+                fg="red",
+            )
         _say(f"  worker:   {running.describe_worker()}")
         if running.dashboard is not None:
-            _say(f"  dashboard: {running.dashboard.url} (sign in with an API key)")
+            _say(f"  dashboard: {dashboard_banner(running.dashboard.url, options.host)}")
         keys = running.active_keys()
         if keys:
             _say(f"  API keys: {keys} active")
@@ -205,6 +214,17 @@ def _serve(options: ServerOptions) -> None:
         _say("server stopped")
 
     asyncio.run(main())
+
+
+def dashboard_banner(url: str, host: str) -> str:
+    """Where the dashboard is, as bound: every address, when the host is a wildcard."""
+    if host in ("0.0.0.0", "::", ""):
+        port = url.rstrip("/").rsplit(":", 1)[1]
+        scheme = url.split(":", 1)[0]
+        return (
+            f"{scheme}://{host or '0.0.0.0'}:{port}/ (every address of this machine; sign in with an API key)"
+        )
+    return f"{url} (sign in with an API key)"
 
 
 def _database(app: App, database: str | None) -> Path:
