@@ -198,11 +198,34 @@ def save_config(config: Config) -> Path:
     import yaml
 
     path = config.home / CONFIG_FILE
-    config.home.mkdir(parents=True, exist_ok=True)
+    config.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
+    # Owner-only from the first byte: it may name servers and where keys are.
+    handle = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    os.chmod(tmp, 0o600)  # an older tmp file may have been wider
     tmp.replace(path)
     return path
+
+
+WIDE_HOME_MARK = ".wide-home-warned"
+
+
+def wide_home_warning(home: Path) -> str:
+    """A warning, the first time a home is found readable by others ("" otherwise, or after)."""
+    try:
+        mode = home.stat().st_mode & 0o777
+        if not mode & 0o077 or (home / WIDE_HOME_MARK).exists():
+            return ""
+        (home / WIDE_HOME_MARK).touch(mode=0o600)
+    except OSError:
+        return ""
+    return (
+        f"Warning: {home} is readable by other users of this machine (mode {mode:o}): they may "
+        f"read transcripts and settings there. Make it private: chmod 700 {home} "
+        "(said once)"
+    )
 
 
 def _read_credentials(home: Path) -> dict[str, str]:

@@ -32,9 +32,12 @@ class App:
     @property
     def config(self) -> Config:
         if self._config is None:
-            from stigmer.config import load_config
+            from stigmer.config import load_config, wide_home_warning
 
             self._config = load_config(self.home)
+            warning = wide_home_warning(self.home)
+            if warning:
+                click.echo(warning, err=True)
         return self._config
 
     @property
