@@ -204,7 +204,7 @@ def save_config(config: Config) -> Path:
     handle = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         out.write(yaml.safe_dump(config.to_dict(), sort_keys=False))
-    os.chmod(tmp, 0o600)  # an older tmp file may have been wider
+    tmp.chmod(0o600)  # an older tmp file may have been wider
     tmp.replace(path)
     return path
 

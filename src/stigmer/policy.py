@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 
 from stigmer.errors import InvalidArgument
 
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+RESPONSE_KEY = "server.http.maxResponseBytes"
 PYTHON_KEY = "server.python.allowedModules"
 MCP_KEY = "server.mcp.allowedCommands"
 EGRESS_KEY = "server.egress.allow"
@@ -49,7 +51,9 @@ class ExecutionPolicy:
         python_modules: Modules whose functions python tasks may call.
         mcp_commands: Commands stdio MCP servers may start.
         private_egress: Whether http tasks and HTTP MCP servers may reach private addresses.
-        egress_allow: Networks (and host names) reachable even when private egress is off.
+        egress_allow: Networks reachable even when private egress is off.
+        egress_hosts: Host names reachable even when private egress is off.
+        max_response_bytes: The default limit of an http task's response body.
     """
 
     python_modules: frozenset[str] | None = None
@@ -57,6 +61,7 @@ class ExecutionPolicy:
     private_egress: bool = True
     egress_allow: tuple[Network, ...] = ()
     egress_hosts: frozenset[str] = field(default_factory=frozenset)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     @property
     def open(self) -> bool:
@@ -83,7 +88,12 @@ class ExecutionPolicy:
                         f"{entry!r} is neither an address, a network nor a host name", field=EGRESS_KEY
                     ) from None
                 hosts.add(entry.lower())
-        return cls(frozenset(modules), frozenset(commands), False, tuple(networks), frozenset(hosts))
+        limit = _dig(settings, "http", "maxResponseBytes")
+        if limit is None:
+            limit = DEFAULT_MAX_RESPONSE_BYTES
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 2**31 - 1:
+            raise InvalidArgument("must be a whole number of bytes from 1 to 2147483647", field=RESPONSE_KEY)
+        return cls(frozenset(modules), frozenset(commands), False, tuple(networks), frozenset(hosts), limit)
 
     # -- code execution ----------------------------------------------------------------
 
@@ -244,10 +254,12 @@ def _tasks(tasks: Iterable[Any], prefix: str) -> Iterator[tuple[str, Any]]:
 
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "EGRESS_KEY",
     "MCP_KEY",
     "OPEN",
     "PYTHON_KEY",
+    "RESPONSE_KEY",
     "ExecutionPolicy",
     "PolicyRefusal",
     "check_resources",

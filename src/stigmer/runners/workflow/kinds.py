@@ -91,27 +91,51 @@ async def http(call: TaskCall, request: dict[str, Any]) -> dict[str, Any]:
         async with httpx.AsyncClient(
             timeout=HTTP_TIMEOUT_SECONDS, event_hooks={"request": [check_egress]}
         ) as client:
-            response = await client.request(
+            outgoing = client.build_request(
                 method, url, headers=headers, params=query or None, json=body if body is not None else None
             )
+            response = await client.send(outgoing, stream=True)
+            try:
+                limit = int(request.get("maxResponseBytes") or rules.max_response_bytes)
+                content = await _read_at_most(response, limit, f"{method} {url}")
+            finally:
+                await response.aclose()
     except policy.PolicyRefusal as exc:
         raise TaskError(
             "EGRESS_REFUSED", f"{method} {url}: {exc.message} (hint: {exc.hint})", retryable=False
         ) from None
     except httpx.HTTPError as exc:
         raise TaskError("HTTP_ERROR", f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+    text = content.decode(response.encoding or "utf-8", "replace")
     try:
-        payload: Any = response.json()
+        payload: Any = json.loads(content)
     except ValueError:
-        payload = response.text
+        payload = text
     ok = response.status_code in expected if expected else 200 <= response.status_code < 300
     if not ok:
         want = ", ".join(map(str, expected)) if expected else "2xx"
         raise TaskError(
             "HTTP_STATUS",
-            f"{method} {url} returned {response.status_code} (expected {want}): {response.text[:300]}",
+            f"{method} {url} returned {response.status_code} (expected {want}): {text[:300]}",
         )
     return {"status": response.status_code, "headers": dict(response.headers), "body": payload}
+
+
+async def _read_at_most(response: Any, limit: int, what: str) -> bytes:
+    """Read the body, failing (and keeping nothing) as soon as it passes ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise TaskError(
+                "RESPONSE_TOO_LARGE",
+                f"{what}: the response is larger than {limit} bytes (maxResponseBytes); "
+                "nothing of it is kept",
+                retryable=False,
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 # -- python --------------------------------------------------------------------------------

@@ -218,6 +218,7 @@ class TaskAttempts:
             "query": fields.value(dict(spec.query), "http.query"),
             "body": fields.value(struct(spec.body), "http.body") if spec.HasField("body") else None,
             "expectStatus": list(spec.expect_status),
+            "maxResponseBytes": spec.max_response_bytes,
         }
         self._started(started)
         return await kinds.http(started, request)

@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from stigmer.api.common.v1 import metadata_pb2 as stigmer_dot_api_dot_common_dot_v1_dot_metadata__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&stigmer/api/workflow/v1/workflow.proto\x12\x13stigmer.workflow.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a$stigmer/api/common/v1/metadata.proto\"\x7f\n\rWorkflowInput\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x15\n\x08required\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\'\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0b\n\t_required\"K\n\x07\x42\x61\x63koff\x12\x0f\n\x07initial\x18\x01 \x01(\t\x12\x0b\n\x03max\x18\x02 \x01(\t\x12\x12\n\nmultiplier\x18\x03 \x01(\x01\x12\x0e\n\x06jitter\x18\x04 \x01(\x08\"R\n\x0bRetryPolicy\x12\x14\n\x0cmax_attempts\x18\x01 \x01(\x05\x12-\n\x07\x62\x61\x63koff\x18\x02 \x01(\x0b\x32\x1c.stigmer.workflow.v1.Backoff\"B\n\x07OnError\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\'\n\x06output\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xb8\x02\n\x08HttpTask\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12;\n\x07headers\x18\x03 \x03(\x0b\x32*.stigmer.workflow.v1.HttpTask.HeadersEntry\x12\x37\n\x05query\x18\x04 \x03(\x0b\x32(.stigmer.workflow.v1.HttpTask.QueryEntry\x12$\n\x04\x62ody\x18\x05 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x15\n\rexpect_status\x18\x06 \x03(\x05\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a,\n\nQueryEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"(\n\nSwitchCase\x12\x0c\n\x04when\x18\x01 \x01(\t\x12\x0c\n\x04then\x18\x02 \x03(\t\"M\n\nSwitchTask\x12.\n\x05\x63\x61ses\x18\x01 \x03(\x0b\x32\x1f.stigmer.workflow.v1.SwitchCase\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x02 \x03(\t\"X\n\x0b\x46orEachTask\x12\r\n\x05items\x18\x01 \x01(\t\x12\x13\n\x0b\x63oncurrency\x18\x02 \x01(\x05\x12%\n\x02\x64o\x18\x03 \x01(\x0b\x32\x19.stigmer.workflow.v1.Task\"D\n\x0c\x41pprovalTask\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0f\n\x07timeout\x18\x02 \x01(\t\x12\x12\n\non_timeout\x18\x03 \x01(\t\"\x1c\n\x08WaitTask\x12\x10\n\x08\x64uration\x18\x01 \x01(\t\"\xd8\x04\n\x04Task\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\ndepends_on\x18\x02 \x03(\t\x12\x0c\n\x04when\x18\x03 \x01(\t\x12/\n\x05retry\x18\x04 \x01(\x0b\x32 .stigmer.workflow.v1.RetryPolicy\x12\x0f\n\x07timeout\x18\x05 \x01(\t\x12.\n\x08on_error\x18\x06 \x01(\x0b\x32\x1c.stigmer.workflow.v1.OnError\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\'\n\x06inputs\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07outputs\x18\t \x03(\t\x12\x0f\n\x05\x61gent\x18\x14 \x01(\tH\x00\x12&\n\x03set\x18\x15 \x01(\x0b\x32\x17.google.protobuf.StructH\x00\x12-\n\x04http\x18\x16 \x01(\x0b\x32\x1d.stigmer.workflow.v1.HttpTaskH\x00\x12\x31\n\x06switch\x18\x17 \x01(\x0b\x32\x1f.stigmer.workflow.v1.SwitchTaskH\x00\x12\x34\n\x08\x66or_each\x18\x18 \x01(\x0b\x32 .stigmer.workflow.v1.ForEachTaskH\x00\x12\x35\n\x08\x61pproval\x18\x19 \x01(\x0b\x32!.stigmer.workflow.v1.ApprovalTaskH\x00\x12-\n\x04wait\x18\x1a \x01(\x0b\x32\x1d.stigmer.workflow.v1.WaitTaskH\x00\x12\x12\n\x08workflow\x18\x1b \x01(\tH\x00\x12\x10\n\x06python\x18\x1c \x01(\tH\x00\x42\x06\n\x04kind\"\xb7\x02\n\x0cWorkflowSpec\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12=\n\x06inputs\x18\x02 \x03(\x0b\x32-.stigmer.workflow.v1.WorkflowSpec.InputsEntry\x12(\n\x05tasks\x18\x03 \x03(\x0b\x32\x19.stigmer.workflow.v1.Task\x12(\n\x07outputs\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12,\n\x08\x65nv_spec\x18\x05 \x01(\x0b\x32\x1a.stigmer.common.v1.EnvSpec\x1aQ\n\x0bInputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x31\n\x05value\x18\x02 \x01(\x0b\x32\".stigmer.workflow.v1.WorkflowInput:\x02\x38\x01\"g\n\x0eWorkflowStatus\x12\x38\n\nreferences\x18\x01 \x03(\x0b\x32$.stigmer.common.v1.ResourceReference\x12\x1b\n\x13\x64\x65\x66\x61ult_instance_id\x18\x02 \x01(\t\"\xcd\x01\n\x08Workflow\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12/\n\x04spec\x18\x04 \x01(\x0b\x32!.stigmer.workflow.v1.WorkflowSpec\x12\x33\n\x06status\x18\x05 \x01(\x0b\x32#.stigmer.workflow.v1.WorkflowStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&stigmer/api/workflow/v1/workflow.proto\x12\x13stigmer.workflow.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a$stigmer/api/common/v1/metadata.proto\"\x7f\n\rWorkflowInput\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x15\n\x08required\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\'\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0b\n\t_required\"K\n\x07\x42\x61\x63koff\x12\x0f\n\x07initial\x18\x01 \x01(\t\x12\x0b\n\x03max\x18\x02 \x01(\t\x12\x12\n\nmultiplier\x18\x03 \x01(\x01\x12\x0e\n\x06jitter\x18\x04 \x01(\x08\"R\n\x0bRetryPolicy\x12\x14\n\x0cmax_attempts\x18\x01 \x01(\x05\x12-\n\x07\x62\x61\x63koff\x18\x02 \x01(\x0b\x32\x1c.stigmer.workflow.v1.Backoff\"B\n\x07OnError\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\'\n\x06output\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xd4\x02\n\x08HttpTask\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12;\n\x07headers\x18\x03 \x03(\x0b\x32*.stigmer.workflow.v1.HttpTask.HeadersEntry\x12\x37\n\x05query\x18\x04 \x03(\x0b\x32(.stigmer.workflow.v1.HttpTask.QueryEntry\x12$\n\x04\x62ody\x18\x05 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x15\n\rexpect_status\x18\x06 \x03(\x05\x12\x1a\n\x12max_response_bytes\x18\x07 \x01(\x05\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a,\n\nQueryEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"(\n\nSwitchCase\x12\x0c\n\x04when\x18\x01 \x01(\t\x12\x0c\n\x04then\x18\x02 \x03(\t\"M\n\nSwitchTask\x12.\n\x05\x63\x61ses\x18\x01 \x03(\x0b\x32\x1f.stigmer.workflow.v1.SwitchCase\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x02 \x03(\t\"X\n\x0b\x46orEachTask\x12\r\n\x05items\x18\x01 \x01(\t\x12\x13\n\x0b\x63oncurrency\x18\x02 \x01(\x05\x12%\n\x02\x64o\x18\x03 \x01(\x0b\x32\x19.stigmer.workflow.v1.Task\"D\n\x0c\x41pprovalTask\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0f\n\x07timeout\x18\x02 \x01(\t\x12\x12\n\non_timeout\x18\x03 \x01(\t\"\x1c\n\x08WaitTask\x12\x10\n\x08\x64uration\x18\x01 \x01(\t\"\xd8\x04\n\x04Task\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\ndepends_on\x18\x02 \x03(\t\x12\x0c\n\x04when\x18\x03 \x01(\t\x12/\n\x05retry\x18\x04 \x01(\x0b\x32 .stigmer.workflow.v1.RetryPolicy\x12\x0f\n\x07timeout\x18\x05 \x01(\t\x12.\n\x08on_error\x18\x06 \x01(\x0b\x32\x1c.stigmer.workflow.v1.OnError\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\'\n\x06inputs\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07outputs\x18\t \x03(\t\x12\x0f\n\x05\x61gent\x18\x14 \x01(\tH\x00\x12&\n\x03set\x18\x15 \x01(\x0b\x32\x17.google.protobuf.StructH\x00\x12-\n\x04http\x18\x16 \x01(\x0b\x32\x1d.stigmer.workflow.v1.HttpTaskH\x00\x12\x31\n\x06switch\x18\x17 \x01(\x0b\x32\x1f.stigmer.workflow.v1.SwitchTaskH\x00\x12\x34\n\x08\x66or_each\x18\x18 \x01(\x0b\x32 .stigmer.workflow.v1.ForEachTaskH\x00\x12\x35\n\x08\x61pproval\x18\x19 \x01(\x0b\x32!.stigmer.workflow.v1.ApprovalTaskH\x00\x12-\n\x04wait\x18\x1a \x01(\x0b\x32\x1d.stigmer.workflow.v1.WaitTaskH\x00\x12\x12\n\x08workflow\x18\x1b \x01(\tH\x00\x12\x10\n\x06python\x18\x1c \x01(\tH\x00\x42\x06\n\x04kind\"\xb7\x02\n\x0cWorkflowSpec\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12=\n\x06inputs\x18\x02 \x03(\x0b\x32-.stigmer.workflow.v1.WorkflowSpec.InputsEntry\x12(\n\x05tasks\x18\x03 \x03(\x0b\x32\x19.stigmer.workflow.v1.Task\x12(\n\x07outputs\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12,\n\x08\x65nv_spec\x18\x05 \x01(\x0b\x32\x1a.stigmer.common.v1.EnvSpec\x1aQ\n\x0bInputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x31\n\x05value\x18\x02 \x01(\x0b\x32\".stigmer.workflow.v1.WorkflowInput:\x02\x38\x01\"g\n\x0eWorkflowStatus\x12\x38\n\nreferences\x18\x01 \x03(\x0b\x32$.stigmer.common.v1.ResourceReference\x12\x1b\n\x13\x64\x65\x66\x61ult_instance_id\x18\x02 \x01(\t\"\xcd\x01\n\x08Workflow\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12/\n\x04spec\x18\x04 \x01(\x0b\x32!.stigmer.workflow.v1.WorkflowSpec\x12\x33\n\x06status\x18\x05 \x01(\x0b\x32#.stigmer.workflow.v1.WorkflowStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,29 +48,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ONERROR']._serialized_start=421
   _globals['_ONERROR']._serialized_end=487
   _globals['_HTTPTASK']._serialized_start=490
-  _globals['_HTTPTASK']._serialized_end=802
-  _globals['_HTTPTASK_HEADERSENTRY']._serialized_start=710
-  _globals['_HTTPTASK_HEADERSENTRY']._serialized_end=756
-  _globals['_HTTPTASK_QUERYENTRY']._serialized_start=758
-  _globals['_HTTPTASK_QUERYENTRY']._serialized_end=802
-  _globals['_SWITCHCASE']._serialized_start=804
-  _globals['_SWITCHCASE']._serialized_end=844
-  _globals['_SWITCHTASK']._serialized_start=846
-  _globals['_SWITCHTASK']._serialized_end=923
-  _globals['_FOREACHTASK']._serialized_start=925
-  _globals['_FOREACHTASK']._serialized_end=1013
-  _globals['_APPROVALTASK']._serialized_start=1015
-  _globals['_APPROVALTASK']._serialized_end=1083
-  _globals['_WAITTASK']._serialized_start=1085
-  _globals['_WAITTASK']._serialized_end=1113
-  _globals['_TASK']._serialized_start=1116
-  _globals['_TASK']._serialized_end=1716
-  _globals['_WORKFLOWSPEC']._serialized_start=1719
-  _globals['_WORKFLOWSPEC']._serialized_end=2030
-  _globals['_WORKFLOWSPEC_INPUTSENTRY']._serialized_start=1949
-  _globals['_WORKFLOWSPEC_INPUTSENTRY']._serialized_end=2030
-  _globals['_WORKFLOWSTATUS']._serialized_start=2032
-  _globals['_WORKFLOWSTATUS']._serialized_end=2135
-  _globals['_WORKFLOW']._serialized_start=2138
-  _globals['_WORKFLOW']._serialized_end=2343
+  _globals['_HTTPTASK']._serialized_end=830
+  _globals['_HTTPTASK_HEADERSENTRY']._serialized_start=738
+  _globals['_HTTPTASK_HEADERSENTRY']._serialized_end=784
+  _globals['_HTTPTASK_QUERYENTRY']._serialized_start=786
+  _globals['_HTTPTASK_QUERYENTRY']._serialized_end=830
+  _globals['_SWITCHCASE']._serialized_start=832
+  _globals['_SWITCHCASE']._serialized_end=872
+  _globals['_SWITCHTASK']._serialized_start=874
+  _globals['_SWITCHTASK']._serialized_end=951
+  _globals['_FOREACHTASK']._serialized_start=953
+  _globals['_FOREACHTASK']._serialized_end=1041
+  _globals['_APPROVALTASK']._serialized_start=1043
+  _globals['_APPROVALTASK']._serialized_end=1111
+  _globals['_WAITTASK']._serialized_start=1113
+  _globals['_WAITTASK']._serialized_end=1141
+  _globals['_TASK']._serialized_start=1144
+  _globals['_TASK']._serialized_end=1744
+  _globals['_WORKFLOWSPEC']._serialized_start=1747
+  _globals['_WORKFLOWSPEC']._serialized_end=2058
+  _globals['_WORKFLOWSPEC_INPUTSENTRY']._serialized_start=1977
+  _globals['_WORKFLOWSPEC_INPUTSENTRY']._serialized_end=2058
+  _globals['_WORKFLOWSTATUS']._serialized_start=2060
+  _globals['_WORKFLOWSTATUS']._serialized_end=2163
+  _globals['_WORKFLOW']._serialized_start=2166
+  _globals['_WORKFLOW']._serialized_end=2371
 # @@protoc_insertion_point(module_scope)

@@ -184,8 +184,13 @@ class HttpTask(_message.Message):
     QUERY_FIELD_NUMBER: _builtins.int
     BODY_FIELD_NUMBER: _builtins.int
     EXPECT_STATUS_FIELD_NUMBER: _builtins.int
+    MAX_RESPONSE_BYTES_FIELD_NUMBER: _builtins.int
     method: _builtins.str
     url: _builtins.str
+    max_response_bytes: _builtins.int
+    """The largest response body accepted; a larger one fails the attempt and nothing past
+    the limit is kept. 0: the default (10 MB, or `server.http.maxResponseBytes`).
+    """
     @_builtins.property
     def headers(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
@@ -205,10 +210,11 @@ class HttpTask(_message.Message):
         query: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         body: _struct_pb2.Value | None = ...,
         expect_status: _abc.Iterable[_builtins.int] | None = ...,
+        max_response_bytes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "expect_status", b"expect_status", "headers", b"headers", "method", b"method", "query", b"query", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "expect_status", b"expect_status", "headers", b"headers", "max_response_bytes", b"max_response_bytes", "method", b"method", "query", b"query", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
