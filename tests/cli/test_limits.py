@@ -77,3 +77,53 @@ def test_max_response_bytes_of_a_task(stigmer: Stigmer, big_server: str) -> None
     stigmer("apply", "-f", "-", input=_workflow(f"{big_server}/900", limit=1000))
     done = stigmer("workflow", "execute", "fetch", "-o", "json")
     assert "x" * 900 in done.out
+
+
+BOUNDED = """
+apiVersion: agentic.stigmer.ai/v1
+kind: Workflow
+metadata: {{name: bounded}}
+spec:
+  inputs: {{n: integer, x: {{type: number, required: false}}}}
+  tasks:
+    - {task}
+"""
+
+
+@pytest.mark.parametrize(
+    ("task", "field"),
+    [
+        ("{name: a, set: {x: 1}, timeout: forever}", "spec.tasks[0].timeout"),
+        ("{name: a, set: {x: 1}, timeout: 0s}", "spec.tasks[0].timeout"),
+        ("{name: a, set: {x: 1}, timeout: 400d}", "spec.tasks[0].timeout"),
+        ("{name: a, set: {x: 1}, retry: {maxAttempts: -1}}", "spec.tasks[0].retry.maxAttempts"),
+        (
+            "{name: a, set: {x: 1}, retry: {maxAttempts: 3, backoff: {initial: soon}}}",
+            "spec.tasks[0].retry.backoff.initial",
+        ),
+        (
+            "{name: a, forEach: {items: '${[1]}', concurrency: -3, do: {name: b, set: {}}}}",
+            "spec.tasks[0].forEach.concurrency",
+        ),
+        ("{name: a, wait: {duration: never}}", "spec.tasks[0].wait.duration"),
+        ("{name: a, approval: {message: ok?, timeout: '-1s'}}", "spec.tasks[0].approval.timeout"),
+        ("{name: a, http: {url: 'http://x', maxResponseBytes: -1}}", "spec.tasks[0].http.maxResponseBytes"),
+    ],
+)
+def test_bounds_are_checked_at_apply(stigmer: Stigmer, task: str, field: str) -> None:
+    result = stigmer("apply", "-f", "-", input=BOUNDED.format(task=task), check=False)
+    assert result.code == 2, result
+    assert field in result.err and "Traceback" not in result.err
+    assert stigmer.names("workflow") == []
+
+
+def test_inputs_are_checked_against_their_types_before_a_run_exists(stigmer: Stigmer) -> None:
+    stigmer("apply", "-f", "-", input=BOUNDED.format(task="{name: a, set: {x: 1}}"))
+    for given in ("n=9007199254740992", "n=-9223372036854775809", "n=1e400"):
+        result = stigmer("workflow", "execute", "bounded", "--input", given, check=False)
+        assert result.code == 2 and "inputs.n" in result.err, (given, result)
+    result = stigmer("workflow", "execute", "bounded", "--input", "n=1", "--input", "x=1e999", check=False)
+    assert result.code == 2 and "inputs.x" in result.err
+    assert stigmer("execution", "list", "-o", "json").json() == []
+    done = stigmer("workflow", "execute", "bounded", "--input", "n=9007199254740991", "-o", "json")
+    assert "9007199254740991" in done.out

@@ -9,6 +9,7 @@ error naming the input, before anything runs.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,9 @@ _CHECKS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "object": (dict, "an object (JSON)"),
     "array": (list, "an array (JSON)"),
 }
+
+
+SAFE_INTEGER = 2**53 - 1
 
 
 def _coerce(value: Any, kind: str) -> Any:
@@ -58,6 +62,15 @@ def _checked(name: str, spec: WorkflowInput, given: Any) -> Any:
         raise InvalidArgument(
             f"input {name!r} must be {words}, got {json.dumps(given)}", field=f"inputs.{name}"
         )
+    if spec.type == "integer" and not -SAFE_INTEGER <= value <= SAFE_INTEGER:
+        # Values are stored as JSON numbers (doubles): beyond 2^53 they would change silently.
+        raise InvalidArgument(
+            f"input {name!r} must be an integer from -(2^53-1) to 2^53-1, got {given}",
+            field=f"inputs.{name}",
+            hint="pass a larger number as a string input",
+        )
+    if spec.type == "number" and not math.isfinite(value):
+        raise InvalidArgument(f"input {name!r} must be a finite number, got {given}", field=f"inputs.{name}")
     return value
 
 

@@ -22,6 +22,7 @@ from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow, WorkflowSpec
 from stigmer.api.workflowinstance.v1.workflowinstance_pb2 import WorkflowInstance
 from stigmer.errors import InvalidArgument
 from stigmer.resources import expressions, task_fields
+from stigmer.resources.bounds import check_task_bounds
 from stigmer.resources.kinds import Resource, kind_info
 from stigmer.resources.names import validate_label_key, validate_name
 
@@ -167,6 +168,7 @@ def _task_kind(task: Task, field: str) -> str:
 def _task(task: Task, field: str) -> None:
     validate_name(task.name, field=f"{field}.name")
     kind = _task_kind(task, field)
+    check_task_bounds(task, field)
     if kind == "agent":
         _reference(task.agent, f"{field}.agent")
     elif kind == "workflow":
