@@ -14,17 +14,34 @@ Nothing here is specific to agents; the workflow runner masks its task results w
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 MASK = "****"
 MIN_LENGTH = 4
 
 
 def _variants(value: str) -> set[str]:
-    forms = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    """The forms a secret commonly takes on its way out: JSON-escaped, URL-encoded (as in a
+    query string or a path), base64 (standard and URL-safe, with or without padding), and in
+    upper and lower case."""
+    raw = value.encode("utf-8")
+    forms = {
+        value,
+        value.upper(),
+        value.lower(),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+    }
+    for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
+        forms |= {encoded, encoded.rstrip("=")}
     return {f for f in forms if len(f) >= MIN_LENGTH}
 
 
@@ -36,14 +53,23 @@ class Redactor:
     """
 
     def __init__(self, values: Iterable[str] = ()) -> None:
-        forms: set[str] = set()
+        self.forms: list[str] = []
+        self.pattern: re.Pattern[str] | None = None
+        self.longest = 0
+        self.add(values)
+
+    def add(self, values: Iterable[str]) -> None:
+        """Mask these values too (e.g. what an expression computed from a secret)."""
+        forms = set(self.forms)
         for value in values:
             if len(value) >= MIN_LENGTH:
                 forms |= _variants(value)
+        if len(forms) == len(self.forms):
+            return
         # Longest first: where two secrets start at one place, the longer one is masked.
         self.forms = sorted(forms, key=lambda f: (-len(f), f))
-        self.pattern = re.compile("|".join(re.escape(f) for f in self.forms)) if self.forms else None
-        self.longest = len(self.forms[0]) if self.forms else 0
+        self.pattern = re.compile("|".join(re.escape(f) for f in self.forms))
+        self.longest = len(self.forms[0])
 
     def __bool__(self) -> bool:
         return self.pattern is not None

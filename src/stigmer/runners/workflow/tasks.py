@@ -35,6 +35,7 @@ from stigmer.runners.workflow import kinds
 from stigmer.runners.workflow.journal import SUCCEEDED, Journal, Outcome
 from stigmer.runners.workflow.kinds import TaskCall, TaskError
 from stigmer.runners.workflow.scheduler import DURABLE_KINDS, Attempt, Begun, Failure, Tried
+from stigmer.secrets.derived import derived_values
 
 
 @dataclass
@@ -71,9 +72,15 @@ class Fields:
 
     context: dict[str, Any]
     where: str
+    # Told every value computed from a secret, so that it is masked like the secret.
+    secret: Callable[[list[str]], None] | None = None
 
     def value(self, value: Any, field_name: str) -> Any:
-        return expressions.evaluate(value, self.context, where=f"{self.where}.{field_name}")
+        where = f"{self.where}.{field_name}"
+        result = expressions.evaluate(value, self.context, where=where)
+        if self.secret is not None:
+            self.secret(derived_values(value, self.context, where=where))
+        return result
 
     def condition(self, text: str, field_name: str) -> bool:
         return expressions.condition(text, self.context, where=f"{self.where}.{field_name}")
@@ -155,7 +162,7 @@ class TaskAttempts:
         task = call.task
         kind = task.WhichOneof("kind") or ""
         started_at = self.clock()
-        fields = Fields(self.run.context(scope, call.extra), f"tasks.{call.key}")
+        fields = Fields(self.run.context(scope, call.extra), f"tasks.{call.key}", self.run.env.redactor.add)
         try:
             if call.parent and "item" not in call.extra:
                 fields.context["item"] = self._item_again(call, scope)
@@ -189,7 +196,7 @@ class TaskAttempts:
     def _item_again(self, call: Attempt, scope: dict[str, Any]) -> Any:
         """An item whose value held a secret (masked where it was passed): evaluated again here."""
         parent = self.tasks[call.parent]
-        fields = Fields(self.run.context(scope), f"tasks.{call.parent}")
+        fields = Fields(self.run.context(scope), f"tasks.{call.parent}", self.run.env.redactor.add)
         items = fields.value(parent.for_each.items, "forEach.items")
         return items[int(call.extra["index"])]
 
