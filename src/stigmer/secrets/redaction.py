@@ -71,6 +71,11 @@ class Redactor:
         self.pattern = re.compile("|".join(re.escape(f) for f in self.forms))
         self.longest = len(self.forms[0])
 
+    def add_derived(self, values: Iterable[str]) -> None:
+        """Mask values computed from secrets, unless they already show a known secret form
+        (then that part is masked, and the rest, such as ``Bearer``, stays readable)."""
+        self.add([v for v in values if self.text(v) == v])
+
     def __bool__(self) -> bool:
         return self.pattern is not None
 

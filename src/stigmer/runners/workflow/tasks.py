@@ -162,7 +162,9 @@ class TaskAttempts:
         task = call.task
         kind = task.WhichOneof("kind") or ""
         started_at = self.clock()
-        fields = Fields(self.run.context(scope, call.extra), f"tasks.{call.key}", self.run.env.redactor.add)
+        fields = Fields(
+            self.run.context(scope, call.extra), f"tasks.{call.key}", self.run.env.redactor.add_derived
+        )
         try:
             if call.parent and "item" not in call.extra:
                 fields.context["item"] = self._item_again(call, scope)
@@ -196,7 +198,7 @@ class TaskAttempts:
     def _item_again(self, call: Attempt, scope: dict[str, Any]) -> Any:
         """An item whose value held a secret (masked where it was passed): evaluated again here."""
         parent = self.tasks[call.parent]
-        fields = Fields(self.run.context(scope), f"tasks.{call.parent}", self.run.env.redactor.add)
+        fields = Fields(self.run.context(scope), f"tasks.{call.parent}", self.run.env.redactor.add_derived)
         items = fields.value(parent.for_each.items, "forEach.items")
         return items[int(call.extra["index"])]
 
