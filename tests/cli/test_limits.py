@@ -127,3 +127,17 @@ def test_inputs_are_checked_against_their_types_before_a_run_exists(stigmer: Sti
     assert stigmer("execution", "list", "-o", "json").json() == []
     done = stigmer("workflow", "execute", "bounded", "--input", "n=9007199254740991", "-o", "json")
     assert "9007199254740991" in done.out
+
+
+def test_a_tool_result_past_the_limit_is_an_error_and_is_not_kept() -> None:
+    import mcp_types
+
+    from stigmer.mcp.connection import to_tool_result
+
+    big = mcp_types.CallToolResult(
+        content=[mcp_types.TextContent(type="text", text="y" * (10 * 1024 * 1024 + 1))]
+    )
+    result = to_tool_result(big)
+    assert result.is_error and "larger than 10485760 bytes" in result.text and "yyyy" not in result.text
+    small = to_tool_result(mcp_types.CallToolResult(content=[mcp_types.TextContent(type="text", text="ok")]))
+    assert (small.text, small.is_error) == ("ok", False)

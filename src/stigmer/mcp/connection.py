@@ -287,7 +287,15 @@ def to_tool_result(result: mcp_types.CallToolResult) -> ToolResult:
     parts = [_content_text(block) for block in result.content]
     if not parts and result.structured_content is not None:
         parts.append(json.dumps(result.structured_content, ensure_ascii=False))
-    return ToolResult("\n".join(parts), is_error=bool(result.is_error))
+    text = "\n".join(parts)
+    limit = policy.current().max_response_bytes
+    if len(text) > limit:  # characters: at least as many bytes, so never past the limit
+        return ToolResult(
+            f"the tool result is larger than {limit} bytes (server.http.maxResponseBytes); "
+            "nothing of it is kept",
+            is_error=True,
+        )
+    return ToolResult(text, is_error=bool(result.is_error))
 
 
 def _content_text(block: mcp_types.ContentBlock) -> str:
