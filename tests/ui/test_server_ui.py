@@ -143,3 +143,21 @@ def test_a_viewer_key_sees_runs_but_is_offered_and_allowed_nothing_else(
         )[0]
         == 200
     )
+
+
+def test_stigmer_ui_of_a_home_logged_in_with_a_viewer_key_offers_no_runs(
+    served: tuple[ServerProcess, str, str], tmp_path: Path
+) -> None:
+    server, _, _ = served
+    viewer = server.home("server", "keys", "create", "local-viewer", "--role", "viewer").out.strip()
+    client = Stigmer(tmp_path / "client-home", tmp_path)
+    client("login", server.url, "--token", viewer)
+    with DashboardProcess(client) as local:
+        info = http(f"{local.url}api/info")[2]
+        assert info["auth"]["role"] == "viewer" and info["auth"]["may"] == {"run": False}
+        status, _, refused = http(
+            f"{local.url}api/workflows/release-gate/executions",
+            method="POST",
+            body={"inputs": {"version": "x"}},
+        )
+        assert status == 403 and "has the role viewer" in refused["error"]

@@ -298,6 +298,11 @@ class Handler(BaseHTTPRequestHandler):
         from stigmer.version import __version__
 
         dashboard = self.dashboard
+        if not dashboard.gate.required and dashboard.remote:
+            # `stigmer ui` of a home logged in to a server: the server's key decides.
+            with dashboard.pool.borrow() as backend:
+                role = backend.info().api_key_role
+            caller = Caller(caller.name, roles.parse_role(role or "admin"))
         return {
             "version": __version__,
             "backend": dashboard.options.backend_label,
