@@ -209,22 +209,26 @@ def save_config(config: Config) -> Path:
     return path
 
 
-WIDE_HOME_MARK = ".wide-home-warned"
+_WARNED: set[Path] = set()
 
 
 def wide_home_warning(home: Path) -> str:
-    """A warning, the first time a home is found readable by others ("" otherwise, or after)."""
+    """A warning, once per process, when a home is readable by others ("" otherwise).
+
+    The home is left as it is (its owner decides), and nothing is written into it.
+    """
+    if home in _WARNED:
+        return ""
     try:
         mode = home.stat().st_mode & 0o777
-        if not mode & 0o077 or (home / WIDE_HOME_MARK).exists():
-            return ""
-        (home / WIDE_HOME_MARK).touch(mode=0o600)
     except OSError:
         return ""
+    if not mode & 0o077:
+        return ""
+    _WARNED.add(home)
     return (
         f"Warning: {home} is readable by other users of this machine (mode {mode:o}): they may "
-        f"read transcripts and settings there. Make it private: chmod 700 {home} "
-        "(said once)"
+        f"read transcripts and settings there. Make it private: chmod 700 {home}"
     )
 
 
@@ -258,7 +262,7 @@ def save_token(home: Path, server: str, token: str) -> Path:
         tokens.pop(server, None)
     import yaml
 
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = home / CREDENTIALS_FILE
     tmp = path.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)

@@ -29,7 +29,7 @@ def init(app: App) -> None:
     from stigmer.backend.local import LocalBackend
     from stigmer.config import CONFIG_FILE, save_config
 
-    app.home.mkdir(parents=True, exist_ok=True)
+    app.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     config_path = app.home / CONFIG_FILE
     created = not config_path.exists()
     # The database first: if it is refused (e.g. written by a newer Stigmer), write nothing.
