@@ -20,7 +20,7 @@ READY = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 # example MCP servers, the test suite's step modules, and the fixtures' servers on 127.0.0.1.
 TRUSTING = {
     "python": {"allowedModules": ["wfsteps", "batchsteps", "app"]},
-    "mcp": {"allowedCommands": ["python"]},
+    "mcp": {"allowedCommands": ["python", sys.executable]},
     "egress": {"allow": ["127.0.0.0/8", "::1"]},
 }
 
