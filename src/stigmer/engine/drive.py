@@ -72,6 +72,33 @@ class _Follower:
         return events
 
 
+class _Connection:
+    """A follower's hold on the backend: rides out a lost connection for a while."""
+
+    def __init__(self, execution_id: str) -> None:
+        self.execution_id = execution_id
+        self.lost_at: float | None = None
+        self.delay = 0.2
+
+    def lost(self, exc: Unavailable) -> ConnectionLost | None:
+        """The notice of a lost connection (once); raises once it stayed lost too long."""
+        now = time.monotonic()
+        if self.lost_at is None:
+            self.lost_at = now
+            return ConnectionLost(exc.message, reconnect_seconds())
+        self.delay = min(self.delay * 2, 2.0)
+        if now - self.lost_at > reconnect_seconds():
+            raise Unavailable(
+                f"the backend stayed unreachable for {now - self.lost_at:.0f}s while following "
+                f"execution {self.execution_id}: {exc.message}",
+                hint=f"the run goes on; `stigmer execution logs {self.execution_id} -f` follows it again",
+            ) from None
+        return None
+
+    def back(self) -> None:
+        self.lost_at, self.delay = None, 0.2
+
+
 async def drive(
     backend: Backend,
     execution_id: str,
@@ -113,40 +140,30 @@ async def drive(
 
     worker_id = worker_id or new_worker_id()
     tasks = TaskDiff()
-    follower: _Follower | None = None
+    # Following from the start, a finished run's steps are shown too (a replay).
+    follower = None if run_here else _Follower(backend, execution_id, after_sequence)
     last_phase: ExecutionPhase.ValueType | None = None
-    lost_at: float | None = None
-    delay = 0.2
+    connection = _Connection(execution_id)
     while True:
         try:
             current = backend.get_execution(execution_id)
             followed = follower.poll() if follower is not None else []
         except Unavailable as exc:
-            now = time.monotonic()
-            if lost_at is None:
-                lost_at = now
-                yield ConnectionLost(exc.message, reconnect_seconds())
-            elif now - lost_at > reconnect_seconds():
-                raise Unavailable(
-                    f"the backend stayed unreachable for {now - lost_at:.0f}s while following "
-                    f"execution {execution_id}: {exc.message}",
-                    hint=f"the run goes on; `stigmer execution logs {execution_id} -f` follows it again",
-                ) from None
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            notice = connection.lost(exc)
+            if notice is not None:
+                yield notice
+            await asyncio.sleep(connection.delay)
             continue
-        if lost_at is not None:
-            lost_at, delay = None, 0.2
+        if connection.lost_at is not None:
+            connection.back()
             yield Reconnected()
-        for step_event in followed:
-            yield step_event
-        if watch_tasks:
-            for change in tasks(current):
-                yield change
+        news: list[DriveEvent] = [*followed, *(tasks(current) if watch_tasks else [])]
         phase = current.status.phase
         if phase != last_phase:
             last_phase = phase
-            yield PhaseChanged(current)
+            news.append(PhaseChanged(current))
+        for news_event in news:
+            yield news_event
         if phase in FINISHED or (phase == ExecutionPhase.WAITING_APPROVAL and not wait_for_decision):
             return
         if run_here and phase != ExecutionPhase.WAITING_APPROVAL:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from stigmer.engine.temporal.devserver import DevServer
     from stigmer.runners.events import DriveEvent
 
+
 class Engine(Protocol):
     """Runs executions."""
 
