@@ -25,10 +25,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_workflow import WORKER, apply_docs, chain_tasks, new_execution, workflow_doc
-
+from bench.bench_workflow import WORKER, apply_docs, chain_tasks, new_execution, workflow_doc
 from stigmer.backend.local import LocalBackend
 from stigmer.engine import local as engine
 from stigmer.sdk.aio import AsyncClient
