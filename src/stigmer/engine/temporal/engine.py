@@ -50,7 +50,7 @@ class TemporalEngine:
         )
         await worker.run(stop)
 
-    def drive(
+    async def drive(
         self,
         backend: Backend,
         execution_id: str,
@@ -64,15 +64,17 @@ class TemporalEngine:
 
         if run_here:
             with contextlib.suppress(Conflict):
-                self.submit(backend, execution_id)
-        return drive(
+                client = await connect(self.settings)
+                await submit(client, backend, execution_id, self.settings)
+        async for event in drive(
             backend,
             execution_id,
             run_here=False,
             config_model=self.config_model,
             after_sequence=after_sequence,
             wait_for_decision=wait_for_decision,
-        )
+        ):
+            yield event
 
     def describe(self) -> str:
         s = self.settings
