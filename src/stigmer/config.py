@@ -22,6 +22,12 @@ ENGINES = ("local", "temporal")
 ENGINE_VARIABLE = "STIGMER_ENGINE"
 TEMPORAL_ADDRESS_VARIABLE = "STIGMER_TEMPORAL_ADDRESS"
 DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
+# How far a committed write is durable: "full" survives a power loss (SQLite synchronous=FULL, an
+# fsync per commit), "normal" survives a crashed process (synchronous=NORMAL in WAL mode: the
+# last commits may be lost with the machine). Measured here: 0.25 ms against 0.02 ms a commit.
+DURABILITIES = ("full", "normal")
+DURABILITY_VARIABLE = "STIGMER_DURABILITY"
+DEFAULT_DURABILITY = "full"
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,8 @@ class Config:
     server_ca_cert: str = ""
     engine: str = "local"
     temporal: TemporalSettings | None = None
+    # "" when config.yaml does not say: see durability_of().
+    durability: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -73,6 +81,8 @@ class Config:
             data["server_ca_cert"] = self.server_ca_cert
         if self.engine != "local":
             data["engine"] = self.engine
+        if self.durability:
+            data["durability"] = self.durability
         if self.temporal is not None:
             data["temporal"] = self.temporal.to_dict()
         return {**self.extra, **data}
@@ -106,6 +116,9 @@ def load_config(home: Path) -> Config:
                 hint=f"use one of: {', '.join(allowed)}",
             )
         setattr(config, key, value)
+    durability = data.pop("durability", None)
+    if durability is not None:
+        config.durability = _durability(durability, field="durability", source=str(path))
     config.database = str(data.pop("database", "") or "")
     config.server = str(data.pop("server", "") or "")
     config.server_ca_cert = str(data.pop("server_ca_cert", "") or "")
@@ -160,6 +173,30 @@ def temporal_settings(config: Config) -> TemporalSettings:
     if address:
         settings = TemporalSettings(address, settings.namespace, settings.task_queue)
     return settings
+
+
+def _durability(value: Any, *, field: str, source: str = "") -> str:
+    if value not in DURABILITIES:
+        raise InvalidArgument(
+            f"invalid durability {value!r}",
+            source=source,
+            field=field,
+            hint="use full (commits survive a power loss) or normal (they survive a crashed process)",
+        )
+    return str(value)
+
+
+def durability_of(config: Config) -> str:
+    """How durable this home's commits are: ``$STIGMER_DURABILITY``, else ``durability`` in
+    config.yaml, else ``full``.
+
+    Raises:
+        InvalidArgument: ``$STIGMER_DURABILITY`` is neither ``full`` nor ``normal``.
+    """
+    from_env = os.environ.get(DURABILITY_VARIABLE, "").strip()
+    if from_env:
+        return _durability(from_env, field=DURABILITY_VARIABLE)
+    return config.durability or DEFAULT_DURABILITY
 
 
 RETENTION_VARIABLE = "STIGMER_RETENTION"
@@ -244,8 +281,11 @@ __all__ = [
     "CONFIG_FILE",
     "CREDENTIALS_FILE",
     "DATABASE_FILE",
+    "DEFAULT_DURABILITY",
     "DEFAULT_SERVER_PORT",
     "DEFAULT_TEMPORAL_ADDRESS",
+    "DURABILITIES",
+    "DURABILITY_VARIABLE",
     "ENGINES",
     "ENGINE_VARIABLE",
     "OUTPUT_FORMATS",
@@ -253,6 +293,7 @@ __all__ = [
     "TEMPORAL_ADDRESS_VARIABLE",
     "Config",
     "TemporalSettings",
+    "durability_of",
     "engine_of",
     "home_dir",
     "load_config",

@@ -95,10 +95,17 @@ class LocalBackend:
 
     @classmethod
     def open(
-        cls, path: str | Path, *, clock: Clock = utcnow, actor: str = "", keys: MasterKeys | None = None
+        cls,
+        path: str | Path,
+        *,
+        clock: Clock = utcnow,
+        actor: str = "",
+        keys: MasterKeys | None = None,
+        durability: str = "full",
     ) -> LocalBackend:
-        """Open (creating and migrating as needed) the database at ``path``."""
-        return cls(Database.open(path), clock=clock, actor=actor, keys=keys)
+        """Open (creating and migrating as needed) the database at ``path``; ``durability`` is
+        ``full`` or ``normal`` (see :meth:`Database.open`)."""
+        return cls(Database.open(path, durability=durability), clock=clock, actor=actor, keys=keys)
 
     # -- resources ---------------------------------------------------------------------
 
