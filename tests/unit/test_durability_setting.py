@@ -112,3 +112,34 @@ def test_the_cli_refuses_a_bad_value_with_exit_2(
     assert result.returncode == 2, result.stderr
     assert f"{named}: invalid durability" in result.stderr
     assert not (home / "local.db").exists()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "backend: local\noutput: table\n",
+        "# written by stigmer init\nbackend: cloud\nserver: grpc://127.0.0.1:7878\nmodel: local/smollm2\n",
+        "durability: normal\nengine: temporal\n",
+        "retention: 30d\n",
+        "model: ollama/qwen2.5-coder:7b\n\n",
+        "output: yes\n",
+        "port: 7878\n",
+        "when: 2024-01-01\n",
+        "time: 1:30\n",
+        "model: 'quoted'\n",
+        "temporal:\n  address: t:7233\n",
+        "model: a # comment\n",
+        "a: b\na: c\n",
+        "---\nbackend: local\n",
+        "  backend: local\n",
+        "output: Null\n",
+    ],
+)
+def test_a_flat_config_reads_as_yaml_reads_it(text: str) -> None:
+    from stigmer.config import flat_settings
+
+    fast = flat_settings(text)
+
+    assert fast is None or fast == yaml.safe_load(text)
+    if text.startswith(("backend", "# written", "durability", "model: ollama")):
+        assert fast is not None  # the files Stigmer writes are read without YAML
