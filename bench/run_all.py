@@ -60,6 +60,16 @@ def summary_rows() -> list[list[str]]:
             ]
         )
         rows.append(["startup", "`stigmer agent list` vs `python -c pass`", f"{listing:.1f}x", "(no goal)"])
+        get = startup.get("get_agents_goal")
+        if get:
+            rows.append(
+                [
+                    "startup",
+                    f"`stigmer get agents` (1,000 agents) < {get['target_below']:g}x `python -c pass`",
+                    f"{get['value']:.2f}x (CPU time {get['cpu_value']:.2f}x)",
+                    _verdict(bool(get["met"])),
+                ]
+            )
     apply = _load("apply")
     if apply:
         for label, ratio in apply["ratios"].items():
