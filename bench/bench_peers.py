@@ -21,10 +21,13 @@ globals leak into another's), on a fresh SQLite file in a temporary directory:
   activities on ``temporal server start-dev`` with its history in a SQLite file
   (``--db-filename``), 100 activities at once.
 
-Each case: one warm-up run, then ``--rounds`` timed runs (Temporal: ``--temporal-rounds``);
-medians. Per step = run time / N. In the same run, the cost of one durable commit is measured
-(an INSERT in its own transaction, WAL, ``synchronous=FULL`` and ``NORMAL``): fsync times on a
-shared machine vary by 10x with the other processes' disk traffic, so compare within a run.
+Every case's child is started and warmed up (one untimed run; Temporal: runs of 10), then
+the parent runs rounds of one timed run of each case, interleaved (the order reversed every
+other round), so the disk's and the machine's drift hits every engine alike: ``--rounds``
+(Temporal: ``--temporal-rounds``); medians. Per step = run time / N. In the same run, the cost
+of one durable commit is measured (an INSERT in its own transaction, WAL, ``synchronous=FULL``
+and ``NORMAL``), at the start and at the end: fsync times on a shared machine vary by 10x with
+the other processes' disk traffic, so compare within a run.
 
 Goals (issue 18): Python chain at ``full`` at least 3x faster per step than LangGraph and DBOS;
 ``set`` chain at ``full`` at most 2 durable commits' time per task, at ``normal`` under 0.25 ms;
@@ -44,8 +47,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 if not __package__:  # run as a script (python bench/bench_peers.py): make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -81,9 +86,14 @@ INSTALL_HINT = "the peers are in the bench extra: .venv/bin/pip install -e '.[be
 
 
 # ---------------------------------------------------------------------------- children
+# Each child sets its engine up, runs once untimed, says "ready", then runs once per "run"
+# line on stdin and answers the seconds, until "stop": the parent interleaves the cases.
+
+Runner = Callable[[str], float]
 
 
-def _stigmer(kind: str, durability: str, n: int, rounds: int) -> dict[str, Any]:
+@contextmanager
+def _stigmer(kind: str, durability: str, n: int) -> Iterator[tuple[Runner, dict[str, Any]]]:
     from bench.peer_steps import step
     from stigmer import Client, Workflow
     from stigmer.sdk import Task, set_task
@@ -110,27 +120,28 @@ def _stigmer(kind: str, durability: str, n: int, rounds: int) -> dict[str, Any]:
         )
         outputs, expected = {"v": "${tasks.join.outputs.v}"}, n
     workflow = Workflow("peers", tasks=tasks, outputs=outputs)
-    times: list[float] = []
     with tempfile.TemporaryDirectory(prefix="stigmer-bench-peers-") as tmp:
         home = Path(tmp) / "home"
         home.mkdir()
         (home / "config.yaml").write_text(f"durability: {durability}\n", encoding="utf-8")
         with Client(home=home) as client:
             client.workflows.apply(workflow)
-            synchronous = client.backend.db.conn.execute("PRAGMA synchronous").fetchone()[0]  # type: ignore[attr-defined]
-            for r in range(rounds + 1):
+            conn = client.backend.db.conn  # type: ignore[attr-defined]
+
+            def run(_: str) -> float:
                 start = time.perf_counter()
-                run = client.workflows.execute("peers", {})
+                done = client.workflows.execute("peers", {})
                 seconds = time.perf_counter() - start
-                value = dict(run.status.outputs).get("v")
+                value = dict(done.status.outputs).get("v")
                 if value != expected:
                     raise RuntimeError(f"stigmer {kind}: v={value!r}, expected {expected}")
-                if r:
-                    times.append(seconds)
-    return {"runs_s": times, "pragma_synchronous": synchronous}
+                return seconds
+
+            yield run, {"pragma_synchronous": conn.execute("PRAGMA synchronous").fetchone()[0]}
 
 
-def _langgraph(durability: str, n: int, rounds: int) -> dict[str, Any]:
+@contextmanager
+def _langgraph(durability: str, n: int) -> Iterator[tuple[Runner, dict[str, Any]]]:
     from typing import TypedDict
 
     from langgraph.checkpoint.sqlite import SqliteSaver
@@ -152,33 +163,35 @@ def _langgraph(durability: str, n: int, rounds: int) -> dict[str, Any]:
     for i in range(1, n):
         graph.add_edge(f"t{i - 1}", f"t{i}")
     graph.add_edge(f"t{n - 1}", END)
-    times: list[float] = []
+    runs = iter(range(1_000_000))
     with tempfile.TemporaryDirectory(prefix="stigmer-bench-peers-") as tmp:
         conn = sqlite3.connect(Path(tmp) / "langgraph.db", check_same_thread=False)
         app: Any = graph.compile(checkpointer=SqliteSaver(conn))
-        for r in range(rounds + 1):
-            config: Any = {"configurable": {"thread_id": f"run-{r}"}, "recursion_limit": n + 10}
+
+        def run(_: str) -> float:
+            config: Any = {"configurable": {"thread_id": f"run-{next(runs)}"}, "recursion_limit": n + 10}
             start = time.perf_counter()
             result = app.invoke({"v": -1}, config, durability=durability)
             seconds = time.perf_counter() - start
             if result["v"] != n - 1:
                 raise RuntimeError(f"langgraph: v={result['v']!r}, expected {n - 1}")
-            if r:
-                times.append(seconds)
-        pragmas = {
+            return seconds
+
+        extra: dict[str, Any] = {}
+        yield run, extra
+        extra["pragmas"] = {
             "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
             "synchronous": conn.execute("PRAGMA synchronous").fetchone()[0],
         }
         conn.close()
-    return {"runs_s": times, "pragmas": pragmas}
 
 
-def _dbos(n: int, rounds: int) -> dict[str, Any]:
+@contextmanager
+def _dbos(n: int) -> Iterator[tuple[Runner, dict[str, Any]]]:
     from dbos import DBOS
 
     from bench.peer_steps import plus_one
 
-    times: list[float] = []
     with tempfile.TemporaryDirectory(prefix="stigmer-bench-peers-") as tmp:
         path = Path(tmp) / "dbos.sqlite"
         DBOS(config={"name": "bench-peers", "system_database_url": f"sqlite:///{path}"})
@@ -195,29 +208,32 @@ def _dbos(n: int, rounds: int) -> dict[str, Any]:
             return v
 
         DBOS.launch()
+
+        def run(_: str) -> float:
+            start = time.perf_counter()
+            value = chain(n)
+            seconds = time.perf_counter() - start
+            if value != n - 1:
+                raise RuntimeError(f"dbos: v={value!r}, expected {n - 1}")
+            return seconds
+
+        extra: dict[str, Any] = {}
         try:
-            for r in range(rounds + 1):
-                start = time.perf_counter()
-                value = chain(n)
-                seconds = time.perf_counter() - start
-                if value != n - 1:
-                    raise RuntimeError(f"dbos: v={value!r}, expected {n - 1}")
-                if r:
-                    times.append(seconds)
+            yield run, extra
         finally:
             DBOS.destroy()
         conn = sqlite3.connect(path)
-        pragmas = {
+        extra["pragmas"] = {
             "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
-            "synchronous (a fresh connection: DBOS sets none)": conn.execute("PRAGMA synchronous").fetchone()[
+            "synchronous (DBOS sets none: SQLite's default)": conn.execute("PRAGMA synchronous").fetchone()[
                 0
             ],
         }
         conn.close()
-    return {"runs_s": times, "pragmas": pragmas}
 
 
-def _temporal(n: int, rounds: int) -> dict[str, Any]:
+@contextmanager
+def _temporal(n: int) -> Iterator[tuple[Runner, dict[str, Any]]]:
     import asyncio
 
     from temporalio.client import Client as TemporalClient
@@ -227,25 +243,31 @@ def _temporal(n: int, rounds: int) -> dict[str, Any]:
     from stigmer.engine.temporal.devserver import binary, free_port
     from stigmer.engine.temporal.worker import DEFAULT_ACTIVITIES, sandbox
 
-    results: dict[str, Any] = {}
+    loop = asyncio.new_event_loop()
+    runs = iter(range(1_000_000))
     with tempfile.TemporaryDirectory(prefix="stigmer-bench-peers-") as tmp:
         port = free_port()
         command = [binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--headless"]
         command += ["--log-level", "error", "--db-filename", str(Path(tmp) / "temporal.db")]
-        server = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        try:
+        server = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
-            async def main() -> None:
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        client = await TemporalClient.connect(f"127.0.0.1:{port}")
-                        break
-                    except RuntimeError:
-                        if time.monotonic() > deadline:
-                            raise
-                        await asyncio.sleep(0.2)
-                worker = Worker(
+        async def connect() -> TemporalClient:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    return await TemporalClient.connect(f"127.0.0.1:{port}")
+                except RuntimeError:
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.2)
+
+        try:
+            client = loop.run_until_complete(connect())
+
+            async def make_worker() -> Worker:  # in the loop: the sandbox checks the workflows there
+                return Worker(
                     client,
                     task_queue="peers",
                     workflows=[PlainChain, PlainFanOut],
@@ -253,43 +275,64 @@ def _temporal(n: int, rounds: int) -> dict[str, Any]:
                     workflow_runner=sandbox(),
                     max_concurrent_activities=DEFAULT_ACTIVITIES,
                 )
-                async with worker:
-                    for name, kind, expected in (
-                        ("chain", PlainChain.run, n - 1),
-                        ("fanout", PlainFanOut.run, n),
-                    ):
-                        times: list[float] = []
-                        await client.execute_workflow(kind, 10, id=f"warm-{name}", task_queue="peers")
-                        for r in range(rounds):
-                            await asyncio.sleep(1.0)  # quiet before each run, as bench_temporal.py
-                            start = time.perf_counter()
-                            value = await client.execute_workflow(
-                                kind, n, id=f"{name}-{r}", task_queue="peers"
-                            )
-                            times.append(time.perf_counter() - start)
-                            if value != expected:
-                                raise RuntimeError(f"temporal {name}: {value}, expected {expected}")
-                        results[name] = times
 
-            asyncio.run(main())
+            worker = loop.run_until_complete(make_worker())
+
+            async def execute(kind: str, size: int) -> float:
+                workflow, expected = (
+                    (PlainChain.run, size - 1) if kind == "chain" else (PlainFanOut.run, size)
+                )
+                await asyncio.sleep(1.0)  # quiet before each run, as bench_temporal.py
+                start = time.perf_counter()
+                value = await client.execute_workflow(
+                    workflow, size, id=f"{kind}-{next(runs)}", task_queue="peers"
+                )
+                seconds = time.perf_counter() - start
+                if value != expected:
+                    raise RuntimeError(f"temporal {kind}: {value}, expected {expected}")
+                return seconds
+
+            loop.run_until_complete(worker.__aenter__())
+
+            def run(kind: str) -> float:
+                if kind == "warm-up":
+                    loop.run_until_complete(execute("chain", 10))
+                    return loop.run_until_complete(execute("fanout", 10))
+                return loop.run_until_complete(execute(kind, n))
+
+            try:
+                yield run, {}
+            finally:
+                loop.run_until_complete(worker.__aexit__(None, None, None))
         finally:
             server.terminate()
             server.wait(timeout=30)
-    return {"chain": {"runs_s": results["chain"]}, "fanout": {"runs_s": results["fanout"]}}
 
 
-def child(case: str, n: int, rounds: int) -> dict[str, Any]:
-    """Run one case in this process; its result as JSON-able data."""
+def _session(case: str, n: int) -> AbstractContextManager[tuple[Runner, dict[str, Any]]]:
     if case.startswith("stigmer-"):
         _, kind, durability = case.split("-")
-        return _stigmer(kind, durability, n, rounds)
+        return _stigmer(kind, durability, n)
     if case.startswith("langgraph-"):
-        return _langgraph(case.split("-")[1], n, rounds)
+        return _langgraph(case.split("-")[1], n)
     if case == "dbos":
-        return _dbos(n, rounds)
+        return _dbos(n)
     if case == "temporal":
-        return _temporal(n, rounds)
+        return _temporal(n)
     raise SystemExit(f"unknown case {case}")
+
+
+def child(case: str, n: int) -> None:
+    """Serve one case: warm up, then one run per "run [KIND]" line on stdin, until "stop"."""
+    with _session(case, n) as (run, extra):
+        run("warm-up")
+        print("ready", flush=True)
+        for line in sys.stdin:
+            words = line.split()
+            if not words or words[0] != "run":
+                break
+            print(json.dumps({"seconds": run(words[1] if len(words) > 1 else "")}), flush=True)
+    print(json.dumps(extra), flush=True)
 
 
 # ---------------------------------------------------------------------------- parent
@@ -312,22 +355,50 @@ def commit_ms(tmp: Path, synchronous: str, commits: int = 300) -> float:
     return statistics.median(times) * 1000
 
 
-def run_child(case: str, n: int, rounds: int) -> dict[str, Any] | str:
-    """The child's result, or why it could not run."""
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", case, "--steps", str(n), "--rounds", str(rounds)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
-    if proc.returncode != 0:
-        tail = proc.stderr.strip().splitlines()[-1:] or ["(no output)"]
-        if "ModuleNotFoundError" in proc.stderr:
-            return f"not installed ({tail[0]}); {INSTALL_HINT}"
-        return f"failed: {tail[0]}"
-    data: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return data
+class Child:
+    """One case's child process, driven over its stdin and stdout."""
+
+    def __init__(self, case: str, n: int, log_file: IO[str]) -> None:
+        self.case = case
+        self.log_file = log_file
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--child", case, "--steps", str(n)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+            cwd=ROOT,
+        )
+
+    def ready(self) -> str:
+        """ "" when it warmed up, else why it could not."""
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() == "ready":
+            return ""
+        self.proc.wait()
+        self.log_file.seek(0)
+        err = self.log_file.read()
+        tail = (err.strip().splitlines() or ["(no output)"])[-1]
+        if "ModuleNotFoundError" in err:
+            return f"not installed ({tail}); {INSTALL_HINT}"
+        return f"failed: {tail}"
+
+    def ask(self, line: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer:
+            self.proc.wait()
+            self.log_file.seek(0)
+            raise RuntimeError(f"{self.case} stopped: {self.log_file.read()[-2000:]}")
+        data: dict[str, Any] = json.loads(answer)
+        return data
+
+    def stop(self) -> dict[str, Any]:
+        extra = self.ask("stop")
+        self.proc.wait(timeout=120)
+        return extra
 
 
 def _entry(case: str, runs: list[float], n: int, extra: dict[str, Any]) -> dict[str, Any]:
@@ -343,34 +414,49 @@ def _entry(case: str, runs: list[float], n: int, extra: dict[str, Any]) -> dict[
 
 
 def measure(n: int, rounds: int, temporal_rounds: int, only: list[str]) -> dict[str, Any]:
-    results: dict[str, Any] = {}
+    """Every case warmed up in its own child, then rounds of one run of each, interleaved."""
     skipped: dict[str, str] = {}
+    runs: dict[str, list[float]] = {}
+    extras: dict[str, dict[str, Any]] = {}
+    children = [c for c in CASES if not c.startswith("temporal")] + ["temporal"]
+    children = [c for c in children if not only or any(c.startswith(o) for o in only)]
     with tempfile.TemporaryDirectory(prefix="stigmer-bench-peers-") as tmp:
         commits = {"full": commit_ms(Path(tmp), "FULL"), "normal": commit_ms(Path(tmp), "NORMAL")}
         log(f"one commit: FULL {commits['full']:.3f} ms, NORMAL {commits['normal']:.3f} ms")
-        children = [c for c in CASES if not c.startswith("temporal")] + ["temporal"]
-        for case in children:
-            if only and not any(case.startswith(o) for o in only):
-                continue
-            log(f"{case}: running")
-            got = run_child(case, n, temporal_rounds if case == "temporal" else rounds)
-            if isinstance(got, str):
-                log(f"{case}: {got}")
-                for name in CASES if case == "temporal" else [case]:
+        logs = {case: (Path(tmp) / f"{case}.log").open("w+", encoding="utf-8") for case in children}
+        started: dict[str, Child] = {}
+        for case in children:  # one at a time: a warm-up is a full run
+            log(f"{case}: warming up")
+            child = Child(case, n, logs[case])
+            why = child.ready()
+            if why:
+                log(f"{case}: {why}")
+                for name in CASES:
                     if name.startswith(case):
-                        skipped[name] = got
-                continue
-            if case == "temporal":
-                results["temporal-chain"] = _entry("temporal-chain", got["chain"]["runs_s"], n, {})
-                results["temporal-fanout"] = _entry("temporal-fanout", got["fanout"]["runs_s"], n + 1, {})
+                        skipped[name] = why
             else:
-                extra = {k: v for k, v in got.items() if k != "runs_s"}
-                steps = n + 1 if "fanout" in case else n
-                results[case] = _entry(case, got["runs_s"], steps, extra)
-            for name in results:
-                if name.startswith(case):
-                    log(f"{name}: {results[name]['per_step_ms']:.3f} ms/step")
+                started[case] = child
+        order = [c for c in CASES if any(c.startswith(s) for s in started)]
+        for r in range(max(rounds, temporal_rounds)):
+            for name in order if r % 2 == 0 else reversed(order):
+                case = "temporal" if name.startswith("temporal") else name
+                if r >= (temporal_rounds if case == "temporal" else rounds):
+                    continue
+                kind = name.split("-")[1] if case == "temporal" else ""
+                seconds = float(started[case].ask(f"run {kind}".strip())["seconds"])
+                runs.setdefault(name, []).append(seconds)
+                steps = n + 1 if "fanout" in name else n
+                log(f"round {r + 1}: {name}: {seconds * 1000 / steps:.3f} ms/step")
+        for case, child in started.items():
+            extras[case] = child.stop()
         commits["full_again"] = commit_ms(Path(tmp), "FULL")
+        for handle in logs.values():
+            handle.close()
+    results = {
+        name: _entry(name, runs[name], n + 1 if "fanout" in name else n, extras.get(name, {}))
+        for name in order
+        if name in runs
+    }
     return {"cases": results, "skipped": skipped, "commit_ms": commits}
 
 
@@ -433,8 +519,9 @@ def markdown(data: dict[str, Any], n: int, rounds: int, temporal_rounds: int) ->
         "# Stigmer and its peers",
         "",
         f"A chain of {n:,} trivial Python steps (and a fan-out of {n:,} and a join) through each engine's "
-        f"public API, each case in its own child process of one run, one warm-up then {rounds} timed runs "
-        f"(plain Temporal: {temporal_rounds}); medians. See `bench/README.md`.",
+        f"public API, each case in its own child process of one run, warmed up, then {rounds} rounds of "
+        f"one timed run of each, interleaved (plain Temporal: {temporal_rounds}); medians. "
+        "See `bench/README.md`.",
         "",
         md_table(
             ["engine", "durability", "steps", "run ms", "ms / step", "vs Stigmer `@task` at full"], rows
@@ -464,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.steps, args.rounds)))
+        child(args.child, args.steps)
         return 0
     only = [o.strip() for o in args.only.split(",") if o.strip()]
     data = measure(args.steps, args.rounds, args.temporal_rounds, only)
