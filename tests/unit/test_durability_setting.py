@@ -63,6 +63,15 @@ def test_the_variable_wins_over_the_config(tmp_path: Path, monkeypatch: pytest.M
     assert _client_synchronous(_home(tmp_path / "other", durability="full")) == NORMAL
 
 
+def test_throwaway_homes_of_tests_skip_the_sync() -> None:
+    from stigmer.testing import sandbox, temporary_backend
+
+    with sandbox() as client:
+        assert _synchronous(client.backend.db.conn) == NORMAL  # type: ignore[attr-defined]
+    with temporary_backend() as backend:
+        assert _synchronous(backend.db.conn) == NORMAL
+
+
 def test_a_server_opens_its_store_at_the_durability_it_is_given(tmp_path: Path) -> None:
     for durability, expected in (("normal", NORMAL), ("full", FULL)):
         options = ServerOptions(database=tmp_path / "server.db", durability=durability)
