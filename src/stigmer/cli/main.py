@@ -113,6 +113,11 @@ def plain_error(exc: BaseException) -> StigmerError:
             f"{exc.filename or 'a path'} lies under a file, not a directory",
             hint="choose another home: --home DIR or STIGMER_HOME",
         )
+    if isinstance(exc, sqlite3.OperationalError):
+        return StigmerError(
+            f"the database cannot be used: {exc}",
+            hint="another process may hold it, or its file or directory is not writable; try again",
+        )
     return corrupt("of this home", exc)
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from stigmer.cli.context import App, engine_options, output_option, pass_app
-from stigmer.config import DEFAULT_SERVER_PORT
+from stigmer.config import DEFAULT_SERVER_PORT, durability_of
 
 if TYPE_CHECKING:
     from stigmer.backend.remote import RemoteBackend
@@ -160,6 +160,7 @@ def _options(
         grace_seconds=grace,
         config_model=str(app.config.extra.get("model", "")),
         policy=ExecutionPolicy.for_server(app.config.server_settings),
+        durability=durability_of(app.config),
     )
 
 

@@ -65,6 +65,7 @@ class ServerOptions:
         temporal: Where Temporal is, with the ``temporal`` engine.
         policy: What resources may make this host run or reach (stigmer.policy); None: anything
             (tests). `stigmer server` passes the one of its config.yaml, strict by default.
+        durability: ``full`` (commits survive a power loss) or ``normal`` (a crashed process).
     """
 
     database: Path
@@ -84,6 +85,7 @@ class ServerOptions:
     extra_options: list[tuple[str, Any]] = field(default_factory=list)
     ui_port: int | None = None
     policy: ExecutionPolicy | None = None
+    durability: str = "full"
 
     @property
     def tls(self) -> bool:
@@ -147,7 +149,9 @@ class StigmerServer:
         verify: Verify | None = None,
     ) -> None:
         self.options = options
-        self.open_backend = open_backend or (lambda: LocalBackend.open(options.database))
+        self.open_backend = open_backend or (
+            lambda: LocalBackend.open(options.database, durability=options.durability)
+        )
         self._keys: KeyChecker | None = None
         if verify is None:
             self._keys = KeyChecker(options.database)

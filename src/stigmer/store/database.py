@@ -13,6 +13,10 @@ from stigmer.errors import DatabaseCorrupt, InvalidArgument, StigmerError
 from stigmer.store.migrations import check_not_newer, migrate
 
 BUSY_TIMEOUT_MS = 30_000
+# The `durability` setting, as SQLite's synchronous pragma (in WAL mode): FULL syncs the log at
+# every commit, so a commit survives a power loss; NORMAL syncs at checkpoints only, so a
+# commit survives a crashed process but the last ones may be lost with the machine.
+SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
@@ -42,12 +46,24 @@ class Database:
         self.path = path
 
     @classmethod
-    def open(cls, path: str | Path, *, migrate_schema: bool = True) -> Database:
+    def open(cls, path: str | Path, *, migrate_schema: bool = True, durability: str = "full") -> Database:
         """Open (creating if needed) and migrate the database at ``path``.
+
+        Args:
+            path: The SQLite file, or ``:memory:``.
+            migrate_schema: Bring the schema up to date.
+            durability: ``full`` (commits survive a power loss) or ``normal`` (they survive
+                a crashed process); see :data:`SYNCHRONOUS`.
 
         Raises:
             SchemaTooNew: The file was written by a newer Stigmer; it is not modified.
+            InvalidArgument: ``durability`` is neither ``full`` nor ``normal``.
         """
+        synchronous = SYNCHRONOUS.get(durability)
+        if synchronous is None:
+            raise InvalidArgument(
+                f"invalid durability {durability!r}", field="durability", hint="use full or normal"
+            )
         path = str(path)
         if path != ":memory:":
             _private_file(Path(path))
@@ -58,11 +74,13 @@ class Database:
             # Checked before any pragma that writes, so a newer database stays untouched.
             check_not_newer(conn, path)
             _enable_wal(conn)
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
             if migrate_schema:
                 migrate(conn, path)
         except sqlite3.DatabaseError as exc:
             conn.close()
+            if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable: not damage
+                raise
             raise corrupt(path, exc) from None
         except BaseException:
             conn.close()
@@ -129,3 +147,4 @@ def _private_file(path: Path) -> None:
 
 
 __all__ = ["BUSY_TIMEOUT_MS", "Database", "corrupt"]
+__all__ = ["BUSY_TIMEOUT_MS", "SYNCHRONOUS", "Database"]
