@@ -245,3 +245,6 @@ def _execution_kind(execution_id: str) -> KindInfo:
             hint="execution ids start with aex_ or wex_; list them with `stigmer execution list`",
         )
     return info
+
+
+__all__ = ["TERMINAL", "LocalStore"]

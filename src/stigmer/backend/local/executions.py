@@ -279,3 +279,6 @@ def _pin_workflow(rec: Record, workflow: Record) -> None:
         rec.spec.pop("inputs")
     if not rec.spec.get("workflowVersion"):
         rec.spec["workflowVersion"] = workflow.version
+
+
+__all__ = ["LocalExecutions"]

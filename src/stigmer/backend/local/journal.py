@@ -312,3 +312,6 @@ def _artifact_message(art: artifact_store.ArtifactRecord) -> Artifact:
     )
     message.create_time.FromJsonString(art.created_at)
     return message
+
+
+__all__ = ["LocalRunJournal", "worker_is_gone"]

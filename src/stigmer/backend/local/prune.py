@@ -127,3 +127,6 @@ def _finished_trees(
                 tree.append((child_info, child_id))
             frontier.append(child_id)
     return trees
+
+
+__all__ = ["PRUNE_BATCH", "LocalPrune"]

@@ -370,3 +370,6 @@ def _version_message(entry: versions.VersionRecord) -> ApiResourceVersion:
     spec.version, spec.operation = entry.version, entry.operation
     spec.snapshot.update(mask_snapshot(entry.resource_kind, entry.snapshot))
     return message
+
+
+__all__ = ["LocalResources"]

@@ -45,3 +45,6 @@ class LocalSecrets(LocalStore):
                     raise self.keys.missing("")
         _, created = self.keys.ensure()
         return self.keys.location, created
+
+
+__all__ = ["LocalSecrets"]
