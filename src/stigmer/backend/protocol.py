@@ -265,6 +265,10 @@ class RunJournal(ResourceReads, ExecutionReads, ChildRuns, Protocol):
         """A stored blob by id."""
         ...
 
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
 
 class Backend(Resources, Executions, RunJournal, Protocol):
     """Resources, their history, executions and artifacts, wherever they are stored: every part.
