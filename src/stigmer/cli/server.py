@@ -89,7 +89,8 @@ def server(
 
     Every call needs an API key (`stigmer server keys create NAME`), except the standard
     gRPC health service; server reflection is on. Executions run inside, on the local
-    engine, unless --no-worker. Ctrl-C (or SIGTERM) stops it gracefully: in-flight calls
+    engine, unless --no-worker; beside that worker, `retention: 30d` in config.yaml prunes
+    finished runs at start and hourly. Ctrl-C (or SIGTERM) stops it gracefully: in-flight calls
     finish, running executions keep their leases and continue where they were once a
     worker (this server, restarted, or another) takes them over.
 
