@@ -117,7 +117,9 @@ class ExecutionFailed(StigmerError):
 
     grpc_code = "ABORTED"
 
-    def __init__(self, message: str, *, hint: str = "", execution: AgentExecution | WorkflowExecution | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str = "", execution: AgentExecution | WorkflowExecution | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.execution = execution
 
