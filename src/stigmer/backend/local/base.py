@@ -2,9 +2,13 @@
 
 Every part of LocalBackend (resources, secrets, executions, pruning, the run journal) is a
 mixin over :class:`LocalStore`; it holds what they share: finding a record by reference,
-writing history snapshots, an execution as readers see it. The SQL itself lives in
-:mod:`stigmer.store` (which knows SQLite and no models); the parts turn messages into
-records and back.
+writing history snapshots, an execution as readers see it.
+
+The seam between logic and SQL: a part opens a transaction (``self.db.read()`` or
+``self.db.write()``) and calls the functions of :mod:`stigmer.store` (records, leases, steps,
+versions, artifacts, retention) with that connection and plain :class:`~stigmer.store.Record`
+values. The store knows SQLite and no models; the parts know no SQL. Another store implements
+those functions (see docs/architecture.md, "How to add a store").
 """
 
 from __future__ import annotations
