@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.errors import Conflict
 from stigmer.resources.kinds import Execution
 from stigmer.runners.agent.events import EventSink, ignore
@@ -36,7 +36,7 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-async def _heartbeat(backend: Backend, execution_id: str, worker_id: str, seconds: int) -> None:
+async def _heartbeat(backend: RunJournal, execution_id: str, worker_id: str, seconds: int) -> None:
     while True:
         await asyncio.sleep(max(seconds / 3, 0.05))
         if not backend.renew_lease(execution_id, worker_id, lease_seconds=seconds):
@@ -44,7 +44,7 @@ async def _heartbeat(backend: Backend, execution_id: str, worker_id: str, second
 
 
 async def run_execution(
-    backend: Backend,
+    backend: RunJournal,
     execution: Execution,
     *,
     worker_id: str,
@@ -82,7 +82,7 @@ async def run_execution(
 
 
 async def run_claimed(
-    backend: Backend,
+    backend: RunJournal,
     execution_id: str,
     *,
     worker_id: str,
@@ -106,7 +106,7 @@ async def run_claimed(
 
 
 async def drive_child(
-    backend: Backend, child_id: str, *, worker_id: str, config_model: str = ""
+    backend: RunJournal, child_id: str, *, worker_id: str, config_model: str = ""
 ) -> Execution:
     """Run a child execution here until it ends or waits for a person; while another live
     worker runs it, follow it instead."""
@@ -133,7 +133,7 @@ class Worker:
 
     def __init__(
         self,
-        backend: Backend,
+        backend: RunJournal,
         *,
         concurrency: int = 1,
         poll_seconds: float = 0.5,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.config import TemporalSettings
 from stigmer.engine.engines import OnDone
 
@@ -27,7 +27,7 @@ class TemporalEngine:
         self.settings = settings
         self.config_model = config_model
 
-    def submit(self, backend: Backend, execution_id: str) -> None:
+    def submit(self, backend: RunJournal, execution_id: str) -> None:
         async def main() -> None:
             client = await connect(self.settings)
             await submit(client, backend, execution_id, self.settings)
@@ -35,7 +35,7 @@ class TemporalEngine:
         asyncio.run(main())
 
     async def serve(
-        self, backend: Backend, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
+        self, backend: RunJournal, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
     ) -> None:
         client = await connect(self.settings)
         worker = TemporalWorker(
