@@ -70,6 +70,7 @@ class HostOptions:
         dashboard: The web dashboard.
         api_keys: The database whose API keys the server and the dashboard check (None: the
             server's own database; no check for a dashboard without a server).
+        beside: More services to run beside the worker (after retention).
     """
 
     worker: WorkerPlan | None = None
@@ -136,10 +137,6 @@ class Host:
         self.services: list[Service] = []
         self.server: StigmerServer | None = None
         self.dashboard: Dashboard | None = None
-
-    @property
-    def runs_a_worker(self) -> bool:
-        return self.worker is not None
 
     def services_beside_the_worker(self) -> list[Service]:
         """What runs beside the worker: retention, then ``options.beside``. Schedules and
