@@ -394,8 +394,8 @@ def prune(app: App, older_than: int, kind: str | None, dry_run: bool, output: st
     A run goes with everything that belongs to it: its steps, artifacts, history and child
     runs. Pending, running and waiting runs stay, and so does a run whose child run has not
     finished. The work is done in batches of one transaction each, so workers keep running
-    meanwhile. With `retention: 30d` in config.yaml, `stigmer worker` does this at start and
-    then hourly.
+    meanwhile. With `retention: 30d` in config.yaml, every worker does this at start and then
+    hourly (`stigmer worker`, and the worker inside `stigmer server` or `stigmer ui`).
 
     \b
     Examples:

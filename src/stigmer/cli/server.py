@@ -89,7 +89,8 @@ def server(
 
     Every call needs an API key (`stigmer server keys create NAME`), except the standard
     gRPC health service; server reflection is on. Executions run inside, on the local
-    engine, unless --no-worker. Ctrl-C (or SIGTERM) stops it gracefully: in-flight calls
+    engine, unless --no-worker; beside that worker, `retention: 30d` in config.yaml prunes
+    finished runs at start and hourly. Ctrl-C (or SIGTERM) stops it gracefully: in-flight calls
     finish, running executions keep their leases and continue where they were once a
     worker (this server, restarted, or another) takes them over.
 
@@ -119,6 +120,10 @@ def server(
         raise missing_server_extra(exc) from None
 
     from stigmer.cli.worker import chosen_engine
+    from stigmer.config import retention_seconds
+
+    # Retention runs beside the worker, wherever one runs; a bad setting stops the server first.
+    retention = retention_seconds(app.config) or 0
 
     with chosen_engine(app, engine, temporal_address, temporal_dev) as chosen:
         options = _options(app, database, host, port, tls_cert, tls_key, insecure, max_request_mb, grace)
@@ -131,7 +136,7 @@ def server(
 
             assert isinstance(chosen, TemporalEngine)
             options.temporal = chosen.settings
-        _serve(options)
+        _serve(options, retention)
 
 
 def _options(
@@ -165,29 +170,38 @@ def _say(text: str) -> None:
     click.echo(text, err=True)
 
 
-def _serve(options: ServerOptions) -> None:
+def _serve(options: ServerOptions, retention: int) -> None:
     import asyncio
     import logging
     import signal
 
-    from stigmer.server.app import StigmerServer
+    from stigmer.backend.local import LocalBackend
+    from stigmer.host import Host, HostOptions
     from stigmer.version import __version__
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
 
     async def main() -> None:
-        running = StigmerServer(options)
-        port = await running.start()
+        host = Host(
+            HostOptions.for_server(options, retention_seconds=retention),
+            open_backend=lambda: LocalBackend.open(options.database, durability=options.durability),
+            say=_say,
+        )
+        await host.start()
+        running = host.server
+        assert running is not None
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        _say(f"stigmer server {__version__} listening on {options.host}:{port} ({running.url})")
+        _say(f"stigmer server {__version__} listening on {options.host}:{running.port} ({running.url})")
         _say(f"  database: {options.database}")
         _say(f"  TLS:      {'on' if options.tls else 'off'}")
-        _say(f"  worker:   {running.describe_worker()}")
-        if running.dashboard is not None:
-            _say(f"  dashboard: {running.dashboard.url} (sign in with an API key)")
+        _say(f"  worker:   {host.describe_worker()}")
+        if host.services:
+            _say(f"  beside the worker: {', '.join(s.name for s in host.services)}")
+        if host.dashboard is not None:
+            _say(f"  dashboard: {host.dashboard.url} (sign in with an API key)")
         keys = running.active_keys()
         if keys:
             _say(f"  API keys: {keys} active")
@@ -199,7 +213,7 @@ def _serve(options: ServerOptions) -> None:
             )
         await stop.wait()
         _say("shutting down: in-flight calls finish; running executions keep their leases")
-        await running.stop()
+        await host.stop()
         _say("server stopped")
 
     asyncio.run(main())

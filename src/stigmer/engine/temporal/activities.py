@@ -26,7 +26,7 @@ from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.clock import utcnow
 from stigmer.errors import Conflict, StigmerError
 from stigmer.resources import expressions
@@ -97,7 +97,9 @@ class StoreActivities:
             as often as their workflow's heartbeat timeout needs).
     """
 
-    def __init__(self, backend: Backend, *, config_model: str = "", heartbeat_seconds: float = 1.0) -> None:
+    def __init__(
+        self, backend: RunJournal, *, config_model: str = "", heartbeat_seconds: float = 1.0
+    ) -> None:
         self.backend = backend
         self.config_model = config_model
         self.heartbeat_seconds = heartbeat_seconds

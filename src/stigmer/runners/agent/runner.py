@@ -19,7 +19,7 @@ from stigmer import faults
 from stigmer.api.agent.v1.agent_pb2 import Agent
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.clock import Clock, utcnow
 from stigmer.errors import StigmerError
 from stigmer.mcp.types import Tool, ToolResult
@@ -115,7 +115,7 @@ class AgentRunner:
 
     def __init__(
         self,
-        backend: Backend,
+        backend: RunJournal,
         *,
         worker_id: str,
         on_event: EventSink = ignore,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from stigmer.api.agent.v1.agent_pb2 import Agent, McpServerUsage
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.errors import InvalidArgument, NotFound
 from stigmer.mcp.types import DEFAULT_TOOL_TIMEOUT_S, ServerSpec
 from stigmer.models.types import ToolSpec
@@ -21,7 +21,7 @@ class SubAgentTool:
     spec: ToolSpec
 
 
-def server_specs(backend: Backend, agent: Agent) -> list[ServerSpec]:
+def server_specs(backend: RunJournal, agent: Agent) -> list[ServerSpec]:
     """Every MCP server the agent uses, references resolved, filters applied.
 
     Raises:
@@ -33,7 +33,7 @@ def server_specs(backend: Backend, agent: Agent) -> list[ServerSpec]:
     return specs
 
 
-def _spec(backend: Backend, agent: Agent, usage: McpServerUsage, field: str) -> ServerSpec:
+def _spec(backend: RunJournal, agent: Agent, usage: McpServerUsage, field: str) -> ServerSpec:
     if usage.ref:
         try:
             server = backend.get(McpServer, usage.ref)

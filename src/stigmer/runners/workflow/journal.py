@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from stigmer.api.backend.v1.backend_pb2 import ExecutionStep
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.resources.steps import APPROVAL, COMPLETED, FAILED, WAITING, input_of, output_of
 from stigmer.resources.workflow_steps import END, START
 
@@ -54,7 +54,7 @@ class Journal:
 
     def __init__(
         self,
-        backend: Backend,
+        backend: RunJournal,
         execution_id: str,
         worker_id: str,
         steps: list[ExecutionStep],

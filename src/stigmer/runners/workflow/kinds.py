@@ -22,7 +22,7 @@ from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflow.v1.workflow_pb2 import Task
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
-from stigmer.backend.protocol import Backend, ExecutionQuery
+from stigmer.backend.protocol import ExecutionQuery, RunJournal
 from stigmer.errors import Conflict
 from stigmer.resources.kinds import Execution
 from stigmer.resources.steps import output_of, plain
@@ -149,7 +149,7 @@ async def python(call: TaskCall, inputs: dict[str, Any]) -> dict[str, Any]:
 # -- child executions ------------------------------------------------------------------------
 
 
-def find_or_create_child(backend: Backend, call: TaskCall, child: Execution) -> str:
+def find_or_create_child(backend: RunJournal, call: TaskCall, child: Execution) -> str:
     """The child run of this attempt: the one created before a crash, or a new one."""
     labels = {TASK_LABEL: call.key, ATTEMPT_LABEL: str(call.attempt)}
     kind = "AgentExecution" if isinstance(child, AgentExecution) else "WorkflowExecution"
@@ -164,7 +164,7 @@ def find_or_create_child(backend: Backend, call: TaskCall, child: Execution) -> 
     return backend.create_execution(child).metadata.id
 
 
-async def run_child(backend: Backend, call: TaskCall, child_id: str, runner: ChildRunner) -> Execution:
+async def run_child(backend: RunJournal, call: TaskCall, child_id: str, runner: ChildRunner) -> Execution:
     """Drive a child run to its end, waiting (unblocked by nobody but a person) at its approvals."""
     while True:
         done = await runner(child_id)
@@ -178,7 +178,7 @@ async def run_child(backend: Backend, call: TaskCall, child_id: str, runner: Chi
             call.blocked(False)
 
 
-def cancel_child(backend: Backend, child_id: str, worker_id: str, reason: str) -> None:
+def cancel_child(backend: RunJournal, child_id: str, worker_id: str, reason: str) -> None:
     """Stop a child run for good: ask it to stop, and end it now if nobody runs it."""
     try:
         current = backend.cancel_execution(child_id)

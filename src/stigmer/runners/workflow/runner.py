@@ -25,7 +25,7 @@ from typing import Any
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.clock import Clock, utcnow
 from stigmer.errors import InvalidArgument, StigmerError
 from stigmer.resources import expressions, task_fields
@@ -67,7 +67,7 @@ class WorkflowRunner:
 
     def __init__(
         self,
-        backend: Backend,
+        backend: RunJournal,
         *,
         worker_id: str,
         run_child: ChildRunner,
@@ -272,7 +272,7 @@ def finish_status(
 
 
 def reuse(
-    backend: Backend,
+    backend: RunJournal,
     execution: WorkflowExecution,
     workflow: Workflow,
     reads: dict[str, set[str]],
@@ -319,7 +319,7 @@ def reuse(
         journal.end(name, 1, outcome, started=clock(), reused=source.metadata.id)
 
 
-def pinned_workflow(backend: Backend, execution: WorkflowExecution) -> Workflow:
+def pinned_workflow(backend: RunJournal, execution: WorkflowExecution) -> Workflow:
     """The workflow version a run is pinned to (a later apply never changes a run in flight)."""
     current = backend.get(Workflow, execution.spec.workflow)
     pinned = execution.spec.workflow_version

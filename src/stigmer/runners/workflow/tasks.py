@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from stigmer import faults
 from stigmer.api.workflow.v1.workflow_pb2 import Task
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.clock import Clock, utcnow
 from stigmer.errors import InvalidArgument, StigmerError
 from stigmer.resources import expressions
@@ -132,7 +132,7 @@ class TaskAttempts:
 
     def __init__(
         self,
-        backend: Backend,
+        backend: RunJournal,
         journal: Journal,
         run: RunContext,
         tasks: dict[str, Task],
