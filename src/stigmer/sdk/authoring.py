@@ -738,8 +738,12 @@ class Task:
             return value.name
         if isinstance(value, Task):
             return value.to_document(field)
-        if isinstance(value, dict) and self.kind == "forEach":
-            return {**value, "do": value["do"].to_document(f"{field}.do")}
+        if isinstance(value, dict) and any(isinstance(v, Task) for v in value.values()):
+            # A task a kind holds (a forEach's ``do``) is written as a task.
+            return {
+                k: v.to_document(f"{field}.{k}") if isinstance(v, Task) else _plain(v, f"{field}.{k}")
+                for k, v in value.items()
+            }
         return _plain(value, field)
 
     def __repr__(self) -> str:
