@@ -51,6 +51,7 @@ from typing import (
 )
 
 from stigmer.errors import InvalidArgument
+from stigmer.sdk.targets import function_target
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -894,12 +895,7 @@ def python_task(
     The worker that runs the task imports the module. A ``@task`` function's ``.step()``
     builds this task and checks its inputs against the function's parameters.
     """
-    if isinstance(function, str):
-        target = function
-    else:
-        from stigmer.sdk.functions import function_target
-
-        target = function_target(function)
+    target = function if isinstance(function, str) else function_target(function)
     return Task(name, "python", target, inputs=inputs, **common)
 
 
