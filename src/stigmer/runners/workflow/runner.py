@@ -235,10 +235,9 @@ class _LocalEffects:
 
 def cancel_started(journal: Journal, reason: str, now: datetime) -> None:
     """Record every attempt that started and has not ended as CANCELLED."""
-    for key in list(journal.starts):
-        if journal.outcome(key) is None:
-            outcome = Outcome("CANCELLED", error=reason, code="CANCELLED")
-            journal.end(key, journal.resume(key).attempt, outcome, started=now)
+    for key, attempt in journal.in_flight().items():
+        outcome = Outcome("CANCELLED", error=reason, code="CANCELLED")
+        journal.end(key, attempt, outcome, started=now)
 
 
 def run_outputs(workflow: Workflow, run: RunContext, scope: dict[str, Any]) -> dict[str, Any]:

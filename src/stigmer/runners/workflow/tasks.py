@@ -203,6 +203,13 @@ class TaskAttempts:
             self.journal.start(call.key, call.attempt, **extra)
             faults.hit("workflow.task_started")
 
+    def note_start(self, call: TaskCall) -> None:
+        """Begin an attempt whose start is not journalled (see ``Attempts.note_start``)."""
+        if not call.started:
+            self.journal.running(call.key, call.attempt)
+            # The crash point where the attempt begins, as for a journalled start.
+            faults.hit("workflow.task_started")
+
     # -- concluding ----------------------------------------------------------------------
 
     def conclude(

@@ -1,7 +1,9 @@
 """Workflow task kinds: one module per kind, and the registry every layer iterates.
 
-See :mod:`stigmer.runners.workflow.kinds.base` for what a kind holds, and
-``docs/architecture.md`` ("How to add a task kind") for adding one.
+See :mod:`stigmer.runners.workflow.kinds.base` for what a kind holds. A new kind is a
+field in ``Task``'s ``kind`` oneof (``proto/stigmer/api/workflow/v1/workflow.proto``), a
+module here that subclasses ``TaskKind`` and calls ``register``, and its name in
+``registry.BUILTIN``.
 """
 
 from stigmer.runners.workflow.kinds.base import (

@@ -104,6 +104,11 @@ class Attempts(Protocol):
         """Journal the start of the attempt with ``extra`` (once: a resumed attempt has it)."""
         ...
 
+    def note_start(self, call: TaskCall) -> None:
+        """Begin the attempt without journalling it (its end is its only step): a crash
+        re-runs it, a run that stops records it CANCELLED."""
+        ...
+
 
 class Walk(Protocol):
     """The scheduler, as a durable kind's body sees it while the attempt waits on the world."""
@@ -183,8 +188,9 @@ class TaskKind:
         return []
 
     def targets(self, task: Task) -> list[tuple[str, str, str]]:
-        """(field, task name, edge label) of each task the body enables; the others it
-        gates are skipped (a switch)."""
+        """(field, task name, edge label) of each task the body may enable (a switch). Each
+        such task waits for this one, and is skipped unless this one succeeds with its name
+        in the ``enabled`` list of its outputs."""
         return []
 
     def references(self, task: Task, field: str) -> list[tuple[str, str, str]]:
