@@ -31,6 +31,9 @@ class Attempt:
     extra: dict[str, Any] = field(default_factory=dict)
     # The task whose forEach this item belongs to ("" for a task of the workflow).
     parent: str = ""
+    # Nothing else of the run is in flight or ready to start: a call that holds the event
+    # loop holds back no other task of this run (set by the scheduler).
+    alone: bool = False
 
 
 @dataclass

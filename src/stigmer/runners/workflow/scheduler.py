@@ -305,6 +305,7 @@ class Scheduler:
             if retry_at:
                 await self.effects.sleep_until(retry_at)
             call = Attempt(task, key, attempt, started, dict(extra or {}), parent)
+            call.alone = extra is None and len(self.running) <= 1 and not self.queued and not self.graph.ready
             tried = await self._attempt(call)
             if not tried.retry_at:
                 return tried.outcome

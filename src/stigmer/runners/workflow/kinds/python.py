@@ -44,16 +44,18 @@ class PythonKind(TaskKind):
         # run's id or a timer's deadline), and a crash before its end re-runs the attempt,
         # as it would with a recorded start. Its end is the attempt's one commit.
         run.note_start(started)
-        return await python(started, inputs)
+        return await python(started, inputs, alone=call.alone)
 
 
 # A synchronous function runs in a thread, so that the event loop goes on meanwhile (the
-# lease's heartbeat, other tasks, the task's timeout). One whose last call took less than
-# this runs in the loop instead: a thread hop costs more than the call, and the loop
-# misses nothing in that time. A task with a timeout always takes the thread (a call in
-# the loop could not be interrupted).
+# lease's heartbeat, the run's other tasks, the task's timeout). It runs in the loop
+# instead, without a thread hop that would cost more than the call, only when the loop
+# needs nothing meanwhile: no other task of the run is in flight or ready, the task has
+# no timeout (a call in the loop cannot be interrupted), and no call of the function in
+# this process took INLINE_SECONDS or more (its first call always takes the thread). A
+# function that blocks for long after all holds the loop once, then takes the thread.
 INLINE_SECONDS = 0.001
-_QUICK: dict[str, bool] = {}  # module:function -> its last call took under INLINE_SECONDS
+_SLOWEST: dict[str, float] = {}  # module:function -> its slowest call in this process
 
 
 def _timed(function: Callable[..., Any], inputs: dict[str, Any]) -> tuple[Any, float]:
@@ -83,19 +85,20 @@ def load_function(target: str) -> Callable[..., Any]:
     return function  # type: ignore[no-any-return]
 
 
-async def python(call: TaskCall, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Call the function with the task's inputs as keyword arguments; a dict it returns is the output."""
+async def python(call: TaskCall, inputs: dict[str, Any], *, alone: bool = False) -> dict[str, Any]:
+    """Call the function with the task's inputs as keyword arguments; a dict it returns is the
+    output. ``alone``: nothing else of the run needs the event loop meanwhile (see INLINE_SECONDS)."""
     target = call.task.python
     function = load_function(target)
     try:
         if inspect.iscoroutinefunction(function):
             result = await function(**inputs)
-        elif _QUICK.get(target) and not call.task.timeout:
+        elif alone and not call.task.timeout and _SLOWEST.get(target, INLINE_SECONDS) < INLINE_SECONDS:
             result, took = _timed(function, inputs)
-            _QUICK[target] = took < INLINE_SECONDS
+            _SLOWEST[target] = max(_SLOWEST[target], took)
         else:
             result, took = await asyncio.to_thread(_timed, function, inputs)
-            _QUICK[target] = took < INLINE_SECONDS
+            _SLOWEST[target] = max(_SLOWEST.get(target, 0.0), took)
     except TaskError:
         raise
     except Exception as exc:
