@@ -49,13 +49,13 @@ class PythonKind(TaskKind):
 
 # A synchronous function runs in a thread, so that the event loop goes on meanwhile (the
 # lease's heartbeat, the run's other tasks, the task's timeout). It runs in the loop
-# instead, without a thread hop that would cost more than the call, only when the loop
+# instead, without a thread hop that costs more than a quick call, only when the loop
 # needs nothing meanwhile: no other task of the run is in flight or ready, the task has
-# no timeout (a call in the loop cannot be interrupted), and no call of the function in
-# this process took INLINE_SECONDS or more (its first call always takes the thread). A
-# function that blocks for long after all holds the loop once, then takes the thread.
+# no timeout (a call in the loop cannot be interrupted), and the function's last call in
+# this process took less than INLINE_SECONDS (its first call takes the thread). A call
+# that takes long after all holds the loop once; the next one takes the thread again.
 INLINE_SECONDS = 0.001
-_SLOWEST: dict[str, float] = {}  # module:function -> its slowest call in this process
+_LAST: dict[str, float] = {}  # module:function -> how long its last call took
 
 
 def _timed(function: Callable[..., Any], inputs: dict[str, Any]) -> tuple[Any, float]:
@@ -93,12 +93,10 @@ async def python(call: TaskCall, inputs: dict[str, Any], *, alone: bool = False)
     try:
         if inspect.iscoroutinefunction(function):
             result = await function(**inputs)
-        elif alone and not call.task.timeout and _SLOWEST.get(target, INLINE_SECONDS) < INLINE_SECONDS:
-            result, took = _timed(function, inputs)
-            _SLOWEST[target] = max(_SLOWEST[target], took)
+        elif alone and not call.task.timeout and _LAST.get(target, INLINE_SECONDS) < INLINE_SECONDS:
+            result, _LAST[target] = _timed(function, inputs)
         else:
-            result, took = await asyncio.to_thread(_timed, function, inputs)
-            _SLOWEST[target] = max(_SLOWEST.get(target, 0.0), took)
+            result, _LAST[target] = await asyncio.to_thread(_timed, function, inputs)
     except TaskError:
         raise
     except Exception as exc:
