@@ -13,7 +13,6 @@ handed.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,6 +61,10 @@ def deadline(now: datetime, seconds: float) -> str:
 
 async def sleep_until(moment: str, clock: Callable[[], datetime]) -> None:
     """Sleep until an instant the journal recorded (at once if it has passed)."""
+    # Imported here: validation reads this module, and commands that only read files or the
+    # store should not pay for asyncio at start-up.
+    import asyncio
+
     remaining = (datetime.fromisoformat(moment) - clock()).total_seconds()
     if remaining > 0:
         await asyncio.sleep(remaining)
