@@ -41,10 +41,11 @@ def _chain(agents: tuple[str, ...]) -> dict[str, Any]:
 
 def _spec_file(path: str) -> tuple[dict[str, Any], Document]:
     """The spec in a file (a bare spec, or a whole Workflow), and where each field is written."""
+    from stigmer.cli.locate import python_documents
     from stigmer.errors import InvalidArgument
     from stigmer.resources.documents import Document, read
 
-    docs = read([path])
+    docs = read([path], python=python_documents)
     if len(docs) != 1:
         raise InvalidArgument(f"{path} must hold exactly one document (a workflow spec)", source=path)
     doc = docs[0]
