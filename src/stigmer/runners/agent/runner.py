@@ -92,6 +92,8 @@ class _Run:
     input_tokens: int = 0
     output_tokens: int = 0
     turns: int = 0
+    # Turns whose provider reported no usage: their tokens are unknown, not 0.
+    unreported_turns: int = 0
 
 
 class AgentRunner:
@@ -259,15 +261,24 @@ class AgentRunner:
             usage = out.get("usage", {})
             run.input_tokens += int(usage.get("inputTokens", 0))
             run.output_tokens += int(usage.get("outputTokens", 0))
+            run.unreported_turns += int(bool(usage.get("unreported")))
         else:
             started = self.clock()
             text, calls, usage_event, stop = await self._stream(run)
-            run.input_tokens += usage_event.input_tokens
-            run.output_tokens += usage_event.output_tokens
+            recorded_usage: dict[str, Any] = {"unreported": True}
+            if usage_event is None:
+                run.unreported_turns += 1
+            else:
+                run.input_tokens += usage_event.input_tokens
+                run.output_tokens += usage_event.output_tokens
+                recorded_usage = {
+                    "inputTokens": usage_event.input_tokens,
+                    "outputTokens": usage_event.output_tokens,
+                }
             output = {
                 "text": text,
                 "toolCalls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls],
-                "usage": {"inputTokens": usage_event.input_tokens, "outputTokens": usage_event.output_tokens},
+                "usage": recorded_usage,
                 "stopReason": stop,
                 "model": run.model.id,
             }
@@ -278,7 +289,7 @@ class AgentRunner:
         run.messages.append(ChatMessage("assistant", text, tool_calls=calls))
         return text, calls
 
-    async def _stream(self, run: _Run) -> tuple[str, list[ToolCall], UsageEvent, str]:
+    async def _stream(self, run: _Run) -> tuple[str, list[ToolCall], UsageEvent | None, str]:
         request = ModelRequest(messages=list(run.messages), tools=self._tool_specs(run))
         keys = list(run.execution.spec.outputs)
         if keys:
@@ -289,7 +300,7 @@ class AgentRunner:
             }
         text: list[str] = []
         calls: list[ToolCall] = []
-        usage = UsageEvent()
+        usage: UsageEvent | None = None  # None: the provider reported no usage
         stop = "end_turn"
         async for event in run.model.stream(request):
             if isinstance(event, TextDelta):
@@ -298,6 +309,7 @@ class AgentRunner:
             elif isinstance(event, ToolCallEvent):
                 calls.append(event.call)
             elif isinstance(event, UsageEvent):
+                usage = usage or UsageEvent()
                 usage.input_tokens += event.input_tokens
                 usage.output_tokens += event.output_tokens
             else:
@@ -414,6 +426,7 @@ class AgentRunner:
         status = run.execution.status
         status.usage.input_tokens, status.usage.output_tokens = run.input_tokens, run.output_tokens
         status.usage.model_calls = run.turns
+        status.usage.unreported_model_calls = run.unreported_turns
         run.execution.CopyFrom(self.backend.update_execution_status(run.execution, worker_id=self.worker_id))
 
     def _finish(

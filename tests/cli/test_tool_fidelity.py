@@ -1,0 +1,129 @@
+"""Tool calls reach MCP servers as the model meant them: JSON types kept on every pass,
+a forced tool choice that lets the agent answer, and token usage that says when it is unknown."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.openai_fake import fake_openai
+
+from .helpers import Stigmer, write
+
+PROBE = Path(__file__).resolve().parents[1] / "fixtures" / "mcp_servers" / "probe.py"
+
+ADDER = """
+apiVersion: agentic.stigmer.ai/v1
+kind: Agent
+metadata: {{name: adder}}
+spec:
+  instructions: Add numbers with the tool.
+  model:
+    provider: scripted
+    options:
+      script:
+        - toolCalls: [{{name: add, arguments: {{a: 2, b: 40, ratio: 0.5, tags: [1, 2]}}}}]
+        - echoToolResult: true
+  mcpServers:
+    - name: probe
+      stdio: {{command: {python}, args: [{probe}], env: {{PROBE_LOG: {log}}}}}
+"""
+
+
+def _wire(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line]
+
+
+def _adder(stigmer: Stigmer) -> Path:
+    log = stigmer.cwd / "probe.log"
+    text = ADDER.format(python=sys.executable, probe=PROBE, log=log)
+    stigmer("apply", "-f", write(stigmer.cwd / "adder.yaml", text))
+    return log
+
+
+def test_yaml_integers_reach_the_server_as_integers_on_the_first_pass(stigmer: Stigmer) -> None:
+    log = _adder(stigmer)
+    result = stigmer("agent", "execute", "adder", "What is 2 + 40?")
+    assert result.out == "42\n"
+    (call,) = _wire(log)
+    assert call["types"] == {"a": "int", "b": "int"}
+    # What the user watched is what the server got.
+    shown = next(line for line in result.err.splitlines() if line.startswith("→ add "))
+    assert json.loads(shown.removeprefix("→ add ")) == {"a": 2, "b": 40, "ratio": 0.5, "tags": [1, 2]}
+
+
+def test_yaml_integers_reach_the_server_as_integers_after_a_resume(stigmer: Stigmer) -> None:
+    log = _adder(stigmer)
+    killed = stigmer(
+        "agent",
+        "execute",
+        "adder",
+        "What is 2 + 40?",
+        env={"STIGMER_FAULTS": "agent.model_recorded=1"},
+        check=False,
+    )
+    assert killed.code == -signal.SIGKILL
+    assert not log.exists()  # the model turn was recorded, the tool not yet called
+    execution_id = stigmer("execution", "list", "-o", "json").json()[0]["metadata"]["id"]
+    resumed = stigmer("execution", "resume", execution_id)
+    assert resumed.out == "42\n"
+    (call,) = _wire(log)
+    assert call["types"] == {"a": "int", "b": "int"}
+    record = stigmer("execution", "get", execution_id, "-o", "json").json()
+    assert record["status"]["toolCalls"][0]["arguments"] == {"a": 2, "b": 40, "ratio": 0.5, "tags": [1, 2]}
+
+
+FORCED = """
+apiVersion: agentic.stigmer.ai/v1
+kind: Agent
+metadata: {{name: forced}}
+spec:
+  instructions: Always add with the tool first.
+  model:
+    provider: openai
+    name: fake-model
+    options: {{baseUrl: "{url}", toolChoice: {choice}, maxRetries: 0}}
+  mcpServers:
+    - name: probe
+      stdio: {{command: {python}, args: [{probe}], env: {{PROBE_LOG: {log}}}}}
+"""
+
+
+def _forced(stigmer: Stigmer, url: str, choice: str) -> Path:
+    log = stigmer.cwd / "probe.log"
+    text = FORCED.format(url=url, choice=choice, python=sys.executable, probe=PROBE, log=log)
+    stigmer("apply", "-f", write(stigmer.cwd / "forced.yaml", text))
+    return log
+
+
+@pytest.mark.parametrize("choice", ["add", "required"])
+def test_a_forced_tool_choice_holds_until_the_tool_was_called_then_the_agent_answers(
+    stigmer: Stigmer, choice: str
+) -> None:
+    with fake_openai(arguments={"a": 2, "b": 40}, answer="The sum is 42.") as api:
+        log = _forced(stigmer, api.url, choice)
+        result = stigmer("agent", "execute", "forced", "What is 2 + 40?")
+    assert result.out == "The sum is 42.\n"
+    assert [call["types"] for call in _wire(log)] == [{"a": "int", "b": "int"}]
+    sent = [request.get("tool_choice") for request in api.requests]
+    forced = {"type": "function", "function": {"name": "add"}} if choice == "add" else "required"
+    assert sent == [forced, "auto"]
+    # The provider asks for usage in the stream; this server sends none: unknown, not 0.
+    assert all(request["stream_options"] == {"include_usage": True} for request in api.requests)
+    assert "tokens unknown" in result.err
+    assert "0 in / 0 out" not in result.err
+    shown = stigmer("execution", "list", "-o", "json").json()[0]["status"]["usage"]
+    assert shown["modelCalls"] == 2 and shown["unreportedModelCalls"] == 2
+    assert "inputTokens" not in shown
+
+
+def test_reported_usage_is_counted(stigmer: Stigmer) -> None:
+    with fake_openai(arguments={"a": 1, "b": 1}, send_usage=True) as api:
+        _forced(stigmer, api.url, "add")
+        result = stigmer("agent", "execute", "forced", "1 + 1?")
+    assert "22 in / 6 out tokens" in result.err
