@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from stigmer.errors import StigmerError
 from stigmer.models.types import ToolSpec
@@ -44,6 +45,20 @@ class Tool:
 
 
 @dataclass
+class ListedTool:
+    """A tool as its server lists it, whether or not Stigmer can offer it to a model."""
+
+    server: str
+    name: str
+    description: str = ""
+    input_schema: dict[str, Any] = field(default_factory=dict)
+    # The tool's execution.taskSupport: "" (not said), "forbidden", "optional" or "required".
+    task_support: str = ""
+    # Why Stigmer does not offer it to models ("" when it does).
+    unsupported: str = ""
+
+
+@dataclass
 class ToolResult:
     """What a tool call returned: text for the model, and whether it is an error."""
 
@@ -68,6 +83,7 @@ class McpServerError(StigmerError):
 __all__ = [
     "DEFAULT_STARTUP_TIMEOUT_S",
     "DEFAULT_TOOL_TIMEOUT_S",
+    "ListedTool",
     "McpServerError",
     "ServerSpec",
     "Tool",

@@ -33,15 +33,33 @@ def server_specs(backend: Backend, agent: Agent) -> list[ServerSpec]:
     return specs
 
 
-def _spec(backend: Backend, agent: Agent, usage: McpServerUsage, field: str) -> ServerSpec:
+def mcp_server_spec(server: McpServer) -> ServerSpec:
+    """How to start or reach an McpServer resource, with its own filters (references unresolved).
+
+    Raises:
+        InvalidArgument: It has no transport, or a malformed timeout.
+    """
+    return _spec(None, Agent(), McpServerUsage(ref=server.metadata.name), "spec", server=server)
+
+
+def _spec(
+    backend: Backend | None,
+    agent: Agent,
+    usage: McpServerUsage,
+    field: str,
+    *,
+    server: McpServer | None = None,
+) -> ServerSpec:
     if usage.ref:
-        try:
-            server = backend.get(McpServer, usage.ref)
-        except NotFound:
-            raise NotFound(
-                f"agent {agent.metadata.name!r} uses MCP server {usage.ref!r}, which does not exist",
-                hint=f"apply an McpServer named {usage.ref!r}, or remove it from {field}",
-            ) from None
+        if server is None:
+            assert backend is not None
+            try:
+                server = backend.get(McpServer, usage.ref)
+            except NotFound:
+                raise NotFound(
+                    f"agent {agent.metadata.name!r} uses MCP server {usage.ref!r}, which does not exist",
+                    hint=f"apply an McpServer named {usage.ref!r}, or remove it from {field}",
+                ) from None
         s = server.spec
         name, transport = server.metadata.name, s.WhichOneof("transport")
         stdio, http = s.stdio, s.http
@@ -94,4 +112,4 @@ def sub_agent_tools(agent: Agent) -> list[SubAgentTool]:
     return tools
 
 
-__all__ = ["SubAgentTool", "server_specs", "sub_agent_tools"]
+__all__ = ["SubAgentTool", "mcp_server_spec", "server_specs", "sub_agent_tools"]
