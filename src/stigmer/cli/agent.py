@@ -109,8 +109,10 @@ def execute(
         app.backend, name, message, session=session or None, env=environment or None, model=model or None
     )
     if detach:
+        from stigmer.cli.output import echo_queued
+
         app.hand_over(created.metadata.id)
-        click.echo(created.metadata.id)
+        echo_queued(app, created, output)
         click.echo(
             f"Queued. A worker runs it: `stigmer worker`; follow it: "
             f"`stigmer execution logs {created.metadata.id} -f`",

@@ -98,6 +98,16 @@ def output_option(func: F) -> F:
     )(func)
 
 
+def no_wait_option(func: F) -> F:
+    """`--no-wait` for commands that run an execution here and could wait on a person."""
+    return click.option(
+        "--no-wait",
+        is_flag=True,
+        help="If the run reaches another approval, exit (code 0) and leave it waiting instead of "
+        "waiting here.",
+    )(func)
+
+
 def engine_options(func: F) -> F:
     """`--engine local|temporal`, `--temporal-address HOST:PORT` and `--temporal dev` for the
     commands that run executions (`worker`, `server`)."""

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from stigmer.cli.context import App, output_option, parse_pairs, pass_app
+from stigmer.cli.context import App, no_wait_option, output_option, parse_pairs, pass_app
 
 PHASES = ("pending", "running", "waiting_approval", "completed", "failed", "cancelled")
 
@@ -215,29 +215,43 @@ def logs(app: App, execution_id: str, follow: bool, output: str | None) -> None:
 @execution.command("approve")
 @click.argument("execution_id", metavar="ID")
 @click.option("--detach", is_flag=True, help="Only record the decision; a worker continues the run.")
+@no_wait_option
 @output_option
 @pass_app
-def approve(app: App, execution_id: str, detach: bool, output: str | None) -> None:
+def approve(app: App, execution_id: str, detach: bool, no_wait: bool, output: str | None) -> None:
     """Approve the tool call the execution ID waits for, and continue it.
 
     The run continues in this terminal, unless the process that started it is still
     waiting and takes it up first (or --detach leaves it to a worker).
     """
-    _decide(app, execution_id, approved=True, reason="", detach=detach, fmt=app.output(output))
+    _decide(
+        app, execution_id, approved=True, reason="", detach=detach, wait=not no_wait, fmt=app.output(output)
+    )
 
 
 @execution.command("reject")
 @click.argument("execution_id", metavar="ID")
 @click.option("--reason", default="", help="Why; the agent is told.")
 @click.option("--detach", is_flag=True, help="Only record the decision; a worker continues the run.")
+@no_wait_option
 @output_option
 @pass_app
-def reject(app: App, execution_id: str, reason: str, detach: bool, output: str | None) -> None:
+def reject(app: App, execution_id: str, reason: str, detach: bool, no_wait: bool, output: str | None) -> None:
     """Reject the tool call the execution ID waits for; the agent is told, and goes on."""
-    _decide(app, execution_id, approved=False, reason=reason, detach=detach, fmt=app.output(output))
+    _decide(
+        app,
+        execution_id,
+        approved=False,
+        reason=reason,
+        detach=detach,
+        wait=not no_wait,
+        fmt=app.output(output),
+    )
 
 
-def _decide(app: App, execution_id: str, *, approved: bool, reason: str, detach: bool, fmt: str) -> None:
+def _decide(
+    app: App, execution_id: str, *, approved: bool, reason: str, detach: bool, wait: bool, fmt: str
+) -> None:
     import time
 
     from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
@@ -256,7 +270,7 @@ def _decide(app: App, execution_id: str, *, approved: bool, reason: str, detach:
         else:
             from stigmer.cli.workflow_runs import run_workflow_foreground
 
-            run_workflow_foreground(app, execution_id, fmt=fmt)
+            run_workflow_foreground(app, execution_id, fmt=fmt, wait_for_approval=wait)
         return
     pending = waiting.status.pending_approval.name
     remote = not app.runs_here
@@ -269,7 +283,7 @@ def _decide(app: App, execution_id: str, *, approved: bool, reason: str, detach:
         app.hand_over(execution_id)
         return
     if remote:
-        run_foreground(app, execution_id, fmt=fmt, after_sequence=after)
+        run_foreground(app, execution_id, fmt=fmt, after_sequence=after, wait_for_approval=wait)
         return
     time.sleep(0.3)  # let a foreground `agent execute` that waits for this take it up first
     if app.backend.get_execution(execution_id).status.phase != ExecutionPhase.PENDING:
@@ -279,16 +293,17 @@ def _decide(app: App, execution_id: str, *, approved: bool, reason: str, detach:
         )
         return
     try:
-        run_foreground(app, execution_id, fmt=fmt)
+        run_foreground(app, execution_id, fmt=fmt, wait_for_approval=wait)
     except Conflict as exc:
         click.echo(f"{exc}", err=True)
 
 
 @execution.command("resume")
 @click.argument("execution_id", metavar="ID")
+@no_wait_option
 @output_option
 @pass_app
-def resume(app: App, execution_id: str, output: str | None) -> None:
+def resume(app: App, execution_id: str, no_wait: bool, output: str | None) -> None:
     """Continue the execution ID here, after its last recorded step.
 
     For a run whose process died: steps already on record (model turns, tool calls)
@@ -302,16 +317,18 @@ def resume(app: App, execution_id: str, output: str | None) -> None:
         from stigmer.cli.workflow_runs import run_workflow_foreground
 
         _check_resumable(app, execution_id)
-        run_workflow_foreground(app, execution_id, fmt=app.output(output))
+        run_workflow_foreground(app, execution_id, fmt=app.output(output), wait_for_approval=not no_wait)
         return
     if app.runs_here:
-        run_foreground(app, execution_id, fmt=app.output(output))
+        run_foreground(app, execution_id, fmt=app.output(output), wait_for_approval=not no_wait)
         return
     from stigmer.backend.watch import last_step_sequence
 
     _check_resumable(app, execution_id)
     after = last_step_sequence(app.backend, execution_id)
-    run_foreground(app, execution_id, fmt=app.output(output), after_sequence=after)
+    run_foreground(
+        app, execution_id, fmt=app.output(output), after_sequence=after, wait_for_approval=not no_wait
+    )
 
 
 @execution.command("retry")
@@ -332,10 +349,17 @@ def resume(app: App, execution_id: str, output: str | None) -> None:
     help="Run the retried part on the workflow version the run used, or on the latest one.",
 )
 @click.option("--detach", is_flag=True, help="Only queue the new run; a worker runs it. Prints its id.")
+@no_wait_option
 @output_option
 @pass_app
 def retry(
-    app: App, execution_id: str, from_task: str, definition: str, detach: bool, output: str | None
+    app: App,
+    execution_id: str,
+    from_task: str,
+    definition: str,
+    detach: bool,
+    no_wait: bool,
+    output: str | None,
 ) -> None:
     """Start a new run of a workflow execution that reuses its recorded task results.
 
@@ -350,15 +374,16 @@ def retry(
       stigmer apply -f fixed-workflow.yaml && stigmer execution retry wex_01… --definition latest
     """
     from stigmer.backend.runs import retried_execution
+    from stigmer.cli.output import echo_queued
     from stigmer.cli.workflow_runs import run_workflow_foreground
 
     created = retried_execution(app.backend, execution_id, from_task=from_task, definition=definition)
     click.echo(f"retrying {execution_id} as {created.metadata.id}", err=True)
     if detach:
         app.hand_over(created.metadata.id)
-        click.echo(created.metadata.id)
+        echo_queued(app, created, output)
         return
-    run_workflow_foreground(app, created.metadata.id, fmt=app.output(output))
+    run_workflow_foreground(app, created.metadata.id, fmt=app.output(output), wait_for_approval=not no_wait)
 
 
 def _check_resumable(app: App, execution_id: str) -> None:

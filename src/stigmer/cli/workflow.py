@@ -154,8 +154,10 @@ def execute(
     values.update(parse_pairs(inputs, option="--input"))
     created = new_workflow_execution(app.backend, name, values, env=environment or None)
     if detach:
+        from stigmer.cli.output import echo_queued
+
         app.hand_over(created.metadata.id)
-        click.echo(created.metadata.id)
+        echo_queued(app, created, output)
         click.echo(
             "Queued. A worker runs it: `stigmer worker`; "
             f"see it: `stigmer execution get {created.metadata.id}`",
