@@ -134,3 +134,33 @@ def test_history_accepts_every_kind_its_help_lists(stigmer: Stigmer) -> None:
         assert versions and versions[0]["spec"]["operation"] == "create", word
     bad = stigmer("history", "execution", "support-bot", check=False)
     assert bad.code == 2 and "is not an execution id" in bad.err
+
+
+def test_commands_that_change_something_print_the_result_as_json_or_yaml(stigmer: Stigmer) -> None:
+    created = stigmer(
+        "agent", "create", "echo", "--instructions", "Repeat.", "--model", "scripted", "-o", "json"
+    )
+    assert created.json()["kind"] == "Agent" and created.json()["metadata"]["version"] == 1
+    env = stigmer("env", "create", "dev", "--var", "A=1", "--secret", "T=s3cret", "-o", "json").json()
+    assert env["spec"]["secrets"] == {"T": "****"}
+    changed = yaml.safe_load(stigmer("env", "set", "dev", "--var", "B=2", "-o", "yaml").out)
+    assert changed["spec"]["variables"] == {"A": "1", "B": "2"}
+    assert stigmer("env", "unset", "dev", "B", "-o", "json").json()["spec"]["variables"] == {"A": "1"}
+    stigmer("agent", "create", "echo2", "--instructions", "Again.", "--model", "scripted")
+    stigmer("apply", "-f", write(stigmer.cwd / "w.yaml", TWO_APPROVALS))
+    rolled = stigmer("rollback", "env", "dev", "--to", "1", "-o", "json").json()
+    assert rolled["spec"]["variables"] == {"A": "1"} and rolled["metadata"]["version"] == 4
+    execution_id = stigmer("agent", "execute", "echo", "hi", "--detach").out.strip()
+    cancelled = stigmer("execution", "cancel", execution_id, "-o", "json").json()
+    assert cancelled["status"]["phase"] == "CANCELLED"
+    assert stigmer("secrets", "rotate-key", "-o", "json").json() == {"resealed": 1}
+    assert stigmer("delete", "agent", "echo", "-o", "json").json()["metadata"]["name"] == "echo"
+    assert stigmer("agent", "delete", "echo2", "-o", "yaml").out.startswith("apiVersion:")
+    assert stigmer("env", "delete", "dev", "-o", "json").json()["kind"] == "Environment"
+    backup = stigmer("export", "--all").out
+    assert stigmer("import", "-o", "json", input=backup).json() == {"imported": 3}
+    key = stigmer("server", "keys", "create", "ci", "-o", "json").json()
+    assert key["name"] == "ci" and key["key"].startswith("sk_")
+    assert stigmer("server", "keys", "revoke", "ci", "-o", "json").json() == {"name": "ci", "revoked": True}
+    # Without -o, a sentence, as before.
+    assert stigmer("agent", "create", "e3", "--instructions", "x").out == "agent/e3 created\n"

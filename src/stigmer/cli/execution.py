@@ -6,7 +6,15 @@ from typing import Any
 
 import click
 
-from stigmer.cli.context import App, no_wait_option, output_option, parse_pairs, pass_app
+from stigmer.cli.context import (
+    App,
+    echo_result,
+    no_wait_option,
+    output_option,
+    parse_pairs,
+    pass_app,
+    result_output_option,
+)
 
 PHASES = ("pending", "running", "waiting_approval", "completed", "failed", "cancelled")
 
@@ -394,6 +402,7 @@ def _check_resumable(app: App, execution_id: str) -> None:
 
 @execution.command("cancel")
 @click.argument("execution_id", metavar="ID")
+@result_output_option
 @pass_app
 def cancel(app: App, execution_id: str) -> None:
     """Cancel the execution ID: at once if it is pending, else at its next step."""
@@ -402,9 +411,10 @@ def cancel(app: App, execution_id: str) -> None:
     result = app.backend.cancel_execution(execution_id)
     app.hand_over(execution_id)  # an engine that holds the run (Temporal) cancels it now
     if result.status.phase == ExecutionPhase.CANCELLED:
-        click.echo(f"execution {execution_id} cancelled")
+        text = f"execution {execution_id} cancelled"
     else:
-        click.echo(f"execution {execution_id}: cancellation requested; it stops at its next step")
+        text = f"execution {execution_id}: cancellation requested; it stops at its next step"
+    echo_result(app, text, result)
 
 
 def _age(ctx: click.Context, param: click.Parameter, value: str) -> int:

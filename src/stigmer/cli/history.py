@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stigmer.cli.context import App, output_option, pass_app
+from stigmer.cli.context import App, echo_result, output_option, pass_app, result_output_option
 from stigmer.cli.get import EXECUTION_WORDS, KIND_HELP
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ def history(app: App, kind: str, name: str, output: str | None) -> None:
 @click.argument("kind")
 @click.argument("name")
 @click.option("--to", "to_version", type=click.IntRange(min=1), required=True, help="The version to restore.")
+@result_output_option
 @pass_app
 def rollback(app: App, kind: str, name: str, to_version: int) -> None:
     """Make an old version of a resource current again.
@@ -66,7 +67,8 @@ def rollback(app: App, kind: str, name: str, to_version: int) -> None:
             hint=f"see how it changed: stigmer history execution {name}",
         )
     restored = app.backend.rollback(info.message, name, to_version)
-    click.echo(
+    text = (
         f"{info.kind.lower()}/{restored.metadata.name} rolled back to version {to_version} "
         f"(now version {restored.metadata.version})"
     )
+    echo_result(app, text, restored)

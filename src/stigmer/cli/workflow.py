@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stigmer.cli.context import App, add_read_and_delete, output_option, parse_pairs, pass_app
+from stigmer.cli.context import (
+    App,
+    add_read_and_delete,
+    output_option,
+    parse_pairs,
+    pass_app,
+    result_output_option,
+)
 
 if TYPE_CHECKING:
     from stigmer.resources.documents import Document
@@ -70,6 +77,7 @@ def _spec_file(path: str) -> tuple[dict[str, Any], Document]:
 )
 @click.option("--description", default="", help="What the workflow does.")
 @click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="A label. Repeatable.")
+@result_output_option
 @pass_app
 def create(
     app: App,
