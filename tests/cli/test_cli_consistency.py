@@ -14,6 +14,7 @@ import yaml
 from .helpers import Stigmer, write
 
 HELPDESK = Path(__file__).resolve().parents[2] / "examples" / "mcpservers" / "helpdesk_server.py"
+PROBE = Path(__file__).resolve().parents[1] / "fixtures" / "mcp_servers" / "probe.py"
 
 TWO_APPROVALS = """
 apiVersion: agentic.stigmer.ai/v1
@@ -164,3 +165,39 @@ def test_commands_that_change_something_print_the_result_as_json_or_yaml(stigmer
     assert stigmer("server", "keys", "revoke", "ci", "-o", "json").json() == {"name": "ci", "revoked": True}
     # Without -o, a sentence, as before.
     assert stigmer("agent", "create", "e3", "--instructions", "x").out == "agent/e3 created\n"
+
+
+CHATTY = """
+apiVersion: agentic.stigmer.ai/v1
+kind: Agent
+metadata: {{name: adder}}
+spec:
+  instructions: Add.
+  model:
+    provider: scripted
+    options:
+      script:
+        - toolCalls: [{{name: add, arguments: {{a: 1, b: 2}}}}]
+        - echoToolResult: true
+  mcpServers:
+    - name: probe
+      stdio: {{command: {python}, args: [{probe}], env: {{PROBE_BANNER: "probe ready"}}}}
+"""
+
+
+def test_library_log_lines_reach_the_terminal_only_with_debug(stigmer: Stigmer) -> None:
+    # The server prints a line that is not JSON-RPC: the MCP library logs an error with a
+    # traceback of its own, which says nothing a user can act on (the run goes on).
+    stigmer(
+        "apply", "-f", write(stigmer.cwd / "adder.yaml", CHATTY.format(python=sys.executable, probe=PROBE))
+    )
+    quiet = stigmer("agent", "execute", "adder", "1 + 2?")
+    debug = stigmer("--debug", "agent", "execute", "adder", "1 + 2?")
+    assert quiet.out == debug.out == "3\n"
+    assert "Failed to parse JSONRPC message from server" in debug.err  # the library did speak
+    assert "Failed to parse" not in quiet.err and "Traceback" not in quiet.err
+    assert quiet.err.splitlines() == [
+        '→ add {"a": 1, "b": 2}',
+        *[line for line in quiet.err.splitlines() if line.startswith("← add")],
+        *[line for line in quiet.err.splitlines() if line.startswith("— COMPLETED")],
+    ]

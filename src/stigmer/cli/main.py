@@ -93,6 +93,9 @@ def cli(ctx: click.Context, home: str | None, debug: bool, output: str | None) -
     Everything lives in resource files (apiVersion: agentic.stigmer.ai/v1) that
     `stigmer apply -f` stores in a local SQLite database under the Stigmer home.
     """
+    from stigmer.cli.logs import configure
+
+    configure(debug=debug)
     ctx.obj = App(home=home, debug=debug, output=output)
     ctx.call_on_close(ctx.obj.close)
 

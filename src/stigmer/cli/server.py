@@ -173,13 +173,13 @@ def _say(text: str) -> None:
 
 def _serve(options: ServerOptions) -> None:
     import asyncio
-    import logging
     import signal
 
+    from stigmer.cli.logs import timestamped
     from stigmer.server.app import StigmerServer
     from stigmer.version import __version__
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    timestamped()
 
     async def main() -> None:
         running = StigmerServer(options)
