@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,66 @@ def test_reported_usage_is_counted(stigmer: Stigmer) -> None:
         _forced(stigmer, api.url, "add")
         result = stigmer("agent", "execute", "forced", "1 + 1?")
     assert "22 in / 6 out tokens" in result.err
+
+
+SLOW = """
+apiVersion: agentic.stigmer.ai/v1
+kind: Agent
+metadata: {{name: waiter}}
+spec:
+  instructions: Wait.
+  model:
+    provider: scripted
+    options:
+      script:
+        - toolCalls: [{{name: slow, arguments: {{seconds: 3600}}}}]
+        - echoToolResult: true
+  mcpServers:
+    - name: probe
+      stdio: {{command: {python}, args: [{probe}], env: {{PROBE_LOG: {log}}}}}
+      timeout: {timeout}
+"""
+
+
+def _events(log: Path, until: str) -> list[str]:
+    deadline = time.monotonic() + 30
+    while True:
+        events = [call["event"] for call in _wire(log)] if log.exists() else []
+        if until in events or time.monotonic() > deadline:
+            return events
+        time.sleep(0.1)
+
+
+def _waiter(stigmer: Stigmer, timeout: str) -> Path:
+    log = stigmer.cwd / "probe.log"
+    text = SLOW.format(python=sys.executable, probe=PROBE, log=log, timeout=timeout)
+    stigmer("apply", "-f", write(stigmer.cwd / "waiter.yaml", text))
+    return log
+
+
+def test_a_tool_call_past_its_timeout_is_cancelled_on_the_server_and_the_run_goes_on(
+    stigmer: Stigmer,
+) -> None:
+    log = _waiter(stigmer, "1s")
+    # The tool would take an hour, past this test's own timeout: the run must not wait for it.
+    result = stigmer("agent", "execute", "waiter", "Wait an hour")
+    assert result.out == "tool slow timed out after 1s\n"
+    assert _events(log, "slow.cancelled") == ["slow.start", "slow.cancelled"]
+
+
+def test_cancelling_a_run_cancels_its_tool_call_on_the_server(stigmer: Stigmer) -> None:
+    log = _waiter(stigmer, "2h")
+    running = stigmer.start("agent", "execute", "waiter", "Wait an hour")
+    try:
+        assert _events(log, "slow.start") == ["slow.start"]
+        execution_id = stigmer("execution", "list", "-o", "json").json()[0]["metadata"]["id"]
+        stigmer("execution", "cancel", execution_id)
+        _, err = running.communicate(timeout=60)
+    finally:
+        if running.poll() is None:
+            running.kill()
+    assert running.returncode == 1, err
+    assert "cancelled during slow" in err
+    assert _events(log, "slow.cancelled") == ["slow.start", "slow.cancelled"]
+    record = stigmer("execution", "get", execution_id, "-o", "json").json()
+    assert record["status"]["phase"] == "CANCELLED"

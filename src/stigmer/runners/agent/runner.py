@@ -36,6 +36,7 @@ from stigmer.models.types import (
 from stigmer.resources.codec import to_dict
 from stigmer.resources.durations import parse_duration
 from stigmer.resources.steps import AGENT, APPROVAL, COMPLETED, MODEL, TOOL, WAITING, input_of, output_of
+from stigmer.runners.agent.cancel import RunCancelled, unless_cancelled
 from stigmer.runners.agent.durable import DurableSteps
 from stigmer.runners.agent.environment import RedactingSink, RedactingTools, RunEnvironment
 from stigmer.runners.agent.events import (
@@ -347,7 +348,12 @@ class AgentRunner:
             offered = ", ".join([*run.tools, *run.sub_agents]) or "none"
             result = ToolResult(f"unknown tool {call.name!r}; the tools are: {offered}", is_error=True)
         else:
-            result = await run.host.call(call.name, call.arguments)
+            try:
+                result = await unless_cancelled(
+                    self.backend, run.execution.metadata.id, lambda: run.host.call(call.name, call.arguments)
+                )
+            except RunCancelled:
+                raise _Stop(ExecutionPhase.CANCELLED, "CANCELLED", f"cancelled during {call.name}") from None
             faults.hit("agent.tool_called")
         run.emit(
             ToolFinished(call.name, result.text, result.is_error, int((time.perf_counter() - t0) * 1000))
