@@ -196,8 +196,5 @@ def test_library_log_lines_reach_the_terminal_only_with_debug(stigmer: Stigmer) 
     assert quiet.out == debug.out == "3\n"
     assert "Failed to parse JSONRPC message from server" in debug.err  # the library did speak
     assert "Failed to parse" not in quiet.err and "Traceback" not in quiet.err
-    assert quiet.err.splitlines() == [
-        '→ add {"a": 1, "b": 2}',
-        *[line for line in quiet.err.splitlines() if line.startswith("← add")],
-        *[line for line in quiet.err.splitlines() if line.startswith("— COMPLETED")],
-    ]
+    # Stigmer's own lines only: the call, its result, the summary.
+    assert [line[:7] for line in quiet.err.splitlines()] == ["→ add {", "← add (", "— COMPL"]
