@@ -108,3 +108,43 @@ def test_server_everything_over_http(stigmer: Stigmer) -> None:
     assert offered == ["echo", "get-sum"]
     get_sum = next(t for t in listed["tools"] if t["name"] == "get-sum")
     assert set(get_sum["inputSchema"]["properties"]) == {"a", "b"}
+
+
+def test_roots_are_offered_to_a_server_that_asks_for_them(stigmer: Stigmer, tmp_path: Path) -> None:
+    project = tmp_path / "my project"
+    project.mkdir()
+    stdio = {"command": str(everything_bin()), "args": ["stdio"]}
+    _server(stigmer, "plain", {"stdio": stdio})
+    plain = [t["name"] for t in stigmer("mcpserver", "tools", "plain", "-o", "json").json()["tools"]]
+    assert "get-roots-list" not in plain  # no roots configured: no roots capability declared
+    _server(
+        stigmer, "everything", {"stdio": stdio, "roots": [str(project)], "enabledTools": ["get-roots-list"]}
+    )
+    listed = stigmer("mcpserver", "tools", "everything", "-o", "json").json()["tools"]
+    assert "get-roots-list" in [t["name"] for t in listed]
+    script = [{"toolCalls": [{"name": "get-roots-list", "arguments": {}}]}, {"echoToolResult": True}]
+    agent = {
+        "apiVersion": "agentic.stigmer.ai/v1",
+        "kind": "Agent",
+        "metadata": {"name": "rooted"},
+        "spec": {
+            "instructions": "List roots.",
+            "model": {"provider": "scripted", "options": {"script": script}},
+            "mcpServers": ["everything"],
+        },
+    }
+    stigmer("apply", "-f", write(stigmer.cwd / "rooted.yaml", yaml.safe_dump(agent)))
+    answer = stigmer("agent", "execute", "rooted", "Which roots?").out
+    assert project.as_uri() in answer
+    assert "my project" in answer
+
+
+def test_a_root_that_is_not_a_file_uri_is_refused(stigmer: Stigmer) -> None:
+    _server(
+        stigmer,
+        "web",
+        {"stdio": {"command": str(everything_bin()), "args": ["stdio"]}, "roots": ["https://example.org/"]},
+    )
+    refused = stigmer("mcpserver", "tools", "web", check=False)
+    assert refused.code == 2
+    assert "is not a file:// URI" in refused.err

@@ -12,6 +12,7 @@ import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import unquote, urlsplit
 
 import anyio
 import httpx2
@@ -211,7 +212,12 @@ class ServerConnection:
                     headers=spec.headers, timeout=httpx2.Timeout(_HTTP_TIMEOUT_S, read=_HTTP_READ_TIMEOUT_S)
                 )
             )
-            return Client(streamable_http_client(spec.url, http_client=http), client_info=info, cache=None)
+            return Client(
+                streamable_http_client(spec.url, http_client=http),
+                client_info=info,
+                cache=None,
+                **self._callbacks(),
+            )
         self._hint = "run the command by hand to see why it fails"
         if spec.working_dir and not Path(spec.working_dir).is_dir():
             raise NotADirectoryError(f"working directory {spec.working_dir!r} does not exist")
@@ -223,7 +229,27 @@ class ServerConnection:
         )
         # Without a file of ours, the server shares our stderr (as with the SDK's default).
         errlog = self._errlog if self._errlog is not None else sys.stderr
-        return Client(stdio_client(params, errlog=errlog), client_info=info, cache=None)
+        return Client(stdio_client(params, errlog=errlog), client_info=info, cache=None, **self._callbacks())
+
+    def _callbacks(self) -> dict[str, Any]:
+        # A capability is declared only when it is configured: servers change what they offer
+        # by what the client declares (server-everything's get-roots-list, for one).
+        callbacks: dict[str, Any] = {}
+        if self.spec.roots:
+            roots = mcp_types.ListRootsResult.model_validate(
+                {
+                    "roots": [
+                        {"uri": uri, "name": Path(unquote(urlsplit(uri).path)).name}
+                        for uri in self.spec.roots
+                    ]
+                }
+            )
+
+            async def list_roots(context: Any) -> mcp_types.ListRootsResult:
+                return roots
+
+            callbacks["list_roots_callback"] = list_roots
+        return callbacks
 
     async def _list_tools(self, client: Client) -> list[Tool]:
         listed: list[mcp_types.Tool] = []

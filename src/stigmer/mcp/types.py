@@ -33,6 +33,8 @@ class ServerSpec:
     tool_timeout_s: float = DEFAULT_TOOL_TIMEOUT_S
     # From start (or connect) until its tools are listed.
     startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
+    # file:// URIs offered as MCP roots; empty: the client declares no roots capability.
+    roots: list[str] = field(default_factory=list)
 
 
 @dataclass

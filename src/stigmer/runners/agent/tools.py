@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from stigmer.api.agent.v1.agent_pb2 import Agent, McpServerUsage
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
@@ -66,12 +67,15 @@ def _spec(
         enabled = list(usage.enabled_tools or s.enabled_tools)
         approval = sorted({*s.approval_required, *usage.approval_required})
         timeout = usage.timeout or s.timeout
+        roots = list(s.roots)
     else:
         name, transport = usage.name, usage.WhichOneof("transport")
         stdio, http = usage.stdio, usage.http
         enabled, approval, timeout = list(usage.enabled_tools), list(usage.approval_required), usage.timeout
+        roots = list(usage.roots)
     spec = ServerSpec(
         name=name,
+        roots=[root_uri(root) for root in roots],
         enabled_tools=enabled,
         approval_required=approval,
         tool_timeout_s=parse_duration(timeout, field=f"{field}.timeout")
@@ -86,6 +90,17 @@ def _spec(
     else:
         raise InvalidArgument(f"MCP server {name!r} has no transport", field=field)
     return spec
+
+
+def root_uri(root: str) -> str:
+    """A root as MCP wants it: a ``file://`` URI (a path is made absolute first)."""
+    if "://" in root:
+        if not root.startswith("file://"):
+            raise InvalidArgument(
+                f"MCP root {root!r} is not a file:// URI", field="spec.roots", hint="give a directory path"
+            )
+        return root
+    return Path(root).expanduser().resolve().as_uri()
 
 
 def sub_agent_tools(agent: Agent) -> list[SubAgentTool]:
@@ -112,4 +127,4 @@ def sub_agent_tools(agent: Agent) -> list[SubAgentTool]:
     return tools
 
 
-__all__ = ["SubAgentTool", "mcp_server_spec", "server_specs", "sub_agent_tools"]
+__all__ = ["SubAgentTool", "mcp_server_spec", "root_uri", "server_specs", "sub_agent_tools"]
