@@ -191,3 +191,62 @@ def test_cancelling_a_run_cancels_its_tool_call_on_the_server(stigmer: Stigmer) 
     assert _events(log, "slow.cancelled") == ["slow.start", "slow.cancelled"]
     record = stigmer("execution", "get", execution_id, "-o", "json").json()
     assert record["status"]["phase"] == "CANCELLED"
+
+
+SAMPLER = """
+apiVersion: agentic.stigmer.ai/v1
+kind: McpServer
+metadata: {{name: everything}}
+spec:
+  stdio: {{command: {everything}, args: [stdio]}}
+  enabledTools: [trigger-sampling-request]
+  sampling: {sampling}
+---
+apiVersion: agentic.stigmer.ai/v1
+kind: Agent
+metadata: {{name: sampled}}
+spec:
+  instructions: Use the tool.
+  model:
+    provider: openai
+    name: fake-model
+    options: {{baseUrl: "{url}", toolChoice: trigger-sampling-request, maxRetries: 0}}
+  mcpServers: [everything]
+"""
+
+
+def test_a_server_may_sample_the_agents_own_model_when_its_mcpserver_allows_it(stigmer: Stigmer) -> None:
+    from tests.fixtures.mcp_servers.npm import everything_bin
+
+    arguments = {"prompt": "Name a colour.", "maxTokens": 20}
+    with fake_openai(arguments=arguments, answer="Teal.") as api:
+        text = SAMPLER.format(everything=everything_bin(), sampling="allow", url=api.url)
+        stigmer("apply", "-f", write(stigmer.cwd / "sampled.yaml", text))
+        result = stigmer("agent", "execute", "sampled", "Ask the server")
+    assert result.out == "Teal.\n"
+    # Three requests reached the model: the turn calling the tool, the server's sampling
+    # request (its system prompt and message, no tools), and the final turn.
+    sampling = api.requests[1]
+    assert "tools" not in sampling
+    assert sampling["messages"][0] == {"role": "system", "content": "You are a helpful test server."}
+    assert "Name a colour." in sampling["messages"][1]["content"]
+    assert sampling["max_tokens"] == 20
+    # The server got the model's answer (the tool result the agent read).
+    assert '"text": "Teal."' in result.err and "fake-model" in result.err
+
+
+def test_sampling_is_off_unless_allowed(stigmer: Stigmer) -> None:
+    from tests.fixtures.mcp_servers.npm import everything_bin
+
+    text = SAMPLER.format(everything=everything_bin(), sampling="deny", url="http://127.0.0.1:9/v1")
+    stigmer("apply", "-f", write(stigmer.cwd / "sampled.yaml", text))
+    refused = stigmer("agent", "execute", "sampled", "Ask", check=False)
+    assert refused.code == 1
+    assert "enabledTools names 'trigger-sampling-request', which the server does not offer" in refused.err
+    bad = stigmer(
+        "apply",
+        "-f",
+        write(stigmer.cwd / "bad.yaml", text.replace("sampling: deny", "sampling: maybe")),
+        check=False,
+    )
+    assert bad.code == 2 and "spec.sampling" in bad.err

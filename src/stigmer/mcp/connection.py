@@ -249,6 +249,8 @@ class ServerConnection:
                 return roots
 
             callbacks["list_roots_callback"] = list_roots
+        if self.spec.sampler is not None:
+            callbacks["sampling_callback"] = self.spec.sampler
         return callbacks
 
     async def _list_tools(self, client: Client) -> list[Tool]:

@@ -35,6 +35,10 @@ class ServerSpec:
     startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
     # file:// URIs offered as MCP roots; empty: the client declares no roots capability.
     roots: list[str] = field(default_factory=list)
+    # Answers the server's sampling requests (the agent's model), when its McpServer allows it.
+    sampler: Any = None
+    # The McpServer's sampling setting ("allow", "deny" or "").
+    sampling: str = ""
 
 
 @dataclass

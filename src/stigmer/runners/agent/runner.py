@@ -48,7 +48,7 @@ from stigmer.runners.agent.events import (
     ignore,
 )
 from stigmer.runners.agent.prompt import load_skills, session_history, system_prompt
-from stigmer.runners.agent.tools import SubAgentTool, server_specs, sub_agent_tools
+from stigmer.runners.agent.tools import SubAgentTool, server_specs, sub_agent_tools, with_sampler
 
 DEFAULT_MAX_TURNS = 25
 STRUCTURED_OUTPUT_RETRIES = 2
@@ -151,7 +151,7 @@ class AgentRunner:
         agent = self.backend.get(Agent, execution.spec.agent)
         # References are resolved (or the run fails, naming the missing one) before any work.
         model = self._model(agent, execution, env)
-        specs = env.servers(server_specs(self.backend, agent))
+        specs = with_sampler(env.servers(server_specs(self.backend, agent)), model)
         execution.status.model = model.id
         steps = DurableSteps(
             self.backend,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from stigmer.api.agent.v1.agent_pb2 import Agent, McpServerUsage
@@ -10,7 +10,7 @@ from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
 from stigmer.backend.protocol import Backend
 from stigmer.errors import InvalidArgument, NotFound
 from stigmer.mcp.types import DEFAULT_TOOL_TIMEOUT_S, ServerSpec
-from stigmer.models.types import ToolSpec
+from stigmer.models.types import Model, ToolSpec
 from stigmer.resources.durations import parse_duration
 
 
@@ -68,14 +68,17 @@ def _spec(
         approval = sorted({*s.approval_required, *usage.approval_required})
         timeout = usage.timeout or s.timeout
         roots = list(s.roots)
+        sampling = s.sampling
     else:
         name, transport = usage.name, usage.WhichOneof("transport")
         stdio, http = usage.stdio, usage.http
         enabled, approval, timeout = list(usage.enabled_tools), list(usage.approval_required), usage.timeout
         roots = list(usage.roots)
+        sampling = ""
     spec = ServerSpec(
         name=name,
         roots=[root_uri(root) for root in roots],
+        sampling=sampling,
         enabled_tools=enabled,
         approval_required=approval,
         tool_timeout_s=parse_duration(timeout, field=f"{field}.timeout")
@@ -90,6 +93,13 @@ def _spec(
     else:
         raise InvalidArgument(f"MCP server {name!r} has no transport", field=field)
     return spec
+
+
+def with_sampler(specs: list[ServerSpec], model: Model) -> list[ServerSpec]:
+    """The specs, those whose McpServer allows sampling answered by ``model`` (the agent's)."""
+    from stigmer.mcp.sampling import ALLOW, ModelSampler
+
+    return [replace(s, sampler=ModelSampler(model)) if s.sampling == ALLOW else s for s in specs]
 
 
 def root_uri(root: str) -> str:
@@ -127,4 +137,4 @@ def sub_agent_tools(agent: Agent) -> list[SubAgentTool]:
     return tools
 
 
-__all__ = ["SubAgentTool", "mcp_server_spec", "root_uri", "server_specs", "sub_agent_tools"]
+__all__ = ["SubAgentTool", "mcp_server_spec", "root_uri", "server_specs", "sub_agent_tools", "with_sampler"]

@@ -129,9 +129,14 @@ class McpServerSpec(_message.Message):
     APPROVAL_REQUIRED_FIELD_NUMBER: _builtins.int
     TIMEOUT_FIELD_NUMBER: _builtins.int
     ROOTS_FIELD_NUMBER: _builtins.int
+    SAMPLING_FIELD_NUMBER: _builtins.int
     description: _builtins.str
     timeout: _builtins.str
     """Per tool call, e.g. "30s"."""
+    sampling: _builtins.str
+    """Whether the server may ask the agent's model for completions (MCP sampling): "allow"
+    answers with the agent's own model; "deny" (the default) declares no sampling.
+    """
     @_builtins.property
     def stdio(self) -> Global___StdioTransport: ...
     @_builtins.property
@@ -160,10 +165,11 @@ class McpServerSpec(_message.Message):
         approval_required: _abc.Iterable[_builtins.str] | None = ...,
         timeout: _builtins.str = ...,
         roots: _abc.Iterable[_builtins.str] | None = ...,
+        sampling: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["http", b"http", "stdio", b"stdio", "transport", b"transport"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_required", b"approval_required", "description", b"description", "enabled_tools", b"enabled_tools", "http", b"http", "roots", b"roots", "stdio", b"stdio", "timeout", b"timeout", "transport", b"transport"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_required", b"approval_required", "description", b"description", "enabled_tools", b"enabled_tools", "http", b"http", "roots", b"roots", "sampling", b"sampling", "stdio", b"stdio", "timeout", b"timeout", "transport", b"transport"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_transport: _TypeAlias = _typing.Literal["stdio", "http"]  # noqa: Y015
     _WhichOneofArgType_transport: _TypeAlias = _typing.Literal["transport", b"transport"]  # noqa: Y015
