@@ -16,7 +16,7 @@ from stigmer.cli.context import (
     pass_app,
     result_output_option,
 )
-from stigmer.config import DEFAULT_SERVER_PORT
+from stigmer.config import DEFAULT_SERVER_PORT, durability_of
 
 if TYPE_CHECKING:
     from stigmer.server.app import ServerOptions
@@ -164,6 +164,7 @@ def _options(
         max_request_bytes=max_request_mb * 1024 * 1024,
         grace_seconds=grace,
         config_model=str(app.config.extra.get("model", "")),
+        durability=durability_of(app.config),
     )
 
 
