@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stigmer.cli.context import App, engine_options, output_option, pass_app
+from stigmer.cli.context import (
+    App,
+    echo_result,
+    engine_options,
+    output_option,
+    pass_app,
+    result_output_option,
+)
 from stigmer.config import DEFAULT_SERVER_PORT, durability_of
 
 if TYPE_CHECKING:
@@ -172,14 +179,14 @@ def _say(text: str) -> None:
 
 def _serve(options: ServerOptions, retention: int) -> None:
     import asyncio
-    import logging
     import signal
 
     from stigmer.backend.local import LocalBackend
+    from stigmer.cli.logs import timestamped
     from stigmer.host import Host, HostOptions
     from stigmer.version import __version__
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    timestamped()
 
     async def main() -> None:
         host = Host(
@@ -248,6 +255,7 @@ def keys() -> None:
 @keys.command("create")
 @click.argument("name")
 @_database_option
+@result_output_option
 @pass_app
 def create(app: App, name: str, database: str | None) -> None:
     """Create the API key NAME and print it (to stdout), once: only its hash is kept.
@@ -266,7 +274,7 @@ def create(app: App, name: str, database: str | None) -> None:
         key, token = create_key(db, name, created_by=getpass.getuser())
     finally:
         db.close()
-    click.echo(token)
+    echo_result(app, token, {"name": key.name, "id": key.id, "key": token})
     click.echo(
         f"API key {key.name!r} created. It is shown only now: store it somewhere safe. "
         f"Clients use it with `stigmer login URL --token KEY`.",
@@ -317,6 +325,7 @@ def list_(app: App, database: str | None, output: str | None) -> None:
 @keys.command("revoke")
 @click.argument("name")
 @_database_option
+@result_output_option
 @pass_app
 def revoke(app: App, name: str, database: str | None) -> None:
     """Revoke the API key NAME: calls with it are refused from now on (a running server too)."""
@@ -328,4 +337,4 @@ def revoke(app: App, name: str, database: str | None) -> None:
         revoke_key(db, name)
     finally:
         db.close()
-    click.echo(f"API key {name!r} revoked")
+    echo_result(app, f"API key {name!r} revoked", {"name": name, "revoked": True})

@@ -112,6 +112,12 @@ def _mcp_server(server: McpServer) -> None:
     if not transport:
         raise InvalidArgument("an McpServer needs exactly one of stdio or http", field="spec")
     _transport(server.spec.stdio.command if transport == "stdio" else server.spec.http.url, transport, "spec")
+    if server.spec.sampling not in ("", "allow", "deny"):
+        raise InvalidArgument(
+            f"sampling is {server.spec.sampling!r}",
+            field="spec.sampling",
+            hint="allow (the agent's model answers the server) or deny (the default)",
+        )
 
 
 def _skill(skill: Skill) -> None:

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from stigmer.backend.local import LocalBackend
 from stigmer.backend.protocol import Backend
@@ -28,6 +27,7 @@ from stigmer.backend.wire import DEFAULT_PORT, is_loopback
 from stigmer.config import TemporalSettings
 from stigmer.errors import InvalidArgument
 from stigmer.server.auth import AuthInterceptor, Verify
+from stigmer.server.reflection import enable_reflection
 from stigmer.server.servicer import SERVICE, BackendPool, BackendServicer
 
 if TYPE_CHECKING:
@@ -177,10 +177,7 @@ class StigmerServer:
         server.add_generic_rpc_handlers([servicer.generic_handler()])
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            [SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-            server,
-        )
+        enable_reflection([SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server)
         address = (
             f"{options.host}:{options.port}"
             if ":" not in options.host
