@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stigmer.cli.context import App, engine_options, output_option, pass_app
+from stigmer.cli.context import (
+    App,
+    echo_result,
+    engine_options,
+    output_option,
+    pass_app,
+    result_output_option,
+)
 from stigmer.config import DEFAULT_SERVER_PORT, durability_of
 
 if TYPE_CHECKING:
@@ -90,7 +97,8 @@ def server(
 
     Every call needs an API key (`stigmer server keys create NAME`), except the standard
     gRPC health service; server reflection is on. Executions run inside, on the local
-    engine, unless --no-worker. Ctrl-C (or SIGTERM) stops it gracefully: in-flight calls
+    engine, unless --no-worker; beside that worker, `retention: 30d` in config.yaml prunes
+    finished runs at start and hourly. Ctrl-C (or SIGTERM) stops it gracefully: in-flight calls
     finish, running executions keep their leases and continue where they were once a
     worker (this server, restarted, or another) takes them over.
 
@@ -120,6 +128,10 @@ def server(
         raise missing_server_extra(exc) from None
 
     from stigmer.cli.worker import chosen_engine
+    from stigmer.config import retention_seconds
+
+    # Retention runs beside the worker, wherever one runs; a bad setting stops the server first.
+    retention = retention_seconds(app.config) or 0
 
     with chosen_engine(app, engine, temporal_address, temporal_dev) as chosen:
         options = _options(app, database, host, port, tls_cert, tls_key, insecure, max_request_mb, grace)
@@ -132,7 +144,7 @@ def server(
 
             assert isinstance(chosen, TemporalEngine)
             options.temporal = chosen.settings
-        _serve(options)
+        _serve(options, retention)
 
 
 def _options(
@@ -168,25 +180,32 @@ def _say(text: str) -> None:
     click.echo(text, err=True)
 
 
-def _serve(options: ServerOptions) -> None:
+def _serve(options: ServerOptions, retention: int) -> None:
     import asyncio
-    import logging
     import signal
 
+    from stigmer.backend.local import LocalBackend
     from stigmer.backend.wire import is_loopback
-    from stigmer.server.app import StigmerServer
+    from stigmer.cli.logs import timestamped
+    from stigmer.host import Host, HostOptions
     from stigmer.version import __version__
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    timestamped()
 
     async def main() -> None:
-        running = StigmerServer(options)
-        port = await running.start()
+        host = Host(
+            HostOptions.for_server(options, retention_seconds=retention),
+            open_backend=lambda: LocalBackend.open(options.database, durability=options.durability),
+            say=_say,
+        )
+        await host.start()
+        running = host.server
+        assert running is not None
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        _say(f"stigmer server {__version__} listening on {options.host}:{port} ({running.url})")
+        _say(f"stigmer server {__version__} listening on {options.host}:{running.port} ({running.url})")
         _say(f"  database: {options.database}")
         _say(f"  TLS:      {'on' if options.tls else 'off'}")
         if options.insecure and not is_loopback(options.host) and not options.tls:
@@ -197,9 +216,11 @@ def _serve(options: ServerOptions) -> None:
                 err=True,
                 fg="red",
             )
-        _say(f"  worker:   {running.describe_worker()}")
-        if running.dashboard is not None:
-            _say(f"  dashboard: {dashboard_banner(running.dashboard.url, options.host)}")
+        _say(f"  worker:   {host.describe_worker()}")
+        if host.services:
+            _say(f"  beside the worker: {', '.join(s.name for s in host.services)}")
+        if host.dashboard is not None:
+            _say(f"  dashboard: {dashboard_banner(host.dashboard.url, options.host)}")
         keys = running.active_keys()
         if keys:
             _say(f"  API keys: {keys} active")
@@ -211,7 +232,7 @@ def _serve(options: ServerOptions) -> None:
             )
         await stop.wait()
         _say("shutting down: in-flight calls finish; running executions keep their leases")
-        await running.stop()
+        await host.stop()
         _say("server stopped")
 
     asyncio.run(main())
@@ -289,6 +310,7 @@ _ROLE_HELP = (
     help=_ROLE_HELP,
 )
 @_database_option
+@result_output_option
 @pass_app
 def create(app: App, name: str, role: str, database: str | None) -> None:
     """Create the API key NAME and print it (to stdout), once: only its hash is kept.
@@ -312,15 +334,15 @@ def create(app: App, name: str, role: str, database: str | None) -> None:
             wire, token = remote.create_api_key(name, role)
         finally:
             remote.close()
-        key_name, key_role = wire.name, wire.role
+        key_name, key_role, key_id = wire.name, wire.role, wire.id
     else:
         db = Database.open(_database(app, database))
         try:
             key, token = create_key(db, name, role=role, created_by=getpass.getuser())
         finally:
             db.close()
-        key_name, key_role = key.name, key.role
-    click.echo(token)
+        key_name, key_role, key_id = key.name, key.role, key.id
+    echo_result(app, token, {"name": key_name, "id": key_id, "role": key_role, "key": token})
     click.echo(
         f"API key {key_name!r} ({key_role}) created. It is shown only now: store it somewhere safe. "
         f"Clients use it with `stigmer login URL --token KEY`.",
@@ -335,8 +357,8 @@ def create(app: App, name: str, role: str, database: str | None) -> None:
 def list_(app: App, database: str | None, output: str | None) -> None:
     """List the API keys (names, roles and dates, never the keys)."""
     from stigmer.cli.output import dump_json, dump_yaml, table
-    from stigmer.server.key_service import from_wire
     from stigmer.server.keys import list_keys
+    from stigmer.server.rpc.api_keys import from_wire
     from stigmer.store.database import Database
 
     remote = _remote(app, database)
@@ -394,6 +416,7 @@ def list_(app: App, database: str | None, output: str | None) -> None:
 @keys.command("revoke")
 @click.argument("name")
 @_database_option
+@result_output_option
 @pass_app
 def revoke(app: App, name: str, database: str | None) -> None:
     """Revoke the API key NAME: calls with it are refused from now on (a running server too)."""
@@ -412,4 +435,4 @@ def revoke(app: App, name: str, database: str | None) -> None:
             revoke_key(db, name)
         finally:
             db.close()
-    click.echo(f"API key {name!r} revoked")
+    echo_result(app, f"API key {name!r} revoked", {"name": name, "revoked": True})

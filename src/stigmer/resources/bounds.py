@@ -14,7 +14,8 @@ MAX_CONCURRENCY = 1000
 MAX_MULTIPLIER = 100.0
 
 
-def _duration(text: str, field: str, *, zero: bool = False) -> None:
+def check_duration(text: str, field: str, *, zero: bool = False) -> None:
+    """Refuse a duration past a year, or not more than 0 (unless ``zero``); ``${…}`` passes."""
     if not text or "${" in text:
         return  # unset, or computed when the task runs (checked then)
     seconds = parse_duration(text, field=field)
@@ -26,35 +27,34 @@ def _duration(text: str, field: str, *, zero: bool = False) -> None:
         )
 
 
-def _count(value: int | float, field: str, low: float, high: float, what: str) -> None:
+def check_count(value: int | float, field: str, low: float, high: float, what: str) -> None:
+    """Refuse a count outside ``low``..``high``."""
     if not low <= value <= high:
         raise InvalidArgument(f"{what} must be from {low:g} to {high:g}, not {value:g}", field=field)
 
 
 def check_task_bounds(task: Task, field: str) -> None:
-    """Refuse a duration, count or bound of ``task`` that cannot work.
+    """Refuse a duration or count every task has (timeout, retry) that cannot work.
 
     Raises:
         InvalidArgument: One is malformed or out of bounds; the field is named.
     """
-    _duration(task.timeout, f"{field}.timeout")
+    check_duration(task.timeout, f"{field}.timeout")
     if task.HasField("retry"):
         # 0 means "the default"; a negative or huge count is a mistake.
-        _count(task.retry.max_attempts, f"{field}.retry.maxAttempts", 0, MAX_ATTEMPTS, "maxAttempts")
+        check_count(task.retry.max_attempts, f"{field}.retry.maxAttempts", 0, MAX_ATTEMPTS, "maxAttempts")
         backoff = task.retry.backoff
-        _duration(backoff.initial, f"{field}.retry.backoff.initial")
-        _duration(backoff.max, f"{field}.retry.backoff.max")
-        _count(backoff.multiplier, f"{field}.retry.backoff.multiplier", 0, MAX_MULTIPLIER, "multiplier")
-    kind = task.WhichOneof("kind")
-    if kind == "for_each":
-        concurrency = task.for_each.concurrency
-        _count(concurrency, f"{field}.forEach.concurrency", 0, MAX_CONCURRENCY, "concurrency")
-    elif kind == "wait":
-        _duration(task.wait.duration, f"{field}.wait.duration", zero=True)
-    elif kind == "approval":
-        _duration(task.approval.timeout, f"{field}.approval.timeout")
-    elif kind == "http" and task.http.max_response_bytes < 0:
-        raise InvalidArgument("maxResponseBytes must be positive", field=f"{field}.http.maxResponseBytes")
+        check_duration(backoff.initial, f"{field}.retry.backoff.initial")
+        check_duration(backoff.max, f"{field}.retry.backoff.max")
+        check_count(backoff.multiplier, f"{field}.retry.backoff.multiplier", 0, MAX_MULTIPLIER, "multiplier")
+    # A kind's own durations and counts are checked by its validate (runners/workflow/kinds/).
 
 
-__all__ = ["MAX_ATTEMPTS", "MAX_CONCURRENCY", "MAX_DURATION_SECONDS", "check_task_bounds"]
+__all__ = [
+    "MAX_ATTEMPTS",
+    "MAX_CONCURRENCY",
+    "MAX_DURATION_SECONDS",
+    "check_count",
+    "check_duration",
+    "check_task_bounds",
+]

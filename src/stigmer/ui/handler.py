@@ -25,6 +25,7 @@ from stigmer.errors import InvalidArgument, StigmerError, Unauthenticated
 from stigmer.server import roles
 from stigmer.server.roles import Caller
 from stigmer.ui import api, auth
+from stigmer.ui import mcp_tools as _mcp_tools  # noqa: F401  (registers its routes on import)
 from stigmer.ui.events import frame, stream
 
 if TYPE_CHECKING:
