@@ -184,3 +184,43 @@ def test_locally_python_tasks_and_loopback_stay_allowed(tmp_path: Path) -> None:
         home("apply", "-f", _file(home, "f.yaml", fetch(hits.url)))
         home("workflow", "execute", "fetch", "-o", "json")
         assert len(hits.requests) == 1
+
+
+def _worker_home(tmp_path: Path, name: str, url: str, key: str, settings: dict[str, object]) -> Stigmer:
+    """A `stigmer worker` machine logged in to the server, with its own `server:` settings."""
+    worker = Stigmer(tmp_path / name, workdir(tmp_path / f"{name}-work"))
+    worker("login", url, "--token", key)
+    _configure(worker, {"url": url, **settings})
+    return worker
+
+
+def test_a_worker_on_another_machine_follows_the_servers_policy(tmp_path: Path) -> None:
+    home = server_home(tmp_path)
+    home("init")
+    _configure(home, {"python": {"allowedModules": ["subprocess"]}})
+    editor = home("server", "keys", "create", "ed", "--role", "editor").out.strip()
+    runs = home("server", "keys", "create", "box", "--role", "worker").out.strip()
+    server = ServerProcess(home, "--no-worker", trusting=False).start()
+    try:
+        client = Stigmer(tmp_path / "client", workdir(tmp_path / "client-work"))
+        client("login", server.url, "--token", editor)
+        client("apply", "-f", _file(client, "r.yaml", RUN_ID))
+        for name, settings, phase in (
+            ("strict-box", {}, "FAILED"),  # nothing said: strict, as on a server
+            ("trusted-box", {"python": {"allowedModules": ["subprocess"]}}, "COMPLETED"),
+        ):
+            worker = _worker_home(tmp_path, name, server.url, runs, settings)
+            process = worker.start("worker")
+            try:
+                result = client("workflow", "execute", "run-id", "-o", "json", check=False)
+            finally:
+                process.terminate()
+                process.communicate(timeout=30)
+            assert json.loads(result.out)["status"]["phase"] == phase, result
+            if phase == "FAILED":
+                assert "server.python.allowedModules" in result.out + result.err
+                assert "uid=" not in result.out
+            else:
+                assert "uid=" in result.out
+    finally:
+        server.stop()

@@ -40,6 +40,10 @@ def worker(
     and gives the work of a worker that dies to the others. Each worker also hands the
     store's queued runs to Temporal.
 
+    Logged in to a server, the worker follows the `server:` policy of this home's config.yaml
+    (python modules, stdio commands, private addresses): strict unless it allows them, as on
+    the server.
+
     With `retention: 30d` in config.yaml (or STIGMER_RETENTION=30d), the worker also deletes
     finished runs older than that, at start and then hourly (see `stigmer execution prune`).
 
