@@ -51,13 +51,13 @@ from bench.benchlib import (
 )
 from bench.corpus import agent_doc, agent_name, skill_doc
 from stigmer.api.agent.v1.agent_pb2 import Agent
+from stigmer.backend.keys import create_key
 from stigmer.backend.local import LocalBackend
 from stigmer.backend.protocol import Backend
 from stigmer.backend.remote import RemoteBackend
 from stigmer.resources.decode import decode
 from stigmer.resources.documents import Document
 from stigmer.resources.kinds import Resource
-from stigmer.server.keys import create_key
 from stigmer.store.database import Database
 
 PAGE = 50

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from stigmer.backend.keys import create_key
 from stigmer.backend.local import LocalBackend
 from stigmer.backend.protocol import Backend
 from stigmer.backend.remote import RemoteBackend
 from stigmer.server import EmbeddedServer, ServerOptions
-from stigmer.server.keys import create_key
 from stigmer.store.database import Database
 from tests.clock import FakeClock
 

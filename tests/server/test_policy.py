@@ -7,6 +7,7 @@ private or cloud-metadata address; locally, on your own machine, all of it stays
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import grpc
@@ -186,7 +187,7 @@ def test_locally_python_tasks_and_loopback_stay_allowed(tmp_path: Path) -> None:
         assert len(hits.requests) == 1
 
 
-def _worker_home(tmp_path: Path, name: str, url: str, key: str, settings: dict[str, object]) -> Stigmer:
+def _worker_home(tmp_path: Path, name: str, url: str, key: str, settings: Mapping[str, object]) -> Stigmer:
     """A `stigmer worker` machine logged in to the server, with its own `server:` settings."""
     worker = Stigmer(tmp_path / name, workdir(tmp_path / f"{name}-work"))
     worker("login", url, "--token", key)

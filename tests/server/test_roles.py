@@ -10,10 +10,10 @@ import grpc
 import pytest
 
 from stigmer.api.backend.v1 import backend_pb2 as pb
+from stigmer.backend.keys import create_key as store_key
+from stigmer.backend.keys import list_keys
+from stigmer.backend.roles import RPC_ROLES
 from stigmer.backend.wire import ERROR_TYPE, pack
-from stigmer.server.keys import create_key as store_key
-from stigmer.server.keys import list_keys
-from stigmer.server.roles import RPC_ROLES
 from stigmer.store.database import Database
 from stigmer.store.migrations import migrate
 from tests.builders import skill

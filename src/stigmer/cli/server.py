@@ -325,7 +325,7 @@ def create(app: App, name: str, role: str, database: str | None) -> None:
     """
     import getpass
 
-    from stigmer.server.keys import create_key
+    from stigmer.backend.keys import create_key
     from stigmer.store.database import Database
 
     remote = _remote(app, database)
@@ -356,8 +356,8 @@ def create(app: App, name: str, role: str, database: str | None) -> None:
 @pass_app
 def list_(app: App, database: str | None, output: str | None) -> None:
     """List the API keys (names, roles and dates, never the keys)."""
+    from stigmer.backend.keys import list_keys
     from stigmer.cli.output import dump_json, dump_yaml, table
-    from stigmer.server.keys import list_keys
     from stigmer.server.rpc.api_keys import from_wire
     from stigmer.store.database import Database
 
@@ -420,7 +420,7 @@ def list_(app: App, database: str | None, output: str | None) -> None:
 @pass_app
 def revoke(app: App, name: str, database: str | None) -> None:
     """Revoke the API key NAME: calls with it are refused from now on (a running server too)."""
-    from stigmer.server.keys import revoke_key
+    from stigmer.backend.keys import revoke_key
     from stigmer.store.database import Database
 
     remote = _remote(app, database)

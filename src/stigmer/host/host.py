@@ -30,11 +30,11 @@ from stigmer.host.keys import ApiKeyStore
 from stigmer.host.services import PRUNE_EVERY_SECONDS, Retention, Service
 
 if TYPE_CHECKING:
+    from stigmer.backend.roles import Caller
     from stigmer.engine.temporal.worker import TemporalWorkerThread
     from stigmer.engine.thread import EngineThread
     from stigmer.policy import ExecutionPolicy
     from stigmer.server.app import ServerOptions, StigmerServer
-    from stigmer.server.roles import Caller
     from stigmer.ui.dashboard import Dashboard, DashboardOptions
 
 log = logging.getLogger("stigmer.host")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from stigmer.store.database import Database
 
 if TYPE_CHECKING:
-    from stigmer.server.roles import Caller
+    from stigmer.backend.roles import Caller
 
 
 class ApiKeyStore:
@@ -26,7 +26,7 @@ class ApiKeyStore:
 
     def verify(self, token: str) -> Caller | None:
         """The active key ``token`` is (its name and role), or None."""
-        from stigmer.server import keys
+        from stigmer.backend import keys
 
         with self._lock:
             key = keys.verify(self._db.conn, token)
@@ -34,7 +34,7 @@ class ApiKeyStore:
 
     def active(self) -> int:
         """How many keys are not revoked."""
-        from stigmer.server import keys
+        from stigmer.backend import keys
 
         with self._lock:
             return keys.count_active(self._db.conn)

@@ -14,10 +14,10 @@ from typing import Any
 
 import grpc
 
+from stigmer.backend import roles
+from stigmer.backend.roles import Caller, Role
 from stigmer.backend.wire import error_status
 from stigmer.errors import PermissionDenied, StigmerError, Unauthenticated
-from stigmer.server import roles
-from stigmer.server.roles import Caller, Role
 
 # The standard health service answers without a key (load balancers, `backend status`).
 OPEN_SERVICES = ("/grpc.health.v1.Health/",)
@@ -107,7 +107,7 @@ def _with_key(handler: grpc.RpcMethodHandler[Any, Any], caller: Caller) -> grpc.
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
     """Refuses every call without a valid API key (except the health service's), and every
-    BackendService call the key's role does not allow (:data:`stigmer.server.roles.RPC_ROLES`)."""
+    BackendService call the key's role does not allow (:data:`stigmer.backend.roles.RPC_ROLES`)."""
 
     def __init__(self, verify: Verify) -> None:
         self.verify = verify

@@ -19,12 +19,12 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 
 from stigmer.api.backend.v1 import backend_pb2 as pb
+from stigmer.backend import roles
 from stigmer.backend.protocol import Backend
 from stigmer.backend.watch import ExecutionWatch
 from stigmer.backend.wire import error_status
 from stigmer.errors import InvalidArgument, StigmerError, Unavailable
 from stigmer.policy import OPEN, ExecutionPolicy
-from stigmer.server import roles
 from stigmer.server.auth import current_key, current_role
 from stigmer.server.code_policy import refuse_disallowed_code
 from stigmer.server.rpc import API_KEYS, EXECUTIONS, JOURNAL, RESOURCES, Unary

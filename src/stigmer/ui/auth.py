@@ -25,7 +25,7 @@ COOKIE = "stigmer_key"
 HINT = "sign in with an API key; whoever runs the server creates one with `stigmer server keys create NAME`"
 
 if TYPE_CHECKING:
-    from stigmer.server.roles import Caller
+    from stigmer.backend.roles import Caller
 
 Verify = Callable[[str], "Caller | None"]
 """A bearer token to the active API key it is (name and role), or None."""
@@ -33,7 +33,7 @@ Verify = Callable[[str], "Caller | None"]
 
 def stored_keys(database: Path) -> tuple[Verify, Callable[[], None]]:
     """A thread-safe check of tokens against the API keys stored in ``database``, and its closer."""
-    from stigmer.server import keys
+    from stigmer.backend import keys
     from stigmer.store.database import Database
 
     db = Database.open(database)
@@ -115,7 +115,7 @@ class Gate:
         Raises:
             Unauthenticated: A key is required and ``token`` is missing, unknown or revoked.
         """
-        from stigmer.server.roles import Caller
+        from stigmer.backend.roles import Caller
 
         if self.verify is None:
             return Caller("")

@@ -21,9 +21,9 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from stigmer.backend import roles
+from stigmer.backend.roles import Caller
 from stigmer.errors import InvalidArgument, StigmerError, Unauthenticated
-from stigmer.server import roles
-from stigmer.server.roles import Caller
 from stigmer.ui import api, auth
 from stigmer.ui import mcp_tools as _mcp_tools  # noqa: F401  (registers its routes on import)
 from stigmer.ui.events import frame, stream

@@ -10,9 +10,9 @@ import builtins
 from typing import Protocol, runtime_checkable
 
 from stigmer.api.backend.v1 import backend_pb2 as pb
+from stigmer.backend import keys
 from stigmer.backend.protocol import Backend
 from stigmer.errors import Unavailable
-from stigmer.server import keys
 from stigmer.server.rpc.table import Unary
 
 

@@ -14,10 +14,10 @@ import sqlite3
 from dataclasses import dataclass
 
 from stigmer.backend.codec import timestamp
+from stigmer.backend.roles import Caller, Role, parse_role
 from stigmer.clock import utcnow
 from stigmer.errors import AlreadyExists, NotFound
 from stigmer.resources.names import validate_name
-from stigmer.server.roles import Caller, Role, parse_role
 from stigmer.store import api_keys as key_rows
 from stigmer.store.database import Database
 
