@@ -52,11 +52,13 @@ from stigmer.resources.validate import validate
 from stigmer.resources.workflow_steps import task_states
 from stigmer.secrets.keys import MasterKeys
 from stigmer.store import artifacts as artifact_store
+from stigmer.store import fires
 from stigmer.store import leases, records, retention, versions
 from stigmer.store import steps as step_store
 from stigmer.store.database import Database
 from stigmer.store.migrations import current_version
 from stigmer.store.records import PageRequest, Record
+from stigmer.triggers.provenance import stamp as stamp_trigger
 from stigmer.version import __version__
 
 TERMINAL = frozenset({ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED})
@@ -295,6 +297,7 @@ class LocalBackend:
         md.id = execution_id
         md.name = md.name or execution_id
         md.slug = _system_slug(md.name, execution_id)
+        fire = stamp_trigger(message, actor=self.actor)
         for key in md.labels:
             validate_label_key(key, field=f"metadata.labels.{key}")
         message.api_version, message.kind = "agentic.stigmer.ai/v1", info.kind
@@ -312,6 +315,12 @@ class LocalBackend:
                 _pin_workflow(rec, found)
             if not rec.spec.get("environment"):
                 self._instance_environment_txn(conn, info, rec, found)
+            if fire and not fires.record_fire_txn(conn, *fire, execution_id, rec.created_at):
+                raise AlreadyExists(
+                    f"{fire[0].replace(':', ' ', 1)} already fired for {fire[1]} "
+                    f"(execution {fires.fired_execution(conn, *fire)}); nothing was started",
+                    hint="each fire time and each webhook delivery starts one run",
+                )
             records.insert_txn(conn, info.table, _sealed(info, rec))
             self._snapshot_txn(conn, info, rec, "create")
         return cast(E, _execution_view(self.db.conn, info, rec))

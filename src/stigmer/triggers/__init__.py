@@ -1,0 +1,2 @@
+"""Triggers: Schedules and Webhooks that start runs by themselves, and the provenance of runs."""
+__all__: list[str] = []
