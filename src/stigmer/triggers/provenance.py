@@ -53,7 +53,9 @@ def stamp(execution: Execution, *, actor: str) -> tuple[str, str] | None:
         trigger.type, trigger.actor = "manual", actor
     if trigger.type not in TYPES:
         raise InvalidArgument(
-            f"unknown trigger type {trigger.type!r}", field="spec.trigger.type", hint=f"one of: {', '.join(TYPES)}"
+            f"unknown trigger type {trigger.type!r}",
+            field="spec.trigger.type",
+            hint=f"one of: {', '.join(TYPES)}",
         )
     if trigger.type != "manual":
         if not trigger.source:
@@ -74,7 +76,9 @@ def trigger_labels(trigger: str, source: str = "") -> dict[str, str]:
         InvalidArgument: ``trigger`` is not manual, schedule or webhook.
     """
     if trigger not in TYPES:
-        raise InvalidArgument(f"unknown trigger {trigger!r}", field="trigger", hint=f"one of: {', '.join(TYPES)}")
+        raise InvalidArgument(
+            f"unknown trigger {trigger!r}", field="trigger", hint=f"one of: {', '.join(TYPES)}"
+        )
     labels = {TRIGGER_LABEL: trigger}
     if source and trigger in SOURCE_LABELS:
         labels[SOURCE_LABELS[trigger]] = source

@@ -37,7 +37,9 @@ def catch_up_limit(spec: ScheduleSpec) -> int:
     if value.isdigit() and 0 < int(value) <= 1000:
         return int(value)
     raise InvalidArgument(
-        f"invalid catchUp {spec.catch_up!r}", field="spec.catchUp", hint="none, last or a number from 1 to 1000"
+        f"invalid catchUp {spec.catch_up!r}",
+        field="spec.catchUp",
+        hint="none, last or a number from 1 to 1000",
     )
 
 
@@ -76,11 +78,11 @@ def validate_schedule(schedule: Schedule) -> None:
     if spec.agent and not spec.message:
         raise InvalidArgument("an agent schedule needs a message", field="spec.message")
     if spec.workflow and spec.message:
-        raise InvalidArgument(
-            "message is for agent schedules; a workflow takes inputs", field="spec.message"
-        )
+        raise InvalidArgument("message is for agent schedules; a workflow takes inputs", field="spec.message")
     if spec.agent and spec.HasField("inputs") and spec.inputs.fields:
-        raise InvalidArgument("inputs are for workflow schedules; an agent takes a message", field="spec.inputs")
+        raise InvalidArgument(
+            "inputs are for workflow schedules; an agent takes a message", field="spec.inputs"
+        )
     expressions.check(spec.message, where="spec.message", roots=SCHEDULE_ROOTS)
     expressions.check(to_dict(spec.inputs), where="spec.inputs", roots=SCHEDULE_ROOTS)
 

@@ -76,9 +76,7 @@ class FireTimes:
         if spec.every:
             seconds = parse_duration(spec.every, field="spec.every")
             if seconds < 1:
-                raise InvalidArgument(
-                    f"every must be at least 1s, got {spec.every!r}", field="spec.every"
-                )
+                raise InvalidArgument(f"every must be at least 1s, got {spec.every!r}", field="spec.every")
             return cls("", timedelta(seconds=seconds), zone, start, end)
         cron = NAMED.get(spec.cron.strip().lower(), spec.cron.strip())
         from cronsim import CronSim, CronSimError
@@ -137,9 +135,10 @@ class FireTimes:
                 n -= 1
         from cronsim import CronSim
 
-        local = t.astimezone(self.zone)
-        # reverse=True yields times before its start minute, so start one minute later and keep <= t.
-        yield from (f for f in CronSim(self.cron, local + timedelta(minutes=1), reverse=True) if f <= t)
+        # reverse=True yields times before its start minute, so start one minute later and keep
+        # <= t; the minute is added in UTC (wall-clock arithmetic would lose a repeated hour's fold).
+        later = (t + timedelta(minutes=1)).astimezone(self.zone)
+        yield from (f for f in CronSim(self.cron, later, reverse=True) if f <= t)
 
     def next(self, t: datetime, n: int) -> list[datetime]:
         """The first ``n`` fire times after ``t``."""

@@ -1,0 +1,276 @@
+"""Firing schedules: which fire times are due, and the one run each starts.
+
+A :class:`ScheduleFirer` looks at every Schedule, works out the fire times due since the
+schedule's last fire and starts a run for each, following the overlap and catch-up policies.
+Everything it decides comes from the store (the schedule, and the runs it started), so any
+number of firers — one per worker, server or dashboard — decide the same, and a restarted one
+carries on where the others are. The store keeps the fire itself unique: the run of a
+(schedule, fire time) is written with a key that a second writer cannot write again (see
+:mod:`stigmer.store.fires`), so racing firers start one run between them.
+
+It talks to the Backend protocol only, so it works against a local home and a server alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+from stigmer.api.common.v1.trigger_pb2 import ExecutionTrigger
+from stigmer.api.schedule.v1.schedule_pb2 import Schedule
+from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
+from stigmer.backend.protocol import Backend, ExecutionQuery
+from stigmer.clock import Clock, utcnow
+from stigmer.errors import AlreadyExists, StigmerError
+from stigmer.resources import expressions
+from stigmer.resources.codec import to_dict
+from stigmer.resources.kinds import API_VERSION, Execution
+from stigmer.triggers.provenance import trigger_labels
+from stigmer.triggers.specs import SCHEDULE_ROOTS, catch_up_limit, overlap_policy
+from stigmer.triggers.times import FireTimes
+
+log = logging.getLogger("stigmer.triggers")
+
+FINISHED = frozenset({ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED})
+# With catchUp: none, a fire is still started this long after its time (a worker polls, and
+# may be busy); older ones were missed.
+DEFAULT_GRACE = timedelta(minutes=1)
+# How often a running firer looks for due fires.
+TICK_SECONDS = 5.0
+# Runs of one schedule read to decide a fire (the newest first).
+RECENT_RUNS = 20
+
+
+@dataclass(frozen=True)
+class Fire:
+    """What a firer did with one fire time of one schedule.
+
+    ``outcome`` is "started", "skipped" (overlap: skip), "waiting" (overlap: queue),
+    "duplicate" (another firer started it) or "failed" (``error`` says why).
+    """
+
+    schedule: str
+    fire_time: datetime
+    outcome: str
+    execution_id: str = ""
+    error: str = ""
+
+
+def schedule_runs(backend: Backend, name: str, *, limit: int = RECENT_RUNS) -> list[Execution]:
+    """The runs a schedule started (its fires and `stigmer schedule trigger`), newest first."""
+    query = ExecutionQuery(labels=trigger_labels("schedule", name), page_size=limit)
+    return list(backend.list_executions(query).items)
+
+
+def _trigger(run: Execution) -> ExecutionTrigger:
+    trigger: ExecutionTrigger = run.spec.trigger
+    return trigger
+
+
+def _finished(run: Execution) -> bool:
+    return run.status.phase in FINISHED
+
+
+def _end(run: Execution) -> datetime | None:
+    return run.status.end_time.ToDatetime(UTC) if run.status.HasField("end_time") else None
+
+
+def last_fire(runs: list[Execution]) -> Execution | None:
+    """The run of the latest fire time (not one started with `stigmer schedule trigger`)."""
+    return next((r for r in runs if _trigger(r).via != "trigger"), None)
+
+
+class ScheduleFirer:
+    """Starts the runs of due schedule fires; call :meth:`tick` now and then.
+
+    Args:
+        backend: Where schedules and runs are.
+        clock: Where "now" comes from; tests inject theirs.
+        grace: How late a fire may still start under ``catchUp: none``.
+    """
+
+    def __init__(self, backend: Backend, *, clock: Clock = utcnow, grace: timedelta = DEFAULT_GRACE) -> None:
+        self.backend = backend
+        self.clock = clock
+        self.grace = grace
+
+    def tick(self) -> list[Fire]:
+        """Fire every schedule that is due now; what was done, per fire."""
+        now = self.clock()
+        fires: list[Fire] = []
+        for schedule in _all_schedules(self.backend):
+            if schedule.spec.paused:
+                continue
+            try:
+                fires += self.fire_due(schedule, now)
+            except StigmerError as exc:  # one broken schedule never stops the others
+                log.warning("schedule %s: %s", schedule.metadata.name, exc)
+        return fires
+
+    def due(self, schedule: Schedule, now: datetime, runs: list[Execution]) -> list[datetime]:
+        """The fire times to act on now, oldest first: after the last fire (and after the
+        schedule was last written: a paused or changed schedule does not fire for the time
+        before), at most as many as its catch-up policy allows."""
+        times = FireTimes.of(schedule.spec)
+        floor = schedule.metadata.update_time.ToDatetime(UTC)
+        latest = last_fire(runs)
+        if latest is not None:
+            floor = max(floor, _trigger(latest).fire_time.ToDatetime(UTC))
+        limit = max(catch_up_limit(schedule.spec), 1)
+        recent = list(itertools.islice(itertools.takewhile(lambda t: t > floor, times.before(now)), limit))
+        recent.reverse()
+        if catch_up_limit(schedule.spec) == 0:
+            # None caught up: only a fire that is due right now (or, queued behind a run, that
+            # became due when that run ended) still starts.
+            previous_end = _end(runs[0]) if runs and _finished(runs[0]) else None
+            recent = [t for t in recent if now - max(t, previous_end or t) <= self.grace]
+        return recent
+
+    def fire_due(self, schedule: Schedule, now: datetime) -> list[Fire]:
+        """Start the runs of one schedule's due fires, following its overlap policy."""
+        name = schedule.metadata.name
+        overlap = overlap_policy(schedule.spec)
+        runs = schedule_runs(self.backend, name)
+        fires: list[Fire] = []
+        for fire_time in self.due(schedule, now, runs):
+            previous = runs[0] if runs else None
+            if previous is not None and overlap != "allow":
+                if overlap == "queue" and not _finished(previous):
+                    fires.append(Fire(name, fire_time, "waiting"))
+                    break  # later fires wait too, in order
+                end = _end(previous)
+                if overlap == "skip" and (not _finished(previous) or (end is not None and end > fire_time)):
+                    fires.append(Fire(name, fire_time, "skipped"))
+                    continue
+            fire = self.start(schedule, fire_time)
+            fires.append(fire)
+            if fire.outcome in ("started", "duplicate"):
+                # What decides the next fire is this one's run: re-read, it may be another firer's.
+                runs = schedule_runs(self.backend, name)
+            if fire.outcome == "failed":
+                break
+        return fires
+
+    def start(self, schedule: Schedule, fire_time: datetime, *, by_hand: bool = False) -> Fire:
+        """Start the run of one fire (``by_hand``: `stigmer schedule trigger`, not unique by time)."""
+        name = schedule.metadata.name
+        try:
+            execution = new_run(schedule, fire_time, by_hand=by_hand)
+            created = self.backend.create_execution(execution)
+        except AlreadyExists:
+            return Fire(name, fire_time, "duplicate")
+        except StigmerError as exc:
+            log.warning("schedule %s: the run for %s failed to start: %s", name, fire_time.isoformat(), exc)
+            return Fire(name, fire_time, "failed", error=str(exc))
+        log.info("schedule %s fired for %s: %s", name, fire_time.isoformat(), created.metadata.id)
+        return Fire(name, fire_time, "started", created.metadata.id)
+
+
+def new_run(schedule: Schedule, fire_time: datetime, *, by_hand: bool = False) -> Execution:
+    """The execution a fire starts, its expressions evaluated with the fire time.
+
+    Raises:
+        ExpressionError: An expression of the schedule cannot be evaluated.
+    """
+    spec = schedule.spec
+    times = FireTimes.of(spec)
+    local = fire_time.astimezone(times.zone)
+    context = {
+        "schedule": {
+            "name": schedule.metadata.name,
+            "fireTime": local.isoformat(),
+            "fireTimeUtc": fire_time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "date": local.date().isoformat(),
+        }
+    }
+    trigger = ExecutionTrigger(
+        type="schedule", source=schedule.metadata.name, via="trigger" if by_hand else ""
+    )
+    trigger.fire_time.FromDatetime(fire_time.astimezone(UTC))
+    execution: Execution
+    if spec.workflow:
+        execution = WorkflowExecution(api_version=API_VERSION, kind="WorkflowExecution")
+        execution.spec.workflow = spec.workflow
+        inputs: Any = expressions.evaluate(
+            to_dict(spec.inputs), context, where="spec.inputs", roots=SCHEDULE_ROOTS
+        )
+        if inputs:
+            execution.spec.inputs.update(inputs)
+    else:
+        execution = AgentExecution(api_version=API_VERSION, kind="AgentExecution")
+        execution.spec.agent = spec.agent
+        message = expressions.evaluate(spec.message, context, where="spec.message", roots=SCHEDULE_ROOTS)
+        execution.spec.message = message if isinstance(message, str) else str(message)
+    execution.spec.environment = spec.environment
+    execution.spec.trigger.CopyFrom(trigger)
+    return execution
+
+
+def next_fires(schedule: Schedule, now: datetime, n: int) -> list[datetime]:
+    """The next ``n`` fire times after ``now`` (none while the schedule is paused)."""
+    if schedule.spec.paused:
+        return []
+    return FireTimes.of(schedule.spec).next(now, n)
+
+
+def _all_schedules(backend: Backend) -> Iterator[Schedule]:
+    token = ""
+    while True:
+        page = backend.list(Schedule, page_size=500, page_token=token)
+        yield from page.items
+        token = page.next_page_token
+        if not token:
+            return
+
+
+def tick_once(open_backend: Callable[[], Backend], clock: Clock = utcnow) -> list[Fire]:
+    """One tick on a backend of its own (opened and closed here: it runs on a thread)."""
+    backend = open_backend()
+    try:
+        return ScheduleFirer(backend, clock=clock).tick()
+    finally:
+        backend.close()
+
+
+async def fire_periodically(
+    open_backend: Callable[[], Backend],
+    stop: asyncio.Event,
+    *,
+    every: float = TICK_SECONDS,
+    on_fire: Callable[[Fire], None] | None = None,
+) -> None:
+    """Fire due schedules every ``every`` seconds until ``stop`` is set: the service that runs
+    beside a worker (in `stigmer worker`, `stigmer server` and `stigmer ui`)."""
+    while not stop.is_set():
+        try:
+            fires = await asyncio.to_thread(tick_once, open_backend)
+        except Exception:  # the worker goes on; the next tick tries again
+            log.exception("firing schedules failed")
+            fires = []
+        for fire in fires:
+            if on_fire is not None and fire.outcome in ("started", "failed"):
+                on_fire(fire)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+
+
+__all__ = [
+    "DEFAULT_GRACE",
+    "TICK_SECONDS",
+    "Fire",
+    "ScheduleFirer",
+    "fire_periodically",
+    "last_fire",
+    "new_run",
+    "next_fires",
+    "schedule_runs",
+    "tick_once",
+]
