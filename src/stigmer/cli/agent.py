@@ -106,7 +106,13 @@ def execute(
     from stigmer.cli.runs import run_foreground
 
     created = new_agent_execution(
-        app.backend, name, message, session=session or None, env=environment or None, model=model or None
+        app.backend,
+        name,
+        message,
+        session=session or None,
+        env=environment or None,
+        model=model or None,
+        via="cli",
     )
     if detach:
         app.hand_over(created.metadata.id)

@@ -107,14 +107,31 @@ def worker(
             click.echo(f"worker {os.getpid()}: running executions from {chosen.describe()}", err=True)
             click.echo(f"  handing the queued runs of {where} to it", err=True)
         pruning = asyncio.create_task(prune_periodically(app, retention, stop)) if retention else None
+        firing = asyncio.create_task(fire_schedules(app, stop))
         default = 2 if chosen.runs_here else 100
         await chosen.serve(app.backend, stop, concurrency=concurrency or default, on_done=_report)
         if pruning is not None:
             await pruning  # stop is set: it ends after the prune under way, if any
+        await firing
         click.echo("worker stopped", err=True)
 
     with chosen_engine(app, engine, temporal_address, temporal_dev) as chosen:
         asyncio.run(main(chosen))
+
+
+async def fire_schedules(app: App, stop: asyncio.Event) -> None:
+    """Fire due schedules beside the worker until ``stop`` is set (see stigmer.triggers.schedules)."""
+    from stigmer.backend.factory import open_backend
+    from stigmer.triggers.schedules import Fire, fire_periodically
+
+    def report(fire: Fire) -> None:
+        when = fire.fire_time.isoformat()
+        if fire.outcome == "started":
+            click.echo(f"schedule {fire.schedule} fired for {when}: {fire.execution_id}", err=True)
+        else:
+            click.echo(f"schedule {fire.schedule}: the run for {when} did not start: {fire.error}", err=True)
+
+    await fire_periodically(lambda: open_backend(app.config), stop, on_fire=report)
 
 
 def _report(execution: Execution) -> None:

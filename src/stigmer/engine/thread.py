@@ -61,10 +61,15 @@ class EngineThread:
             self.worker_id = worker.worker_id
 
             async def run() -> None:
+                from stigmer.triggers.schedules import fire_periodically
+
                 self._loop = asyncio.get_running_loop()
                 self._stop = asyncio.Event()
                 self._ready.set()
+                # Services beside the worker: schedules fire from every process that runs one.
+                firing = asyncio.create_task(fire_periodically(self.open_backend, self._stop))
                 await worker.run(self._stop)
+                await firing
                 for task in list(self._resumed):
                     task.cancel()
                 await asyncio.gather(*self._resumed, return_exceptions=True)

@@ -864,9 +864,7 @@ def check(value: Any, *, where: str, roots: tuple[str, ...] = ROOTS) -> None:
         _program(expr, field_path, roots)
 
 
-def evaluate(
-    value: Any, context: Mapping[str, Any], *, where: str, roots: tuple[str, ...] = ROOTS
-) -> Any:
+def evaluate(value: Any, context: Mapping[str, Any], *, where: str, roots: tuple[str, ...] = ROOTS) -> Any:
     """A copy of ``value`` with its expressions evaluated against ``context``.
 
     ``context`` maps roots (``workflow``, ``tasks``, ``env``, ``secrets``, ``item``,
@@ -897,9 +895,7 @@ def _condition_expr(text: str, where: str) -> _Expr | None:
     return parts[0]
 
 
-def condition(
-    text: str, context: Mapping[str, Any], *, where: str, roots: tuple[str, ...] = ROOTS
-) -> bool:
+def condition(text: str, context: Mapping[str, Any], *, where: str, roots: tuple[str, ...] = ROOTS) -> bool:
     """Evaluate a ``when``: ``${ expr }`` or a bare ``expr``, which must be true or false.
 
     Empty text is true.

@@ -50,7 +50,9 @@ def stamp(execution: Execution, *, actor: str) -> tuple[str, str] | None:
         return None
     if getattr(spec, "retry_of", "") or not trigger.type:
         trigger.Clear()
-        trigger.type, trigger.actor = "manual", actor
+        trigger.type = "manual"
+    if trigger.type == "manual":
+        trigger.actor = actor  # who wrote it, whatever the caller claimed
     if trigger.type not in TYPES:
         raise InvalidArgument(
             f"unknown trigger type {trigger.type!r}",

@@ -262,6 +262,22 @@ async def fire_periodically(
             await asyncio.wait_for(stop.wait(), timeout=every)
 
 
+def with_status(backend: Backend, schedule: Schedule, now: datetime, *, upcoming: int = 3) -> Schedule:
+    """``schedule`` with its status filled as readers see it: the next fire times and its last run.
+
+    Status is never stored: both change with time and with runs, so they are computed on read.
+    """
+    status = schedule.status
+    status.Clear()
+    for fire in next_fires(schedule, now, upcoming):
+        status.next_fire_times.add().FromDatetime(fire.astimezone(UTC))
+    runs = schedule_runs(backend, schedule.metadata.name, limit=1)
+    if runs:
+        status.last_execution_id = runs[0].metadata.id
+        status.last_fire_time.CopyFrom(_trigger(runs[0]).fire_time)
+    return schedule
+
+
 __all__ = [
     "DEFAULT_GRACE",
     "TICK_SECONDS",
@@ -273,4 +289,5 @@ __all__ = [
     "next_fires",
     "schedule_runs",
     "tick_once",
+    "with_status",
 ]

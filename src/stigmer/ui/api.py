@@ -285,7 +285,7 @@ def run_workflow(call: Call) -> tuple[int, Any]:
     if not isinstance(values, dict):
         raise InvalidArgument("inputs must be an object of input names to values", field="inputs")
     created = new_workflow_execution(
-        call.backend, call.params["name"], values, env=call.text("environment") or None
+        call.backend, call.params["name"], values, env=call.text("environment") or None, via="dashboard"
     )
     return 201, {"id": created.metadata.id, "summary": views.execution_summary(created)}
 
@@ -302,6 +302,7 @@ def run_agent(call: Call) -> tuple[int, Any]:
         message,
         session=call.text("session") or None,
         env=call.text("environment") or None,
+        via="dashboard",
     )
     return 201, {"id": created.metadata.id, "summary": views.execution_summary(created)}
 
