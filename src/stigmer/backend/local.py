@@ -52,8 +52,7 @@ from stigmer.resources.validate import validate
 from stigmer.resources.workflow_steps import task_states
 from stigmer.secrets.keys import MasterKeys
 from stigmer.store import artifacts as artifact_store
-from stigmer.store import fires
-from stigmer.store import leases, records, retention, versions
+from stigmer.store import fires, leases, records, retention, versions
 from stigmer.store import steps as step_store
 from stigmer.store.database import Database
 from stigmer.store.migrations import current_version
