@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -276,7 +277,7 @@ def test_start_and_end_bound_the_fires(home: LocalBackend, set_clock: SetClock) 
     ],
 )
 def test_a_bad_schedule_is_refused_and_nothing_is_written(
-    home: LocalBackend, spec: dict[str, object], field: str
+    home: LocalBackend, spec: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(InvalidArgument) as caught:
         home.apply([schedule(**spec)])
