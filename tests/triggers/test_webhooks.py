@@ -179,3 +179,32 @@ def test_a_webhook_without_its_environment_is_refused_on_apply(tmp_path: Path) -
     result = stigmer("apply", "-f", "bad.yaml", check=False)
     assert result.code == 2 and "spec.environment" in result.err
     assert stigmer("get", "webhooks", "-o", "json").json() == []
+
+
+def test_stigmer_server_serves_hooks_beside_its_dashboard_without_an_api_key(tmp_path: Path) -> None:
+    import re
+    from urllib.parse import urlsplit
+
+    from tests.server.harness import ServerProcess
+    from tests.ui.harness import wait_for
+
+    stigmer = Stigmer(tmp_path / "home", workdir(tmp_path / "work"))
+    write(stigmer.cwd / "hooks.yaml", HOOKS)
+    stigmer("env", "create", "hooks", "--secret", f"WEBHOOK_SECRET={SECRET}")
+    stigmer("apply", "-f", "hooks.yaml")
+    stigmer("server", "keys", "create", "admin")
+    server = ServerProcess(stigmer, "--ui-port", "0").start()
+    try:
+        found = wait_for(lambda: re.search(r"dashboard: (http://127\.0\.0\.1:\d+/)", server.output()))
+        port = urlsplit(found.group(1)).port
+        assert port is not None
+        target = DashboardProcess(stigmer)
+        target.port = port  # the server's HTTP side, addressed like a dashboard
+        body = json.dumps(PAYLOAD).encode()
+        assert post(target, "github-prs", body, {"X-Hub-Signature-256": "sha256=00"})[0] == 401
+        status, answer = post(target, "github-prs", body, github_headers(body, "srv-1"))
+        assert status == 202, answer
+        run = finished(stigmer, answer["executionId"])  # the server's worker ran it
+        assert run["status"]["outputs"] == {"line": "PR 42 (pull_request): Add schedules"}
+    finally:
+        server.stop()
