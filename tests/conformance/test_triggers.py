@@ -81,3 +81,11 @@ def test_schedules_and_webhooks_are_resources_with_history(
     assert backend.get(Schedule, "weekly").spec.paused
     backend.delete(Webhook, "prs")
     assert backend.list(Webhook).items == []
+
+
+def test_a_schedule_of_a_missing_workflow_is_applied_with_a_warning(backend: Backend) -> None:
+    [outcome] = backend.apply([build(Schedule, "early", {"every": "1h", "workflow": "later"})])
+    assert outcome.warnings == ["spec.workflow refers to Workflow 'later', which does not exist (yet)"]
+    backend.apply([workflow("later")])
+    [ref] = backend.get(Schedule, "early").status.references
+    assert (ref.kind, ref.name, ref.resolved) == ("Workflow", "later", True)

@@ -268,7 +268,8 @@ def with_status(backend: Backend, schedule: Schedule, now: datetime, *, upcoming
     Status is never stored: both change with time and with runs, so they are computed on read.
     """
     status = schedule.status
-    status.Clear()
+    for name in ("next_fire_times", "last_execution_id", "last_fire_time"):
+        status.ClearField(name)  # references stay: the backend resolved them
     for fire in next_fires(schedule, now, upcoming):
         status.next_fire_times.add().FromDatetime(fire.astimezone(UTC))
     runs = schedule_runs(backend, schedule.metadata.name, limit=1)

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from stigmer.api.common.v1 import metadata_pb2 as stigmer_dot_api_dot_common_dot_v1_dot_metadata__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&stigmer/api/schedule/v1/schedule.proto\x12\x13stigmer.schedule.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$stigmer/api/common/v1/metadata.proto\"\xca\x02\n\x0cScheduleSpec\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x0c\n\x04\x63ron\x18\x02 \x01(\t\x12\r\n\x05\x65very\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12\x10\n\x08workflow\x18\x05 \x01(\t\x12\'\n\x06inputs\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05\x61gent\x18\x07 \x01(\t\x12\x0f\n\x07message\x18\x08 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\t \x01(\t\x12\x0f\n\x07overlap\x18\n \x01(\t\x12\x10\n\x08\x63\x61tch_up\x18\x0b \x01(\t\x12\x0e\n\x06paused\x18\x0c \x01(\x08\x12)\n\x05start\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x94\x01\n\x0eScheduleStatus\x12\x33\n\x0fnext_fire_times\x18\x01 \x03(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11last_execution_id\x18\x02 \x01(\t\x12\x32\n\x0elast_fire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xcd\x01\n\x08Schedule\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12/\n\x04spec\x18\x04 \x01(\x0b\x32!.stigmer.schedule.v1.ScheduleSpec\x12\x33\n\x06status\x18\x05 \x01(\x0b\x32#.stigmer.schedule.v1.ScheduleStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&stigmer/api/schedule/v1/schedule.proto\x12\x13stigmer.schedule.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$stigmer/api/common/v1/metadata.proto\"\xca\x02\n\x0cScheduleSpec\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x0c\n\x04\x63ron\x18\x02 \x01(\t\x12\r\n\x05\x65very\x18\x03 \x01(\t\x12\x11\n\ttime_zone\x18\x04 \x01(\t\x12\x10\n\x08workflow\x18\x05 \x01(\t\x12\'\n\x06inputs\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05\x61gent\x18\x07 \x01(\t\x12\x0f\n\x07message\x18\x08 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\t \x01(\t\x12\x0f\n\x07overlap\x18\n \x01(\t\x12\x10\n\x08\x63\x61tch_up\x18\x0b \x01(\t\x12\x0e\n\x06paused\x18\x0c \x01(\x08\x12)\n\x05start\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xce\x01\n\x0eScheduleStatus\x12\x33\n\x0fnext_fire_times\x18\x01 \x03(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11last_execution_id\x18\x02 \x01(\t\x12\x32\n\x0elast_fire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\nreferences\x18\x04 \x03(\x0b\x32$.stigmer.common.v1.ResourceReference\"\xcd\x01\n\x08Schedule\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12/\n\x04spec\x18\x04 \x01(\x0b\x32!.stigmer.schedule.v1.ScheduleSpec\x12\x33\n\x06status\x18\x05 \x01(\x0b\x32#.stigmer.schedule.v1.ScheduleStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,7 +37,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SCHEDULESPEC']._serialized_start=165
   _globals['_SCHEDULESPEC']._serialized_end=495
   _globals['_SCHEDULESTATUS']._serialized_start=498
-  _globals['_SCHEDULESTATUS']._serialized_end=646
-  _globals['_SCHEDULE']._serialized_start=649
-  _globals['_SCHEDULE']._serialized_end=854
+  _globals['_SCHEDULESTATUS']._serialized_end=704
+  _globals['_SCHEDULE']._serialized_start=707
+  _globals['_SCHEDULE']._serialized_end=912
 # @@protoc_insertion_point(module_scope)

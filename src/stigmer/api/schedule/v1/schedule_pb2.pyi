@@ -112,21 +112,27 @@ class ScheduleStatus(_message.Message):
     NEXT_FIRE_TIMES_FIELD_NUMBER: _builtins.int
     LAST_EXECUTION_ID_FIELD_NUMBER: _builtins.int
     LAST_FIRE_TIME_FIELD_NUMBER: _builtins.int
+    REFERENCES_FIELD_NUMBER: _builtins.int
     last_execution_id: _builtins.str
     @_builtins.property
     def next_fire_times(self) -> _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]: ...
     @_builtins.property
     def last_fire_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def references(self) -> _containers.RepeatedCompositeFieldContainer[_metadata_pb2.ResourceReference]:
+        """The workflow or agent, and the environment, it names, resolved now."""
+
     def __init__(
         self,
         *,
         next_fire_times: _abc.Iterable[_timestamp_pb2.Timestamp] | None = ...,
         last_execution_id: _builtins.str = ...,
         last_fire_time: _timestamp_pb2.Timestamp | None = ...,
+        references: _abc.Iterable[_metadata_pb2.ResourceReference] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_fire_time", b"last_fire_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_execution_id", b"last_execution_id", "last_fire_time", b"last_fire_time", "next_fire_times", b"next_fire_times"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_execution_id", b"last_execution_id", "last_fire_time", b"last_fire_time", "next_fire_times", b"next_fire_times", "references", b"references"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

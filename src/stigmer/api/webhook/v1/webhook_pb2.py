@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from stigmer.api.common.v1 import metadata_pb2 as stigmer_dot_api_dot_common_dot_v1_dot_metadata__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$stigmer/api/webhook/v1/webhook.proto\x12\x12stigmer.webhook.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a$stigmer/api/common/v1/metadata.proto\"\xa8\x01\n\x0bWebhookSpec\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x10\n\x08workflow\x18\x02 \x01(\t\x12\'\n\x06inputs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04when\x18\x04 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x05 \x01(\t\x12\x0e\n\x06secret\x18\x06 \x01(\t\x12\x16\n\x0emax_body_bytes\x18\x07 \x01(\x03\"\x0f\n\rWebhookStatus\"\xc8\x01\n\x07Webhook\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12-\n\x04spec\x18\x04 \x01(\x0b\x32\x1f.stigmer.webhook.v1.WebhookSpec\x12\x31\n\x06status\x18\x05 \x01(\x0b\x32!.stigmer.webhook.v1.WebhookStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$stigmer/api/webhook/v1/webhook.proto\x12\x12stigmer.webhook.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a$stigmer/api/common/v1/metadata.proto\"\xa8\x01\n\x0bWebhookSpec\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x10\n\x08workflow\x18\x02 \x01(\t\x12\'\n\x06inputs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04when\x18\x04 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x05 \x01(\t\x12\x0e\n\x06secret\x18\x06 \x01(\t\x12\x16\n\x0emax_body_bytes\x18\x07 \x01(\x03\"I\n\rWebhookStatus\x12\x38\n\nreferences\x18\x01 \x03(\x0b\x32$.stigmer.common.v1.ResourceReference\"\xc8\x01\n\x07Webhook\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12-\n\x04spec\x18\x04 \x01(\x0b\x32\x1f.stigmer.webhook.v1.WebhookSpec\x12\x31\n\x06status\x18\x05 \x01(\x0b\x32!.stigmer.webhook.v1.WebhookStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,7 +36,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WEBHOOKSPEC']._serialized_start=129
   _globals['_WEBHOOKSPEC']._serialized_end=297
   _globals['_WEBHOOKSTATUS']._serialized_start=299
-  _globals['_WEBHOOKSTATUS']._serialized_end=314
-  _globals['_WEBHOOK']._serialized_start=317
-  _globals['_WEBHOOK']._serialized_end=517
+  _globals['_WEBHOOKSTATUS']._serialized_end=372
+  _globals['_WEBHOOK']._serialized_start=375
+  _globals['_WEBHOOK']._serialized_end=575
 # @@protoc_insertion_point(module_scope)

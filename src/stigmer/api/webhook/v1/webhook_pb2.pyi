@@ -3,9 +3,11 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf.internal import containers as _containers
 from stigmer.api.common.v1 import metadata_pb2 as _metadata_pb2
 import builtins as _builtins
 import sys
@@ -73,12 +75,19 @@ Global___WebhookSpec: _TypeAlias = WebhookSpec  # noqa: Y015
 class WebhookStatus(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    REFERENCES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def references(self) -> _containers.RepeatedCompositeFieldContainer[_metadata_pb2.ResourceReference]:
+        """The workflow and environment it names, resolved now."""
+
     def __init__(
         self,
+        *,
+        references: _abc.Iterable[_metadata_pb2.ResourceReference] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["references", b"references"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
