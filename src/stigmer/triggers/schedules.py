@@ -45,8 +45,10 @@ FINISHED = frozenset({ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, Execution
 DEFAULT_GRACE = timedelta(minutes=1)
 # How often a running firer looks for due fires.
 TICK_SECONDS = 5.0
-# Runs of one schedule read to decide a fire (the newest first).
-RECENT_RUNS = 20
+# Runs of one schedule read to decide a fire (the newest first). A few: when they are all
+# `schedule trigger` runs, the firer counts from the schedule's last change, and the fires it
+# tries again are refused by the store's fire key.
+RECENT_RUNS = 3
 
 
 @dataclass(frozen=True)

@@ -49,3 +49,12 @@ CREATE TABLE trigger_fires (
     created_at TEXT NOT NULL,
     PRIMARY KEY (source, fire_key)
 ) WITHOUT ROWID;
+
+-- Runs by what started them (`execution list --trigger`, a schedule's last run), newest
+-- first, without reading every run.
+CREATE INDEX agent_executions_trigger ON agent_executions (json_extract(labels, '$."stigmer.ai/trigger"'), created_at, id);
+CREATE INDEX agent_executions_schedule ON agent_executions (json_extract(labels, '$."stigmer.ai/schedule"'), created_at, id);
+CREATE INDEX agent_executions_webhook ON agent_executions (json_extract(labels, '$."stigmer.ai/webhook"'), created_at, id);
+CREATE INDEX workflow_executions_trigger ON workflow_executions (json_extract(labels, '$."stigmer.ai/trigger"'), created_at, id);
+CREATE INDEX workflow_executions_schedule ON workflow_executions (json_extract(labels, '$."stigmer.ai/schedule"'), created_at, id);
+CREATE INDEX workflow_executions_webhook ON workflow_executions (json_extract(labels, '$."stigmer.ai/webhook"'), created_at, id);
