@@ -283,3 +283,44 @@ def test_a_bad_schedule_is_refused_and_nothing_is_written(
         home.apply([schedule(**spec)])
     assert caught.value.field == field
     assert home.list(Schedule).items == []
+
+
+def test_a_schedule_whose_workflow_is_missing_fails_its_fire_and_others_still_fire(
+    home: LocalBackend, set_clock: SetClock
+) -> None:
+    home.apply([schedule("orphan", every="1h", workflow="gone", inputs={}), schedule(every="1h")])
+    set_clock.set(datetime(2025, 1, 6, 9, 0, 5, tzinfo=UTC))
+    fires = {f.schedule: f for f in ScheduleFirer(home, clock=set_clock).tick()}
+    assert fires["orphan"].outcome == "failed" and "gone" in fires["orphan"].error
+    assert fires["weekly-digest"].outcome == "started"
+
+
+def test_the_service_beside_a_worker_fires_and_reports_a_failing_fire_once(
+    tmp_path: Path, home: LocalBackend, set_clock: SetClock
+) -> None:
+    import asyncio
+
+    from stigmer.triggers.schedules import Fire, fire_periodically
+
+    home.apply([schedule("orphan", every="1h", workflow="gone", inputs={}), schedule(every="1h")])
+    set_clock.set(datetime(2025, 1, 6, 9, 0, 5, tzinfo=UTC))
+    reported: list[Fire] = []
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        ticks = 0
+
+        def opened() -> LocalBackend:
+            nonlocal ticks
+            ticks += 1
+            if ticks == 3:
+                stop.set()  # the third tick is the last
+            return LocalBackend.open(tmp_path / "local.db", clock=set_clock)
+
+        await fire_periodically(opened, stop, every=0, on_fire=reported.append, clock=set_clock)
+
+    asyncio.run(main())
+    assert sorted((f.schedule, f.outcome) for f in reported) == [
+        ("orphan", "failed"),
+        ("weekly-digest", "started"),
+    ]

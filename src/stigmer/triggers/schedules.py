@@ -114,7 +114,9 @@ class ScheduleFirer:
             try:
                 fires += self.fire_due(schedule, now)
             except StigmerError as exc:  # one broken schedule never stops the others
-                log.warning("schedule %s: %s", schedule.metadata.name, exc)
+                # Keyed by when the schedule was last written: reported once until it changes.
+                since = schedule.metadata.update_time.ToDatetime(UTC)
+                fires.append(Fire(schedule.metadata.name, since, "failed", error=str(exc)))
         return fires
 
     def due(self, schedule: Schedule, now: datetime, runs: list[Execution]) -> list[datetime]:
@@ -170,7 +172,7 @@ class ScheduleFirer:
         except AlreadyExists:
             return Fire(name, fire_time, "duplicate")
         except StigmerError as exc:
-            log.warning("schedule %s: the run for %s failed to start: %s", name, fire_time.isoformat(), exc)
+            log.debug("schedule %s: the run for %s failed to start: %s", name, fire_time.isoformat(), exc)
             return Fire(name, fire_time, "failed", error=str(exc))
         log.info("schedule %s fired for %s: %s", name, fire_time.isoformat(), created.metadata.id)
         return Fire(name, fire_time, "started", created.metadata.id)
@@ -248,16 +250,23 @@ async def fire_periodically(
     *,
     every: float = TICK_SECONDS,
     on_fire: Callable[[Fire], None] | None = None,
+    clock: Clock = utcnow,
 ) -> None:
     """Fire due schedules every ``every`` seconds until ``stop`` is set: the service that runs
     beside a worker (in `stigmer worker`, `stigmer server` and `stigmer ui`)."""
+    failed: set[tuple[str, datetime]] = set()
     while not stop.is_set():
         try:
-            fires = await asyncio.to_thread(tick_once, open_backend)
+            fires = await asyncio.to_thread(tick_once, open_backend, clock)
         except Exception:  # the worker goes on; the next tick tries again
             log.exception("firing schedules failed")
             fires = []
         for fire in fires:
+            # A fire that cannot start is tried at every tick; it is reported once.
+            if fire.outcome == "failed" and (fire.schedule, fire.fire_time) in failed:
+                continue
+            if fire.outcome == "failed":
+                failed.add((fire.schedule, fire.fire_time))
             if on_fire is not None and fire.outcome in ("started", "failed"):
                 on_fire(fire)
         with contextlib.suppress(TimeoutError):
