@@ -156,7 +156,12 @@ class TemporalWorkerThread:
                     config_model=self.config_model,
                 )
                 self._ready.set()
+                # Schedules fire beside the worker here too; each fire's run is handed to Temporal.
+                from stigmer.triggers.schedules import fire_periodically
+
+                firing = asyncio.create_task(fire_periodically(self.open_backend, self._stop))
                 await worker.run(self._stop)
+                await firing
 
             asyncio.run(run())
         except BaseException as exc:
