@@ -108,7 +108,7 @@ class ScheduleFirer:
         """Fire every schedule that is due now; what was done, per fire."""
         now = self.clock()
         fires: list[Fire] = []
-        for schedule in _all_schedules(self.backend):
+        for schedule in all_schedules(self.backend):
             if schedule.spec.paused:
                 continue
             try:
@@ -225,7 +225,8 @@ def next_fires(schedule: Schedule, now: datetime, n: int) -> list[datetime]:
     return FireTimes.of(schedule.spec).next(now, n)
 
 
-def _all_schedules(backend: Backend) -> Iterator[Schedule]:
+def all_schedules(backend: Backend) -> Iterator[Schedule]:
+    """Every Schedule, page by page."""
     token = ""
     while True:
         page = backend.list(Schedule, page_size=500, page_token=token)
@@ -295,6 +296,7 @@ __all__ = [
     "TICK_SECONDS",
     "Fire",
     "ScheduleFirer",
+    "all_schedules",
     "fire_periodically",
     "last_fire",
     "new_run",

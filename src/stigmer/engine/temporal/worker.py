@@ -19,6 +19,7 @@ from stigmer.config import TemporalSettings
 
 from .activities import StoreActivities
 from .control import bridge, connect
+from .schedules import ScheduleActivities, StigmerScheduleFire, mirror
 from .workflows import StigmerAgent, StigmerWorkflow
 
 # Workflow code imports these outside the sandbox, once: they are deterministic, and
@@ -70,8 +71,8 @@ class TemporalWorker:
         self.worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[StigmerWorkflow, StigmerAgent],
-            activities=self.activities.all(),
+            workflows=[StigmerWorkflow, StigmerAgent, StigmerScheduleFire],
+            activities=[*self.activities.all(), *ScheduleActivities(backend).all()],
             workflow_runner=sandbox(),
             max_concurrent_activities=activities,
             # A worker that dies leaves its cached workflows to the others after this long.
@@ -87,6 +88,12 @@ class TemporalWorker:
             if self.bridge
             else None
         )
+        # Schedules become Temporal Schedules, kept in step with the store by every bridge.
+        mirroring = (
+            asyncio.create_task(mirror(self.client, self.backend, self.settings, stop))
+            if self.bridge
+            else None
+        )
         try:
             if self.worker is None:
                 await stop.wait()
@@ -96,6 +103,8 @@ class TemporalWorker:
         finally:
             if bridging is not None:
                 await bridging
+            if mirroring is not None:
+                await mirroring
 
 
 class TemporalWorkerThread:
