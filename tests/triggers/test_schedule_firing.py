@@ -308,16 +308,20 @@ def test_the_service_beside_a_worker_fires_and_reports_a_failing_fire_once(
 
     async def main() -> None:
         stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
         ticks = 0
 
-        def opened() -> LocalBackend:
+        def counting_clock() -> datetime:
             nonlocal ticks
-            ticks += 1
+            ticks += 1  # a tick reads "now" once
             if ticks == 3:
-                stop.set()  # the third tick is the last
+                loop.call_soon_threadsafe(stop.set)  # the third tick is the last
+            return set_clock.now
+
+        def opened() -> LocalBackend:
             return LocalBackend.open(tmp_path / "local.db", clock=set_clock)
 
-        await fire_periodically(opened, stop, every=0, on_fire=reported.append, clock=set_clock)
+        await fire_periodically(opened, stop, every=0, on_fire=reported.append, clock=counting_clock)
 
     asyncio.run(main())
     assert sorted((f.schedule, f.outcome) for f in reported) == [

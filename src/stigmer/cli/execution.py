@@ -52,11 +52,6 @@ def show_execution(app: App, execution_id: str, fmt: str) -> None:
 
     found = app.backend.get_execution(execution_id)
     echo_resources([found], fmt, single=True)
-    if fmt == "table":
-        from stigmer.triggers.provenance import describe
-
-        started_by = describe(found.spec.trigger)
-        click.echo(f"\nStarted by: {started_by or 'its parent run ' + found.spec.parent_execution_id}")
     if fmt == "table" and isinstance(found, WorkflowExecution):
         from rich.console import Console
 
@@ -66,6 +61,11 @@ def show_execution(app: App, execution_id: str, fmt: str) -> None:
         Console(soft_wrap=True).print(task_table(workflow_of(app, found), found))
         if found.status.error.message:
             click.echo(f"\nError: {found.status.error.message}")
+    if fmt == "table":
+        from stigmer.triggers.provenance import describe
+
+        started_by = describe(found.spec.trigger)
+        click.echo(f"\nStarted by: {started_by or 'its parent run ' + found.spec.parent_execution_id}")
 
 
 @click.group()

@@ -237,7 +237,7 @@ def all_schedules(backend: Backend) -> Iterator[Schedule]:
 
 
 def tick_once(open_backend: Callable[[], Backend], clock: Clock = utcnow) -> list[Fire]:
-    """One tick on a backend of its own (opened and closed here: it runs on a thread)."""
+    """One tick on a backend of its own, opened and closed here."""
     backend = open_backend()
     try:
         return ScheduleFirer(backend, clock=clock).tick()
@@ -254,24 +254,51 @@ async def fire_periodically(
     clock: Clock = utcnow,
 ) -> None:
     """Fire due schedules every ``every`` seconds until ``stop`` is set: the service that runs
-    beside a worker (in `stigmer worker`, `stigmer server` and `stigmer ui`)."""
-    failed: set[tuple[str, datetime]] = set()
-    while not stop.is_set():
+    beside a worker (in `stigmer worker`, `stigmer server` and `stigmer ui`).
+
+    Ticks run on one thread of their own with one backend, opened at the first tick (and again
+    after a failure), so the worker's event loop never waits for them.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    loop = asyncio.get_running_loop()
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stigmer-schedules")
+    opened: list[Backend] = []
+
+    def tick() -> list[Fire]:
+        if not opened:
+            opened.append(open_backend())
         try:
-            fires = await asyncio.to_thread(tick_once, open_backend, clock)
-        except Exception:  # the worker goes on; the next tick tries again
-            log.exception("firing schedules failed")
-            fires = []
-        for fire in fires:
-            # A fire that cannot start is tried at every tick; it is reported once.
-            if fire.outcome == "failed" and (fire.schedule, fire.fire_time) in failed:
-                continue
-            if fire.outcome == "failed":
-                failed.add((fire.schedule, fire.fire_time))
-            if on_fire is not None and fire.outcome in ("started", "failed"):
-                on_fire(fire)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every)
+            return ScheduleFirer(opened[0], clock=clock).tick()
+        except Exception:
+            opened.pop().close()  # a fresh backend at the next tick
+            raise
+
+    def close() -> None:
+        while opened:
+            opened.pop().close()
+
+    failed: set[tuple[str, datetime]] = set()
+    try:
+        while not stop.is_set():
+            try:
+                fires = await loop.run_in_executor(executor, tick)
+            except Exception:  # the worker goes on; the next tick tries again
+                log.exception("firing schedules failed")
+                fires = []
+            for fire in fires:
+                # A fire that cannot start is tried at every tick; it is reported once.
+                if fire.outcome == "failed" and (fire.schedule, fire.fire_time) in failed:
+                    continue
+                if fire.outcome == "failed":
+                    failed.add((fire.schedule, fire.fire_time))
+                if on_fire is not None and fire.outcome in ("started", "failed"):
+                    on_fire(fire)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every)
+    finally:
+        await loop.run_in_executor(executor, close)
+        executor.shutdown(wait=False)
 
 
 def with_status(backend: Backend, schedule: Schedule, now: datetime, *, upcoming: int = 3) -> Schedule:
