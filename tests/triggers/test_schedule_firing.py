@@ -298,33 +298,17 @@ def test_a_schedule_whose_workflow_is_missing_fails_its_fire_and_others_still_fi
 def test_the_service_beside_a_worker_fires_and_reports_a_failing_fire_once(
     tmp_path: Path, home: LocalBackend, set_clock: SetClock
 ) -> None:
-    import asyncio
-
-    from stigmer.triggers.schedules import Fire, fire_periodically
+    from stigmer.triggers.schedules import ScheduleService
 
     home.apply([schedule("orphan", every="1h", workflow="gone", inputs={}), schedule(every="1h")])
     set_clock.set(datetime(2025, 1, 6, 9, 0, 5, tzinfo=UTC))
-    reported: list[Fire] = []
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        ticks = 0
-
-        def counting_clock() -> datetime:
-            nonlocal ticks
-            ticks += 1  # a tick reads "now" once
-            if ticks == 3:
-                loop.call_soon_threadsafe(stop.set)  # the third tick is the last
-            return set_clock.now
-
-        def opened() -> LocalBackend:
-            return LocalBackend.open(tmp_path / "local.db", clock=set_clock)
-
-        await fire_periodically(opened, stop, every=0, on_fire=reported.append, clock=counting_clock)
-
-    asyncio.run(main())
-    assert sorted((f.schedule, f.outcome) for f in reported) == [
-        ("orphan", "failed"),
-        ("weekly-digest", "started"),
-    ]
+    said: list[str] = []
+    service = ScheduleService(
+        lambda: LocalBackend.open(tmp_path / "local.db", clock=set_clock), say=said.append, clock=set_clock
+    )
+    for _ in range(3):  # ticks as its thread would make them
+        service.tick()
+    service.close()
+    assert len(said) == 2
+    assert said[0].startswith("schedule orphan: the run for 2025-01-06T09:00:00+00:00 did not start")
+    assert said[1].startswith("schedule weekly-digest fired for 2025-01-06T09:00:00+00:00: wex_")

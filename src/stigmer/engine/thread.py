@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.errors import Conflict, Unavailable
 
 log = logging.getLogger("stigmer.engine")
@@ -31,13 +31,13 @@ class EngineThread:
     """
 
     def __init__(
-        self, open_backend: Callable[[], Backend], *, concurrency: int = 2, config_model: str = ""
+        self, open_backend: Callable[[], RunJournal], *, concurrency: int = 2, config_model: str = ""
     ) -> None:
         self.open_backend = open_backend
         self.concurrency = concurrency
         self.config_model = config_model
         self.worker_id = ""
-        self._backend: Backend | None = None
+        self._backend: RunJournal | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._resumed: set[asyncio.Task[object]] = set()
@@ -61,15 +61,10 @@ class EngineThread:
             self.worker_id = worker.worker_id
 
             async def run() -> None:
-                from stigmer.triggers.schedules import fire_periodically
-
                 self._loop = asyncio.get_running_loop()
                 self._stop = asyncio.Event()
                 self._ready.set()
-                # Services beside the worker: schedules fire from every process that runs one.
-                firing = asyncio.create_task(fire_periodically(self.open_backend, self._stop))
                 await worker.run(self._stop)
-                await firing
                 for task in list(self._resumed):
                     task.cancel()
                 await asyncio.gather(*self._resumed, return_exceptions=True)

@@ -13,21 +13,20 @@ It talks to the Backend protocol only, so it works against a local home and a se
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.common.v1.trigger_pb2 import ExecutionTrigger
 from stigmer.api.schedule.v1.schedule_pb2 import Schedule
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
-from stigmer.backend.protocol import Backend, ExecutionQuery
+from stigmer.backend.protocol import Backend, ExecutionQuery, RunJournal
 from stigmer.clock import Clock, utcnow
 from stigmer.errors import AlreadyExists, StigmerError
 from stigmer.resources import expressions
@@ -66,7 +65,7 @@ class Fire:
     error: str = ""
 
 
-def schedule_runs(backend: Backend, name: str, *, limit: int = RECENT_RUNS) -> list[Execution]:
+def schedule_runs(backend: RunJournal, name: str, *, limit: int = RECENT_RUNS) -> list[Execution]:
     """The runs a schedule started (its fires and `stigmer schedule trigger`), newest first."""
     query = ExecutionQuery(labels=trigger_labels("schedule", name), page_size=limit)
     return list(backend.list_executions(query).items)
@@ -94,21 +93,26 @@ class ScheduleFirer:
     """Starts the runs of due schedule fires; call :meth:`tick` now and then.
 
     Args:
-        backend: Where schedules and runs are.
+        backend: Where schedules and runs are: a whole Backend for :meth:`tick`; a run
+            journal is enough for one schedule's fires (:meth:`fire_due`, :meth:`start`).
         clock: Where "now" comes from; tests inject theirs.
         grace: How late a fire may still start under ``catchUp: none``.
     """
 
-    def __init__(self, backend: Backend, *, clock: Clock = utcnow, grace: timedelta = DEFAULT_GRACE) -> None:
+    def __init__(
+        self, backend: RunJournal, *, clock: Clock = utcnow, grace: timedelta = DEFAULT_GRACE
+    ) -> None:
         self.backend = backend
         self.clock = clock
         self.grace = grace
 
     def tick(self) -> list[Fire]:
         """Fire every schedule that is due now; what was done, per fire."""
+        if not hasattr(self.backend, "list"):
+            raise TypeError("a tick lists every Schedule: it needs a whole Backend, not only a RunJournal")
         now = self.clock()
         fires: list[Fire] = []
-        for schedule in all_schedules(self.backend):
+        for schedule in all_schedules(cast(Backend, self.backend)):
             if schedule.spec.paused:
                 continue
             try:
@@ -236,72 +240,84 @@ def all_schedules(backend: Backend) -> Iterator[Schedule]:
             return
 
 
-def tick_once(open_backend: Callable[[], Backend], clock: Clock = utcnow) -> list[Fire]:
-    """One tick on a backend of its own, opened and closed here."""
-    backend = open_backend()
-    try:
-        return ScheduleFirer(backend, clock=clock).tick()
-    finally:
-        backend.close()
+class ScheduleService:
+    """Fires due schedules every ``every`` seconds, beside a worker: the service the process
+    host runs in `stigmer worker`, `stigmer server` and `stigmer ui` (see stigmer.host).
 
+    Ticks run on a thread of its own with one backend, opened at the first tick (and again
+    after a failure), so neither the worker's runs nor the server's calls wait for them.
 
-async def fire_periodically(
-    open_backend: Callable[[], Backend],
-    stop: asyncio.Event,
-    *,
-    every: float = TICK_SECONDS,
-    on_fire: Callable[[Fire], None] | None = None,
-    clock: Clock = utcnow,
-) -> None:
-    """Fire due schedules every ``every`` seconds until ``stop`` is set: the service that runs
-    beside a worker (in `stigmer worker`, `stigmer server` and `stigmer ui`).
-
-    Ticks run on one thread of their own with one backend, opened at the first tick (and again
-    after a failure), so the worker's event loop never waits for them.
+    Args:
+        open_backend: Opens the backend the ticks use.
+        every: Seconds between ticks.
+        say: Where started runs, and fires that cannot start (once each), are reported.
+        clock: Where "now" comes from.
     """
-    from concurrent.futures import ThreadPoolExecutor
 
-    loop = asyncio.get_running_loop()
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stigmer-schedules")
-    opened: list[Backend] = []
+    name = "schedules"
 
-    def tick() -> list[Fire]:
-        if not opened:
-            opened.append(open_backend())
+    def __init__(
+        self,
+        open_backend: Callable[[], Backend],
+        *,
+        every: float = TICK_SECONDS,
+        say: Callable[[str], None] = log.info,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.open_backend = open_backend
+        self.every = every
+        self.say = say
+        self.clock = clock
+        self._backend: Backend | None = None
+        self._failed: set[tuple[str, datetime]] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="stigmer-schedules", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()  # after the tick under way, if any
+
+    def _main(self) -> None:
         try:
-            return ScheduleFirer(opened[0], clock=clock).tick()
+            while not self._stop.is_set():
+                self.tick()
+                if self._stop.wait(self.every):
+                    return
+        finally:
+            self.close()
+
+    def tick(self) -> list[Fire]:
+        """One tick: fire what is due and report it; a failure is logged and tried again next tick."""
+        try:
+            if self._backend is None:
+                self._backend = self.open_backend()
+            fires = ScheduleFirer(self._backend, clock=self.clock).tick()
         except Exception:
-            opened.pop().close()  # a fresh backend at the next tick
-            raise
-
-    def close() -> None:
-        while opened:
-            opened.pop().close()
-
-    failed: set[tuple[str, datetime]] = set()
-    try:
-        while not stop.is_set():
-            try:
-                fires = await loop.run_in_executor(executor, tick)
-            except Exception:  # the worker goes on; the next tick tries again
-                log.exception("firing schedules failed")
-                fires = []
-            for fire in fires:
+            log.exception("firing schedules failed")
+            self.close()  # a fresh backend at the next tick
+            return []
+        for fire in fires:
+            when = fire.fire_time.isoformat()
+            if fire.outcome == "started":
+                self.say(f"schedule {fire.schedule} fired for {when}: {fire.execution_id}")
+            elif fire.outcome == "failed" and (fire.schedule, fire.fire_time) not in self._failed:
                 # A fire that cannot start is tried at every tick; it is reported once.
-                if fire.outcome == "failed" and (fire.schedule, fire.fire_time) in failed:
-                    continue
-                if fire.outcome == "failed":
-                    failed.add((fire.schedule, fire.fire_time))
-                if on_fire is not None and fire.outcome in ("started", "failed"):
-                    on_fire(fire)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=every)
-    finally:
-        await loop.run_in_executor(executor, close)
-        executor.shutdown(wait=False)
+                self._failed.add((fire.schedule, fire.fire_time))
+                self.say(f"schedule {fire.schedule}: the run for {when} did not start: {fire.error}")
+        return fires
+
+    def close(self) -> None:
+        """Close the backend (the next tick opens another)."""
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
 
 
-def with_status(backend: Backend, schedule: Schedule, now: datetime, *, upcoming: int = 3) -> Schedule:
+def with_status(backend: RunJournal, schedule: Schedule, now: datetime, *, upcoming: int = 3) -> Schedule:
     """``schedule`` with its status filled as readers see it: the next fire times and its last run.
 
     Status is never stored: both change with time and with runs, so they are computed on read.
@@ -323,12 +339,11 @@ __all__ = [
     "TICK_SECONDS",
     "Fire",
     "ScheduleFirer",
+    "ScheduleService",
     "all_schedules",
-    "fire_periodically",
     "last_fire",
     "new_run",
     "next_fires",
     "schedule_runs",
-    "tick_once",
     "with_status",
 ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import Backend, RunJournal
 from stigmer.config import TemporalSettings
 from stigmer.engine import OnDone
 from stigmer.errors import Conflict
@@ -34,7 +34,7 @@ class TemporalEngine:
         self.settings = settings
         self.config_model = config_model
 
-    def submit(self, backend: Backend, execution_id: str) -> None:
+    def submit(self, backend: RunJournal, execution_id: str) -> None:
         async def main() -> None:
             client = await connect(self.settings)
             await submit(client, backend, execution_id, self.settings)
@@ -42,17 +42,24 @@ class TemporalEngine:
         asyncio.run(main())
 
     async def serve(
-        self, backend: Backend, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
+        self, backend: RunJournal, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
     ) -> None:
         client = await connect(self.settings)
+        # `stigmer worker` hands in its whole Backend: its bridge also mirrors the Schedules.
+        schedules = cast(Backend, backend) if hasattr(backend, "list") else None
         worker = TemporalWorker(
-            client, backend, self.settings, activities=concurrency, config_model=self.config_model
+            client,
+            backend,
+            self.settings,
+            activities=concurrency,
+            config_model=self.config_model,
+            schedules=schedules,
         )
         await worker.run(stop)
 
     async def drive(
         self,
-        backend: Backend,
+        backend: RunJournal,
         execution_id: str,
         *,
         run_here: bool = True,

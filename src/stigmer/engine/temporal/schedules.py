@@ -38,7 +38,7 @@ from temporalio.client import (
 from temporalio.service import RPCError
 
 from stigmer.api.schedule.v1.schedule_pb2 import Schedule as ScheduleResource
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import Backend, RunJournal
 from stigmer.config import TemporalSettings
 from stigmer.errors import NotFound, StigmerError
 
@@ -73,7 +73,7 @@ class StigmerScheduleFire:
 class ScheduleActivities:
     """The activity behind :class:`StigmerScheduleFire`, over one backend."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: RunJournal) -> None:
         self.backend = backend
 
     def all(self) -> list[Callable[..., Any]]:

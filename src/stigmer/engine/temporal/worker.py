@@ -9,12 +9,13 @@ import contextlib
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from typing import cast
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import Backend, RunJournal
 from stigmer.config import TemporalSettings
 
 from .activities import StoreActivities
@@ -47,21 +48,25 @@ class TemporalWorker:
         work: Run workflows and activities (False: only the bridge, for a server whose
             executions other workers run).
         config_model: The home's default model, for agent runs.
+        schedules: The whole Backend, when there is one: the bridge then mirrors the store's
+            Schedules as Temporal Schedules (see stigmer.engine.temporal.schedules).
     """
 
     def __init__(
         self,
         client: Client,
-        backend: Backend,
+        backend: RunJournal,
         settings: TemporalSettings,
         *,
         activities: int = DEFAULT_ACTIVITIES,
         bridge: bool = True,
         work: bool = True,
         config_model: str = "",
+        schedules: Backend | None = None,
     ) -> None:
         self.client = client
         self.backend = backend
+        self.schedules = schedules
         self.settings = settings
         self.bridge = bridge
         self.activities = StoreActivities(backend, config_model=config_model)
@@ -88,10 +93,11 @@ class TemporalWorker:
             if self.bridge
             else None
         )
-        # Schedules become Temporal Schedules, kept in step with the store by every bridge.
+        # Schedules become Temporal Schedules, kept in step with the store by every bridge that
+        # can list them (one with a whole Backend).
         mirroring = (
-            asyncio.create_task(mirror(self.client, self.backend, self.settings, stop))
-            if self.bridge
+            asyncio.create_task(mirror(self.client, self.schedules, self.settings, stop))
+            if self.bridge and self.schedules is not None
             else None
         )
         try:
@@ -119,7 +125,7 @@ class TemporalWorkerThread:
 
     def __init__(
         self,
-        open_backend: Callable[[], Backend],
+        open_backend: Callable[[], RunJournal],
         settings: TemporalSettings,
         *,
         activities: int = DEFAULT_ACTIVITIES,
@@ -163,14 +169,11 @@ class TemporalWorkerThread:
                     bridge=self.bridge,
                     work=self.work,
                     config_model=self.config_model,
+                    # The host opens whole Backends: then the bridge mirrors the Schedules too.
+                    schedules=cast(Backend, backend) if hasattr(backend, "list") else None,
                 )
                 self._ready.set()
-                # Schedules fire beside the worker here too; each fire's run is handed to Temporal.
-                from stigmer.triggers.schedules import fire_periodically
-
-                firing = asyncio.create_task(fire_periodically(self.open_backend, self._stop))
                 await worker.run(self._stop)
-                await firing
 
             asyncio.run(run())
         except BaseException as exc:
