@@ -312,3 +312,16 @@ def test_the_service_beside_a_worker_fires_and_reports_a_failing_fire_once(
     assert len(said) == 2
     assert said[0].startswith("schedule orphan: the run for 2025-01-06T09:00:00+00:00 did not start")
     assert said[1].startswith("schedule weekly-digest fired for 2025-01-06T09:00:00+00:00: wex_")
+
+
+def test_the_process_host_runs_schedules_beside_every_worker(tmp_path: Path) -> None:
+    from stigmer.host.host import Host, HostOptions
+
+    def opened() -> LocalBackend:
+        return LocalBackend.open(tmp_path / "local.db")
+
+    assert [s.name for s in Host(HostOptions(), open_backend=opened).services_beside_the_worker()] == [
+        "schedules"
+    ]
+    with_retention = Host(HostOptions(retention_seconds=60), open_backend=opened)
+    assert [s.name for s in with_retention.services_beside_the_worker()] == ["retention", "schedules"]
