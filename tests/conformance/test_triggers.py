@@ -10,7 +10,7 @@ from stigmer.api.schedule.v1.schedule_pb2 import Schedule
 from stigmer.api.webhook.v1.webhook_pb2 import Webhook
 from stigmer.backend.protocol import Backend, ExecutionQuery
 from stigmer.errors import AlreadyExists, InvalidArgument
-from stigmer.triggers.provenance import trigger_labels
+from stigmer.resources.provenance import trigger_labels
 from stigmer.triggers.schedules import ScheduleFirer, new_run
 from tests.builders import build, workflow, workflow_execution
 from tests.clock import FakeClock

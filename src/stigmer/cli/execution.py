@@ -70,7 +70,7 @@ def show_execution(app: App, execution_id: str, fmt: str) -> None:
         if found.status.error.message:
             click.echo(f"\nError: {found.status.error.message}")
     if fmt == "table":
-        from stigmer.triggers.provenance import describe
+        from stigmer.resources.provenance import describe
 
         started_by = describe(found.spec.trigger)
         click.echo(f"\nStarted by: {started_by or 'its parent run ' + found.spec.parent_execution_id}")
@@ -127,7 +127,7 @@ def list_(
     if source and not trigger:
         raise click.UsageError("--source goes with --trigger schedule or --trigger webhook")
     if trigger:
-        from stigmer.triggers.provenance import trigger_labels
+        from stigmer.resources.provenance import trigger_labels
 
         labels.update(trigger_labels(trigger, source))
     list_executions(

@@ -101,7 +101,7 @@ def next_(app: App, name: str, count: int, output: str | None) -> None:
     from stigmer.api.schedule.v1.schedule_pb2 import Schedule
     from stigmer.cli.output import dump_json, dump_yaml, table
     from stigmer.clock import utcnow
-    from stigmer.triggers.times import FireTimes
+    from stigmer.resources.schedule_times import FireTimes
 
     fmt = app.output(output)
     found = app.backend.get(Schedule, name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from stigmer.runners.workflow.kinds.registry import all_kinds
+from stigmer.resources.task_kinds import all_kinds
 
 Spec = dict[str, Any]
 
@@ -84,7 +84,7 @@ def _execution(spec: Spec) -> None:
 
 
 def _schedule(spec: Spec) -> None:
-    from stigmer.triggers.specs import normalise_schedule
+    from stigmer.resources.trigger_specs import normalise_schedule
 
     normalise_schedule(spec)
 

@@ -32,9 +32,9 @@ from stigmer.errors import AlreadyExists, StigmerError
 from stigmer.resources import expressions
 from stigmer.resources.codec import to_dict
 from stigmer.resources.kinds import API_VERSION, Execution
-from stigmer.triggers.provenance import trigger_labels
-from stigmer.triggers.specs import SCHEDULE_ROOTS, catch_up_limit, overlap_policy
-from stigmer.triggers.times import FireTimes
+from stigmer.resources.provenance import trigger_labels
+from stigmer.resources.schedule_times import FireTimes
+from stigmer.resources.trigger_specs import SCHEDULE_ROOTS, catch_up_limit, overlap_policy
 
 log = logging.getLogger("stigmer.triggers")
 

@@ -26,7 +26,7 @@ from stigmer.errors import AlreadyExists, InvalidArgument, NotFound, SecretError
 from stigmer.resources import expressions
 from stigmer.resources.codec import to_dict
 from stigmer.resources.kinds import API_VERSION
-from stigmer.triggers.specs import DEFAULT_MAX_BODY, DEFAULT_SECRET, WEBHOOK_ROOTS
+from stigmer.resources.trigger_specs import DEFAULT_MAX_BODY, DEFAULT_SECRET, WEBHOOK_ROOTS
 
 PATH_PREFIX = "/hooks/"
 SIGNATURE_HEADERS = ("x-hub-signature-256", "x-stigmer-signature")

@@ -216,7 +216,7 @@ def execution_query(call: Call) -> ExecutionQuery:
     trigger = call.text("trigger", source="query")
     labels: dict[str, str] = {}
     if trigger:
-        from stigmer.triggers.provenance import trigger_labels
+        from stigmer.resources.provenance import trigger_labels
 
         labels = trigger_labels(trigger, call.text("source", source="query"))
     return ExecutionQuery(

@@ -175,7 +175,7 @@ def execution_summary(execution: Execution) -> dict[str, Any]:
 
 def _trigger(execution: Execution) -> dict[str, str]:
     """What started a run: its type and source, and a line for people."""
-    from stigmer.triggers.provenance import describe
+    from stigmer.resources.provenance import describe
 
     trigger = execution.spec.trigger
     return {"type": trigger.type, "source": trigger.source, "text": describe(trigger)}

@@ -37,11 +37,11 @@ from stigmer.backend.protocol import (
 from stigmer.errors import AlreadyExists, Conflict, InvalidArgument
 from stigmer.resources.kinds import Execution, KindInfo, kind_info
 from stigmer.resources.names import new_id, validate_label_key
+from stigmer.resources.provenance import stamp as stamp_trigger
 from stigmer.resources.steps import APPROVAL, plain
 from stigmer.store import fires, leases, records
 from stigmer.store import steps as step_store
 from stigmer.store.records import PageRequest, Record
-from stigmer.triggers.provenance import stamp as stamp_trigger
 
 
 class LocalExecutions(LocalStore):

@@ -102,7 +102,7 @@ def fingerprint(schedule: ScheduleResource) -> str:
 
 def temporal_schedule(schedule: ScheduleResource, settings: TemporalSettings) -> Schedule:
     """The Temporal Schedule of a Schedule resource."""
-    from stigmer.triggers.times import FireTimes
+    from stigmer.resources.schedule_times import FireTimes
 
     times = FireTimes.of(schedule.spec)
     name = schedule.metadata.name

@@ -63,7 +63,7 @@ def validate_schedule(schedule: Schedule) -> None:
     Raises:
         InvalidArgument: Naming the field.
     """
-    from stigmer.triggers.times import FireTimes
+    from stigmer.resources.schedule_times import FireTimes
 
     spec = schedule.spec
     FireTimes.of(spec)
