@@ -114,7 +114,13 @@ def execute(
     from stigmer.cli.runs import run_foreground
 
     created = new_agent_execution(
-        app.backend, name, message, session=session or None, env=environment or None, model=model or None
+        app.backend,
+        name,
+        message,
+        session=session or None,
+        env=environment or None,
+        model=model or None,
+        via="cli",
     )
     if detach:
         from stigmer.cli.output import echo_queued

@@ -69,6 +69,11 @@ def show_execution(app: App, execution_id: str, fmt: str) -> None:
         Console(soft_wrap=True).print(task_table(workflow_of(app, found), found))
         if found.status.error.message:
             click.echo(f"\nError: {found.status.error.message}")
+    if fmt == "table":
+        from stigmer.resources.provenance import describe
+
+        started_by = describe(found.spec.trigger)
+        click.echo(f"\nStarted by: {started_by or 'its parent run ' + found.spec.parent_execution_id}")
 
 
 @click.group()
@@ -87,6 +92,14 @@ def execution() -> None:
 @click.option("--definition", default="", metavar="NAME", help="Only executions of this agent or workflow.")
 @click.option("-l", "--selector", multiple=True, metavar="KEY=VALUE", help="Only executions with this label.")
 @click.option(
+    "--trigger",
+    type=click.Choice(["manual", "schedule", "webhook"]),
+    help="Only runs started by a person, a Schedule or a Webhook.",
+)
+@click.option(
+    "--source", default="", metavar="NAME", help="With --trigger: only runs of this Schedule or Webhook."
+)
+@click.option(
     "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most this many."
 )
 @output_option
@@ -98,15 +111,30 @@ def list_(
     parent: str,
     definition: str,
     selector: tuple[str, ...],
+    trigger: str | None,
+    source: str,
     limit: int,
     output: str | None,
 ) -> None:
-    """List executions, newest first."""
+    """List executions, newest first.
+
+    \b
+    Examples:
+      stigmer execution list --trigger schedule --source weekly-digest
+      stigmer execution list --trigger webhook --phase failed
+    """
+    labels = parse_pairs(selector, option="--selector")
+    if source and not trigger:
+        raise click.UsageError("--source goes with --trigger schedule or --trigger webhook")
+    if trigger:
+        from stigmer.resources.provenance import trigger_labels
+
+        labels.update(trigger_labels(trigger, source))
     list_executions(
         app,
         kind=kind or "",
         phase=phase or "",
-        labels=parse_pairs(selector, option="--selector"),
+        labels=labels,
         limit=limit,
         fmt=app.output(output),
         parent=parent,

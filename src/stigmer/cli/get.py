@@ -9,7 +9,7 @@ from stigmer.cli.context import App, echo_result, output_option, parse_pairs, pa
 EXECUTION_WORDS = ("execution", "executions", "exec")
 KIND_HELP = (
     "KIND is agent, agentinstance, workflow, workflowinstance, session, skill, mcpserver, "
-    "environment or execution (singular or plural; short forms ag, wf, mcp, env)."
+    "environment, schedule, webhook or execution (singular or plural; short forms ag, wf, mcp, env)."
 )
 
 
@@ -28,6 +28,8 @@ def list_resources(app: App, kind: str, *, labels: dict[str, str], limit: int | 
         token = page.next_page_token
         if not token or (limit and len(items) >= limit):
             break
+    if info.kind == "Schedule":
+        items = schedule_views(app, items)
     echo_resources(items, fmt, kind=info.kind, empty=f"No {info.plural} found.")
 
 
@@ -37,7 +39,17 @@ def show_resource(app: App, kind: str, name: str, fmt: str) -> None:
     from stigmer.resources.kinds import kind_info
 
     info = kind_info(kind)
-    echo_resources([app.backend.get(info.message, name)], fmt, single=True)
+    found = [app.backend.get(info.message, name)]
+    echo_resources(schedule_views(app, found) if info.kind == "Schedule" else found, fmt, single=True)
+
+
+def schedule_views(app: App, schedules: list) -> list:  # type: ignore[type-arg]
+    """Schedules with their next fire times and last run filled in (computed on read)."""
+    from stigmer.clock import utcnow
+    from stigmer.triggers.schedules import with_status
+
+    now = utcnow()
+    return [with_status(app.backend, s, now) for s in schedules]
 
 
 def delete_resource(app: App, kind: str, name: str) -> None:

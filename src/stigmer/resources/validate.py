@@ -311,6 +311,12 @@ def _workflow_instance(instance: WorkflowInstance) -> None:
     _reference(instance.spec.environment, "spec.environment")
 
 
+def _triggers() -> Any:
+    from stigmer.resources import trigger_specs as specs
+
+    return specs
+
+
 _BY_KIND: dict[str, Callable[[Any], None]] = {
     "Agent": _agent,
     "AgentInstance": _agent_instance,
@@ -319,6 +325,8 @@ _BY_KIND: dict[str, Callable[[Any], None]] = {
     "McpServer": _mcp_server,
     "Skill": _skill,
     "Environment": _environment,
+    "Schedule": lambda r: _triggers().validate_schedule(r),
+    "Webhook": lambda r: _triggers().validate_webhook(r),
 }
 
 

@@ -402,7 +402,7 @@ class AgentClient(ResourceClient[Agent]):
                 holds its record.
         """
         created = runs.new_agent_execution(
-            self._backend, name, message, session=session, env=env, model=model, labels=labels
+            self._backend, name, message, session=session, env=env, model=model, labels=labels, via="sdk"
         )
         return self._client._see_through(created, wait=wait, stream=stream, check=check)
 
@@ -471,7 +471,7 @@ class WorkflowClient(ResourceClient[Workflow]):
             InvalidArgument: An input is unknown, missing or of the wrong type (``field``).
             ExecutionFailed: The run failed or was cancelled (``check``).
         """
-        created = runs.new_workflow_execution(self._backend, name, inputs, env=env, labels=labels)
+        created = runs.new_workflow_execution(self._backend, name, inputs, env=env, labels=labels, via="sdk")
         return self._client._see_through(created, wait=wait, stream=stream, check=check)
 
 

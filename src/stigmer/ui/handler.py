@@ -140,6 +140,10 @@ class Handler(BaseHTTPRequestHandler):
         try:
             url = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            if url.path.startswith("/hooks/"):
+                # Before the host check and API keys: a webhook's sender proves itself by its signature.
+                self._hook(method, url.path.removeprefix("/hooks/"))
+                return
             if not self.dashboard.gate.host_allowed(self.headers.get("Host", "")):
                 # Not this dashboard's address: a page elsewhere reaching 127.0.0.1 by another name.
                 self._json(HTTPStatus.MISDIRECTED_REQUEST, {"error": "unknown host", "code": "UNKNOWN_HOST"})
@@ -155,6 +159,37 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             log.exception("the dashboard failed to answer %s %s", method, self.path)
             self.close_connection = True
+
+    def _hook(self, method: str, name: str) -> None:
+        """POST /hooks/NAME: a webhook delivery (see stigmer.triggers.webhooks)."""
+        from stigmer.triggers import webhooks
+
+        if method != "POST":
+            self._json(
+                HTTPStatus.METHOD_NOT_ALLOWED, {"error": "webhooks are POSTed", "code": "METHOD_NOT_ALLOWED"}
+            )
+            return
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit():
+            self.close_connection = True
+            self._json(
+                HTTPStatus.LENGTH_REQUIRED, {"error": "send a Content-Length", "code": "LENGTH_REQUIRED"}
+            )
+            return
+        with self.dashboard.pool.borrow(actor=f"webhook:{name}") as backend:
+            hook = webhooks.find(backend, name)
+            if hook is not None and int(length) > webhooks.body_limit(hook):
+                # Refused unread: the connection closes rather than take in the rest.
+                self.close_connection = True
+                limit = webhooks.body_limit(hook)
+                self._json(413, {"error": f"the body is larger than {limit} bytes", "code": "TOO_LARGE"})
+                return
+            raw = self.rfile.read(int(length)) if hook is not None else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            answer = webhooks.receive(backend, name, headers, raw)
+        if hook is None:
+            self.close_connection = True
+        self._json(answer.status, answer.body)
 
     def _page(self, path: str, query: dict[str, str]) -> None:
         if path in ("/", "/index.html"):
