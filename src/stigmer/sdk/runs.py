@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
 from stigmer.backend.protocol import Backend
@@ -70,66 +70,70 @@ async def run_here(
 
 
 def drive_sync(
-    backend: Backend,
-    execution_id: str,
-    *,
-    run_here: bool,
-    config_model: str = "",
-    after_sequence: int = 0,
+    loop: PrivateLoop, events: AsyncGenerator[Event, None], final: list[Execution]
 ) -> Generator[Event, None, Execution]:
-    """:func:`see_through` for synchronous callers, on an event loop of this generator's own:
-    each ``next`` drives the run until it has something to report. Closing the generator
-    early stops a run of this process and keeps its state (it is resumable)."""
-    final: list[Execution] = []
-    events = see_through(
-        backend,
-        execution_id,
-        final,
-        run_here=run_here,
-        config_model=config_model,
-        after_sequence=after_sequence,
-    )
-    with _PrivateLoop() as loop:
-        try:
-            while True:
-                try:
-                    event = loop.run(events.__anext__())
-                except StopAsyncIteration:
-                    return final[0]
-                yield event
-        finally:
-            loop.run(events.aclose())
+    """Events of :func:`see_through` (or the like) for synchronous callers, on ``loop``: each
+    ``next`` drives the run until it has something to report; then the record in ``final``.
+    Closing the generator early stops a run of this process and keeps its state (it is
+    resumable)."""
+    try:
+        while True:
+            try:
+                event = loop.run(events.__anext__())
+            except StopAsyncIteration:
+                return final[0]
+            yield event
+    finally:
+        loop.run(events.aclose())
 
 
-class _PrivateLoop:
-    """An event loop of one's own: run in this thread, or (when this thread runs a loop
-    already, as in a notebook) in a helper thread while this one waits, so the backend is
-    still used by one thread at a time."""
+class PrivateLoop:
+    """An event loop of one's own, for synchronous callers: run in the calling thread, or
+    (when that thread runs a loop already, as in a notebook) in a helper thread while the
+    caller waits, so the backend is still used by one thread at a time. Reusable after
+    :meth:`close` (a new loop is made)."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.helper = (
-            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stigmer-run")
-            if in_event_loop()
-            else None
-        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._helper: concurrent.futures.ThreadPoolExecutor | None = None
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        if self.helper is None:
-            return self.loop.run_until_complete(coro)
-        return self.helper.submit(self.loop.run_until_complete, coro).result()
+    def run(self, coro: Awaitable[T]) -> T:
+        """Run ``coro`` to its end; its result."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        if not in_event_loop():
+            return self._loop.run_until_complete(coro)
+        if self._helper is None:
+            self._helper = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stigmer-run")
+        return self._helper.submit(self._loop.run_until_complete, coro).result()
 
-    def __enter__(self) -> _PrivateLoop:
+    def close(self) -> None:
+        """Close the loop (its async generators and executor first)."""
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        try:
+            self._on_loop(loop, loop.run_until_complete, loop.shutdown_asyncgens())
+            self._on_loop(loop, loop.run_until_complete, loop.shutdown_default_executor())
+        finally:
+            self._on_loop(loop, loop.close)
+            if self._helper is not None:
+                self._helper.shutdown()
+                self._helper = None
+
+    def _on_loop(self, loop: asyncio.AbstractEventLoop, call: Callable[..., Any], *args: Any) -> None:
+        if self._helper is None and not in_event_loop():
+            call(*args)
+            return
+        helper = self._helper or concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stigmer-run")
+        self._helper = helper
+        helper.submit(call, *args).result()
+
+    def __enter__(self) -> PrivateLoop:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.run(self.loop.shutdown_asyncgens())
-        self.run(self.loop.shutdown_default_executor())
-        if self.helper is not None:
-            self.helper.submit(self.loop.close).result()
-            self.helper.shutdown()
-        else:
-            self.loop.close()
+        self.close()
 
 
 def in_event_loop() -> bool:
@@ -154,6 +158,7 @@ __all__ = [
     "FINISHED",
     "POLL_SECONDS",
     "STOPPED",
+    "PrivateLoop",
     "check_finished",
     "check_resumable",
     "drive_sync",
