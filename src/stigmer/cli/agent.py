@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from stigmer.cli.context import App, add_read_and_delete, output_option, parse_pairs, pass_app
+from stigmer.cli.context import App, output_option, parse_pairs, pass_app
+from stigmer.cli.reads import add_read_and_delete
 
 
 @click.group()

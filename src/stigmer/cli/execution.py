@@ -7,60 +7,9 @@ from typing import Any
 import click
 
 from stigmer.cli.context import App, output_option, parse_pairs, pass_app
+from stigmer.cli.reads import list_executions, show_execution
 
 PHASES = ("pending", "running", "waiting_approval", "completed", "failed", "cancelled")
-
-
-def list_executions(
-    app: App,
-    *,
-    kind: str,
-    phase: str,
-    labels: dict[str, str],
-    limit: int,
-    fmt: str,
-    parent: str = "",
-    definition: str = "",
-) -> None:
-    """Print executions, newest first, following pages up to ``limit``."""
-    from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
-    from stigmer.backend.protocol import ExecutionQuery
-    from stigmer.cli.output import echo_resources
-
-    query = ExecutionQuery(
-        kind={"agent": "AgentExecution", "workflow": "WorkflowExecution"}.get(kind, ""),
-        phase=ExecutionPhase.Value(phase.upper()) if phase else ExecutionPhase.EXECUTION_PHASE_UNSPECIFIED,
-        parent_execution_id=parent,
-        definition=definition,
-        labels=labels,
-    )
-    items: list = []  # type: ignore[type-arg]
-    while True:
-        query.page_size = min(500, limit - len(items))
-        page = app.backend.list_executions(query)
-        items.extend(page.items)
-        query.page_token = page.next_page_token
-        if not query.page_token or len(items) >= limit:
-            break
-    echo_resources(items, fmt, kind="AgentExecution", empty="No executions found.")
-
-
-def show_execution(app: App, execution_id: str, fmt: str) -> None:
-    """Print one execution."""
-    from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
-    from stigmer.cli.output import echo_resources
-
-    found = app.backend.get_execution(execution_id)
-    echo_resources([found], fmt, single=True)
-    if fmt == "table" and isinstance(found, WorkflowExecution):
-        from rich.console import Console
-
-        from stigmer.cli.workflow_runs import task_table, workflow_of
-
-        click.echo()
-        Console(soft_wrap=True).print(task_table(workflow_of(app, found), found))
-        if found.status.error.message:
-            click.echo(f"\nError: {found.status.error.message}")
 
 
 @click.group()

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stigmer.cli.context import App, add_read_and_delete, output_option, parse_pairs, pass_app
+from stigmer.cli.context import App, output_option, parse_pairs, pass_app
+from stigmer.cli.reads import add_read_and_delete
 
 if TYPE_CHECKING:
     from stigmer.resources.documents import Document
