@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from stigmer.cli.context import App, output_option, parse_pairs, pass_app
 from stigmer.cli.reads import list_executions, show_execution
+
+if TYPE_CHECKING:
+    from stigmer.resources.kinds import Execution
 
 PHASES = ("pending", "running", "waiting_approval", "completed", "failed", "cancelled")
 
@@ -119,7 +123,7 @@ def logs(app: App, execution_id: str, follow: bool, output: str | None) -> None:
     where they left off.
     """
     from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
-    from stigmer.api.backend.v1.backend_pb2 import ExecutionEvent, ExecutionStep
+    from stigmer.api.backend.v1.backend_pb2 import ExecutionStep
     from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
     from stigmer.cli.output import dump_json, dump_yaml
     from stigmer.resources.codec import to_dict
@@ -143,22 +147,42 @@ def logs(app: App, execution_id: str, follow: bool, output: str | None) -> None:
 
     phase = execution.status.phase
     if follow:
-        from stigmer.backend.wire import unpack_execution
-        from stigmer.cli.follow import follow as follow_events
+        import asyncio
 
-        def on_event(event: ExecutionEvent) -> None:
-            nonlocal phase
-            if event.HasField("step"):
-                show([event.step])  # a waiting step shows again once it completes
-            else:
-                phase = unpack_execution(event.execution).status.phase
-
-        where = f"the server at {app.config.server}" if app.config.backend == "cloud" else "the store"
-        follow_events(app.backend, execution_id, on_event, where=where)
+        phase = asyncio.run(_follow_steps(app, execution_id, show)).status.phase
     else:
         show(app.backend.list_steps(execution_id))
     if fmt == "table":
         click.secho(f"— {ExecutionPhase.Name(phase)}", err=True, dim=True)
+
+
+async def _follow_steps(app: App, execution_id: str, show: Callable[[list[Any]], None]) -> Execution:
+    """Show a run's steps as they are recorded until it is finished (through approvals),
+    whoever runs it; nothing is run here. Its final record."""
+    from stigmer.cli.runs import say_connection
+    from stigmer.engine.drive import drive
+    from stigmer.runners.events import ConnectionLost, PhaseChanged, Reconnected, StepRecorded
+
+    where = f"the server at {app.config.server}" if app.config.backend == "cloud" else "the store"
+    final = None
+    events = drive(
+        app.backend,
+        execution_id,
+        run_here=False,
+        after_sequence=0,
+        wait_for_decision=True,
+        watch_tasks=False,
+        steps=True,
+    )
+    async for event in events:
+        if isinstance(event, StepRecorded):
+            show([event.step])  # a waiting step shows again once it completes
+        elif isinstance(event, PhaseChanged):
+            final = event.execution
+        elif isinstance(event, ConnectionLost | Reconnected):
+            say_connection(event, where)
+    assert final is not None  # drive reports the phase before it stops
+    return final
 
 
 @execution.command("approve")

@@ -23,7 +23,7 @@ from stigmer.backend.runs import (
 )
 from stigmer.engine.drive import FINISHED, POLL_SECONDS, STOPPED, drive
 from stigmer.resources.kinds import Execution
-from stigmer.runners.events import ConnectionLost, Event, PhaseChanged, Reconnected
+from stigmer.runners.events import ConnectionLost, Event, PhaseChanged, Reconnected, StepRecorded
 from stigmer.sdk.events import check_finished
 
 T = TypeVar("T")
@@ -53,7 +53,7 @@ async def see_through(
     ):
         if isinstance(event, PhaseChanged):
             final[:] = [event.execution]
-        elif not isinstance(event, ConnectionLost | Reconnected):
+        elif not isinstance(event, ConnectionLost | Reconnected | StepRecorded):  # no steps asked for
             yield event
 
 
