@@ -108,43 +108,45 @@ class _Opened(NamedTuple):
     runs_here: bool
 
 
-def _open(
-    *,
-    home: str | os.PathLike[str] | None,
-    url: str | None,
-    token: str | None,
-    backend: Backend | None,
-    default_model: str | None,
-    ca_cert: bytes | None,
-    run_here: bool | None,
-) -> _Opened:
-    """The backend of a client's arguments (see ``Client``): the one passed, a server's, or
-    the one the home's config selects."""
-    opened_home: Path | None = None
-    config_model = ""
-    if backend is not None:
-        if url is not None:
-            raise InvalidArgument("pass either url or backend, not both", field="url")
-        owned = False
-    elif url is not None:
-        backend, owned = open_server(url, token=token, home=home, ca_cert=ca_cert), True
-    else:
-        from stigmer.backend.factory import open_backend
-        from stigmer.config import home_dir, load_config
+class _Opens:
+    """Both clients' constructor: opens the backend of its arguments (see ``Client``): the
+    one passed, a server's, or the one the home's config selects."""
 
-        config = load_config(home_dir(home))
-        opened_home = config.home
-        backend, owned = open_backend(config), True
-        config_model = str(config.extra.get("model", "") or "")
-    from stigmer.backend.local import LocalBackend
+    def __init__(
+        self,
+        *,
+        home: str | os.PathLike[str] | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        backend: Backend | None = None,
+        default_model: str | None = None,
+        ca_cert: bytes | None = None,
+        run_here: bool | None = None,
+    ) -> None:
+        opened_home: Path | None = None
+        config_model = ""
+        if backend is not None:
+            if url is not None:
+                raise InvalidArgument("pass either url or backend, not both", field="url")
+            owned = False
+        elif url is not None:
+            backend, owned = open_server(url, token=token, home=home, ca_cert=ca_cert), True
+        else:
+            from stigmer.backend.factory import open_backend
+            from stigmer.config import home_dir, load_config
 
-    return _Opened(
-        backend,
-        owned,
-        opened_home,
-        config_model if default_model is None else default_model,
-        isinstance(backend, LocalBackend) if run_here is None else run_here,
-    )
+            config = load_config(home_dir(home))
+            opened_home = config.home
+            backend, owned = open_backend(config), True
+            config_model = str(config.extra.get("model", "") or "")
+        from stigmer.backend.local import LocalBackend
+
+        here = isinstance(backend, LocalBackend) if run_here is None else run_here
+        model = config_model if default_model is None else default_model
+        self._setup(_Opened(backend, owned, opened_home, model, here))
+
+    def _setup(self, opened: _Opened) -> None:
+        raise NotImplementedError
 
 
 class _Serialized:
@@ -242,44 +244,25 @@ class AsyncExecutionStream(Generic[E]):
             runs.check_finished(final[0])
 
 
-class AsyncClient:
+class AsyncClient(_Opens):
     """Stigmer from asyncio: the surface of :class:`~stigmer.sdk.client.Client`, awaited.
 
     Arguments as for :class:`~stigmer.sdk.client.Client`. Use it as ``async with
     AsyncClient() as client:``, or ``await client.close()``.
     """
 
-    def __init__(
-        self,
-        *,
-        home: str | os.PathLike[str] | None = None,
-        url: str | None = None,
-        token: str | None = None,
-        backend: Backend | None = None,
-        default_model: str | None = None,
-        ca_cert: bytes | None = None,
-        run_here: bool | None = None,
-    ) -> None:
-        opened = _open(
-            home=home,
-            url=url,
-            token=token,
-            backend=backend,
-            default_model=default_model,
-            ca_cert=ca_cert,
-            run_here=run_here,
-        )
-        self._setup(opened, in_threads=True)
+    def _setup(self, opened: _Opened) -> None:
+        self._configure(opened, in_threads=True)
 
     @classmethod
     def _blocking(cls, opened: _Opened) -> AsyncClient:
         """The implementation behind a synchronous Client: its caller waits for each call
         anyway, so backend calls are made on the loop's thread, without a thread each."""
         client = cls.__new__(cls)
-        client._setup(opened, in_threads=False)
+        client._configure(opened, in_threads=False)
         return client
 
-    def _setup(self, opened: _Opened, *, in_threads: bool) -> None:
+    def _configure(self, opened: _Opened, *, in_threads: bool) -> None:
         from stigmer.backend.local import LocalBackend
 
         self._opened = opened
@@ -394,6 +377,16 @@ class AsyncResourceClient(Generic[R]):
     def _backend(self) -> Backend:
         return self._client.backend
 
+    @property
+    def _starts(self) -> Any:
+        return self
+
+    def _see(self, start: Start[Any], *, wait: bool, stream: bool, check: bool) -> Any:
+        return self._client._see_through(start, wait=wait, stream=stream, check=check)
+
+    def _done(self, call: Coroutine[Any, Any, T]) -> Any:
+        return call
+
     async def apply(
         self, *resources: ResourceLike | builtins.list[Any], dry_run: bool = False
     ) -> builtins.list[ApplyOutcome]:
@@ -455,8 +448,36 @@ class AsyncResourceClient(Generic[R]):
         return cast(R, made[0])
 
 
-class AsyncAgentClient(AsyncResourceClient[Agent]):
-    """Agents, and running them (see ``AgentClient.execute``)."""
+Run = TypeVar("Run")
+Stream = TypeVar("Stream")
+Retried = TypeVar("Retried")
+RetriedStream = TypeVar("RetriedStream")
+Listed = TypeVar("Listed")
+
+
+class _Runs:
+    """What both clients' run methods share: a start (from the async implementation) is seen
+    through by the client's ``_see_through``, awaited (AsyncClient) or run to its end (Client)."""
+
+    @property
+    def _starts(self) -> Any:
+        raise NotImplementedError
+
+    def _see(self, start: Start[Any], *, wait: bool, stream: bool, check: bool) -> Any:
+        raise NotImplementedError
+
+    def _done(self, call: Coroutine[Any, Any, T]) -> Any:
+        """The coroutine itself (AsyncClient), or its result (Client)."""
+        raise NotImplementedError
+
+
+class AgentRuns(_Runs, Generic[Run, Stream]):
+    """Running agents: the same signature for both clients; ``Run`` is the final record
+    (awaited in AsyncClient), ``Stream`` the stream of its events."""
+
+    @property
+    def _starts(self) -> AsyncAgentClient:
+        raise NotImplementedError
 
     @overload
     def execute(
@@ -471,7 +492,7 @@ class AsyncAgentClient(AsyncResourceClient[Agent]):
         wait: bool = ...,
         stream: Literal[False] = ...,
         check: bool = ...,
-    ) -> Coroutine[Any, Any, AgentExecution]: ...
+    ) -> Run: ...
 
     @overload
     def execute(
@@ -486,7 +507,7 @@ class AsyncAgentClient(AsyncResourceClient[Agent]):
         wait: bool = ...,
         stream: Literal[True],
         check: bool = ...,
-    ) -> AsyncExecutionStream[AgentExecution]: ...
+    ) -> Stream: ...
 
     def execute(
         self,
@@ -500,11 +521,289 @@ class AsyncAgentClient(AsyncResourceClient[Agent]):
         wait: bool = True,
         stream: bool = False,
         check: bool = True,
-    ) -> Coroutine[Any, Any, AgentExecution] | AsyncExecutionStream[AgentExecution]:
-        """Run the agent ``name`` on ``message``: ``await`` the final record, or, with
-        ``stream=True``, ``async for`` its events. Arguments as ``AgentClient.execute``."""
-        start = self._start(name, message, session=session, env=env, model=model, labels=labels)
-        return self._client._see_through(start, wait=wait, stream=stream, check=check)
+    ) -> Run | Stream:
+        """Run the agent ``name`` on ``message``.
+
+        Args:
+            name: The agent.
+            message: What to ask it.
+            session: Continue (or start) this conversation.
+            env: Run with this Environment's variables and secrets.
+            model: Use this model for this run (``provider/name``).
+            labels: Labels of the execution record.
+            wait: Run it to its end (the default); False records it PENDING and returns,
+                for a worker to run.
+            stream: Return an :class:`ExecutionStream` of its events (text deltas, tool
+                calls and results, approvals) instead of the final record.
+            check: Raise ExecutionFailed when the run ends FAILED or CANCELLED.
+
+        Returns:
+            The final record (``status.output`` is the answer); a run that stopped at a tool
+            that needs approval is returned WAITING_APPROVAL, to decide with
+            ``client.executions.approve(id)`` or ``reject(id)``.
+
+        Raises:
+            NotFound: There is no such agent.
+            ExecutionFailed: The run failed or was cancelled (``check``); ``.execution``
+                holds its record.
+        """
+        start = self._starts._start(name, message, session=session, env=env, model=model, labels=labels)
+        return cast("Run | Stream", self._see(start, wait=wait, stream=stream, check=check))
+
+
+class WorkflowRuns(_Runs, Generic[Run, Stream]):
+    """Running workflows (see :class:`AgentRuns`)."""
+
+    @property
+    def _starts(self) -> AsyncWorkflowClient:
+        raise NotImplementedError
+
+    @overload
+    def execute(
+        self,
+        name: str,
+        inputs: Mapping[str, Any] | None = ...,
+        *,
+        env: str | None = ...,
+        labels: Mapping[str, str] | None = ...,
+        wait: bool = ...,
+        stream: Literal[False] = ...,
+        check: bool = ...,
+    ) -> Run: ...
+
+    @overload
+    def execute(
+        self,
+        name: str,
+        inputs: Mapping[str, Any] | None = ...,
+        *,
+        env: str | None = ...,
+        labels: Mapping[str, str] | None = ...,
+        wait: bool = ...,
+        stream: Literal[True],
+        check: bool = ...,
+    ) -> Stream: ...
+
+    def execute(
+        self,
+        name: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        env: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        wait: bool = True,
+        stream: bool = False,
+        check: bool = True,
+    ) -> Run | Stream:
+        """Run the workflow ``name`` with ``inputs``.
+
+        Args:
+            name: The workflow.
+            inputs: Its input values (checked against its declared inputs first).
+            env: Run with this Environment.
+            labels: Labels of the execution record.
+            wait: Run it to its end (the default); False records it PENDING and returns.
+            stream: Return an :class:`ExecutionStream` of :class:`~stigmer.sdk.events.TaskChanged`
+                events instead of the final record.
+            check: Raise ExecutionFailed when the run ends FAILED or CANCELLED.
+
+        Returns:
+            The final record (``status.outputs``, ``status.tasks``); a run that reached an
+            approval is returned WAITING_APPROVAL.
+
+        Raises:
+            NotFound: There is no such workflow.
+            InvalidArgument: An input is unknown, missing or of the wrong type (``field``).
+            ExecutionFailed: The run failed or was cancelled (``check``).
+        """
+        start = self._starts._start(name, inputs, env=env, labels=labels)
+        return cast("Run | Stream", self._see(start, wait=wait, stream=stream, check=check))
+
+
+class ExecutionRuns(_Runs, Generic[Run, Stream, Retried, RetriedStream, Listed]):
+    """Listing, deciding, resuming and retrying runs (see :class:`AgentRuns`)."""
+
+    @property
+    def _starts(self) -> AsyncExecutionClient:
+        raise NotImplementedError
+
+    def list(
+        self,
+        *,
+        kind: str | None = None,
+        phase: str | ExecutionPhase.ValueType | None = None,
+        parent: str | None = None,
+        definition: str | None = None,
+        session: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        limit: int | None = None,
+    ) -> Listed:
+        """Runs, newest first.
+
+        Args:
+            kind: "agent" or "workflow" (or the kind's name); both by default.
+            phase: Only runs in this phase ("completed", ``ExecutionPhase.FAILED``, …).
+            parent: Only runs started by this run.
+            definition: Only runs of this agent or workflow.
+            session: Only runs of this session.
+            labels: Only runs with all these labels.
+            limit: At most this many (default: all).
+        """
+        query = execution_query(
+            kind=kind,
+            phase=phase,
+            parent=parent,
+            definition=definition,
+            session=session,
+            labels=labels,
+            page_size=min(limit or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) or 1,
+        )
+        return cast(Listed, self._done(self._starts._listed(query, limit)))
+
+    @overload
+    def approve(
+        self, execution_id: str, *, wait: bool = ..., stream: Literal[False] = ..., check: bool = ...
+    ) -> Run: ...
+
+    @overload
+    def approve(
+        self, execution_id: str, *, wait: bool = ..., stream: Literal[True], check: bool = ...
+    ) -> Stream: ...
+
+    def approve(
+        self, execution_id: str, *, wait: bool = True, stream: bool = False, check: bool = True
+    ) -> Run | Stream:
+        """Approve what a run waits for (its own approval, or one of a run it started), and
+        continue it to its end or its next approval.
+
+        Args:
+            execution_id: The waiting run.
+            wait: Continue it (the default); False only records the decision, for a worker.
+            stream: Return an :class:`ExecutionStream` of the continued run's events.
+            check: Raise ExecutionFailed when it then ends FAILED or CANCELLED.
+
+        Raises:
+            Conflict: It is not waiting for an approval.
+        """
+        decide = self._starts._decider(execution_id, True, "", wait or stream)
+        return cast("Run | Stream", self._see(decide, wait=wait, stream=stream, check=check))
+
+    @overload
+    def reject(
+        self,
+        execution_id: str,
+        reason: str = ...,
+        *,
+        wait: bool = ...,
+        stream: Literal[False] = ...,
+        check: bool = ...,
+    ) -> Run: ...
+
+    @overload
+    def reject(
+        self,
+        execution_id: str,
+        reason: str = ...,
+        *,
+        wait: bool = ...,
+        stream: Literal[True],
+        check: bool = ...,
+    ) -> Stream: ...
+
+    def reject(
+        self,
+        execution_id: str,
+        reason: str = "",
+        *,
+        wait: bool = True,
+        stream: bool = False,
+        check: bool = True,
+    ) -> Run | Stream:
+        """Reject what a run waits for and continue it: an agent is told (with ``reason``) and
+        goes on; a workflow's approval task fails (REJECTED). Arguments as :meth:`approve`.
+
+        Raises:
+            Conflict: It is not waiting for an approval.
+        """
+        decide = self._starts._decider(execution_id, False, reason, wait or stream)
+        return cast("Run | Stream", self._see(decide, wait=wait, stream=stream, check=check))
+
+    @overload
+    def resume(self, execution_id: str, *, stream: Literal[False] = ..., check: bool = ...) -> Run: ...
+
+    @overload
+    def resume(self, execution_id: str, *, stream: Literal[True], check: bool = ...) -> Stream: ...
+
+    def resume(self, execution_id: str, *, stream: bool = False, check: bool = True) -> Run | Stream:
+        """Continue a run after its last recorded step (one whose process died): steps on
+        record are replayed, never run again. On a server, its worker takes it over once
+        the lease of the one that stopped has expired, and this follows it.
+
+        Raises:
+            Conflict: It waits for an approval, or has finished.
+        """
+        return cast(
+            "Run | Stream",
+            self._see(self._starts._resumer(execution_id), wait=True, stream=stream, check=check),
+        )
+
+    @overload
+    def retry(
+        self,
+        execution_id: str,
+        *,
+        from_task: str = ...,
+        definition: Literal["pinned", "latest"] = ...,
+        wait: bool = ...,
+        stream: Literal[False] = ...,
+        check: bool = ...,
+    ) -> Retried: ...
+
+    @overload
+    def retry(
+        self,
+        execution_id: str,
+        *,
+        from_task: str = ...,
+        definition: Literal["pinned", "latest"] = ...,
+        wait: bool = ...,
+        stream: Literal[True],
+        check: bool = ...,
+    ) -> RetriedStream: ...
+
+    def retry(
+        self,
+        execution_id: str,
+        *,
+        from_task: str = "",
+        definition: Literal["pinned", "latest"] = "pinned",
+        wait: bool = True,
+        stream: bool = False,
+        check: bool = True,
+    ) -> Retried | RetriedStream:
+        """Start a new run of a finished workflow run that reuses its recorded task results:
+        every task before ``from_task`` (by default: every task that completed) keeps its
+        outputs and does not run again.
+
+        Args:
+            execution_id: The finished workflow run.
+            from_task: Run again from this task and everything after it.
+            definition: "pinned" runs the workflow version the run used; "latest" the newest.
+            wait, stream, check: As for :meth:`WorkflowClient.execute`.
+
+        Raises:
+            InvalidArgument: It is an agent run.
+            Conflict: It has not finished.
+        """
+        start = self._starts._retrier(execution_id, from_task=from_task, definition=definition)
+        return cast("Retried | RetriedStream", self._see(start, wait=wait, stream=stream, check=check))
+
+
+class AsyncAgentClient(
+    AsyncResourceClient[Agent],
+    AgentRuns[Coroutine[Any, Any, AgentExecution], AsyncExecutionStream[AgentExecution]],
+):
+    """Agents, and running them (see ``AgentClient.execute``)."""
 
     def _start(
         self,
@@ -528,50 +827,11 @@ class AsyncAgentClient(AsyncResourceClient[Agent]):
         )
 
 
-class AsyncWorkflowClient(AsyncResourceClient[Workflow]):
+class AsyncWorkflowClient(
+    AsyncResourceClient[Workflow],
+    WorkflowRuns[Coroutine[Any, Any, WorkflowExecution], AsyncExecutionStream[WorkflowExecution]],
+):
     """Workflows, and running them (see ``WorkflowClient.execute``)."""
-
-    @overload
-    def execute(
-        self,
-        name: str,
-        inputs: Mapping[str, Any] | None = ...,
-        *,
-        env: str | None = ...,
-        labels: Mapping[str, str] | None = ...,
-        wait: bool = ...,
-        stream: Literal[False] = ...,
-        check: bool = ...,
-    ) -> Coroutine[Any, Any, WorkflowExecution]: ...
-
-    @overload
-    def execute(
-        self,
-        name: str,
-        inputs: Mapping[str, Any] | None = ...,
-        *,
-        env: str | None = ...,
-        labels: Mapping[str, str] | None = ...,
-        wait: bool = ...,
-        stream: Literal[True],
-        check: bool = ...,
-    ) -> AsyncExecutionStream[WorkflowExecution]: ...
-
-    def execute(
-        self,
-        name: str,
-        inputs: Mapping[str, Any] | None = None,
-        *,
-        env: str | None = None,
-        labels: Mapping[str, str] | None = None,
-        wait: bool = True,
-        stream: bool = False,
-        check: bool = True,
-    ) -> Coroutine[Any, Any, WorkflowExecution] | AsyncExecutionStream[WorkflowExecution]:
-        """Run the workflow ``name`` with ``inputs``: ``await`` the final record, or, with
-        ``stream=True``, ``async for`` its task changes. Arguments as ``WorkflowClient.execute``."""
-        start = self._start(name, inputs, env=env, labels=labels)
-        return self._client._see_through(start, wait=wait, stream=stream, check=check)
 
     def _start(
         self,
@@ -586,7 +846,15 @@ class AsyncWorkflowClient(AsyncResourceClient[Workflow]):
         )
 
 
-class AsyncExecutionClient:
+class AsyncExecutionClient(
+    ExecutionRuns[
+        Coroutine[Any, Any, Execution],
+        AsyncExecutionStream[Execution],
+        Coroutine[Any, Any, WorkflowExecution],
+        AsyncExecutionStream[WorkflowExecution],
+        Coroutine[Any, Any, builtins.list[Execution]],
+    ]
+):
     """Runs (see :class:`~stigmer.sdk.client.ExecutionClient`), awaited."""
 
     def __init__(self, client: AsyncClient) -> None:
@@ -596,31 +864,21 @@ class AsyncExecutionClient:
     def _backend(self) -> Backend:
         return self._client.backend
 
+    @property
+    def _starts(self) -> AsyncExecutionClient:
+        return self
+
+    def _see(self, start: Start[Any], *, wait: bool, stream: bool, check: bool) -> Any:
+        return self._client._see_through(start, wait=wait, stream=stream, check=check)
+
+    def _done(self, call: Coroutine[Any, Any, T]) -> Any:
+        return call
+
     async def get(self, execution_id: str) -> Execution:
         """One run; NotFound when there is none."""
         return await self._client._call(self._backend.get_execution, execution_id)
 
-    async def list(
-        self,
-        *,
-        kind: str | None = None,
-        phase: str | ExecutionPhase.ValueType | None = None,
-        parent: str | None = None,
-        definition: str | None = None,
-        session: str | None = None,
-        labels: Mapping[str, str] | None = None,
-        limit: int | None = None,
-    ) -> builtins.list[Execution]:
-        """Runs, newest first (arguments as ``ExecutionClient.list``)."""
-        query = execution_query(
-            kind=kind,
-            phase=phase,
-            parent=parent,
-            definition=definition,
-            session=session,
-            labels=labels,
-            page_size=min(limit or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) or 1,
-        )
+    async def _listed(self, query: ExecutionQuery, limit: int | None) -> builtins.list[Execution]:
         found: builtins.list[Execution] = []
         async for execution in self.iter(query=query):
             if limit is not None and len(found) >= limit:
@@ -647,60 +905,6 @@ class AsyncExecutionClient:
         """Cancel a run: at once when it is pending or waiting, else at its next step."""
         return await self._client._call(self._backend.cancel_execution, execution_id)
 
-    @overload
-    def approve(
-        self, execution_id: str, *, wait: bool = ..., stream: Literal[False] = ..., check: bool = ...
-    ) -> Coroutine[Any, Any, Execution]: ...
-
-    @overload
-    def approve(
-        self, execution_id: str, *, wait: bool = ..., stream: Literal[True], check: bool = ...
-    ) -> AsyncExecutionStream[Execution]: ...
-
-    def approve(
-        self, execution_id: str, *, wait: bool = True, stream: bool = False, check: bool = True
-    ) -> Coroutine[Any, Any, Execution] | AsyncExecutionStream[Execution]:
-        """Approve what a run waits for and continue it (see ``ExecutionClient.approve``)."""
-        return self._client._see_through(
-            self._decider(execution_id, True, "", wait or stream), wait=wait, stream=stream, check=check
-        )
-
-    @overload
-    def reject(
-        self,
-        execution_id: str,
-        reason: str = ...,
-        *,
-        wait: bool = ...,
-        stream: Literal[False] = ...,
-        check: bool = ...,
-    ) -> Coroutine[Any, Any, Execution]: ...
-
-    @overload
-    def reject(
-        self,
-        execution_id: str,
-        reason: str = ...,
-        *,
-        wait: bool = ...,
-        stream: Literal[True],
-        check: bool = ...,
-    ) -> AsyncExecutionStream[Execution]: ...
-
-    def reject(
-        self,
-        execution_id: str,
-        reason: str = "",
-        *,
-        wait: bool = True,
-        stream: bool = False,
-        check: bool = True,
-    ) -> Coroutine[Any, Any, Execution] | AsyncExecutionStream[Execution]:
-        """Reject what a run waits for and continue it (see ``ExecutionClient.reject``)."""
-        return self._client._see_through(
-            self._decider(execution_id, False, reason, wait or stream), wait=wait, stream=stream, check=check
-        )
-
     def _decider(self, execution_id: str, approved: bool, reason: str, follow: bool) -> Start[Execution]:
         client = self._client
         backend = client.backend
@@ -717,22 +921,6 @@ class AsyncExecutionClient:
 
         return decide
 
-    @overload
-    def resume(
-        self, execution_id: str, *, stream: Literal[False] = ..., check: bool = ...
-    ) -> Coroutine[Any, Any, Execution]: ...
-
-    @overload
-    def resume(
-        self, execution_id: str, *, stream: Literal[True], check: bool = ...
-    ) -> AsyncExecutionStream[Execution]: ...
-
-    def resume(
-        self, execution_id: str, *, stream: bool = False, check: bool = True
-    ) -> Coroutine[Any, Any, Execution] | AsyncExecutionStream[Execution]:
-        """Continue a run after its last recorded step (see ``ExecutionClient.resume``)."""
-        return self._client._see_through(self._resumer(execution_id), wait=True, stream=stream, check=check)
-
     def _resumer(self, execution_id: str) -> Start[Execution]:
         client = self._client
         backend = client.backend
@@ -744,45 +932,6 @@ class AsyncExecutionClient:
             return current, await client._call(_last_step, backend, execution_id)
 
         return start
-
-    @overload
-    def retry(
-        self,
-        execution_id: str,
-        *,
-        from_task: str = ...,
-        definition: Literal["pinned", "latest"] = ...,
-        wait: bool = ...,
-        stream: Literal[False] = ...,
-        check: bool = ...,
-    ) -> Coroutine[Any, Any, WorkflowExecution]: ...
-
-    @overload
-    def retry(
-        self,
-        execution_id: str,
-        *,
-        from_task: str = ...,
-        definition: Literal["pinned", "latest"] = ...,
-        wait: bool = ...,
-        stream: Literal[True],
-        check: bool = ...,
-    ) -> AsyncExecutionStream[WorkflowExecution]: ...
-
-    def retry(
-        self,
-        execution_id: str,
-        *,
-        from_task: str = "",
-        definition: Literal["pinned", "latest"] = "pinned",
-        wait: bool = True,
-        stream: bool = False,
-        check: bool = True,
-    ) -> Coroutine[Any, Any, WorkflowExecution] | AsyncExecutionStream[WorkflowExecution]:
-        """Start a new run of a finished workflow run that reuses its recorded task results
-        (see ``ExecutionClient.retry``)."""
-        start = self._retrier(execution_id, from_task=from_task, definition=definition)
-        return self._client._see_through(start, wait=wait, stream=stream, check=check)
 
     def _retrier(
         self, execution_id: str, *, from_task: str, definition: Literal["pinned", "latest"]
@@ -857,10 +1006,13 @@ def execution_query(
 
 
 __all__ = [
+    "AgentRuns",
     "AsyncAgentClient",
     "AsyncClient",
     "AsyncExecutionClient",
     "AsyncExecutionStream",
     "AsyncResourceClient",
     "AsyncWorkflowClient",
+    "ExecutionRuns",
+    "WorkflowRuns",
 ]

@@ -18,18 +18,16 @@ Example:
 from __future__ import annotations
 
 import builtins
-import os
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar, overload
+from typing import Any, Generic, TypeVar
 
 from stigmer.api.agent.v1.agent_pb2 import Agent
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.apiresourceversion.v1.apiresourceversion_pb2 import ApiResourceVersion
 from stigmer.api.backend.v1.backend_pb2 import BackendInfo, ExecutionStep
-from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflow.v1.workflow_pb2 import Workflow
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
 from stigmer.backend.protocol import DEFAULT_PAGE_SIZE, ApplyOutcome, Backend, ExecutionQuery
@@ -37,13 +35,17 @@ from stigmer.errors import StigmerError
 from stigmer.resources.kinds import Execution, Resource
 from stigmer.sdk import runs
 from stigmer.sdk.aio import (
+    AgentRuns,
     AsyncAgentClient,
     AsyncClient,
     AsyncExecutionClient,
     AsyncResourceClient,
     AsyncWorkflowClient,
+    ExecutionRuns,
     Start,
-    _open,
+    WorkflowRuns,
+    _Opened,
+    _Opens,
     check_stream,
     execution_query,
     open_server,
@@ -56,7 +58,7 @@ E = TypeVar("E", bound=Execution)
 T = TypeVar("T")
 
 
-class Client:
+class Client(_Opens):
     """Stigmer, from Python: resources, executions and approvals.
 
     Args:
@@ -82,28 +84,8 @@ class Client:
         runs_here: Whether runs are run in this process (the local backend).
     """
 
-    def __init__(
-        self,
-        *,
-        home: str | os.PathLike[str] | None = None,
-        url: str | None = None,
-        token: str | None = None,
-        backend: Backend | None = None,
-        default_model: str | None = None,
-        ca_cert: bytes | None = None,
-        run_here: bool | None = None,
-    ) -> None:
-        self._async = AsyncClient._blocking(
-            _open(
-                home=home,
-                url=url,
-                token=token,
-                backend=backend,
-                default_model=default_model,
-                ca_cert=ca_cert,
-                run_here=run_here,
-            )
-        )
+    def _setup(self, opened: _Opened) -> None:
+        self._async = AsyncClient._blocking(opened)
         self._loop: runs.PrivateLoop | None = None
         self.agents = AgentClient(self, self._async.agents)
         self.workflows = WorkflowClient(self, self._async.workflows)
@@ -235,6 +217,16 @@ class ResourceClient(Generic[R]):
         self._async = implementation
         self.kind = implementation.kind
 
+    @property
+    def _starts(self) -> Any:
+        return self._async
+
+    def _see(self, start: Start[Any], *, wait: bool, stream: bool, check: bool) -> Any:
+        return self._client._see_through(start, wait=wait, stream=stream, check=check)
+
+    def _done(self, call: Coroutine[Any, Any, T]) -> Any:
+        return self._client._run(call)
+
     def apply(
         self, *resources: ResourceLike | builtins.list[Any], dry_run: bool = False
     ) -> builtins.list[ApplyOutcome]:
@@ -302,156 +294,44 @@ class ResourceClient(Generic[R]):
         return self._client._run(self._async.rollback(name, version))
 
 
-class AgentClient(ResourceClient[Agent]):
+class AgentClient(ResourceClient[Agent], AgentRuns[AgentExecution, ExecutionStream[AgentExecution]]):
     """Agents, and running them."""
 
     _async: AsyncAgentClient
 
-    @overload
-    def execute(
-        self,
-        name: str,
-        message: str,
-        *,
-        session: str | None = ...,
-        env: str | None = ...,
-        model: str | None = ...,
-        labels: Mapping[str, str] | None = ...,
-        wait: bool = ...,
-        stream: Literal[False] = ...,
-        check: bool = ...,
-    ) -> AgentExecution: ...
 
-    @overload
-    def execute(
-        self,
-        name: str,
-        message: str,
-        *,
-        session: str | None = ...,
-        env: str | None = ...,
-        model: str | None = ...,
-        labels: Mapping[str, str] | None = ...,
-        wait: bool = ...,
-        stream: Literal[True],
-        check: bool = ...,
-    ) -> ExecutionStream[AgentExecution]: ...
-
-    def execute(
-        self,
-        name: str,
-        message: str,
-        *,
-        session: str | None = None,
-        env: str | None = None,
-        model: str | None = None,
-        labels: Mapping[str, str] | None = None,
-        wait: bool = True,
-        stream: bool = False,
-        check: bool = True,
-    ) -> AgentExecution | ExecutionStream[AgentExecution]:
-        """Run the agent ``name`` on ``message``.
-
-        Args:
-            name: The agent.
-            message: What to ask it.
-            session: Continue (or start) this conversation.
-            env: Run with this Environment's variables and secrets.
-            model: Use this model for this run (``provider/name``).
-            labels: Labels of the execution record.
-            wait: Run it to its end (the default); False records it PENDING and returns,
-                for a worker to run.
-            stream: Return an :class:`ExecutionStream` of its events (text deltas, tool
-                calls and results, approvals) instead of the final record.
-            check: Raise ExecutionFailed when the run ends FAILED or CANCELLED.
-
-        Returns:
-            The final record (``status.output`` is the answer); a run that stopped at a tool
-            that needs approval is returned WAITING_APPROVAL, to decide with
-            ``client.executions.approve(id)`` or ``reject(id)``.
-
-        Raises:
-            NotFound: There is no such agent.
-            ExecutionFailed: The run failed or was cancelled (``check``); ``.execution``
-                holds its record.
-        """
-        start = self._async._start(name, message, session=session, env=env, model=model, labels=labels)
-        return self._client._see_through(start, wait=wait, stream=stream, check=check)
-
-
-class WorkflowClient(ResourceClient[Workflow]):
+class WorkflowClient(
+    ResourceClient[Workflow], WorkflowRuns[WorkflowExecution, ExecutionStream[WorkflowExecution]]
+):
     """Workflows, and running them."""
 
     _async: AsyncWorkflowClient
 
-    @overload
-    def execute(
-        self,
-        name: str,
-        inputs: Mapping[str, Any] | None = ...,
-        *,
-        env: str | None = ...,
-        labels: Mapping[str, str] | None = ...,
-        wait: bool = ...,
-        stream: Literal[False] = ...,
-        check: bool = ...,
-    ) -> WorkflowExecution: ...
 
-    @overload
-    def execute(
-        self,
-        name: str,
-        inputs: Mapping[str, Any] | None = ...,
-        *,
-        env: str | None = ...,
-        labels: Mapping[str, str] | None = ...,
-        wait: bool = ...,
-        stream: Literal[True],
-        check: bool = ...,
-    ) -> ExecutionStream[WorkflowExecution]: ...
-
-    def execute(
-        self,
-        name: str,
-        inputs: Mapping[str, Any] | None = None,
-        *,
-        env: str | None = None,
-        labels: Mapping[str, str] | None = None,
-        wait: bool = True,
-        stream: bool = False,
-        check: bool = True,
-    ) -> WorkflowExecution | ExecutionStream[WorkflowExecution]:
-        """Run the workflow ``name`` with ``inputs``.
-
-        Args:
-            name: The workflow.
-            inputs: Its input values (checked against its declared inputs first).
-            env: Run with this Environment.
-            labels: Labels of the execution record.
-            wait: Run it to its end (the default); False records it PENDING and returns.
-            stream: Return an :class:`ExecutionStream` of :class:`~stigmer.sdk.events.TaskChanged`
-                events instead of the final record.
-            check: Raise ExecutionFailed when the run ends FAILED or CANCELLED.
-
-        Returns:
-            The final record (``status.outputs``, ``status.tasks``); a run that reached an
-            approval is returned WAITING_APPROVAL.
-
-        Raises:
-            NotFound: There is no such workflow.
-            InvalidArgument: An input is unknown, missing or of the wrong type (``field``).
-            ExecutionFailed: The run failed or was cancelled (``check``).
-        """
-        start = self._async._start(name, inputs, env=env, labels=labels)
-        return self._client._see_through(start, wait=wait, stream=stream, check=check)
-
-
-class ExecutionClient:
+class ExecutionClient(
+    ExecutionRuns[
+        Execution,
+        ExecutionStream[Execution],
+        WorkflowExecution,
+        ExecutionStream[WorkflowExecution],
+        builtins.list[Execution],
+    ]
+):
     """Agent and workflow runs: read them, decide their approvals, stop, resume and retry them."""
 
     def __init__(self, client: Client, implementation: AsyncExecutionClient) -> None:
         self._client = client
         self._async = implementation
+
+    @property
+    def _starts(self) -> AsyncExecutionClient:
+        return self._async
+
+    def _see(self, start: Start[Any], *, wait: bool, stream: bool, check: bool) -> Any:
+        return self._client._see_through(start, wait=wait, stream=stream, check=check)
+
+    def _done(self, call: Coroutine[Any, Any, T]) -> Any:
+        return self._client._run(call)
 
     def get(self, execution_id: str) -> Execution:
         """One run (an AgentExecution or a WorkflowExecution).
@@ -460,40 +340,6 @@ class ExecutionClient:
             NotFound: There is no such run.
         """
         return self._client._run(self._async.get(execution_id))
-
-    def list(
-        self,
-        *,
-        kind: str | None = None,
-        phase: str | ExecutionPhase.ValueType | None = None,
-        parent: str | None = None,
-        definition: str | None = None,
-        session: str | None = None,
-        labels: Mapping[str, str] | None = None,
-        limit: int | None = None,
-    ) -> builtins.list[Execution]:
-        """Runs, newest first.
-
-        Args:
-            kind: "agent" or "workflow" (or the kind's name); both by default.
-            phase: Only runs in this phase ("completed", ``ExecutionPhase.FAILED``, …).
-            parent: Only runs started by this run.
-            definition: Only runs of this agent or workflow.
-            session: Only runs of this session.
-            labels: Only runs with all these labels.
-            limit: At most this many (default: all).
-        """
-        return self._client._run(
-            self._async.list(
-                kind=kind,
-                phase=phase,
-                parent=parent,
-                definition=definition,
-                session=session,
-                labels=labels,
-                limit=limit,
-            )
-        )
 
     def iter(self, *, query: ExecutionQuery | None = None) -> Iterator[Execution]:
         """Runs matching ``query`` (see :func:`execution_query`), newest first, a page at a time."""
@@ -511,147 +357,6 @@ class ExecutionClient:
             Conflict: It has finished.
         """
         return self._client._run(self._async.cancel(execution_id))
-
-    @overload
-    def approve(
-        self, execution_id: str, *, wait: bool = ..., stream: Literal[False] = ..., check: bool = ...
-    ) -> Execution: ...
-
-    @overload
-    def approve(
-        self, execution_id: str, *, wait: bool = ..., stream: Literal[True], check: bool = ...
-    ) -> ExecutionStream[Execution]: ...
-
-    def approve(
-        self, execution_id: str, *, wait: bool = True, stream: bool = False, check: bool = True
-    ) -> Execution | ExecutionStream[Execution]:
-        """Approve what a run waits for (its own approval, or one of a run it started), and
-        continue it to its end or its next approval.
-
-        Args:
-            execution_id: The waiting run.
-            wait: Continue it (the default); False only records the decision, for a worker.
-            stream: Return an :class:`ExecutionStream` of the continued run's events.
-            check: Raise ExecutionFailed when it then ends FAILED or CANCELLED.
-
-        Raises:
-            Conflict: It is not waiting for an approval.
-        """
-        decide = self._async._decider(execution_id, True, "", wait or stream)
-        return self._client._see_through(decide, wait=wait, stream=stream, check=check)
-
-    @overload
-    def reject(
-        self,
-        execution_id: str,
-        reason: str = ...,
-        *,
-        wait: bool = ...,
-        stream: Literal[False] = ...,
-        check: bool = ...,
-    ) -> Execution: ...
-
-    @overload
-    def reject(
-        self,
-        execution_id: str,
-        reason: str = ...,
-        *,
-        wait: bool = ...,
-        stream: Literal[True],
-        check: bool = ...,
-    ) -> ExecutionStream[Execution]: ...
-
-    def reject(
-        self,
-        execution_id: str,
-        reason: str = "",
-        *,
-        wait: bool = True,
-        stream: bool = False,
-        check: bool = True,
-    ) -> Execution | ExecutionStream[Execution]:
-        """Reject what a run waits for and continue it: an agent is told (with ``reason``) and
-        goes on; a workflow's approval task fails (REJECTED). Arguments as :meth:`approve`.
-
-        Raises:
-            Conflict: It is not waiting for an approval.
-        """
-        decide = self._async._decider(execution_id, False, reason, wait or stream)
-        return self._client._see_through(decide, wait=wait, stream=stream, check=check)
-
-    @overload
-    def resume(self, execution_id: str, *, stream: Literal[False] = ..., check: bool = ...) -> Execution: ...
-
-    @overload
-    def resume(
-        self, execution_id: str, *, stream: Literal[True], check: bool = ...
-    ) -> ExecutionStream[Execution]: ...
-
-    def resume(
-        self, execution_id: str, *, stream: bool = False, check: bool = True
-    ) -> Execution | ExecutionStream[Execution]:
-        """Continue a run after its last recorded step (one whose process died): steps on
-        record are replayed, never run again. On a server, its worker takes it over once
-        the lease of the one that stopped has expired, and this follows it.
-
-        Raises:
-            Conflict: It waits for an approval, or has finished.
-        """
-        return self._client._see_through(
-            self._async._resumer(execution_id), wait=True, stream=stream, check=check
-        )
-
-    @overload
-    def retry(
-        self,
-        execution_id: str,
-        *,
-        from_task: str = ...,
-        definition: Literal["pinned", "latest"] = ...,
-        wait: bool = ...,
-        stream: Literal[False] = ...,
-        check: bool = ...,
-    ) -> WorkflowExecution: ...
-
-    @overload
-    def retry(
-        self,
-        execution_id: str,
-        *,
-        from_task: str = ...,
-        definition: Literal["pinned", "latest"] = ...,
-        wait: bool = ...,
-        stream: Literal[True],
-        check: bool = ...,
-    ) -> ExecutionStream[WorkflowExecution]: ...
-
-    def retry(
-        self,
-        execution_id: str,
-        *,
-        from_task: str = "",
-        definition: Literal["pinned", "latest"] = "pinned",
-        wait: bool = True,
-        stream: bool = False,
-        check: bool = True,
-    ) -> WorkflowExecution | ExecutionStream[WorkflowExecution]:
-        """Start a new run of a finished workflow run that reuses its recorded task results:
-        every task before ``from_task`` (by default: every task that completed) keeps its
-        outputs and does not run again.
-
-        Args:
-            execution_id: The finished workflow run.
-            from_task: Run again from this task and everything after it.
-            definition: "pinned" runs the workflow version the run used; "latest" the newest.
-            wait, stream, check: As for :meth:`WorkflowClient.execute`.
-
-        Raises:
-            InvalidArgument: It is an agent run.
-            Conflict: It has not finished.
-        """
-        start = self._async._retrier(execution_id, from_task=from_task, definition=definition)
-        return self._client._see_through(start, wait=wait, stream=stream, check=check)
 
     def follow(
         self, execution_id: str, *, after_sequence: int = 0, check: bool = True
