@@ -27,7 +27,6 @@ from stigmer.runners.events import ConnectionLost, Event, PhaseChanged, Reconnec
 from stigmer.sdk.events import check_finished
 
 T = TypeVar("T")
-Sink = Callable[[Event], None]
 
 
 async def see_through(
@@ -55,18 +54,6 @@ async def see_through(
             final[:] = [event.execution]
         elif not isinstance(event, ConnectionLost | Reconnected | StepRecorded):  # no steps asked for
             yield event
-
-
-async def run_here(
-    backend: Backend, execution_id: str, *, on_event: Sink | None = None, config_model: str = ""
-) -> Execution:
-    """Run an execution in this process until it is finished or waits for a person (followed
-    while another live worker holds it); its record then."""
-    final: list[Execution] = []
-    async for event in see_through(backend, execution_id, final, run_here=True, config_model=config_model):
-        if on_event is not None:
-            on_event(event)
-    return final[0]
 
 
 def drive_sync(
@@ -145,15 +132,6 @@ def in_event_loop() -> bool:
     return True
 
 
-def exhaust(events: Generator[Event, None, T]) -> T:
-    """Run an event generator to its end, dropping the events; its result."""
-    while True:
-        try:
-            next(events)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-
-
 __all__ = [
     "FINISHED",
     "POLL_SECONDS",
@@ -162,11 +140,9 @@ __all__ = [
     "check_finished",
     "check_resumable",
     "drive_sync",
-    "exhaust",
     "in_event_loop",
     "new_agent_execution",
     "new_workflow_execution",
     "retried_execution",
-    "run_here",
     "see_through",
 ]
