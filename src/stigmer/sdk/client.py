@@ -173,12 +173,13 @@ class Client(_Opens):
             weakref.finalize(self, self._loop.close)
         return self._loop
 
-    def _run(self, coro: Awaitable[T]) -> T:
-        """Run a coroutine of the implementation on this client's own event loop."""
-        return self._private_loop().run(coro)
+    def _run(self, call: Awaitable[T]) -> T:
+        """The result of a call of the implementation that waits for nothing but the backend
+        (whose calls it makes in this thread): no event loop needed."""
+        return runs.complete_now(call)
 
     def _iterate(self, items: AsyncIterator[T]) -> Iterator[T]:
-        """An async iterator of the implementation, consumed item by item on this client's loop."""
+        """An async iterator of the implementation, consumed item by item (see :meth:`_run`)."""
         while True:
             try:
                 item = self._run(anext(items))
@@ -189,8 +190,10 @@ class Client(_Opens):
     def _see_through(
         self, start: Start[E], *, wait: bool, stream: bool, check: bool
     ) -> E | ExecutionStream[E]:
+        if not wait and not stream:
+            return self._run(start())[0]
         if not stream:
-            return self._run(self._async._wait(start, wait=wait, check=check))
+            return self._private_loop().run(self._async._wait(start, wait=wait, check=check))
         check_stream(wait)
         return self._stream(start, check=check)
 

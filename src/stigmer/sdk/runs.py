@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from stigmer.backend.protocol import Backend
 from stigmer.backend.runs import (
@@ -123,6 +123,22 @@ class PrivateLoop:
         self.close()
 
 
+def complete_now(awaitable: Awaitable[T]) -> T:
+    """The result of an awaitable that finishes without waiting for anything, such as the
+    blocking implementation's backend calls (made in this thread): no event loop needed.
+
+    Raises:
+        RuntimeError: It waited for something (that needs an event loop: a bug).
+    """
+    steps = awaitable.__await__()
+    try:
+        steps.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    steps.close()
+    raise RuntimeError("a call expected to finish at once waited for something; it needs an event loop")
+
+
 def in_event_loop() -> bool:
     """Whether this thread is running an asyncio event loop now."""
     try:
@@ -139,6 +155,7 @@ __all__ = [
     "PrivateLoop",
     "check_finished",
     "check_resumable",
+    "complete_now",
     "drive_sync",
     "in_event_loop",
     "new_agent_execution",
