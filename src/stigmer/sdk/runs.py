@@ -88,11 +88,8 @@ class PrivateLoop:
         """Run ``coro`` to its end; its result."""
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
-        if not in_event_loop():
-            return self._loop.run_until_complete(coro)
-        if self._helper is None:
-            self._helper = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stigmer-run")
-        return self._helper.submit(self._loop.run_until_complete, coro).result()
+        result: T = self._call(self._loop.run_until_complete, coro)
+        return result
 
     def close(self) -> None:
         """Close the loop (its async generators and executor first)."""
@@ -100,21 +97,21 @@ class PrivateLoop:
         if loop is None:
             return
         try:
-            self._on_loop(loop, loop.run_until_complete, loop.shutdown_asyncgens())
-            self._on_loop(loop, loop.run_until_complete, loop.shutdown_default_executor())
+            self._call(loop.run_until_complete, loop.shutdown_asyncgens())
+            self._call(loop.run_until_complete, loop.shutdown_default_executor())
         finally:
-            self._on_loop(loop, loop.close)
+            self._call(loop.close)
             if self._helper is not None:
                 self._helper.shutdown()
                 self._helper = None
 
-    def _on_loop(self, loop: asyncio.AbstractEventLoop, call: Callable[..., Any], *args: Any) -> None:
-        if self._helper is None and not in_event_loop():
-            call(*args)
-            return
-        helper = self._helper or concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stigmer-run")
-        self._helper = helper
-        helper.submit(call, *args).result()
+    def _call(self, call: Callable[..., T], *args: Any) -> T:
+        """``call(*args)`` in this thread, or in the helper thread when this one runs a loop."""
+        if not in_event_loop():
+            return call(*args)
+        if self._helper is None:
+            self._helper = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stigmer-run")
+        return self._helper.submit(call, *args).result()
 
     def __enter__(self) -> PrivateLoop:
         return self
