@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stigmer.cli.context import App, output_option, parse_pairs, pass_app
+from stigmer.cli.context import App, output_option, parse_pairs, pass_app, result_output_option
 from stigmer.cli.reads import delete_resource, list_executions, list_resources, show_execution, show_resource
 
 EXECUTION_WORDS = ("execution", "executions", "exec")
@@ -51,6 +51,7 @@ def get(
 @click.command(epilog=KIND_HELP)
 @click.argument("kind")
 @click.argument("name")
+@result_output_option
 @pass_app
 def delete(app: App, kind: str, name: str) -> None:
     """Delete the KIND resource called NAME (its history is kept).

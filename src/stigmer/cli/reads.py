@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from stigmer.cli.context import App, output_option, parse_pairs, pass_app
+from stigmer.cli.context import App, echo_result, output_option, parse_pairs, pass_app, result_output_option
 
 
 def list_resources(app: App, kind: str, *, labels: dict[str, str], limit: int | None, fmt: str) -> None:
@@ -44,7 +44,7 @@ def delete_resource(app: App, kind: str, name: str) -> None:
 
     info = kind_info(kind)
     deleted = app.backend.delete(info.message, name)
-    click.echo(f"{info.kind.lower()}/{deleted.metadata.name} deleted")
+    echo_result(app, f"{info.kind.lower()}/{deleted.metadata.name} deleted", deleted)
 
 
 def list_executions(
@@ -121,6 +121,7 @@ def add_read_and_delete(group: click.Group, kind: str, noun: str) -> None:
 
     @group.command("delete")
     @click.argument("name")
+    @result_output_option
     @pass_app
     def delete(app: App, name: str) -> None:
         delete_resource(app, kind, name)
