@@ -365,7 +365,23 @@ def check_stream(wait: bool) -> None:
         raise InvalidArgument("a stream follows the run: stream=True needs wait=True", field="wait")
 
 
-class AsyncResourceClient(Generic[R]):
+class _Awaited:
+    """The async side of the shared run methods: a start becomes a coroutine or a stream."""
+
+    _client: AsyncClient
+
+    @property
+    def _backend(self) -> Backend:
+        return self._client.backend
+
+    def _see(self, start: Start[Any], *, wait: bool, stream: bool, check: bool) -> Any:
+        return self._client._see_through(start, wait=wait, stream=stream, check=check)
+
+    def _done(self, call: Coroutine[Any, Any, T]) -> Any:
+        return call
+
+
+class AsyncResourceClient(_Awaited, Generic[R]):
     """The resources of one kind (see :class:`~stigmer.sdk.client.ResourceClient`), awaited."""
 
     def __init__(self, client: AsyncClient, kind: type[R]) -> None:
@@ -374,18 +390,8 @@ class AsyncResourceClient(Generic[R]):
         self._info = kind_info(kind)
 
     @property
-    def _backend(self) -> Backend:
-        return self._client.backend
-
-    @property
     def _starts(self) -> Any:
         return self
-
-    def _see(self, start: Start[Any], *, wait: bool, stream: bool, check: bool) -> Any:
-        return self._client._see_through(start, wait=wait, stream=stream, check=check)
-
-    def _done(self, call: Coroutine[Any, Any, T]) -> Any:
-        return call
 
     async def apply(
         self, *resources: ResourceLike | builtins.list[Any], dry_run: bool = False
@@ -847,13 +853,14 @@ class AsyncWorkflowClient(
 
 
 class AsyncExecutionClient(
+    _Awaited,
     ExecutionRuns[
         Coroutine[Any, Any, Execution],
         AsyncExecutionStream[Execution],
         Coroutine[Any, Any, WorkflowExecution],
         AsyncExecutionStream[WorkflowExecution],
         Coroutine[Any, Any, builtins.list[Execution]],
-    ]
+    ],
 ):
     """Runs (see :class:`~stigmer.sdk.client.ExecutionClient`), awaited."""
 
@@ -861,18 +868,8 @@ class AsyncExecutionClient(
         self._client = client
 
     @property
-    def _backend(self) -> Backend:
-        return self._client.backend
-
-    @property
     def _starts(self) -> AsyncExecutionClient:
         return self
-
-    def _see(self, start: Start[Any], *, wait: bool, stream: bool, check: bool) -> Any:
-        return self._client._see_through(start, wait=wait, stream=stream, check=check)
-
-    def _done(self, call: Coroutine[Any, Any, T]) -> Any:
-        return call
 
     async def get(self, execution_id: str) -> Execution:
         """One run; NotFound when there is none."""
