@@ -6,12 +6,12 @@ import click
 
 from stigmer.cli.context import (
     App,
-    add_read_and_delete,
     output_option,
     parse_pairs,
     pass_app,
     result_output_option,
 )
+from stigmer.cli.reads import add_read_and_delete
 
 
 @click.group()

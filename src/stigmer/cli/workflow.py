@@ -8,12 +8,12 @@ import click
 
 from stigmer.cli.context import (
     App,
-    add_read_and_delete,
     output_option,
     parse_pairs,
     pass_app,
     result_output_option,
 )
+from stigmer.cli.reads import add_read_and_delete
 
 if TYPE_CHECKING:
     from stigmer.resources.documents import Document

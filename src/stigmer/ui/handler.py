@@ -8,6 +8,7 @@ and, when the browser names its origin, come from this dashboard's own pages.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("stigmer.ui")
 
 MAX_BODY_BYTES = 1024 * 1024
+# A refused body is drained (read, never kept) up to this much, for this long, so its sender
+# reads the refusal instead of a reset connection.
+DISCARD_LIMIT = 16 * 1024 * 1024
+DISCARD_SECONDS = 2.0
 EVENTS = re.compile(r"^/api/executions/(?P<id>[^/]+)/events$")
 STATIC = re.compile(r"^/static/(?P<name>[a-z0-9][a-z0-9_.-]*)$")
 TYPES = {
@@ -183,6 +188,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 limit = webhooks.body_limit(hook)
                 self._json(413, {"error": f"the body is larger than {limit} bytes", "code": "TOO_LARGE"})
+                self._discard(int(length))
                 return
             raw = self.rfile.read(int(length)) if hook is not None else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
@@ -190,6 +196,19 @@ class Handler(BaseHTTPRequestHandler):
         if hook is None:
             self.close_connection = True
         self._json(answer.status, answer.body)
+
+    def _discard(self, length: int) -> None:
+        """Let a refused body drain into nothing (bounded, never kept) before the connection
+        closes: closing on a sender still writing resets the connection, and the sender would
+        see a broken pipe instead of the answer it was given."""
+        remaining = min(length, DISCARD_LIMIT)
+        with contextlib.suppress(OSError):
+            self.connection.settimeout(DISCARD_SECONDS)
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 65536))
+                if not chunk:
+                    return
+                remaining -= len(chunk)
 
     def _page(self, path: str, query: dict[str, str]) -> None:
         if path in ("/", "/index.html"):
