@@ -27,6 +27,7 @@ from stigmer.api.backend.v1.backend_pb2 import (
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.common.v1.metadata_pb2 import ResourceReference
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
+from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
 from stigmer.api.session.v1.session_pb2 import Session
 from stigmer.api.workflow.v1.workflow_pb2 import Workflow
 from stigmer.backend.codec import from_json, from_record, record_json, seal, timestamp, to_record
@@ -39,6 +40,7 @@ from stigmer.backend.protocol import (
     Page,
     R,
 )
+from stigmer.backend.sign_ins import LocalMcpSignIns, reseal_sign_ins_txn
 from stigmer.backend.vault import Vault, has_sealed_secrets, mask, mask_snapshot
 from stigmer.clock import Clock, utcnow
 from stigmer.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
@@ -74,7 +76,7 @@ def _content(rec: Record) -> tuple[Any, ...]:
     return (rec.name, rec.labels, rec.annotations, rec.tags, rec.spec)
 
 
-class LocalBackend:
+class LocalBackend(LocalMcpSignIns):
     """Every resource in one SQLite database (see DESIGN.md, Storage).
 
     Args:
@@ -501,6 +503,7 @@ class LocalBackend:
         try:
             with self.db.write() as conn:
                 count = self.vault.rotate_txn(conn, new)
+                count += reseal_sign_ins_txn(conn, self.keys, new)
         except BaseException:
             # Nothing was re-sealed: the old key seals again; the new one stays to open anything
             # another process sealed with it meanwhile.
@@ -970,6 +973,7 @@ class LocalBackend:
         self, resources: Sequence[Resource], conn: sqlite3.Connection | None = None
     ) -> None:
         """Resolve the references of many resources with one query per referenced kind."""
+        self._sign_in_status([r for r in resources if isinstance(r, McpServer)], conn)
         found = [(res, references(res)) for res in resources if has_reference_status(kind_info(res).kind)]
         wanted: dict[str, set[str]] = {}
         for _, refs in found:

@@ -234,6 +234,25 @@ class Backend(Protocol):
         """
         ...
 
+    def save_mcp_sign_in(self, server: str, credentials: str) -> None:
+        """Store an McpServer's OAuth credentials (JSON), sealed; replaces any earlier sign-in."""
+        ...
+
+    def delete_mcp_sign_in(self, server: str) -> bool:
+        """Forget an McpServer's OAuth credentials; whether there were any."""
+        ...
+
+    def read_mcp_sign_in(self, server: str, *, execution_id: str = "", worker_id: str = "") -> str:
+        """An McpServer's OAuth credentials as JSON ("" when nobody signed in); with
+        ``execution_id``, only while that execution runs (held by ``worker_id`` when given)."""
+        ...
+
+    def refresh_mcp_sign_in(
+        self, server: str, credentials: str, *, execution_id: str = "", worker_id: str = ""
+    ) -> None:
+        """Store credentials a run refreshed or obtained (checked as for :meth:`read_mcp_sign_in`)."""
+        ...
+
     def info(self) -> BackendInfo:
         """What this backend is: type, version, database, schema version, counts per kind."""
         ...

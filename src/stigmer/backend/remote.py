@@ -22,6 +22,7 @@ from stigmer.api.backend.v1 import backend_pb2 as pb
 from stigmer.api.backend.v1.backend_pb2_grpc import BackendServiceStub
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
 from stigmer.backend.protocol import DEFAULT_PAGE_SIZE, ApplyOutcome, E, ExecutionQuery, Page, R
+from stigmer.backend.remote_sign_ins import RemoteMcpSignIns
 from stigmer.backend.wire import (
     DEFAULT_PORT,
     ERROR_TYPE,
@@ -83,7 +84,7 @@ def parse_server_url(url: str) -> tuple[str, bool]:
     return (f"[{host}]:{port}" if ":" in host else f"{host}:{port}"), tls
 
 
-class RemoteBackend:
+class RemoteBackend(RemoteMcpSignIns):
     """The Backend of a `stigmer server`.
 
     Args:

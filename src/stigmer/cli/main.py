@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stigmer.cli.execution:execution",
         "List, inspect, follow, approve, resume, cancel and prune runs.",
     ),
+    "mcpserver": ("stigmer.cli.mcpserver:mcpserver", "Sign in to MCP servers behind OAuth (login, logout)."),
     "worker": ("stigmer.cli.worker:worker", "Run queued executions until stopped."),
     "env": ("stigmer.cli.env:env", "Create and change Environments: variables and sealed secrets."),
     "secrets": ("stigmer.cli.secrets:secrets", "Rotate the master key that seals every secret."),

@@ -84,8 +84,10 @@ async def _wait_for_decision(app: App, execution_id: str) -> AgentExecution:
 
 
 async def _foreground(app: App, execution_id: str, printer: LivePrinter | None, wait: bool) -> AgentExecution:
+    from stigmer.cli.mcp_sign_in import offer_sign_in
     from stigmer.engine.local import new_worker_id, run_claimed
 
+    offer_sign_in()
     worker_id = new_worker_id()
     while True:
         done = await run_claimed(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from stigmer.errors import StigmerError
+from stigmer.mcp.credentials import OAuthSettings
 from stigmer.models.types import ToolSpec
 
 DEFAULT_TOOL_TIMEOUT_S = 60.0
@@ -32,6 +33,8 @@ class ServerSpec:
     tool_timeout_s: float = DEFAULT_TOOL_TIMEOUT_S
     # From start (or connect) until its tools are listed.
     startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
+    # An HTTP server that may ask for OAuth (an McpServer resource: its sign-in is stored).
+    oauth: OAuthSettings | None = None
 
 
 @dataclass

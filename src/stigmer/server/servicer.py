@@ -26,6 +26,7 @@ from stigmer.backend.wire import error_status, pack, unpack, unpack_execution
 from stigmer.errors import InvalidArgument, StigmerError, Unavailable
 from stigmer.resources.kinds import kind_info
 from stigmer.server.auth import current_key
+from stigmer.server.sign_ins import SIGN_IN_RPCS
 
 SERVICE = "stigmer.backend.v1.BackendService"
 WATCH_POLL_SECONDS = 0.1
@@ -266,6 +267,7 @@ UNARY: dict[str, tuple[type[Message], Callable[[Backend, Any], Message]]] = {
     "RevealSecret": (pb.RevealSecretRequest, _reveal),
     "RotateMasterKey": (pb.RotateMasterKeyRequest, _rotate),
     "GetBackendInfo": (pb.GetBackendInfoRequest, _info),
+    **SIGN_IN_RPCS,
 }
 
 

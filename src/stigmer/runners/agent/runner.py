@@ -47,6 +47,7 @@ from stigmer.runners.agent.events import (
     ignore,
 )
 from stigmer.runners.agent.prompt import load_skills, session_history, system_prompt
+from stigmer.runners.agent.sign_ins import attach_sign_ins
 from stigmer.runners.agent.tools import SubAgentTool, server_specs, sub_agent_tools
 
 DEFAULT_MAX_TURNS = 25
@@ -149,6 +150,7 @@ class AgentRunner:
         # References are resolved (or the run fails, naming the missing one) before any work.
         model = self._model(agent, execution, env)
         specs = env.servers(server_specs(self.backend, agent))
+        attach_sign_ins(specs, env, self.backend, execution.metadata.id, self.worker_id)
         execution.status.model = model.id
         steps = DurableSteps(
             self.backend,

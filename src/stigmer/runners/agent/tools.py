@@ -11,6 +11,7 @@ from stigmer.errors import InvalidArgument, NotFound
 from stigmer.mcp.types import DEFAULT_TOOL_TIMEOUT_S, ServerSpec
 from stigmer.models.types import ToolSpec
 from stigmer.resources.durations import parse_duration
+from stigmer.runners.agent.sign_ins import oauth_settings
 
 
 @dataclass
@@ -65,6 +66,8 @@ def _spec(backend: Backend, agent: Agent, usage: McpServerUsage, field: str) -> 
         spec.env, spec.working_dir = dict(stdio.env), stdio.working_dir
     elif transport == "http":
         spec.url, spec.headers = http.url, dict(http.headers)
+        if usage.ref:
+            spec.oauth = oauth_settings(server)
     else:
         raise InvalidArgument(f"MCP server {name!r} has no transport", field=field)
     return spec
