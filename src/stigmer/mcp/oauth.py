@@ -88,15 +88,22 @@ class LoopbackSignIn(AbstractContextManager["LoopbackSignIn"]):
 
     Args:
         server: The McpServer's name, for the messages.
-        out: Where the URL and instructions go.
+        out: Where the instructions go.
+        url_out: Where the URL goes (``out`` by default): alone on its line, for scripts.
         timeout_s: How long :meth:`wait` waits for the redirect.
     """
 
     def __init__(
-        self, server: str, *, out: TextIO | None = None, timeout_s: float = DEFAULT_SIGN_IN_TIMEOUT_S
-    ):
+        self,
+        server: str,
+        *,
+        out: TextIO | None = None,
+        url_out: TextIO | None = None,
+        timeout_s: float = DEFAULT_SIGN_IN_TIMEOUT_S,
+    ) -> None:
         self.server = server
         self.out = out or sys.stderr
+        self.url_out = url_out or self.out
         self.timeout_s = timeout_s
         self._params: dict[str, str] | None = None
         self._arrived = threading.Event()
