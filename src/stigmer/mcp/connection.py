@@ -252,7 +252,7 @@ class ServerConnection:
             return str(cause)
         if isinstance(cause, StigmerError):  # a sign-in needed or refused: its own words
             self._hint = cause.hint or self._hint
-            return cause.message
+            return cause.message.removeprefix(f"MCP server {self.name!r} ")
         if isinstance(cause, FileNotFoundError) and not self.spec.url:
             self._hint = "install it, or give its full path"
             return f"command {self.spec.command!r} not found"

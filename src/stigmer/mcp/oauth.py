@@ -22,6 +22,7 @@ Importing this module imports the SDK; only :mod:`stigmer.mcp.connection` import
 from __future__ import annotations
 
 import html
+import logging
 import os
 import sys
 import threading
@@ -49,6 +50,10 @@ from pydantic import AnyUrl
 
 from stigmer.errors import StigmerError
 from stigmer.mcp.credentials import Credentials, OAuthSettings, SignInRequired, SignInStore
+
+# The SDK logs a failed flow with its traceback; Stigmer reports it as an error of its own.
+logging.getLogger("mcp.client.auth").addHandler(logging.NullHandler())
+logging.getLogger("mcp.client.auth").propagate = False
 
 # How long a person has to finish signing in before the wait gives up.
 DEFAULT_SIGN_IN_TIMEOUT_S = 300.0
