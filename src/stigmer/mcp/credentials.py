@@ -16,8 +16,6 @@ from typing import Any, Protocol
 
 from stigmer.errors import StigmerError
 
-GRANTS = ("authorization_code", "client_credentials")
-
 # Set where a person is at the terminal (`stigmer agent execute` in the foreground): a run's
 # server that asks for a (new) sign-in, or for more scope, gets it there rather than failing.
 # The value makes a sign-in context for a server's name (a ``LoopbackSignIn``).
@@ -138,7 +136,6 @@ class SignInRequired(StigmerError):
 
 
 __all__ = [
-    "GRANTS",
     "INTERACTIVE",
     "Credentials",
     "InvalidCredentials",

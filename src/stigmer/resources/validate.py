@@ -110,6 +110,10 @@ def _mcp_server(server: McpServer) -> None:
     if not transport:
         raise InvalidArgument("an McpServer needs exactly one of stdio or http", field="spec")
     _transport(server.spec.stdio.command if transport == "stdio" else server.spec.http.url, transport, "spec")
+    if server.spec.HasField("oauth"):
+        from stigmer.resources.mcp_oauth import validate_oauth
+
+        validate_oauth(server.spec.oauth, transport)
 
 
 def _skill(skill: Skill) -> None:
