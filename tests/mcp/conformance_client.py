@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
-
-STIGMER = Path(sys.executable).parent / "stigmer"
 
 # The tool each scenario's server offers (the auth scenarios all offer `test-tool`).
 TOOLS: dict[str, tuple[str, dict[str, Any]] | None] = {
@@ -75,6 +72,17 @@ def resources(url: str, scenario: str, context: dict[str, Any]) -> tuple[str, di
     return "\n---\n".join(json.dumps(d) for d in docs), secrets
 
 
+def stigmer(*args: str) -> int:
+    """Run one `stigmer` command in this process (one start-up for the scenario's commands)."""
+    from stigmer.cli.main import main as cli
+
+    try:
+        code = cli(list(args))
+    except SystemExit as exc:
+        code = exc.code
+    return code if isinstance(code, int) else (0 if code is None else 1)
+
+
 def main() -> int:
     """Run one scenario against the suite's server; the exit code is the run's."""
     if sys.argv[1:2] == ["--browse"]:
@@ -85,17 +93,11 @@ def main() -> int:
     context = json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT") or "{}")
     with tempfile.TemporaryDirectory(prefix="stigmer-conformance-") as tmp:
         home = Path(tmp) / "home"
-        env = {
-            **os.environ,
-            "STIGMER_HOME": str(home),
-            "STIGMER_KEYRING": "0",
-            "BROWSER": f"{sys.executable} {Path(__file__).resolve()} --browse %s",
-        }
-
-        def stigmer(*args: str) -> int:
-            return subprocess.run(
-                [str(STIGMER), *args], env=env, stdin=subprocess.DEVNULL, check=False
-            ).returncode
+        os.environ.update(
+            STIGMER_HOME=str(home),
+            STIGMER_KEYRING="0",
+            BROWSER=f"{sys.executable} {Path(__file__).resolve()} --browse %s",
+        )
 
         text, secrets = resources(url, scenario, context)
         files = Path(tmp) / "suite.yaml"

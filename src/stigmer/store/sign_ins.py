@@ -58,6 +58,11 @@ def all_rows(conn: sqlite3.Connection) -> list[SignInRow]:
     return [_row(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM mcp_sign_ins")]
 
 
+def any_stored(conn: sqlite3.Connection) -> bool:
+    """Whether any sign-in is stored."""
+    return conn.execute("SELECT 1 FROM mcp_sign_ins LIMIT 1").fetchone() is not None
+
+
 def put_txn(conn: sqlite3.Connection, row: SignInRow) -> None:
     """Store (or replace) a server's sign-in."""
     conn.execute(
@@ -79,4 +84,4 @@ def delete_txn(conn: sqlite3.Connection, server_id: str) -> bool:
     return conn.execute("DELETE FROM mcp_sign_ins WHERE server_id = ?", (server_id,)).rowcount > 0
 
 
-__all__ = ["SignInRow", "all_rows", "delete_txn", "get", "of_servers", "put_txn"]
+__all__ = ["SignInRow", "all_rows", "any_stored", "delete_txn", "get", "of_servers", "put_txn"]
