@@ -46,6 +46,11 @@ def resources(url: str, scenario: str, context: dict[str, Any]) -> tuple[str, di
     if context.get("client_secret"):
         secrets["CLIENT_SECRET"] = context["client_secret"]
         oauth["clientSecret"] = "${secrets.CLIENT_SECRET}"
+    if context.get("private_key_pem"):
+        secrets["PRIVATE_KEY"] = context["private_key_pem"]
+        oauth["privateKey"] = "${secrets.PRIVATE_KEY}"
+        oauth["tokenEndpointAuthMethod"] = "private_key_jwt"
+        oauth["signingAlgorithm"] = context.get("signing_algorithm", "ES256")
     if scenario.startswith("auth/client-credentials"):
         oauth["grant"] = "client_credentials"
     tool = TOOLS.get(scenario, AUTH_TOOL if scenario.startswith("auth/") else None)

@@ -56,6 +56,7 @@ CLIENT_SCENARIOS = [
     "auth/offline-access-not-supported",
     "auth/client-credentials-jwt",
     "auth/client-credentials-basic",
+    "auth/cross-app-access-complete-flow",
 ]
 
 

@@ -47,6 +47,7 @@ def login(app: App, name: str, env: str, timeout: float) -> None:
         )
     settings.store = MemorySignIn()
     settings.client_secret = _client_secret(app, settings.client_secret, env, name)
+    settings.private_key = _client_secret(app, settings.private_key, env, name)
     with LoopbackSignIn(name, out=sys.stderr, url_out=sys.stdout, timeout_s=timeout) as person:
         creds = asyncio.run(sign_in(server.spec.http.url, settings, person))
     app.backend.save_mcp_sign_in(server.metadata.name, creds.to_json())

@@ -114,6 +114,8 @@ class OAuthSettings:
     client_metadata_url: str = ""
     token_endpoint_auth_method: str = ""
     issuer: str = ""
+    private_key: str = field(default="", repr=False)
+    signing_algorithm: str = ""
 
 
 class InvalidCredentials(StigmerError):

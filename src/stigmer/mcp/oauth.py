@@ -38,7 +38,11 @@ from urllib.parse import parse_qs, urlparse
 import anyio
 import httpx2
 from mcp.client.auth import OAuthClientProvider, TokenStorage
-from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
+from mcp.client.auth.extensions.client_credentials import (
+    ClientCredentialsOAuthProvider,
+    PrivateKeyJWTOAuthProvider,
+    SignedJWTParameters,
+)
 from mcp.client.auth.utils import union_scopes
 from mcp.shared.auth import (
     AuthorizationCodeResult,
@@ -307,6 +311,32 @@ class _SignedIn(OAuthClientProvider):
         return await self._interaction.wait()
 
 
+class _PrivateKeyJWT(PrivateKeyJWTOAuthProvider):
+    """Machine to machine, the client authenticated by a JWT signed with its private key."""
+
+    def __init__(self, url: str, settings: OAuthSettings, storage: StoredTokens) -> None:
+        signed = SignedJWTParameters(
+            issuer=settings.client_id,
+            subject=settings.client_id,
+            signing_key=settings.private_key,
+            signing_algorithm=settings.signing_algorithm or "RS256",
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # no issuer: as for _ClientCredentials
+            super().__init__(
+                url,
+                storage,
+                settings.client_id,
+                signed.create_assertion_provider(),
+                scope=" ".join(settings.scopes) or None,
+                issuer=settings.issuer or None,
+            )
+
+    async def _initialize(self) -> None:
+        await super()._initialize()
+        _load_expiry(self)
+
+
 class _ClientCredentials(ClientCredentialsOAuthProvider):
     """Machine to machine: the run gets (and renews) its own token; no person signs in."""
 
@@ -353,6 +383,8 @@ def oauth_auth(url: str, settings: OAuthSettings, interaction: Interaction | Non
             fails the connection with :class:`SignInRequired`.
     """
     storage = StoredTokens(settings.store, settings.store.load())
+    if settings.grant == "client_credentials" and settings.token_endpoint_auth_method == "private_key_jwt":
+        return _PrivateKeyJWT(url, settings, storage)
     if settings.grant == "client_credentials":
         return _ClientCredentials(url, settings, storage)
     return _SignedIn(url, settings, storage, interaction)

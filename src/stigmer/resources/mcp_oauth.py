@@ -9,7 +9,7 @@ from stigmer.errors import InvalidArgument
 from stigmer.secrets.references import REFERENCE
 
 GRANTS = ("authorization_code", "client_credentials")
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "private_key_jwt")
 
 
 def validate_oauth(oauth: McpOAuth, transport: str) -> None:
@@ -35,13 +35,19 @@ def validate_oauth(oauth: McpOAuth, transport: str) -> None:
             hint=f"use one of: {', '.join(AUTH_METHODS)}",
         )
     secret = oauth.client_secret.strip()
-    if secret and not REFERENCE.fullmatch(secret):
+    for name, value in (("clientSecret", secret), ("privateKey", oauth.private_key.strip())):
+        if value and not REFERENCE.fullmatch(value):
+            raise InvalidArgument(
+                f"the {name} is written in the clear; McpServer specs are stored and exported as they are",
+                field=f"{field}.{name}",
+                hint="keep it in an Environment's secrets and write `${secrets.NAME}`",
+            )
+    if method == "private_key_jwt" and not (oauth.grant == "client_credentials" and oauth.private_key):
         raise InvalidArgument(
-            "the client secret is written in the clear; McpServer specs are stored and exported as they are",
-            field=f"{field}.clientSecret",
-            hint="keep it in an Environment's secrets and write `${secrets.NAME}`",
+            "private_key_jwt signs client credentials: it needs grant client_credentials and a privateKey",
+            field=f"{field}.privateKey",
         )
-    if oauth.grant == "client_credentials" and not (oauth.client_id and secret):
+    if oauth.grant == "client_credentials" and not (oauth.client_id and (secret or oauth.private_key)):
         raise InvalidArgument(
             "the client_credentials grant needs a pre-registered client: clientId and clientSecret",
             field=f"{field}.clientId",

@@ -31,6 +31,8 @@ def oauth_settings(server: McpServer) -> OAuthSettings | None:
         client_metadata_url=o.client_metadata_url,
         token_endpoint_auth_method=o.token_endpoint_auth_method,
         issuer=o.issuer,
+        private_key=o.private_key,
+        signing_algorithm=o.signing_algorithm,
     )
 
 
@@ -58,17 +60,16 @@ class BackendSignIn:
 def attach_sign_ins(
     specs: list[ServerSpec], env: RunEnvironment, backend: Backend, execution_id: str, worker_id: str
 ) -> None:
-    """Give each server that may ask for OAuth its stored sign-in, and its client secret
-    (``${secrets.X}``) from the run's environment."""
+    """Give each server that may ask for OAuth its stored sign-in, and its client secret or
+    private key (``${secrets.X}``) from the run's environment."""
     for spec in specs:
-        if spec.oauth is None:
+        oauth = spec.oauth
+        if oauth is None:
             continue
-        spec.oauth.store = BackendSignIn(
-            backend, spec.oauth.server, execution_id=execution_id, worker_id=worker_id
-        )
-        spec.oauth.client_secret = env.resolve(
-            spec.oauth.client_secret, where=f"mcpServers.{spec.name}.oauth"
-        )
+        oauth.store = BackendSignIn(backend, oauth.server, execution_id=execution_id, worker_id=worker_id)
+        where = f"mcpServers.{spec.name}.oauth"
+        oauth.client_secret = env.resolve(oauth.client_secret, where=where)
+        oauth.private_key = env.resolve(oauth.private_key, where=where)
 
 
 __all__ = ["BackendSignIn", "attach_sign_ins", "oauth_settings"]

@@ -185,6 +185,8 @@ class McpOAuth(_message.Message):
     CLIENT_METADATA_URL_FIELD_NUMBER: _builtins.int
     TOKEN_ENDPOINT_AUTH_METHOD_FIELD_NUMBER: _builtins.int
     ISSUER_FIELD_NUMBER: _builtins.int
+    PRIVATE_KEY_FIELD_NUMBER: _builtins.int
+    SIGNING_ALGORITHM_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
     """A pre-registered client; empty: registered dynamically (or a client ID metadata document)."""
     client_secret: _builtins.str
@@ -198,9 +200,15 @@ class McpOAuth(_message.Message):
     authorization server supports client ID metadata documents.
     """
     token_endpoint_auth_method: _builtins.str
-    """client_secret_basic, client_secret_post or none; empty: what the server registered."""
+    """client_secret_basic, client_secret_post, none, or private_key_jwt (client credentials
+    signed with private_key); empty: what the server registered.
+    """
     issuer: _builtins.str
     """The authorization server the pre-registered client belongs to (its issuer URL)."""
+    private_key: _builtins.str
+    """For private_key_jwt: the client's private key (PEM), a `${secrets.X}` reference."""
+    signing_algorithm: _builtins.str
+    """For private_key_jwt: the JWT signing algorithm, e.g. ES256 (default RS256)."""
     @_builtins.property
     def scopes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Scopes to ask for; empty: those the server names (WWW-Authenticate, its metadata)."""
@@ -215,10 +223,12 @@ class McpOAuth(_message.Message):
         client_metadata_url: _builtins.str = ...,
         token_endpoint_auth_method: _builtins.str = ...,
         issuer: _builtins.str = ...,
+        private_key: _builtins.str = ...,
+        signing_algorithm: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "client_metadata_url", b"client_metadata_url", "client_secret", b"client_secret", "grant", b"grant", "issuer", b"issuer", "scopes", b"scopes", "token_endpoint_auth_method", b"token_endpoint_auth_method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "client_metadata_url", b"client_metadata_url", "client_secret", b"client_secret", "grant", b"grant", "issuer", b"issuer", "private_key", b"private_key", "scopes", b"scopes", "signing_algorithm", b"signing_algorithm", "token_endpoint_auth_method", b"token_endpoint_auth_method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
