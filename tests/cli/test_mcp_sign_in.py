@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -224,6 +225,9 @@ def test_bad_oauth_settings_are_refused_on_apply(stigmer: Stigmer) -> None:
         "spec.oauth.grant": http + "oauth: {grant: password}",
         "spec.oauth": "stdio: {command: python}\n  oauth: {clientId: a}",
         "spec.oauth.clientId": http + "oauth: {grant: client_credentials}",
+        "spec.oauth.privateKey": http + "oauth: {clientId: a, grant: client_credentials, privateKey: PEM}",
+        "spec.oauth.tokenEndpointAuthMethod": http + "oauth: {tokenEndpointAuthMethod: magic}",
+        "spec.oauth.clientMetadataUrl": http + "oauth: {clientMetadataUrl: 'http://x/c.json'}",
     }
     for field, spec in bad.items():
         doc = f"apiVersion: agentic.stigmer.ai/v1\nkind: McpServer\nmetadata: {{name: m}}\nspec:\n  {spec}\n"
@@ -231,3 +235,16 @@ def test_bad_oauth_settings_are_refused_on_apply(stigmer: Stigmer) -> None:
         assert result.code == 2, (field, result)
         assert field in result.err, (field, result.err)
     assert stigmer("get", "mcpservers", check=False).err.strip() == "No mcpservers found."
+
+
+def test_a_foreground_run_signs_in_itself_where_a_browser_is_at_hand(
+    stigmer: Stigmer, notes: OAuthNotes
+) -> None:
+    apply(stigmer, notes)
+    browser = f"{sys.executable} -c 'import sys, httpx2; httpx2.get(sys.argv[1], follow_redirects=True)' %s"
+    run = stigmer("agent", "execute", "reader", "read it", env={"BROWSER": browser})
+    assert "Sign in to MCP server 'notes'" in run.err and "COMPLETED" in run.err
+    # The run kept the sign-in: the next one (with no browser) needs none.
+    assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"].startswith("yes")
+    assert "COMPLETED" in stigmer("agent", "execute", "reader", "read it again").err
+    assert notes.grants() == ["authorization_code"]
