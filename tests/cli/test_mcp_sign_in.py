@@ -35,6 +35,7 @@ spec:
       script:
         - toolCalls: [{{name: read_note, arguments: {{title: shopping}}}}]
         - toolCalls: [{{name: read_note, arguments: {{title: chores}}}}]
+        - toolCalls: [{{name: echo_token, arguments: {{}}}}]
         - text: done
   mcpServers: [notes]
 """
@@ -135,6 +136,9 @@ def test_one_login_serves_the_cli_and_a_worker_and_no_token_is_on_disk(
     assert done["status"]["phase"] == "COMPLETED", done["status"].get("error")
     assert notes.grants() == ["authorization_code"]  # one sign-in, nothing else asked
 
+    # A tool that echoes its token shows it masked, in the stream and in the record.
+    assert "called with ****" in here.err
+    assert "called with ****" in json.dumps(stigmer("execution", "get", execution_id, "-o", "json").json())
     # Neither the tokens nor the client's registration are readable in the database or its WAL.
     tokens = notes.log.read_text()
     assert "token" not in tokens  # the server logs grants, never tokens: read them from the store

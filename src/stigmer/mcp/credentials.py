@@ -116,6 +116,8 @@ class OAuthSettings:
     issuer: str = ""
     private_key: str = field(default="", repr=False)
     signing_algorithm: str = ""
+    # Told every token obtained or refreshed (a run masks them in what it records).
+    on_token: Callable[[str], None] | None = field(default=None, repr=False)
 
 
 class InvalidCredentials(StigmerError):

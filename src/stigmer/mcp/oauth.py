@@ -29,6 +29,7 @@ import threading
 import time
 import warnings
 import webbrowser
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -209,9 +210,17 @@ class StoredTokens(TokenStorage):
     token was issued; here a stored token comes back with the seconds it has left.
     """
 
-    def __init__(self, store: SignInStore, credentials: Credentials | None) -> None:
+    def __init__(
+        self,
+        store: SignInStore,
+        credentials: Credentials | None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> None:
         self.store = store
         self.credentials = credentials
+        self.on_token = on_token
+        if credentials is not None:
+            self._told(credentials.tokens)
         self._client: OAuthClientInformationFull | None = None
         if credentials and credentials.client:
             self._client = OAuthClientInformationFull.model_validate(credentials.client)
@@ -230,7 +239,14 @@ class StoredTokens(TokenStorage):
         client = self._client.model_dump(mode="json", exclude_none=True) if self._client else {}
         creds = Credentials(tokens.model_dump(mode="json", exclude_none=True), client, expires_at)
         self.credentials = creds
+        self._told(creds.tokens)
         await anyio.to_thread.run_sync(self.store.save, creds)
+
+    def _told(self, tokens: dict[str, Any]) -> None:
+        if self.on_token is not None:
+            for key in ("access_token", "refresh_token"):
+                if tokens.get(key):
+                    self.on_token(str(tokens[key]))
 
     async def get_client_info(self) -> OAuthClientInformationFull | None:
         return self._client
@@ -382,7 +398,7 @@ def oauth_auth(url: str, settings: OAuthSettings, interaction: Interaction | Non
         interaction: A person who can sign in now; None in a worker, where a needed sign-in
             fails the connection with :class:`SignInRequired`.
     """
-    storage = StoredTokens(settings.store, settings.store.load())
+    storage = StoredTokens(settings.store, settings.store.load(), settings.on_token)
     if settings.grant == "client_credentials" and settings.token_endpoint_auth_method == "private_key_jwt":
         return _PrivateKeyJWT(url, settings, storage)
     if settings.grant == "client_credentials":

@@ -70,6 +70,8 @@ def attach_sign_ins(
         where = f"mcpServers.{spec.name}.oauth"
         oauth.client_secret = env.resolve(oauth.client_secret, where=where)
         oauth.private_key = env.resolve(oauth.private_key, where=where)
+        # Tokens are masked like secrets in what the run records and shows.
+        oauth.on_token = lambda token: env.redactor.add([token])
 
 
 __all__ = ["BackendSignIn", "attach_sign_ins", "oauth_settings"]
