@@ -117,10 +117,10 @@ def _signed_in(m: Any) -> str:
     renew = ", refreshable" if s.refreshable else ""
     if not s.HasField("expires_at"):
         return "yes" + renew
-    left = s.expires_at.ToDatetime(tzinfo=UTC) - datetime.now(UTC)
-    if left.total_seconds() <= 0:
+    expires = s.expires_at.ToDatetime(tzinfo=UTC)
+    if expires <= datetime.now(UTC):
         return "expired" + renew
-    return f"yes, expires {s.expires_at.ToJsonString()}{renew}"
+    return f"yes, expires {expires:%Y-%m-%d %H:%M}Z{renew}"
 
 
 COLUMNS: dict[str, list[Column]] = {
