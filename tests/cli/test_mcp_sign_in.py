@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from stigmer.backend.local import LocalBackend
+from tests.fixtures.mcp_servers.helpdesk import helpdesk_http
 from tests.fixtures.mcp_servers.oauth import OAuthNotes, approve, oauth_notes
 
 from .helpers import Stigmer, table, write
@@ -252,3 +253,13 @@ def test_a_foreground_run_signs_in_itself_where_a_browser_is_at_hand(
     assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"].startswith("yes")
     assert "COMPLETED" in stigmer("agent", "execute", "reader", "read it again").err
     assert notes.grants() == ["authorization_code"]
+
+
+def test_login_to_a_server_without_oauth_says_so_and_stores_nothing(stigmer: Stigmer) -> None:
+    with helpdesk_http() as helpdesk:
+        doc = AGENT.format(url=helpdesk.url).split("---")[0].replace("notes", "open")
+        stigmer("apply", "-f", write(stigmer.cwd / "open.yaml", doc))
+        result = stigmer("mcpserver", "login", "open", check=False)
+    assert result.code == 1
+    assert "MCP server 'open' at " in result.err and "did not ask for a sign-in" in result.err
+    assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"] == "-"
