@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from stigmer.backend.protocol import Backend
     from stigmer.config import Config
     from stigmer.engine.engines import Engine
+    from stigmer.runners.events import DriveEvent
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,6 +73,20 @@ class App:
 
         with contextlib.suppress(Conflict):
             self.engine.submit(self.backend, execution_id)
+
+    def drive(
+        self, execution_id: str, *, after_sequence: int | None = None, wait_for_decision: bool = False
+    ) -> AsyncIterator[DriveEvent]:
+        """The engine's events of a run that this command sees through: run here by the local
+        engine on the home's store, handed to Temporal and followed, or followed on a server
+        (whose engine takes it)."""
+        return self.engine.drive(
+            self.backend,
+            execution_id,
+            run_here=self.config.backend != "cloud",
+            after_sequence=after_sequence,
+            wait_for_decision=wait_for_decision,
+        )
 
     def output(self, chosen: str | None) -> str:
         """The output format: the command's -o, else the global -o, else the config's."""

@@ -220,8 +220,9 @@ def logs(app: App, execution_id: str, follow: bool, output: str | None) -> None:
 def approve(app: App, execution_id: str, detach: bool, output: str | None) -> None:
     """Approve the tool call the execution ID waits for, and continue it.
 
-    The run continues in this terminal, unless the process that started it is still
-    waiting and takes it up first (or --detach leaves it to a worker).
+    The run continues in this terminal; when the process that started it still waits and
+    takes it up first, it runs there and this terminal shows it (--detach leaves it to a
+    worker).
     """
     _decide(app, execution_id, approved=True, reason="", detach=detach, fmt=app.output(output))
 
@@ -238,13 +239,9 @@ def reject(app: App, execution_id: str, reason: str, detach: bool, output: str |
 
 
 def _decide(app: App, execution_id: str, *, approved: bool, reason: str, detach: bool, fmt: str) -> None:
-    import time
-
     from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
-    from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
     from stigmer.backend.watch import last_step_sequence
     from stigmer.cli.runs import run_foreground
-    from stigmer.errors import Conflict
 
     waiting = app.backend.get_execution(execution_id)
     if not isinstance(waiting, AgentExecution):
@@ -268,20 +265,9 @@ def _decide(app: App, execution_id: str, *, approved: bool, reason: str, detach:
     if detach:
         app.hand_over(execution_id)
         return
-    if remote:
-        run_foreground(app, execution_id, fmt=fmt, after_sequence=after)
-        return
-    time.sleep(0.3)  # let a foreground `agent execute` that waits for this take it up first
-    if app.backend.get_execution(execution_id).status.phase != ExecutionPhase.PENDING:
-        click.echo(
-            f"It continues in the process that started it; follow: stigmer execution logs {execution_id} -f",
-            err=True,
-        )
-        return
-    try:
-        run_foreground(app, execution_id, fmt=fmt)
-    except Conflict as exc:
-        click.echo(f"{exc}", err=True)
+    # Here, or in the terminal that started it and waits for this decision: the store's claim
+    # picks one to run it, and the other shows what it does.
+    run_foreground(app, execution_id, fmt=fmt, after_sequence=after)
 
 
 @execution.command("resume")
@@ -298,19 +284,16 @@ def resume(app: App, execution_id: str, output: str | None) -> None:
     from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
     from stigmer.cli.runs import run_foreground
 
+    _check_resumable(app, execution_id)
     if isinstance(app.backend.get_execution(execution_id), WorkflowExecution):
         from stigmer.cli.workflow_runs import run_workflow_foreground
 
-        _check_resumable(app, execution_id)
         run_workflow_foreground(app, execution_id, fmt=app.output(output))
-        return
-    if app.runs_here:
-        run_foreground(app, execution_id, fmt=app.output(output))
         return
     from stigmer.backend.watch import last_step_sequence
 
-    _check_resumable(app, execution_id)
-    after = last_step_sequence(app.backend, execution_id)
+    # Against a server, show what its worker does from here on (what a run continued here shows).
+    after = 0 if app.runs_here else last_step_sequence(app.backend, execution_id)
     run_foreground(app, execution_id, fmt=app.output(output), after_sequence=after)
 
 

@@ -17,10 +17,16 @@ import click
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.cli.context import App
-from stigmer.runners.agent.events import ApprovalNeeded, RunEvent, TextDelta, ToolFinished, ToolStarted
+from stigmer.runners.events import (
+    ApprovalNeeded,
+    RunEvent,
+    TaskChanged,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+)
 
 PREVIEW = 160
-APPROVAL_POLL_SECONDS = 0.5
 
 
 def _short(value: Any) -> str:
@@ -74,54 +80,6 @@ def summary(execution: AgentExecution) -> str:
     return " · ".join(parts)
 
 
-async def _wait_for_decision(app: App, execution_id: str) -> AgentExecution:
-    while True:
-        current = app.backend.get_execution(execution_id)
-        assert isinstance(current, AgentExecution)
-        if current.status.phase != ExecutionPhase.WAITING_APPROVAL:
-            return current
-        await asyncio.sleep(APPROVAL_POLL_SECONDS)
-
-
-async def _foreground(app: App, execution_id: str, printer: LivePrinter | None, wait: bool) -> AgentExecution:
-    from stigmer.cli.mcp_sign_in import offer_sign_in
-    from stigmer.engine.local import new_worker_id, run_claimed
-
-    offer_sign_in()
-    worker_id = new_worker_id()
-    while True:
-        done = await run_claimed(
-            app.backend,
-            execution_id,
-            worker_id=worker_id,
-            on_event=printer or (lambda _: None),
-            config_model=str(app.config.extra.get("model", "")),
-        )
-        assert isinstance(done, AgentExecution)
-        if printer:
-            printer.newline()
-        if done.status.phase == ExecutionPhase.WAITING_APPROVAL and not wait:
-            click.secho(
-                f"Waiting for approval of {done.status.pending_approval.name}. Decide with "
-                f"`stigmer execution approve {execution_id}` or `stigmer execution reject {execution_id}`; "
-                "the run continues then.",
-                err=True,
-                fg="yellow",
-            )
-        if done.status.phase != ExecutionPhase.WAITING_APPROVAL or not wait:
-            return done
-        pending = done.status.pending_approval
-        click.secho(
-            f"Waiting for approval of {pending.name}: run `stigmer execution approve {execution_id}` "
-            f"(or `reject {execution_id} --reason …`) from any terminal. Ctrl-C leaves it waiting.",
-            err=True,
-            fg="yellow",
-        )
-        decided = await _wait_for_decision(app, execution_id)
-        if decided.status.phase != ExecutionPhase.PENDING:
-            return decided
-
-
 def where_runs(app: App) -> str:
     """Where runs go on when they do not run in this process."""
     if app.config.backend == "cloud":
@@ -129,71 +87,57 @@ def where_runs(app: App) -> str:
     return app.engine.describe()
 
 
-class _StopFollowing(Exception):
-    def __init__(self, execution: AgentExecution) -> None:
-        super().__init__(execution.metadata.id)
-        self.execution = execution
-
-
-def _follow_remote(
-    app: App, execution_id: str, printer: LivePrinter | None, wait: bool, after_sequence: int
+async def _render(
+    app: App, execution_id: str, printer: LivePrinter | None, wait: bool, after_sequence: int | None
 ) -> AgentExecution:
-    """Follow an execution that the server's worker (or Temporal) runs, printing what a local
-    run prints."""
-    from stigmer.api.backend.v1.backend_pb2 import ExecutionEvent
-    from stigmer.backend.wire import unpack_execution
-    from stigmer.cli.follow import follow
-    from stigmer.runners.agent.events import StepEvents
+    """Render what the engine reports of a run until it ends, or waits (and ``wait`` is off)."""
+    from stigmer.cli.mcp_sign_in import offer_sign_in
+    from stigmer.runners.events import ConnectionLost, PhaseChanged, Reconnected
 
-    step_events = StepEvents()
-    seen: list[AgentExecution] = []
-
-    def on_event(event: ExecutionEvent) -> None:
-        if event.HasField("step"):
-            if printer:
-                for run_event in step_events(event.step):
-                    printer(run_event)
-            return
-        execution = unpack_execution(event.execution)
-        assert isinstance(execution, AgentExecution)
-        previous = seen[-1].status.phase if seen else None
-        seen.append(execution)
-        if execution.status.phase != ExecutionPhase.WAITING_APPROVAL or previous == execution.status.phase:
-            return
-        if printer:
-            printer.newline()
-        pending = execution.status.pending_approval.name
-        if not wait:
+    offer_sign_in()  # a run here may sign in to an MCP server that asks, with a person present
+    where = where_runs(app)
+    final: AgentExecution | None = None
+    async for event in app.drive(execution_id, after_sequence=after_sequence, wait_for_decision=wait):
+        if isinstance(event, PhaseChanged):
+            assert isinstance(event.execution, AgentExecution)
+            final = event.execution
+            if final.status.phase == ExecutionPhase.WAITING_APPROVAL:
+                if printer:
+                    printer.newline()
+                _announce(app, execution_id, final.status.pending_approval.name, wait)
+        elif isinstance(event, ConnectionLost):
             click.secho(
-                f"Waiting for approval of {pending}. Decide with `stigmer execution approve {execution_id}` "
-                f"or `stigmer execution reject {execution_id}`; the run continues then "
-                f"(on {where_runs(app)}).",
+                f"Lost the connection: {event.message}. Reconnecting for up to {event.retry_seconds:g}s "
+                "(Ctrl-C stops watching; the execution itself goes on).",
                 err=True,
                 fg="yellow",
             )
-            raise _StopFollowing(execution)
+        elif isinstance(event, Reconnected):
+            click.secho(f"Reconnected to {where}; continuing where it left off.", err=True, fg="yellow")
+        elif printer and not isinstance(event, TaskChanged):
+            printer(event)
+    if printer:
+        printer.newline()
+    assert final is not None  # the engine reports the phase before it stops
+    return final
+
+
+def _announce(app: App, execution_id: str, pending: str, wait: bool) -> None:
+    if not wait:
+        elsewhere = "" if app.runs_here else f" (on {where_runs(app)})"
         click.secho(
-            f"Waiting for approval of {pending}: run `stigmer execution approve {execution_id}` "
-            f"(or `reject {execution_id} --reason …`) from any terminal. Ctrl-C leaves it waiting.",
+            f"Waiting for approval of {pending}. Decide with `stigmer execution approve {execution_id}` "
+            f"or `stigmer execution reject {execution_id}`; the run continues then{elsewhere}.",
             err=True,
             fg="yellow",
         )
-
-    try:
-        follow(
-            app.backend,
-            execution_id,
-            on_event,
-            after_sequence=after_sequence,
-            where=where_runs(app),
-        )
-    except _StopFollowing as stop:
-        return stop.execution
-    if printer:
-        printer.newline()
-    final = app.backend.get_execution(execution_id)
-    assert isinstance(final, AgentExecution)
-    return final
+        return
+    click.secho(
+        f"Waiting for approval of {pending}: run `stigmer execution approve {execution_id}` "
+        f"(or `reject {execution_id} --reason …`) from any terminal. Ctrl-C leaves it waiting.",
+        err=True,
+        fg="yellow",
+    )
 
 
 def run_foreground(
@@ -208,11 +152,8 @@ def run_foreground(
     started = time.perf_counter()
     remote = not app.runs_here
     try:
-        if remote:
-            app.hand_over(execution_id)
-            done = _follow_remote(app, execution_id, printer, wait_for_approval, after_sequence)
-        else:
-            done = asyncio.run(_foreground(app, execution_id, printer, wait_for_approval))
+        after = None if app.runs_here else after_sequence
+        done = asyncio.run(_render(app, execution_id, printer, wait_for_approval, after))
     except KeyboardInterrupt:
         if remote:
             click.echo(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -139,49 +138,29 @@ class _Display:
                 )
 
 
-async def _watch(app: App, execution_id: str, display: _Display | _Quiet, done: Callable[[], bool]) -> None:
-    while not done():
-        current = app.backend.get_execution(execution_id)
-        assert isinstance(current, WorkflowExecution)
-        display.show(current)
-        await asyncio.sleep(REFRESH_SECONDS)
+async def _render(app: App, execution_id: str, display: _Display | _Quiet, wait: bool) -> None:
+    """Show what the engine reports of a run (its record, redrawn as its tasks change) until
+    it ends, or waits for a person and ``wait`` is off."""
+    from stigmer.runners.events import ConnectionLost, PhaseChanged, Reconnected, TaskChanged
 
-
-async def _drive(app: App, execution_id: str, display: _Display | _Quiet, wait: bool, claim: bool) -> None:
-    """Run the execution here whenever it is runnable (``claim``), else follow it, to its end.
-
-    Another process may run it meanwhile (a worker, or `execution approve` continuing it):
-    then this follows its record until it ends or waits again.
-    """
-    from stigmer.engine.local import new_worker_id, run_claimed
-    from stigmer.errors import Conflict
-
-    worker_id = new_worker_id()
-    announced = False
-    while True:
-        current = app.backend.get_execution(execution_id)
-        assert isinstance(current, WorkflowExecution)
-        display.show(current)
-        phase = current.status.phase
-        if phase in FINISHED:
-            return
-        if phase == ExecutionPhase.WAITING_APPROVAL:
-            if not announced:
-                announced = True
-                if not _announce_approval(execution_id, wait):
-                    return
-            await asyncio.sleep(REFRESH_SECONDS)
-            continue
-        announced = False
-        if claim:
-            running = asyncio.create_task(run_claimed(app.backend, execution_id, worker_id=worker_id))
-            await _watch(app, execution_id, display, running.done)
-            try:
-                await running
-                continue
-            except Conflict:
-                pass  # another live worker runs it: follow it
-        await asyncio.sleep(REFRESH_SECONDS)
+    shown = 0.0
+    async for event in app.drive(execution_id, wait_for_decision=wait):
+        if isinstance(event, PhaseChanged):
+            assert isinstance(event.execution, WorkflowExecution)
+            display.show(event.execution)
+            shown = time.monotonic()
+            if event.execution.status.phase == ExecutionPhase.WAITING_APPROVAL:
+                _announce_approval(execution_id, wait)
+        elif isinstance(event, TaskChanged) and time.monotonic() - shown >= REFRESH_SECONDS:
+            # Task changes come in bursts (a fan-out): the table is redrawn at most this often.
+            current = app.backend.get_execution(execution_id)
+            assert isinstance(current, WorkflowExecution)
+            display.show(current)
+            shown = time.monotonic()
+        elif isinstance(event, ConnectionLost):
+            click.secho(f"Lost the connection: {event.message}. Reconnecting…", err=True, fg="yellow")
+        elif isinstance(event, Reconnected):
+            click.secho("Reconnected; continuing where it left off.", err=True, fg="yellow")
 
 
 def _announce_approval(execution_id: str, wait: bool) -> bool:
@@ -213,10 +192,9 @@ def run_workflow_foreground(app: App, execution_id: str, *, fmt: str, wait_for_a
     started = time.perf_counter()
     here = app.runs_here
     table = fmt == "table"
-    app.hand_over(execution_id)
     try:
         with _Display(workflow) if table else _Quiet() as display:
-            asyncio.run(_drive(app, execution_id, display, wait_for_approval, claim=here))
+            asyncio.run(_render(app, execution_id, display, wait_for_approval))
     except KeyboardInterrupt:
         runner = (
             f"the server at {app.config.server}" if app.config.backend == "cloud" else app.engine.describe()

@@ -14,17 +14,16 @@ same, so ``stigmer execution get/list/logs`` show the same things.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Protocol
 
 from stigmer.backend.protocol import Backend
 from stigmer.config import Config, TemporalSettings, engine_of, temporal_settings
-from stigmer.resources.kinds import Execution
+from stigmer.engine import OnDone
 
 if TYPE_CHECKING:
     from stigmer.engine.temporal.devserver import DevServer
-
-OnDone = Callable[[Execution], None]
+    from stigmer.runners.events import DriveEvent
 
 
 class Engine(Protocol):
@@ -56,6 +55,21 @@ class Engine(Protocol):
         """Run executions until ``stop`` is set (``stigmer worker``)."""
         ...
 
+    def drive(
+        self,
+        backend: Backend,
+        execution_id: str,
+        *,
+        run_here: bool = True,
+        after_sequence: int | None = None,
+        wait_for_decision: bool = False,
+    ) -> AsyncIterator[DriveEvent]:
+        """See a run through: run it in this process where this engine runs runs here (and
+        ``run_here``, false against a server), else hand it over and follow whoever runs it;
+        yield its events until it is finished or waits for a person (see
+        :func:`stigmer.engine.drive.drive`)."""
+        ...
+
     def describe(self) -> str:
         """Where this engine's work goes, for people."""
         ...
@@ -80,6 +94,26 @@ class LocalEngine:
 
         worker = Worker(backend, concurrency=concurrency, config_model=self.config_model, on_done=on_done)
         await worker.run(stop)
+
+    def drive(
+        self,
+        backend: Backend,
+        execution_id: str,
+        *,
+        run_here: bool = True,
+        after_sequence: int | None = None,
+        wait_for_decision: bool = False,
+    ) -> AsyncIterator[DriveEvent]:
+        from stigmer.engine.drive import drive
+
+        return drive(
+            backend,
+            execution_id,
+            run_here=run_here,
+            config_model=self.config_model,
+            after_sequence=after_sequence,
+            wait_for_decision=wait_for_decision,
+        )
 
     def describe(self) -> str:
         return "the local engine"

@@ -15,7 +15,6 @@ import socket
 from collections.abc import Callable
 
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
-from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.backend.protocol import Backend
 from stigmer.errors import Conflict
 from stigmer.resources.kinds import Execution
@@ -23,7 +22,6 @@ from stigmer.runners.agent.events import EventSink, ignore
 from stigmer.runners.agent.runner import AgentRunner
 
 KINDS = ("AgentExecution", "WorkflowExecution")
-CHILD_POLL_SECONDS = 0.5
 
 
 def lease_seconds() -> int:
@@ -57,17 +55,23 @@ async def run_execution(
     With ``keep_lease_on_cancel``, a run cancelled mid-way (a server shutting down) keeps its
     lease: another worker takes it over from its last recorded step once the lease expires.
     """
+    from stigmer.engine.drive import run_to_stop
+
+    async def child(child_id: str) -> Execution:
+        # A child run goes the way every run goes: claimed here, or followed while another
+        # worker holds it, until it ends or waits for a person.
+        return await run_to_stop(backend, child_id, worker_id=worker_id, config_model=config_model)
+
     seconds = lease_seconds()
     beat = asyncio.create_task(_heartbeat(backend, execution.metadata.id, worker_id, seconds))
     cancelled = False
     try:
         if isinstance(execution, AgentExecution):
-            runner = AgentRunner(backend, worker_id=worker_id, on_event=on_event, config_model=config_model)
+            runner = AgentRunner(
+                backend, worker_id=worker_id, on_event=on_event, config_model=config_model, run_child=child
+            )
             return await runner.run(execution)
         from stigmer.runners.workflow.runner import WorkflowRunner
-
-        async def child(child_id: str) -> Execution:
-            return await drive_child(backend, child_id, worker_id=worker_id, config_model=config_model)
 
         return await WorkflowRunner(backend, worker_id=worker_id, run_child=child).run(execution)
     except asyncio.CancelledError:
@@ -103,24 +107,6 @@ async def run_claimed(
     return await run_execution(
         backend, claimed, worker_id=worker_id, on_event=on_event, config_model=config_model
     )
-
-
-async def drive_child(
-    backend: Backend, child_id: str, *, worker_id: str, config_model: str = ""
-) -> Execution:
-    """Run a child execution here until it ends or waits for a person; while another live
-    worker runs it, follow it instead."""
-    while True:
-        current = backend.get_execution(child_id)
-        phase = current.status.phase
-        if phase in (ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED):
-            return current
-        if phase == ExecutionPhase.WAITING_APPROVAL:
-            return current
-        try:
-            return await run_claimed(backend, child_id, worker_id=worker_id, config_model=config_model)
-        except Conflict:
-            await asyncio.sleep(CHILD_POLL_SECONDS)
 
 
 class Worker:
@@ -197,4 +183,4 @@ class Worker:
         return callback
 
 
-__all__ = ["Worker", "drive_child", "lease_seconds", "new_worker_id", "run_claimed", "run_execution"]
+__all__ = ["Worker", "lease_seconds", "new_worker_id", "run_claimed", "run_execution"]

@@ -140,72 +140,20 @@ class AsyncExecutionStream(Generic[E]):
         created, after = await asyncio.to_thread(self._start)
         self._execution = created
         final: list[Execution] = []
-        if self._client.runs_here and not self._follow_only:
-            source = _here(self._client, created.metadata.id, final)
-        else:
-            source = _there(self._client, created.metadata.id, after, final)
+        source = runs.see_through(
+            self._client.backend,
+            created.metadata.id,
+            final,
+            run_here=self._client.runs_here and not self._follow_only,
+            config_model=self._client.default_model,
+            after_sequence=after,
+        )
         async with contextlib.aclosing(source):
             async for event in source:
                 yield event
         self._execution = cast(E, final[0])
         if self._check:
             runs.check_finished(final[0])
-
-
-async def _here(
-    client: AsyncClient, execution_id: str, final: list[Execution]
-) -> AsyncGenerator[Event, None]:
-    """Run an execution on this event loop, passing on its events as they come; then put its
-    record in ``final``."""
-    queue: asyncio.Queue[Event] = asyncio.Queue()
-    task = asyncio.ensure_future(
-        runs.run_here(
-            client.backend, execution_id, on_event=queue.put_nowait, config_model=client.default_model
-        )
-    )
-    getter: asyncio.Future[Event] | None = None
-    try:
-        while True:
-            getter = asyncio.ensure_future(queue.get())
-            await asyncio.wait([task, getter], return_when=asyncio.FIRST_COMPLETED)
-            if getter.done():
-                yield getter.result()
-                continue
-            getter.cancel()
-            while not queue.empty():
-                yield queue.get_nowait()
-            final.append(task.result())
-            return
-    finally:
-        if getter is not None:
-            getter.cancel()
-        if not task.done():
-            task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
-async def _there(
-    client: AsyncClient, execution_id: str, after: int, final: list[Execution]
-) -> AsyncGenerator[Event, None]:
-    """Follow a run that runs elsewhere, reading in threads; then put its record in ``final``."""
-    events = runs.follow_there(client.backend, execution_id, after_sequence=after)
-    try:
-        while True:
-            done, item = await asyncio.to_thread(_advance, events)
-            if done:
-                final.append(item)
-                return
-            yield item
-    finally:
-        with contextlib.suppress(ValueError):  # still running in a thread that was abandoned
-            await asyncio.to_thread(events.close)
-
-
-def _advance(events: Generator[Event, None, T]) -> tuple[bool, Any]:
-    try:
-        return False, next(events)
-    except StopIteration as stop:
-        return True, stop.value
 
 
 class AsyncClient:
@@ -291,11 +239,17 @@ class AsyncClient:
         created, after = await asyncio.to_thread(start)
         if not wait:
             return created
-        if self.runs_here:
-            final = await runs.run_here(self.backend, created.metadata.id, config_model=self.default_model)
-        else:
-            events = runs.follow_there(self.backend, created.metadata.id, after_sequence=after)
-            final = await asyncio.to_thread(runs.exhaust, events)
+        final_record: list[Execution] = []
+        async for _ in runs.see_through(
+            self.backend,
+            created.metadata.id,
+            final_record,
+            run_here=self.runs_here,
+            config_model=self.default_model,
+            after_sequence=after,
+        ):
+            pass
+        final = final_record[0]
         if check:
             runs.check_finished(final)
         return cast(E, final)

@@ -194,9 +194,13 @@ class Client:
     # -- seeing runs through ---------------------------------------------------------------
 
     def _events(self, execution_id: str, after_sequence: int = 0) -> Generator[Event, None, Execution]:
-        if self.runs_here:
-            return runs.drive_here(self.backend, execution_id, config_model=self.default_model)
-        return runs.follow_there(self.backend, execution_id, after_sequence=after_sequence)
+        return runs.drive_sync(
+            self.backend,
+            execution_id,
+            run_here=self.runs_here,
+            config_model=self.default_model,
+            after_sequence=after_sequence,
+        )
 
     def _stream(self, execution: E, *, check: bool, after_sequence: int = 0) -> ExecutionStream[E]:
         if self.runs_here and runs.in_event_loop():
@@ -207,7 +211,7 @@ class Client:
         return ExecutionStream(execution, self._events(execution.metadata.id, after_sequence), check=check)
 
     def _wait(self, execution: E, *, check: bool, after_sequence: int = 0) -> E:
-        final = runs.exhaust_blocking(self._events(execution.metadata.id, after_sequence))
+        final = runs.exhaust(self._events(execution.metadata.id, after_sequence))
         if check:
             runs.check_finished(final)
         return cast(E, final)
@@ -713,7 +717,7 @@ class ExecutionClient:
         """The events of a run that something else runs (a worker, a server, another program),
         until it is finished or waits for a person; nothing is run here."""
         current = self._backend.get_execution(execution_id)
-        events = runs.follow_there(self._backend, execution_id, after_sequence=after_sequence)
+        events = runs.drive_sync(self._backend, execution_id, run_here=False, after_sequence=after_sequence)
         return ExecutionStream(current, events, check=check)
 
 

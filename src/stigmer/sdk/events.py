@@ -3,21 +3,25 @@
 An agent run reports the events its runner emits (:class:`TextDelta`, :class:`ToolStarted`,
 :class:`ToolFinished`, :class:`ApprovalNeeded`, :class:`TurnEnded`); a workflow run reports
 a :class:`TaskChanged` each time one of its tasks changes phase or starts another attempt.
+The event types are the engine's (:mod:`stigmer.runners.events`), re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import Generic, TypeVar
 
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
-from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
+from stigmer.errors import ExecutionFailed
 from stigmer.resources.kinds import Execution
-from stigmer.runners.agent.events import (
+from stigmer.runners.events import (
     ApprovalNeeded,
+    Event,
     RunEvent,
+    TaskChanged,
+    TaskDiff,
     TextDelta,
     ToolFinished,
     ToolStarted,
@@ -27,61 +31,26 @@ from stigmer.runners.agent.events import (
 E = TypeVar("E", bound=Execution)
 
 
-@dataclass
-class TaskChanged:
-    """A task of a workflow run changed phase (or began another attempt).
-
-    Attributes:
-        name: The task; ``task[i]`` for item ``i`` of a forEach.
-        phase: ``RUNNING``, ``COMPLETED``, ``FAILED``, ``SKIPPED``, ``WAITING_APPROVAL``, …
-        attempts: Attempts made so far.
-        error: Why it failed, when it did.
-        outputs: Its outputs, once it completed.
-        child_execution_id: The run it started (agent and workflow tasks).
-    """
-
-    name: str
-    phase: str
-    attempts: int = 0
-    error: str = ""
-    outputs: dict[str, Any] = field(default_factory=dict)
-    child_execution_id: str = ""
-
-
-Event: TypeAlias = RunEvent | TaskChanged
-"""Anything an :class:`ExecutionStream` yields."""
-
-
-class TaskDiff:
-    """Turns successive records of one workflow run into the task changes between them."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, tuple[int, int]] = {}
-
-    def __call__(self, execution: Execution) -> list[TaskChanged]:
-        if not isinstance(execution, WorkflowExecution):
-            return []
-        from stigmer.resources.codec import to_dict
-        from stigmer.resources.steps import plain
-
-        changes: list[TaskChanged] = []
-        for task in execution.status.tasks:
-            state = (int(task.phase), task.attempts)
-            if task.phase == ExecutionPhase.PENDING or self.seen.get(task.name) == state:
-                continue
-            self.seen[task.name] = state
-            outputs = plain(to_dict(task.outputs)) if task.HasField("outputs") else {}
-            changes.append(
-                TaskChanged(
-                    task.name,
-                    ExecutionPhase.Name(task.phase),
-                    task.attempts,
-                    task.error.message,
-                    outputs,
-                    task.child_execution_id,
-                )
-            )
-        return changes
+def check_finished(execution: Execution) -> None:
+    """Raise :class:`ExecutionFailed`, carrying the record, when a run ended FAILED or CANCELLED."""
+    phase = execution.status.phase
+    if phase not in (ExecutionPhase.FAILED, ExecutionPhase.CANCELLED):
+        return
+    what = (
+        f"of agent {execution.spec.agent!r}"
+        if isinstance(execution, AgentExecution)
+        else f"of workflow {execution.spec.workflow!r}"
+    )
+    error = execution.status.error
+    reason = f": {error.message}" if error.message else ""
+    code = f" ({error.code})" if error.code and error.code not in ("CANCELLED",) else ""
+    raise ExecutionFailed(
+        f"{execution.kind or type(execution).__name__} {execution.metadata.id} {what} "
+        f"{ExecutionPhase.Name(phase)}{code}{reason}",
+        hint=f"its steps: client.executions.steps({execution.metadata.id!r}), "
+        f"or `stigmer execution logs {execution.metadata.id}`",
+        execution=execution,
+    )
 
 
 class ExecutionStream(Generic[E]):
@@ -133,8 +102,6 @@ class ExecutionStream(Generic[E]):
             self._done = True
             raise
         if self._check:
-            from stigmer.sdk.runs import check_finished
-
             check_finished(self.execution)
         raise StopIteration
 
@@ -163,4 +130,5 @@ __all__ = [
     "ToolFinished",
     "ToolStarted",
     "TurnEnded",
+    "check_finished",
 ]

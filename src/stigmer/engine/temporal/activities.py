@@ -389,7 +389,16 @@ class StoreActivities:
         if held.status.phase in FINISHED or held.status.phase == ExecutionPhase.WAITING_APPROVAL:
             return {"phase": ExecutionPhase.Name(held.status.phase)}
         assert isinstance(held, AgentExecution)
-        runner = AgentRunner(self.backend, worker_id=ENGINE_OWNER, config_model=self.config_model)
+        from stigmer.engine.drive import run_to_stop
+
+        async def child(child_id: str) -> Execution:
+            return await run_to_stop(
+                self.backend, child_id, worker_id=ENGINE_OWNER, config_model=self.config_model
+            )
+
+        runner = AgentRunner(
+            self.backend, worker_id=ENGINE_OWNER, config_model=self.config_model, run_child=child
+        )
         async with heartbeating(self.heartbeat_seconds):
             done = await runner.run(held)
         return {"phase": ExecutionPhase.Name(done.status.phase)}

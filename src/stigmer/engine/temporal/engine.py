@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from stigmer.backend.protocol import Backend
 from stigmer.config import TemporalSettings
-from stigmer.engine.engines import OnDone
+from stigmer.engine import OnDone
+from stigmer.errors import Conflict
+
+if TYPE_CHECKING:
+    from stigmer.runners.events import DriveEvent
 
 from .control import connect, submit
 from .worker import TemporalWorker
@@ -42,6 +49,32 @@ class TemporalEngine:
             client, backend, self.settings, activities=concurrency, config_model=self.config_model
         )
         await worker.run(stop)
+
+    async def drive(
+        self,
+        backend: Backend,
+        execution_id: str,
+        *,
+        run_here: bool = True,
+        after_sequence: int | None = None,
+        wait_for_decision: bool = False,
+    ) -> AsyncIterator[DriveEvent]:
+        """Hand the run to Temporal (when it is queued) and follow its record; nothing runs here."""
+        from stigmer.engine.drive import drive
+
+        if run_here:
+            with contextlib.suppress(Conflict):
+                client = await connect(self.settings)
+                await submit(client, backend, execution_id, self.settings)
+        async for event in drive(
+            backend,
+            execution_id,
+            run_here=False,
+            config_model=self.config_model,
+            after_sequence=after_sequence,
+            wait_for_decision=wait_for_decision,
+        ):
+            yield event
 
     def describe(self) -> str:
         s = self.settings

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -35,6 +36,7 @@ from stigmer.models.types import (
 )
 from stigmer.resources.codec import to_dict
 from stigmer.resources.durations import parse_duration
+from stigmer.resources.kinds import Execution
 from stigmer.resources.steps import AGENT, APPROVAL, COMPLETED, MODEL, TOOL, WAITING, input_of, output_of
 from stigmer.runners.agent.durable import DurableSteps
 from stigmer.runners.agent.environment import RedactingSink, RedactingTools, RunEnvironment
@@ -68,6 +70,10 @@ class _NoTools:
 
     async def call(self, name: str, arguments: dict[str, Any]) -> ToolResult:
         return ToolResult(f"unknown tool {name!r}", is_error=True)
+
+
+ChildRunner = Callable[[str], Awaitable[Execution]]
+"""Runs a child execution (by id) until it ends or waits for a person; its record then."""
 
 
 class _Stop(Exception):
@@ -104,6 +110,8 @@ class AgentRunner:
         on_event: Live events (text deltas, tool calls) for a viewer.
         config_model: The home's default model (config.yaml), if any.
         clock: Where "now" comes from.
+        run_child: Runs a sub-agent's child execution until it ends or waits, and returns
+            its record; handed in by the engine (a runner starts no runs of its own).
     """
 
     def __init__(
@@ -114,9 +122,11 @@ class AgentRunner:
         on_event: EventSink = ignore,
         config_model: str = "",
         clock: Clock = utcnow,
+        run_child: ChildRunner | None = None,
     ) -> None:
         self.backend = backend
         self.worker_id = worker_id
+        self.run_child = run_child
         self.on_event = on_event
         self.config_model = config_model
         self.clock = clock
@@ -372,8 +382,12 @@ class AgentRunner:
         raise _Stop(ExecutionPhase.WAITING_APPROVAL)
 
     async def _sub_agent(self, run: _Run, call: ToolCall, sub: SubAgentTool) -> ToolResult:
-        from stigmer.engine.local import run_claimed
-
+        if self.run_child is None:
+            raise _Stop(
+                ExecutionPhase.FAILED,
+                "NO_CHILD_RUNNER",
+                f"sub-agent {call.name!r} cannot run: this runner was given no way to run child executions",
+            )
         name = AGENT + call.name
         recorded = run.steps.next(name)
         call_input = {"callId": call.id, "arguments": call.arguments, "server": "agent", "agent": sub.agent}
@@ -393,9 +407,7 @@ class AgentRunner:
             run.steps.record(name, input=call_input, output={}, started=self.clock(), status=WAITING)
         run.emit(ToolStarted(call.name, call.arguments, "agent"))
         t0 = time.perf_counter()
-        done = await run_claimed(
-            self.backend, child_id, worker_id=self.worker_id, config_model=self.config_model
-        )
+        done = await self.run_child(child_id)
         assert isinstance(done, AgentExecution)
         failed = done.status.phase != ExecutionPhase.COMPLETED
         text = done.status.error.message if failed else done.status.output
@@ -455,4 +467,4 @@ def _retry_prompt(keys: list[str]) -> str:
     return f"Answer again with only a JSON object with the keys {', '.join(keys)}, each a string."
 
 
-__all__ = ["DEFAULT_MAX_TURNS", "AgentRunner", "ToolHost"]
+__all__ = ["DEFAULT_MAX_TURNS", "AgentRunner", "ChildRunner", "ToolHost"]
