@@ -1,17 +1,24 @@
-"""CLI start-up: wall time of `stigmer version`, `stigmer --help` and `stigmer agent list`.
+"""CLI start-up: wall time of `stigmer version`, `stigmer --help`, `stigmer agent list` and
+`stigmer get agents` on a home of 1,000 agents.
 
 Baseline: `python -c pass` with the same interpreter, measured in the same run, interleaved
-with the commands (one run of each per round) so drift hits all of them alike.
-Goal (issue): `stigmer version` under 4x `python -c pass` (median).
+with the commands (one run of each per round) so drift hits all of them alike. CPU time (user
++ system, of the child) is reported beside wall time: on a shared machine it moves less with
+the other processes' load.
+Goals: `stigmer version` under 4x `python -c pass` (median); `stigmer get agents` on 1,000
+agents under 6x (issue 18).
 
-Also reports `python -X importtime` for `stigmer agent list` (the top modules by cumulative
+Also reports `python -X importtime` for `stigmer get agents` (the top modules by cumulative
 and by self time, self time per package) and for `stigmer version`, to guide start-up work.
+Reads only: the store's durability setting (default `full`) plays no part.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,6 +44,9 @@ from bench.benchlib import (
 )
 
 GOAL_RATIO = 4.0
+GET_GOAL_RATIO = 6.0
+AGENTS = 1000
+GET_AGENTS = f"stigmer get agents ({AGENTS:,} agents)"
 BASELINE = "python -c pass"
 COMMANDS: dict[str, list[str]] = {
     BASELINE: [sys.executable, "-c", "pass"],
@@ -45,6 +55,7 @@ COMMANDS: dict[str, list[str]] = {
     "stigmer version": stigmer_cmd("version"),
     "stigmer --help": stigmer_cmd("--help"),
     "stigmer agent list": stigmer_cmd("agent", "list"),
+    GET_AGENTS: stigmer_cmd("get", "agents"),
 }
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
 
@@ -56,15 +67,38 @@ def prepare_home(home: Path) -> None:
     run_checked(stigmer_cmd("apply", "-f", str(EXAMPLES_DIR)), env=env)
 
 
-def measure(env: dict[str, str], *, runs: int, warmups: int) -> dict[str, list[float]]:
-    """Wall times (s) of every command, interleaved round by round."""
+def prepare_agents(home: Path, count: int) -> None:
+    """A home of ``count`` agents, applied through the SDK (the CLI reads them back)."""
+    code = (
+        "import sys\n"
+        "from stigmer import Agent, Client\n"
+        "with Client(home=sys.argv[1]) as client:\n"
+        "    for i in range(int(sys.argv[2])):\n"
+        "        client.agents.apply(Agent(f'agent-{i:04d}', instructions='You help. ' * 20,"
+        " model='scripted', labels={'team': f't{i % 8}'}))\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(home), str(count)], check=True)
+
+
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(
+    envs: dict[str, dict[str, str]], *, runs: int, warmups: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall times and CPU times (s) of every command, interleaved round by round."""
     samples: dict[str, list[float]] = {name: [] for name in COMMANDS}
+    cpu: dict[str, list[float]] = {name: [] for name in COMMANDS}
     for round_no in range(warmups + runs):
         for name, cmd in COMMANDS.items():
-            elapsed = run_checked(cmd, env=env)
+            before = _cpu_of_children()
+            elapsed = run_checked(cmd, env=envs.get(name, envs[""]))
             if round_no >= warmups:
                 samples[name].append(elapsed)
-    return samples
+                cpu[name].append(_cpu_of_children() - before)
+    return samples, cpu
 
 
 def import_times(env: dict[str, str], args: list[str], *, runs: int) -> list[dict[str, Any]]:
@@ -129,20 +163,24 @@ def _profile_data(modules: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def report(
-    samples: dict[str, list[float]], profiles: dict[str, list[dict[str, Any]]]
+    samples: dict[str, list[float]], cpu: dict[str, list[float]], profiles: dict[str, list[dict[str, Any]]]
 ) -> tuple[dict[str, Any], str]:
     """The JSON data and the Markdown summary."""
     base = stats(samples[BASELINE])
+    cpu_base = statistics.median(cpu[BASELINE])
     results: dict[str, Any] = {}
     rows = []
     for name, secs in samples.items():
         st = stats(secs)
         ratio_median = st.median_ms / base.median_ms
         ratio_p90 = st.p90_ms / base.p90_ms
+        cpu_median = statistics.median(cpu[name])
         results[name] = {
             **stats_dict(secs),
             "ratio_median_vs_baseline": ratio_median,
             "ratio_p90_vs_baseline": ratio_p90,
+            "cpu_median_ms": cpu_median * 1000,
+            "cpu_ratio_median_vs_baseline": cpu_median / cpu_base,
         }
         rows.append(
             [
@@ -151,12 +189,16 @@ def report(
                 fmt_ms(st.p90_ms),
                 f"{ratio_median:.2f}x",
                 f"{ratio_p90:.2f}x",
+                fmt_ms(cpu_median * 1000),
+                f"{cpu_median / cpu_base:.2f}x",
             ]
         )
     version_ratio = float(results["stigmer version"]["ratio_median_vs_baseline"])
     goal_met = version_ratio < GOAL_RATIO
     budget_ms = GOAL_RATIO * base.median_ms
-    listing = profiles["agent list"]
+    get_ratio = float(results[GET_AGENTS]["ratio_median_vs_baseline"])
+    get_met = get_ratio < GET_GOAL_RATIO
+    listing = profiles["get agents"]
     total_us = sum(float(m["self_us"]) for m in listing)
     packages = by_package(listing)
     top_self = sorted(listing, key=lambda m: float(m["self_us"]), reverse=True)[:10]
@@ -169,6 +211,13 @@ def report(
             "value": version_ratio,
             "met": goal_met,
         },
+        "get_agents_goal": {
+            "metric": f"median({GET_AGENTS}) / median(python -c pass)",
+            "target_below": GET_GOAL_RATIO,
+            "value": get_ratio,
+            "cpu_value": float(results[GET_AGENTS]["cpu_ratio_median_vs_baseline"]),
+            "met": get_met,
+        },
         "commands": results,
         "importtime": {name: _profile_data(mods) for name, mods in profiles.items()},
     }
@@ -179,12 +228,18 @@ def report(
         f"baseline `{BASELINE}` with the same interpreter. `import click` is a reference point "
         "(the floor of any command that imports click), not a goal.",
         "",
-        md_table(["command", "median ms", "p90 ms", "median ratio", "p90 ratio"], rows),
+        md_table(
+            ["command", "median ms", "p90 ms", "median ratio", "p90 ratio", "CPU ms", "CPU ratio"], rows
+        ),
         "",
         f"**Goal** `stigmer version` < {GOAL_RATIO:g}x `{BASELINE}` (median, i.e. under "
         f"{budget_ms:.1f} ms here): {version_ratio:.2f}x, **{'met' if goal_met else 'NOT met'}**.",
         "",
-        f"## `python -X importtime stigmer agent list` (median of runs; {total_us / 1000:.1f} ms of imports "
+        f"**Goal** `{GET_AGENTS}` < {GET_GOAL_RATIO:g}x `{BASELINE}` (median): {get_ratio:.2f}x "
+        f"(CPU time: {results[GET_AGENTS]['cpu_ratio_median_vs_baseline']:.2f}x), "
+        f"**{'met' if get_met else 'NOT met'}**. Reads only: durability plays no part.",
+        "",
+        f"## `python -X importtime {GET_AGENTS}` (median of runs; {total_us / 1000:.1f} ms of imports "
         "under importtime, which inflates them)",
         "",
         "Top 10 by cumulative time (a module's own time plus what it imported first):",
@@ -221,15 +276,21 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="stigmer-bench-startup-") as tmp:
         home = Path(tmp) / "home"
         prepare_home(home)
+        many = Path(tmp) / "many"
+        log(f"startup: a home of {AGENTS:,} agents")
+        prepare_agents(many, AGENTS)
+        # As a user runs it: with the bytecode cache (a shell may turn writing it off).
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         env = env_with_home(home)
+        envs = {"": env, GET_AGENTS: env_with_home(many)}
         log(f"startup: {args.warmups} warm-ups + {args.runs} runs of {len(COMMANDS)} commands")
-        samples = measure(env, runs=args.runs, warmups=args.warmups)
+        samples, cpu = measure(envs, runs=args.runs, warmups=args.warmups)
         log(f"startup: importtime x{args.importtime_runs}")
         profiles = {
-            "agent list": import_times(env, ["agent", "list"], runs=args.importtime_runs),
+            "get agents": import_times(envs[GET_AGENTS], ["get", "agents"], runs=args.importtime_runs),
             "version": import_times(env, ["version"], runs=args.importtime_runs),
         }
-    data, md = report(samples, profiles)
+    data, md = report(samples, cpu, profiles)
     data["params"] = {"runs": args.runs, "warmups": args.warmups, "importtime_runs": args.importtime_runs}
     json_path, md_path = write_results("startup", data, md)
     print(md)

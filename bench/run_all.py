@@ -1,7 +1,7 @@
 """Run every benchmark, each in its own process, then write bench/results/results.md.
 
 Usage (from the repository root):
-    .venv/bin/python bench/run_all.py [--only startup,apply,read,agent,server,workflow,temporal]
+    .venv/bin/python bench/run_all.py [--only startup,apply,read,agent,server,workflow,temporal,ui,peers]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ BENCHMARKS = {
     "workflow": "bench_workflow.py",
     "temporal": "bench_temporal.py",
     "ui": "bench_ui.py",
+    "peers": "bench_peers.py",
 }
 
 
@@ -59,6 +60,16 @@ def summary_rows() -> list[list[str]]:
             ]
         )
         rows.append(["startup", "`stigmer agent list` vs `python -c pass`", f"{listing:.1f}x", "(no goal)"])
+        get = startup.get("get_agents_goal")
+        if get:
+            rows.append(
+                [
+                    "startup",
+                    f"`stigmer get agents` (1,000 agents) < {get['target_below']:g}x `python -c pass`",
+                    f"{get['value']:.2f}x (CPU time {get['cpu_value']:.2f}x)",
+                    _verdict(bool(get["met"])),
+                ]
+            )
     apply = _load("apply")
     if apply:
         for label, ratio in apply["ratios"].items():
@@ -101,7 +112,15 @@ def summary_rows() -> list[list[str]]:
     rows += server_rows(_load("server"))
     rows += workflow_rows(_load("workflow"))
     rows += temporal_rows(_load("temporal"))
+    rows += peers_rows(_load("peers"))
     return rows
+
+
+def peers_rows(peers: dict[str, Any] | None) -> list[list[str]]:
+    """Stigmer against LangGraph, DBOS and plain Temporal: the goals of bench_peers.py."""
+    if not peers:
+        return []
+    return [["peers", goal["goal"], goal["value"], _verdict(bool(goal["met"]))] for goal in peers["goals"]]
 
 
 def temporal_rows(temporal: dict[str, Any] | None) -> list[list[str]]:

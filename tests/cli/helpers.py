@@ -50,7 +50,14 @@ LISTED_KINDS = (
 )
 
 # Variables from the developer's shell that would change what the CLI does.
-_SCRUBBED = ("STIGMER_HOME", "STIGMER_FAULTS", "STIGMER_MODEL", "ANTHROPIC_API_KEY", "OPENAI_API_KEY")
+_SCRUBBED = (
+    "STIGMER_HOME",
+    "STIGMER_FAULTS",
+    "STIGMER_MODEL",
+    "STIGMER_DURABILITY",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+)
 
 
 @dataclass(frozen=True)

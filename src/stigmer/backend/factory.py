@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stigmer.backend.protocol import Backend
-from stigmer.config import Config
+from stigmer.config import Config, durability_of
 from stigmer.errors import StigmerError
 
 
@@ -30,7 +30,9 @@ def open_backend(config: Config) -> Backend:
     from stigmer.secrets.keys import MasterKeys
 
     # Secrets are sealed with the home's master key, wherever the database file is.
-    return LocalBackend.open(config.database_path, keys=MasterKeys(config.home))
+    return LocalBackend.open(
+        config.database_path, keys=MasterKeys(config.home), durability=durability_of(config)
+    )
 
 
 __all__ = ["missing_server_extra", "open_backend"]

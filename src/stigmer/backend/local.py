@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 import getpass
 import os
-import socket
 import sqlite3
 from collections.abc import Generator, Sequence
 from datetime import UTC, timedelta
@@ -45,13 +44,10 @@ from stigmer.backend.vault import Vault, has_sealed_secrets, mask, mask_snapshot
 from stigmer.clock import Clock, utcnow
 from stigmer.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from stigmer.resources.codec import to_dict
-from stigmer.resources.inputs import resolve_inputs
 from stigmer.resources.kinds import KINDS, Execution, KindInfo, Resource, kind_info, kind_of_id
 from stigmer.resources.names import new_id, slugify, validate_label_key
 from stigmer.resources.references import has_reference_status, references
 from stigmer.resources.steps import APPROVAL, plain, transcript
-from stigmer.resources.validate import validate
-from stigmer.resources.workflow_steps import task_states
 from stigmer.secrets.keys import MasterKeys
 from stigmer.store import artifacts as artifact_store
 from stigmer.store import leases, records, retention, versions
@@ -97,10 +93,17 @@ class LocalBackend(LocalMcpSignIns):
 
     @classmethod
     def open(
-        cls, path: str | Path, *, clock: Clock = utcnow, actor: str = "", keys: MasterKeys | None = None
+        cls,
+        path: str | Path,
+        *,
+        clock: Clock = utcnow,
+        actor: str = "",
+        keys: MasterKeys | None = None,
+        durability: str = "full",
     ) -> LocalBackend:
-        """Open (creating and migrating as needed) the database at ``path``."""
-        return cls(Database.open(path), clock=clock, actor=actor, keys=keys)
+        """Open (creating and migrating as needed) the database at ``path``; ``durability`` is
+        ``full`` or ``normal`` (see :meth:`Database.open`)."""
+        return cls(Database.open(path, durability=durability), clock=clock, actor=actor, keys=keys)
 
     # -- resources ---------------------------------------------------------------------
 
@@ -210,7 +213,7 @@ class LocalBackend(LocalMcpSignIns):
             order="slug", limit=size + 1, labels=labels, after=records.decode_token(page_token, scope)
         )
         with self.db.read() as conn:
-            rows = records.list_page(conn, info.table, req)
+            rows = records.list_page(conn, info.table, req, documents=False)
             items = [mask(from_record(kind, r)) for r in rows[:size]]
             self._resolve_references(items, conn)
         token = (
@@ -253,6 +256,8 @@ class LocalBackend(LocalMcpSignIns):
             info = kind_info(res)
             if info.kind == "ApiResourceVersion":
                 raise InvalidArgument("history entries are not imported", resource=info.kind)
+            from stigmer.resources.validate import validate  # writes only: a read needs none of it
+
             slug = validate(res) if info.declarative else _system_slug(res.metadata.name, res.metadata.id)
             rec = to_record(res)
             if not rec.id or rec.version <= 0:
@@ -830,6 +835,8 @@ class LocalBackend(LocalMcpSignIns):
                 resource=info.kind,
                 hint="use create_execution for executions",
             )
+        from stigmer.resources.validate import validate
+
         return info, validate(resource)
 
     def _find(self, conn: sqlite3.Connection, info: KindInfo, ref: str) -> Record:
@@ -1000,6 +1007,8 @@ def _pin_workflow(rec: Record, workflow: Record) -> None:
     """A new run of ``workflow``: its inputs checked and completed (defaults, types), and its
     version pinned, so a later apply never changes it."""
     declared = from_record(Workflow, workflow).spec.inputs
+    from stigmer.resources.inputs import resolve_inputs
+
     rec.spec["inputs"] = resolve_inputs(declared, plain(rec.spec.get("inputs") or {}))
     if not rec.spec.get("inputs"):
         rec.spec.pop("inputs")
@@ -1157,6 +1166,8 @@ def _execution_view(conn: sqlite3.Connection, info: KindInfo, rec: Record) -> Ex
         execution.status.messages.extend(messages)
         execution.status.tool_calls.extend(calls)
     else:
+        from stigmer.resources.workflow_steps import task_states
+
         execution.status.tasks.extend(task_states(steps))
     return execution
 
@@ -1194,6 +1205,8 @@ def worker_is_gone(owner: str) -> bool:
     """
     host, _, rest = owner.partition(":")
     pid_text = rest.partition(":")[0]
+    import socket  # ~3 ms to import, for this check only
+
     if host != socket.gethostname() or not pid_text.isdigit():
         return False
     try:

@@ -15,7 +15,6 @@ from typing import Any
 import click
 from google.protobuf.message import Message
 
-from stigmer.resources.codec import to_dict
 from stigmer.resources.kinds import kind_info
 
 
@@ -205,6 +204,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def render(messages: Sequence[Message], fmt: str, *, single: bool = False, kind: str = "") -> str:
     """Resources in the chosen format; ``single`` prints one object rather than a list."""
+    # protobuf's JSON mapping is imported for -o json and -o yaml only: tables read fields.
+    from stigmer.resources.codec import to_dict
+
     if fmt == "json":
         data = [to_dict(m) for m in messages]
         return dump_json(data[0] if single and data else data)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from stigmer.cli.context import App, engine_options, output_option, pass_app
-from stigmer.config import DEFAULT_SERVER_PORT
+from stigmer.config import DEFAULT_SERVER_PORT, durability_of
 
 if TYPE_CHECKING:
     from stigmer.server.app import ServerOptions
@@ -157,6 +157,7 @@ def _options(
         max_request_bytes=max_request_mb * 1024 * 1024,
         grace_seconds=grace,
         config_model=str(app.config.extra.get("model", "")),
+        durability=durability_of(app.config),
     )
 
 

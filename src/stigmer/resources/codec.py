@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 from typing import Any, TypeVar, cast
 
-from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
@@ -35,6 +34,8 @@ def to_dict(message: Message) -> dict[str, Any]:
 
     Protobuf maps have no order; sorting them makes exports and `-o yaml` diffable.
     """
+    from google.protobuf import json_format
+
     data = json_format.MessageToDict(message)
     _sort_maps(cast(Descriptor, message.DESCRIPTOR), data)
     return data
@@ -79,6 +80,8 @@ def from_dict(cls: type[M], data: dict[str, Any], *, path: str = "") -> M:
     Raises:
         InvalidArgument: With the dotted path of the first offending field.
     """
+    from google.protobuf import json_format
+
     cleaned = _check_message(cast(Descriptor, cls.DESCRIPTOR), data, path)
     message = cls()
     try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,8 @@ class MasterKey:
     @classmethod
     def generate(cls) -> MasterKey:
         """A fresh random key with a fresh random id."""
+        import secrets  # with hashlib and hmac: only where a key is made, not on every read
+
         return cls(secrets.token_hex(4), secrets.token_bytes(KEY_BYTES))
 
 

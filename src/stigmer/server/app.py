@@ -60,6 +60,7 @@ class ServerOptions:
         engine: What runs executions: ``local`` (the worker inside, on leases) or ``temporal``
             (queued runs are handed to Temporal; the worker inside is a Temporal worker).
         temporal: Where Temporal is, with the ``temporal`` engine.
+        durability: ``full`` (commits survive a power loss) or ``normal`` (a crashed process).
     """
 
     database: Path
@@ -78,6 +79,7 @@ class ServerOptions:
     temporal: TemporalSettings | None = None
     extra_options: list[tuple[str, Any]] = field(default_factory=list)
     ui_port: int | None = None
+    durability: str = "full"
 
     @property
     def tls(self) -> bool:
@@ -141,7 +143,9 @@ class StigmerServer:
         verify: Verify | None = None,
     ) -> None:
         self.options = options
-        self.open_backend = open_backend or (lambda: LocalBackend.open(options.database))
+        self.open_backend = open_backend or (
+            lambda: LocalBackend.open(options.database, durability=options.durability)
+        )
         self._keys: KeyChecker | None = None
         if verify is None:
             self._keys = KeyChecker(options.database)

@@ -8,9 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from stigmer.errors import InvalidArgument
 from stigmer.store.migrations import check_not_newer, migrate
 
 BUSY_TIMEOUT_MS = 30_000
+# The `durability` setting, as SQLite's synchronous pragma (in WAL mode): FULL syncs the log at
+# every commit, so a commit survives a power loss; NORMAL syncs at checkpoints only, so a
+# commit survives a crashed process but the last ones may be lost with the machine.
+SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
@@ -40,12 +45,24 @@ class Database:
         self.path = path
 
     @classmethod
-    def open(cls, path: str | Path, *, migrate_schema: bool = True) -> Database:
+    def open(cls, path: str | Path, *, migrate_schema: bool = True, durability: str = "full") -> Database:
         """Open (creating if needed) and migrate the database at ``path``.
+
+        Args:
+            path: The SQLite file, or ``:memory:``.
+            migrate_schema: Bring the schema up to date.
+            durability: ``full`` (commits survive a power loss) or ``normal`` (they survive
+                a crashed process); see :data:`SYNCHRONOUS`.
 
         Raises:
             SchemaTooNew: The file was written by a newer Stigmer; it is not modified.
+            InvalidArgument: ``durability`` is neither ``full`` nor ``normal``.
         """
+        synchronous = SYNCHRONOUS.get(durability)
+        if synchronous is None:
+            raise InvalidArgument(
+                f"invalid durability {durability!r}", field="durability", hint="use full or normal"
+            )
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +73,7 @@ class Database:
             # Checked before any pragma that writes, so a newer database stays untouched.
             check_not_newer(conn, path)
             _enable_wal(conn)
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
             if migrate_schema:
                 migrate(conn, path)
         except BaseException:
@@ -92,4 +109,4 @@ class Database:
         self.conn.close()
 
 
-__all__ = ["BUSY_TIMEOUT_MS", "Database"]
+__all__ = ["BUSY_TIMEOUT_MS", "SYNCHRONOUS", "Database"]

@@ -21,7 +21,8 @@ def temporary_backend(*, clock: Clock = utcnow) -> Iterator[LocalBackend]:
         'local'
     """
     with tempfile.TemporaryDirectory(prefix="stigmer-test-") as home:
-        backend = LocalBackend.open(Path(home) / "local.db", clock=clock)
+        # Thrown away afterwards: commits need not survive a power loss.
+        backend = LocalBackend.open(Path(home) / "local.db", clock=clock, durability="normal")
         try:
             yield backend
         finally:

@@ -30,7 +30,8 @@ def sandbox(*resources: ResourceLike, model: str = SCRIPTED) -> Iterator[Client]
     """A :class:`~stigmer.sdk.client.Client` on a fresh Stigmer home in a temporary
     directory, removed afterwards.
 
-    Runs happen in this process, on the home's own SQLite file. Its master key is kept in a
+    Runs happen in this process, on the home's own SQLite file (``durability: normal``: it is
+    thrown away). Its master key is kept in a
     file of the home, never in the OS keyring, and agents that name no model use ``model``
     (the offline ``scripted`` one by default), so nothing reaches a paid API by accident.
 
@@ -44,7 +45,8 @@ def sandbox(*resources: ResourceLike, model: str = SCRIPTED) -> Iterator[Client]
 
     with tempfile.TemporaryDirectory(prefix="stigmer-sandbox-") as directory:
         home = Path(directory)
-        save_config(Config(home=home, extra={"model": model} if model else {}))
+        # A home deleted at the end needs no commit to survive a power loss: no fsync per step.
+        save_config(Config(home=home, durability="normal", extra={"model": model} if model else {}))
         # A key file that exists is always used: the keyring is never touched.
         MasterKeys(home, backend=FileKeys(home / MASTER_KEY_FILE)).ensure()
         with Client(home=home) as client:

@@ -1,0 +1,573 @@
+"""Stigmer against its peers, in one run: a chain of N trivial Python steps through each one's
+public API, each at its documented durability, and a fan-out of N Python steps against plain
+Temporal's.
+
+Each case runs in a child process of this one (one process tree; no engine's imports or
+globals leak into another's), on a fresh SQLite file in a temporary directory:
+
+- **Stigmer, Python**: a workflow of N ``@task`` steps (``bench/peer_steps.py``), ``t{i}``
+  depending on ``t{i-1}`` with ``v: ${tasks.t{i-1}.outputs.v}``, applied and run through
+  ``stigmer.Client`` (``client.workflows.execute``), at ``durability: full`` and ``normal``.
+- **Stigmer, set**: the same chain of ``set`` tasks (``v: ${tasks.t{i-1}.outputs.v + 1}``),
+  both settings.
+- **Stigmer, fan-out**: N independent ``@task`` steps and a join, both settings.
+- **LangGraph**: a ``StateGraph`` of N nodes in a line, compiled with ``SqliteSaver``
+  (WAL, SQLite's default ``synchronous=FULL``), invoked with ``durability="sync"`` (each
+  step's checkpoint written before the next starts, as Stigmer's journal) and with its
+  default ``"async"``.
+- **DBOS Transact** on SQLite: one ``@DBOS.workflow`` calling a ``@DBOS.step`` N times
+  (rollback journal, ``synchronous=FULL``: SQLite's defaults, which DBOS keeps).
+- **plain temporalio**: ``bench/plain_temporal.py``'s chain and fan-out of trivial
+  activities on ``temporal server start-dev`` with its history in a SQLite file
+  (``--db-filename``), 100 activities at once.
+
+Every case's child is started and warmed up (one untimed run; Temporal: runs of 10), then
+the parent runs rounds of one timed run of each case, interleaved (the order reversed every
+other round), so the disk's and the machine's drift hits every engine alike: ``--rounds``
+(Temporal: ``--temporal-rounds``); medians. Per step = run time / N. In the same run, the cost
+of one durable commit is measured (an INSERT in its own transaction, WAL, ``synchronous=FULL``
+and ``NORMAL``), at the start and at the end: fsync times on a shared machine vary by 10x with
+the other processes' disk traffic, so compare within a run.
+
+Goals (issue 18): Python chain at ``full`` at least 3x faster per step than LangGraph and DBOS;
+``set`` chain at ``full`` at most 2 durable commits' time per task, at ``normal`` under 0.25 ms;
+fan-out at least 10x faster per step than plain Temporal's fan-out.
+
+The peers are in the ``bench`` extra: ``.venv/bin/pip install -e '.[bench]'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+if not __package__:  # run as a script (python bench/bench_peers.py): make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.benchlib import ROOT, fmt_ms, log, md_table, write_results
+
+CASES: dict[str, dict[str, str]] = {
+    "stigmer-python-full": {"label": "Stigmer `@task` chain, `Client`", "durability": "full"},
+    "stigmer-python-normal": {"label": "Stigmer `@task` chain, `Client`", "durability": "normal"},
+    "stigmer-set-full": {"label": "Stigmer `set` chain, `Client`", "durability": "full"},
+    "stigmer-set-normal": {"label": "Stigmer `set` chain, `Client`", "durability": "normal"},
+    "stigmer-fanout-full": {"label": "Stigmer `@task` fan-out, `Client`", "durability": "full"},
+    "stigmer-fanout-normal": {"label": "Stigmer `@task` fan-out, `Client`", "durability": "normal"},
+    "langgraph-sync": {
+        "label": "LangGraph + SqliteSaver, `durability='sync'`",
+        "durability": "WAL, synchronous=FULL, checkpoint before the next step",
+    },
+    "langgraph-async": {
+        "label": "LangGraph + SqliteSaver, `durability='async'` (its default)",
+        "durability": "WAL, synchronous=FULL, checkpoint while the next step runs",
+    },
+    "dbos": {"label": "DBOS Transact on SQLite", "durability": "rollback journal, synchronous=FULL"},
+    "temporal-chain": {
+        "label": "plain temporalio chain, dev server",
+        "durability": "server-side (dev server, SQLite file)",
+    },
+    "temporal-fanout": {
+        "label": "plain temporalio fan-out, dev server",
+        "durability": "server-side (dev server, SQLite file)",
+    },
+}
+INSTALL_HINT = "the peers are in the bench extra: .venv/bin/pip install -e '.[bench]'"
+
+
+# ---------------------------------------------------------------------------- children
+# Each child sets its engine up, runs once untimed, says "ready", then runs once per "run"
+# line on stdin and answers the seconds, until "stop": the parent interleaves the cases.
+
+Runner = Callable[[str], float]
+
+
+@contextmanager
+def _stigmer(kind: str, durability: str, n: int) -> Iterator[tuple[Runner, dict[str, Any]]]:
+    from bench.peer_steps import step
+    from stigmer import Client, Workflow
+    from stigmer.sdk import Task, set_task
+
+    tasks: list[Task]
+    if kind == "python":
+        tasks = [step.step("t0", v=-1)]
+        tasks += [
+            step.step(f"t{i}", v=f"${{tasks.t{i - 1}.outputs.v}}", depends_on=[f"t{i - 1}"])
+            for i in range(1, n)
+        ]
+        outputs, expected = {"v": f"${{tasks.t{n - 1}.outputs.v}}"}, n - 1
+    elif kind == "set":
+        tasks = [set_task("t0", {"v": 0})]
+        tasks += [
+            set_task(f"t{i}", {"v": f"${{tasks.t{i - 1}.outputs.v + 1}}"}, depends_on=[f"t{i - 1}"])
+            for i in range(1, n)
+        ]
+        outputs, expected = {"v": f"${{tasks.t{n - 1}.outputs.v}}"}, n - 1
+    else:
+        tasks = [step.step(f"t{i}", v=i - 1) for i in range(n)]
+        tasks.append(
+            step.step("join", v=f"${{tasks.t{n - 1}.outputs.v}}", depends_on=[f"t{i}" for i in range(n)])
+        )
+        outputs, expected = {"v": "${tasks.join.outputs.v}"}, n
+    workflow = Workflow("peers", tasks=tasks, outputs=outputs)
+    with tempfile.TemporaryDirectory(prefix="stigmer-bench-peers-") as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        (home / "config.yaml").write_text(f"durability: {durability}\n", encoding="utf-8")
+        with Client(home=home) as client:
+            client.workflows.apply(workflow)
+            conn = client.backend.db.conn  # type: ignore[attr-defined]
+
+            def run(_: str) -> float:
+                start = time.perf_counter()
+                done = client.workflows.execute("peers", {})
+                seconds = time.perf_counter() - start
+                value = dict(done.status.outputs).get("v")
+                if value != expected:
+                    raise RuntimeError(f"stigmer {kind}: v={value!r}, expected {expected}")
+                return seconds
+
+            yield run, {"pragma_synchronous": conn.execute("PRAGMA synchronous").fetchone()[0]}
+
+
+@contextmanager
+def _langgraph(durability: str, n: int) -> Iterator[tuple[Runner, dict[str, Any]]]:
+    from typing import TypedDict
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    from langgraph.graph import END, START, StateGraph
+
+    from bench.peer_steps import plus_one
+
+    class State(TypedDict):
+        v: int
+
+    def node(state: State) -> State:
+        return {"v": plus_one(state["v"])}
+
+    # Untyped: the peers' stubs differ between their versions (and are absent without the extra).
+    graph: Any = StateGraph(State)
+    for i in range(n):
+        graph.add_node(f"t{i}", node)
+    graph.add_edge(START, "t0")
+    for i in range(1, n):
+        graph.add_edge(f"t{i - 1}", f"t{i}")
+    graph.add_edge(f"t{n - 1}", END)
+    runs = iter(range(1_000_000))
+    with tempfile.TemporaryDirectory(prefix="stigmer-bench-peers-") as tmp:
+        conn = sqlite3.connect(Path(tmp) / "langgraph.db", check_same_thread=False)
+        app: Any = graph.compile(checkpointer=SqliteSaver(conn))
+
+        def run(_: str) -> float:
+            config: Any = {"configurable": {"thread_id": f"run-{next(runs)}"}, "recursion_limit": n + 10}
+            start = time.perf_counter()
+            result = app.invoke({"v": -1}, config, durability=durability)
+            seconds = time.perf_counter() - start
+            if result["v"] != n - 1:
+                raise RuntimeError(f"langgraph: v={result['v']!r}, expected {n - 1}")
+            return seconds
+
+        extra: dict[str, Any] = {}
+        yield run, extra
+        extra["pragmas"] = {
+            "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
+            "synchronous": conn.execute("PRAGMA synchronous").fetchone()[0],
+        }
+        conn.close()
+
+
+@contextmanager
+def _dbos(n: int) -> Iterator[tuple[Runner, dict[str, Any]]]:
+    from dbos import DBOS
+
+    from bench.peer_steps import plus_one
+
+    with tempfile.TemporaryDirectory(prefix="stigmer-bench-peers-") as tmp:
+        path = Path(tmp) / "dbos.sqlite"
+        DBOS(config={"name": "bench-peers", "system_database_url": f"sqlite:///{path}"})
+
+        @DBOS.step()
+        def step(v: int) -> int:
+            return plus_one(v)
+
+        @DBOS.workflow()
+        def chain(count: int) -> int:
+            v = -1
+            for _ in range(count):
+                v = step(v)
+            return v
+
+        DBOS.launch()
+
+        def run(_: str) -> float:
+            start = time.perf_counter()
+            value = chain(n)
+            seconds = time.perf_counter() - start
+            if value != n - 1:
+                raise RuntimeError(f"dbos: v={value!r}, expected {n - 1}")
+            return seconds
+
+        extra: dict[str, Any] = {}
+        try:
+            yield run, extra
+        finally:
+            DBOS.destroy()
+        conn = sqlite3.connect(path)
+        extra["pragmas"] = {
+            "journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0],
+            "synchronous (DBOS sets none: SQLite's default)": conn.execute("PRAGMA synchronous").fetchone()[
+                0
+            ],
+        }
+        conn.close()
+
+
+@contextmanager
+def _temporal(n: int) -> Iterator[tuple[Runner, dict[str, Any]]]:
+    import asyncio
+
+    from temporalio.client import Client as TemporalClient
+    from temporalio.worker import Worker
+
+    from bench.plain_temporal import PlainChain, PlainFanOut, step
+    from stigmer.engine.temporal.devserver import binary, free_port
+    from stigmer.engine.temporal.worker import DEFAULT_ACTIVITIES, sandbox
+
+    loop = asyncio.new_event_loop()
+    runs = iter(range(1_000_000))
+    with tempfile.TemporaryDirectory(prefix="stigmer-bench-peers-") as tmp:
+        port = free_port()
+        command = [binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--headless"]
+        command += ["--log-level", "error", "--db-filename", str(Path(tmp) / "temporal.db")]
+        server = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+        async def connect() -> TemporalClient:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    return await TemporalClient.connect(f"127.0.0.1:{port}")
+                except RuntimeError:
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.2)
+
+        try:
+            client = loop.run_until_complete(connect())
+
+            async def make_worker() -> Worker:  # in the loop: the sandbox checks the workflows there
+                return Worker(
+                    client,
+                    task_queue="peers",
+                    workflows=[PlainChain, PlainFanOut],
+                    activities=[step],
+                    workflow_runner=sandbox(),
+                    max_concurrent_activities=DEFAULT_ACTIVITIES,
+                )
+
+            worker = loop.run_until_complete(make_worker())
+
+            async def execute(kind: str, size: int) -> float:
+                workflow, expected = (
+                    (PlainChain.run, size - 1) if kind == "chain" else (PlainFanOut.run, size)
+                )
+                await asyncio.sleep(1.0)  # quiet before each run, as bench_temporal.py
+                start = time.perf_counter()
+                value = await client.execute_workflow(
+                    workflow, size, id=f"{kind}-{next(runs)}", task_queue="peers"
+                )
+                seconds = time.perf_counter() - start
+                if value != expected:
+                    raise RuntimeError(f"temporal {kind}: {value}, expected {expected}")
+                return seconds
+
+            loop.run_until_complete(worker.__aenter__())
+
+            def run(kind: str) -> float:
+                if kind == "warm-up":
+                    loop.run_until_complete(execute("chain", 10))
+                    return loop.run_until_complete(execute("fanout", 10))
+                return loop.run_until_complete(execute(kind, n))
+
+            try:
+                yield run, {}
+            finally:
+                loop.run_until_complete(worker.__aexit__(None, None, None))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _session(case: str, n: int) -> AbstractContextManager[tuple[Runner, dict[str, Any]]]:
+    if case.startswith("stigmer-"):
+        _, kind, durability = case.split("-")
+        return _stigmer(kind, durability, n)
+    if case.startswith("langgraph-"):
+        return _langgraph(case.split("-")[1], n)
+    if case == "dbos":
+        return _dbos(n)
+    if case == "temporal":
+        return _temporal(n)
+    raise SystemExit(f"unknown case {case}")
+
+
+def child(case: str, n: int) -> None:
+    """Serve one case: warm up, then one run per "run [KIND]" line on stdin, until "stop"."""
+    with _session(case, n) as (run, extra):
+        run("warm-up")
+        print("ready", flush=True)
+        for line in sys.stdin:
+            words = line.split()
+            if not words or words[0] != "run":
+                break
+            print(json.dumps({"seconds": run(words[1] if len(words) > 1 else "")}), flush=True)
+    print(json.dumps(extra), flush=True)
+
+
+# ---------------------------------------------------------------------------- parent
+
+
+def commit_ms(tmp: Path, synchronous: str, commits: int = 300) -> float:
+    """Median time of one durable commit: an INSERT in its own transaction, WAL."""
+    conn = sqlite3.connect(tmp / f"commit-{synchronous}-{time.time_ns()}.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    times = []
+    for _ in range(commits):
+        start = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t (v) VALUES (?)", ("x" * 200,))
+        conn.execute("COMMIT")
+        times.append(time.perf_counter() - start)
+    conn.close()
+    return statistics.median(times) * 1000
+
+
+class Child:
+    """One case's child process, driven over its stdin and stdout."""
+
+    def __init__(self, case: str, n: int, log_file: IO[str]) -> None:
+        self.case = case
+        self.log_file = log_file
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--child", case, "--steps", str(n)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+            cwd=ROOT,
+        )
+
+    def ready(self) -> str:
+        """ "" when it warmed up, else why it could not."""
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() == "ready":
+            return ""
+        self.proc.wait()
+        self.log_file.seek(0)
+        err = self.log_file.read()
+        tail = (err.strip().splitlines() or ["(no output)"])[-1]
+        if "ModuleNotFoundError" in err:
+            return f"not installed ({tail}); {INSTALL_HINT}"
+        return f"failed: {tail}"
+
+    def ask(self, line: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer:
+            self.proc.wait()
+            self.log_file.seek(0)
+            raise RuntimeError(f"{self.case} stopped: {self.log_file.read()[-2000:]}")
+        data: dict[str, Any] = json.loads(answer)
+        return data
+
+    def stop(self) -> dict[str, Any]:
+        extra = self.ask("stop")
+        self.proc.wait(timeout=120)
+        return extra
+
+
+def _entry(case: str, runs: list[float], n: int, extra: dict[str, Any]) -> dict[str, Any]:
+    median = statistics.median(runs)
+    return {
+        **CASES[case],
+        "steps": n,
+        "runs_ms": [t * 1000 for t in runs],
+        "median_run_ms": median * 1000,
+        "per_step_ms": median * 1000 / n,
+        **extra,
+    }
+
+
+def measure(n: int, rounds: int, temporal_rounds: int, only: list[str]) -> dict[str, Any]:
+    """Every case warmed up in its own child, then rounds of one run of each, interleaved."""
+    skipped: dict[str, str] = {}
+    runs: dict[str, list[float]] = {}
+    extras: dict[str, dict[str, Any]] = {}
+    children = [c for c in CASES if not c.startswith("temporal")] + ["temporal"]
+    children = [c for c in children if not only or any(c.startswith(o) for o in only)]
+    with tempfile.TemporaryDirectory(prefix="stigmer-bench-peers-") as tmp:
+        commits = {"full": commit_ms(Path(tmp), "FULL"), "normal": commit_ms(Path(tmp), "NORMAL")}
+        log(f"one commit: FULL {commits['full']:.3f} ms, NORMAL {commits['normal']:.3f} ms")
+        logs = {case: (Path(tmp) / f"{case}.log").open("w+", encoding="utf-8") for case in children}
+        started: dict[str, Child] = {}
+        for case in children:  # one at a time: a warm-up is a full run
+            log(f"{case}: warming up")
+            child = Child(case, n, logs[case])
+            why = child.ready()
+            if why:
+                log(f"{case}: {why}")
+                for name in CASES:
+                    if name.startswith(case):
+                        skipped[name] = why
+            else:
+                started[case] = child
+        order = [c for c in CASES if any(c.startswith(s) for s in started)]
+        for r in range(max(rounds, temporal_rounds)):
+            for name in order if r % 2 == 0 else reversed(order):
+                case = "temporal" if name.startswith("temporal") else name
+                if r >= (temporal_rounds if case == "temporal" else rounds):
+                    continue
+                kind = name.split("-")[1] if case == "temporal" else ""
+                seconds = float(started[case].ask(f"run {kind}".strip())["seconds"])
+                runs.setdefault(name, []).append(seconds)
+                steps = n + 1 if "fanout" in name else n
+                log(f"round {r + 1}: {name}: {seconds * 1000 / steps:.3f} ms/step")
+        for case, child in started.items():
+            extras[case] = child.stop()
+        commits["full_again"] = commit_ms(Path(tmp), "FULL")
+        for handle in logs.values():
+            handle.close()
+    results = {
+        name: _entry(name, runs[name], n + 1 if "fanout" in name else n, extras.get(name, {}))
+        for name in order
+        if name in runs
+    }
+    return {"cases": results, "skipped": skipped, "commit_ms": commits}
+
+
+def goals(data: dict[str, Any]) -> list[dict[str, Any]]:
+    cases = data["cases"]
+    out: list[dict[str, Any]] = []
+
+    def per(name: str) -> float | None:
+        return cases[name]["per_step_ms"] if name in cases else None
+
+    def add(goal: str, value: str, met: bool | None) -> None:
+        out.append({"goal": goal, "value": value, "met": met})
+
+    python_full = per("stigmer-python-full")
+    for peer in ("langgraph-sync", "dbos"):
+        other = per(peer)
+        if python_full is not None and other is not None:
+            ratio = other / python_full
+            add(f"`@task` chain at full >= 3x faster per step than {peer}", f"{ratio:.2f}x", ratio >= 3)
+    commit = data["commit_ms"]["full"]
+    set_full, set_normal = per("stigmer-set-full"), per("stigmer-set-normal")
+    if set_full is not None:
+        add(
+            "`set` chain at full <= 2 durable commits per task",
+            f"{set_full:.3f} ms = {set_full / commit:.2f} commits ({commit:.3f} ms each)",
+            set_full <= 2 * commit,
+        )
+    if set_normal is not None:
+        add("`set` chain at normal < 0.25 ms per task", f"{set_normal:.3f} ms", set_normal < 0.25)
+    fan, plain = per("stigmer-fanout-full"), per("temporal-fanout")
+    if fan is not None and plain is not None:
+        add(
+            "fan-out at full >= 10x faster per step than plain Temporal's",
+            f"{plain / fan:.1f}x",
+            plain / fan >= 10,
+        )
+    return out
+
+
+def markdown(data: dict[str, Any], n: int, rounds: int, temporal_rounds: int) -> str:
+    cases = data["cases"]
+    base = cases.get("stigmer-python-full")
+    rows = []
+    for entry in cases.values():
+        ratio = f"{entry['per_step_ms'] / base['per_step_ms']:.2f}x" if base else ""
+        rows.append(
+            [
+                entry["label"],
+                entry["durability"],
+                f"{entry['steps']:,}",
+                fmt_ms(entry["median_run_ms"]),
+                f"**{entry['per_step_ms']:.3f}**",
+                ratio,
+            ]
+        )
+    for name, why in data["skipped"].items():
+        rows.append([CASES[name]["label"], CASES[name]["durability"], "", "", why, ""])
+    commits = data["commit_ms"]
+    lines = [
+        "# Stigmer and its peers",
+        "",
+        f"A chain of {n:,} trivial Python steps (and a fan-out of {n:,} and a join) through each engine's "
+        f"public API, each case in its own child process of one run, warmed up, then {rounds} rounds of "
+        f"one timed run of each, interleaved (plain Temporal: {temporal_rounds}); medians. "
+        "See `bench/README.md`.",
+        "",
+        md_table(
+            ["engine", "durability", "steps", "run ms", "ms / step", "vs Stigmer `@task` at full"], rows
+        ),
+        "",
+        f"One durable commit in this run (an INSERT in its own transaction, WAL): synchronous=FULL "
+        f"{commits['full']:.3f} ms (again at the end: {commits['full_again']:.3f} ms), NORMAL "
+        f"{commits['normal']:.3f} ms.",
+        "",
+        "Goals (issue 18):",
+        "",
+    ]
+    for goal in data["goals"]:
+        verdict = "**met**" if goal["met"] else "**NOT met**"
+        lines.append(f"- {goal['goal']}: {goal['value']}: {verdict}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1000, help="steps per chain and fan-out (default 1000)")
+    parser.add_argument("--rounds", type=int, default=3, help="timed runs of each case (default 3)")
+    parser.add_argument("--temporal-rounds", type=int, default=1, help="timed runs on Temporal (default 1)")
+    parser.add_argument(
+        "--only", default="", help="comma-separated case prefixes (stigmer,langgraph,dbos,temporal)"
+    )
+    parser.add_argument("--child", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child, args.steps)
+        return 0
+    only = [o.strip() for o in args.only.split(",") if o.strip()]
+    data = measure(args.steps, args.rounds, args.temporal_rounds, only)
+    data["goals"] = goals(data)
+    data.update({"steps": args.steps, "rounds": args.rounds, "temporal_rounds": args.temporal_rounds})
+    md = markdown(data, args.steps, args.rounds, args.temporal_rounds)
+    print(md)
+    json_path, md_path = write_results("peers", data, md)
+    log(f"peers: wrote {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Without the interpreter's teardown: a Temporal client's native threads can outlive it
+    # (temporalio/sdk-python#300).
+    os._exit(code)
