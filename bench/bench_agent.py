@@ -343,10 +343,10 @@ def commit_baseline(db_path: Path, path: Path, runs: int) -> list[float]:
 
 # Functions whose cumulative time (under cProfile) explains where a turn goes.
 PROFILED = {
-    ("backend/local.py", "record_step"): "LocalBackend.record_step",
-    ("backend/local.py", "update_execution_status"): "LocalBackend.update_execution_status",
-    ("backend/local.py", "_find"): "LocalBackend._find (read + decode the execution record)",
-    ("backend/local.py", "_step_message"): "_step_message (step record back to an ExecutionStep)",
+    ("backend/local/journal.py", "record_step"): "LocalBackend.record_step",
+    ("backend/local/journal.py", "update_execution_status"): "LocalBackend.update_execution_status",
+    ("backend/local/base.py", "_find"): "LocalBackend._find (read + decode the execution record)",
+    ("backend/local/base.py", "_step_message"): "_step_message (step record back to an ExecutionStep)",
     ("backend/codec.py", "seal"): "codec.seal (record JSON to message, json_format.ParseDict)",
     ("backend/codec.py", "to_record"): "codec.to_record (message to dict, MessageToDict)",
     ("resources/codec.py", "to_dict"): "resources.codec.to_dict (MessageToDict)",

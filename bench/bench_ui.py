@@ -45,7 +45,7 @@ def main() -> None:
         log(f"ui: loading {COUNT:,} executions")
         add_executions(path, COUNT, agents=20)
         backend = LocalBackend.open(path)
-        options = DashboardOptions(port=0, worker=False)
+        options = DashboardOptions(port=0)
         with Dashboard(options, open_backend=lambda: LocalBackend.open(path)) as dashboard:
             api = f"{dashboard.url}api"
             token = ""

@@ -11,6 +11,9 @@
    - **fan-out**: N independent tasks ``t{i}`` set the constant ``v: i`` (no expression),
      then one join task depends on all of them and sets ``v: ${tasks.t{N-1}.outputs.v + 1}``;
      the output is the join's ``v`` (N).
+   - **python-chain**: the chain with ``python`` tasks: ``t{i}`` calls a plain synchronous
+     function of this module with ``v: ${tasks.t{i-1}.outputs.v}``, which returns ``v + 1``
+     (what a ``@task`` function's step costs through the engine).
 
    Per task = run time / tasks in the workflow (N; N + 1 for the fan-out), fixed costs
    included; marginal = (run time - the run time of a one-task workflow) / tasks. From the
@@ -85,7 +88,7 @@ from stigmer.resources.kinds import API_VERSION, Execution
 GOAL_COMMITS_PER_CHAIN_TASK = 2.0
 WORKER = "bench:1:workflow"
 ACTOR = "local:bench"
-SHAPES = ("chain", "fan-out")
+SHAPES = ("chain", "fan-out", "python-chain")
 TRIVIAL = "bench-trivial"
 SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 DIAGNOSTIC_SIZE = 1000
@@ -99,6 +102,27 @@ def chain_tasks(n: int) -> list[dict[str, Any]]:
     tasks: list[dict[str, Any]] = [{"name": "t0", "set": {"v": 0}}]
     tasks += [
         {"name": f"t{i}", "dependsOn": [f"t{i - 1}"], "set": {"v": f"${{tasks.t{i - 1}.outputs.v + 1}}"}}
+        for i in range(1, n)
+    ]
+    return tasks
+
+
+def add_one(v: int) -> dict[str, int]:
+    """The python-chain's step."""
+    return {"v": v + 1}
+
+
+def python_chain_tasks(n: int) -> list[dict[str, Any]]:
+    """t0 calls add_one with v: -1; each next task passes the previous one's v on."""
+    target = "bench.bench_workflow:add_one"
+    tasks: list[dict[str, Any]] = [{"name": "t0", "python": target, "inputs": {"v": -1}}]
+    tasks += [
+        {
+            "name": f"t{i}",
+            "dependsOn": [f"t{i - 1}"],
+            "python": target,
+            "inputs": {"v": f"${{tasks.t{i - 1}.outputs.v}}"},
+        }
         for i in range(1, n)
     ]
     return tasks
@@ -139,6 +163,8 @@ class Shape:
     def document(self) -> dict[str, Any]:
         if self.kind == "chain":
             tasks, last = chain_tasks(self.size), f"t{self.size - 1}"
+        elif self.kind == "python-chain":
+            tasks, last = python_chain_tasks(self.size), f"t{self.size - 1}"
         else:
             tasks, last = fan_out_tasks(self.size), "join"
         return workflow_doc(self.name, tasks, {"v": f"${{tasks.{last}.outputs.v}}"})
@@ -238,7 +264,9 @@ def run_once(
             phase = ExecutionPhase.Name(done.status.phase)
             raise RuntimeError(f"{shape.name}: {phase}: {done.status.error.message}")
         value = dict(done.status.outputs).get("v")
-        if value != shape.expected or len(steps) != shape.tasks or len(ends) != shape.tasks:
+        # A python task may journal its start besides its end (one step or two per task).
+        most = shape.tasks * (2 if shape.kind == "python-chain" else 1)
+        if value != shape.expected or not shape.tasks <= len(steps) <= most or len(ends) != shape.tasks:
             raise RuntimeError(
                 f"{shape.name}: output v={value!r} (expected {shape.expected}), {len(steps)} steps, "
                 f"{len(ends)} task ends (expected {shape.tasks})"

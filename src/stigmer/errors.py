@@ -9,7 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from stigmer.resources.kinds import Execution
+    # The generated messages, not stigmer.resources.kinds (which raises these errors): errors
+    # sit below every other layer and import none of them.
+    from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+    from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
 
 
 class StigmerError(Exception):
@@ -114,7 +117,9 @@ class ExecutionFailed(StigmerError):
 
     grpc_code = "ABORTED"
 
-    def __init__(self, message: str, *, hint: str = "", execution: Execution | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str = "", execution: AgentExecution | WorkflowExecution | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.execution = execution
 

@@ -1,4 +1,5 @@
-"""`stigmer execution prune` and the `retention` setting of `stigmer worker`, through the real CLI."""
+"""`stigmer execution prune` and the `retention` setting wherever a worker runs (`stigmer worker`,
+`stigmer server`, `stigmer ui`), through the real CLI."""
 
 from __future__ import annotations
 
@@ -177,3 +178,54 @@ def test_a_bad_retention_setting_stops_the_worker_at_once(stigmer: Stigmer) -> N
 
     assert result.code == 2
     assert f"{stigmer.home / 'config.yaml'}: retention: invalid age 'a month'" in result.err
+
+
+def test_a_server_with_a_retention_setting_prunes_beside_its_worker(stigmer: Stigmer) -> None:
+    _old_runs(stigmer)
+    write(stigmer.home / "config.yaml", "backend: local\nretention: 30d\n")
+
+    server = stigmer.start("server", "--port", "0")
+    try:
+        gone = _wait_for(lambda: _ids(stigmer) == set())
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+
+    assert gone, err
+    assert server.returncode == 0
+    assert "beside the worker: retention" in err
+    assert "retention: pruned 1 execution that finished before " in err
+
+
+def test_a_server_without_a_worker_leaves_retention_to_the_workers(stigmer: Stigmer) -> None:
+    (old,) = _old_runs(stigmer)
+    write(stigmer.home / "config.yaml", "backend: local\nretention: 30d\n")
+
+    server = stigmer.start("server", "--port", "0", "--no-worker")
+    try:
+        assert server.stderr is not None
+        started = [server.stderr.readline() for _ in range(5)]  # listening, database, TLS, worker, keys
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+
+    assert "listening on" in started[0]
+    assert started[3] == "  worker:   off (--no-worker)\n"
+    assert "retention" not in "".join(started) + err
+    assert _ids(stigmer) == {old}  # a host that runs retention prunes once before it stops
+
+
+def test_the_dashboard_with_its_worker_prunes_too(stigmer: Stigmer) -> None:
+    _old_runs(stigmer)
+    write(stigmer.home / "config.yaml", "backend: local\nretention: 30d\n")
+
+    ui = stigmer.start("ui", "--port", "0")
+    try:
+        gone = _wait_for(lambda: _ids(stigmer) == set())
+    finally:
+        ui.send_signal(signal.SIGINT)
+        _, err = ui.communicate(timeout=30)
+
+    assert gone, err
+    assert ui.returncode == 0
+    assert "retention: pruned 1 execution that finished before " in err

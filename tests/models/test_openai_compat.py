@@ -251,3 +251,68 @@ def test_an_unreachable_server_is_an_error_with_a_hint(tmp_path: Path) -> None:
         run(model, ModelRequest([ChatMessage("user", "x")]))
     assert "cannot reach" in caught.value.message
     assert "options.baseUrl" in caught.value.hint
+
+
+# --- tool choice and usage, at the HTTP layer -------------------------------------------
+
+
+def _sse_client(sent: list[dict[str, Any]], chunks: list[dict[str, Any]]) -> Any:
+    import httpx2
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        sent.append(json.loads(request.content))
+        body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, text=body)
+
+    return httpx2.AsyncClient(transport=httpx2.MockTransport(handle))
+
+
+TEXT_CHUNKS = [
+    {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {"index": 0, "delta": {"role": "assistant", "content": "Sunny."}, "finish_reason": "stop"}
+        ],
+    },
+]
+
+
+def test_a_stream_without_usage_reports_none_and_usage_is_requested() -> None:
+    sent: list[dict[str, Any]] = []
+    model = OpenAIProvider(http_client=_sse_client(sent, TEXT_CHUNKS)).model("m", {"apiKey": KEY})
+    events = run(model, ModelRequest([ChatMessage("user", "Weather?")]))
+    assert events == [TextDelta("Sunny."), Finish("end_turn")]  # no UsageEvent(0, 0)
+    assert sent[0]["stream"] is True
+    assert sent[0]["stream_options"] == {"include_usage": True}
+
+
+def _called(call: ToolCall, result: str) -> list[ChatMessage]:
+    return [ChatMessage("assistant", tool_calls=[call]), ChatMessage("tool", result, tool_call_id=call.id)]
+
+
+def test_a_forced_tool_is_forced_until_it_was_called() -> None:
+    sent: list[dict[str, Any]] = []
+    model = OpenAIProvider(http_client=_sse_client(sent, TEXT_CHUNKS)).model(
+        "m", {"apiKey": KEY, "toolChoice": "get_weather"}
+    )
+    first = [ChatMessage("user", "Weather in Paris?")]
+    run(model, ModelRequest(first, tools=[WEATHER, TIME]))
+    call = ToolCall("call_1", "get_time", {"timezone": "Europe/Paris"})
+    other = [
+        *first,
+        ChatMessage("assistant", tool_calls=[call]),
+        ChatMessage("tool", "9:00", tool_call_id="call_1"),
+    ]
+    run(model, ModelRequest(other, tools=[WEATHER, TIME]))
+    call = ToolCall("call_2", "get_weather", {"city": "Paris"})
+    done = [
+        *other,
+        ChatMessage("assistant", tool_calls=[call]),
+        ChatMessage("tool", "sunny", tool_call_id="call_2"),
+    ]
+    run(model, ModelRequest(done, tools=[WEATHER, TIME]))
+    forced = {"type": "function", "function": {"name": "get_weather"}}
+    assert [body["tool_choice"] for body in sent] == [forced, forced, "auto"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -134,3 +135,50 @@ def test_keys_are_shown_once_and_listed_without_their_secret(served: tuple[Serve
     assert again.code == 1 and "already exists" in again.err
     missing = home("server", "keys", "revoke", "nobody", check=False)
     assert missing.code == 1 and "no active API key named 'nobody'" in missing.err
+
+
+def _v1(name: str) -> Any:
+    """A message class of reflection v1, from its own descriptor (package grpc.reflection.v1)."""
+    from google.protobuf import descriptor_pool, message_factory
+
+    from stigmer.server.reflection import add_v1_descriptors
+
+    add_v1_descriptors()
+    return message_factory.GetMessageClass(
+        descriptor_pool.Default().FindMessageTypeByName(f"grpc.reflection.v1.{name}")
+    )
+
+
+def test_reflection_v1_answers_beside_v1alpha(served: tuple[ServerProcess, str]) -> None:
+    from google.protobuf import descriptor_pb2
+
+    from stigmer.server.reflection import V1_SERVICE
+
+    server, key = served
+    request_type, response_type = _v1("ServerReflectionRequest"), _v1("ServerReflectionResponse")
+    assert request_type.DESCRIPTOR.full_name == "grpc.reflection.v1.ServerReflectionRequest"
+    requests = [
+        request_type(list_services=""),
+        request_type(file_containing_symbol="stigmer.backend.v1.BackendService"),
+        request_type(file_containing_symbol=V1_SERVICE),
+    ]
+    with server.channel() as channel:
+        call: Any = channel.stream_stream(
+            f"/{V1_SERVICE}/ServerReflectionInfo",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=response_type.FromString,
+        )
+        listed, backend, itself = list(call(iter(requests), metadata=bearer(key), timeout=10))
+    names = {s.name for s in listed.list_services_response.service}
+    assert {"stigmer.backend.v1.BackendService", "grpc.health.v1.Health", V1_SERVICE} <= names
+    assert "grpc.reflection.v1alpha.ServerReflection" in names
+    files = [
+        descriptor_pb2.FileDescriptorProto.FromString(b)
+        for b in backend.file_descriptor_response.file_descriptor_proto
+    ]
+    assert any(service.name == "BackendService" for f in files for service in f.service)
+    v1_files = [
+        descriptor_pb2.FileDescriptorProto.FromString(b)
+        for b in itself.file_descriptor_response.file_descriptor_proto
+    ]
+    assert [f.package for f in v1_files if f.service] == ["grpc.reflection.v1"]

@@ -231,3 +231,14 @@ def test_pages_are_bundled_and_fetch_nothing_from_elsewhere(dashboard: Dashboard
         assert http(f"{dashboard.url}static/{name}", headers={"If-None-Match": headers["ETag"]})[0] == 304
     assert http(f"{dashboard.url}static/..%2Fapi.py")[0] == 404
     assert http(f"{dashboard.url}static/nothing.js")[0] == 404
+
+
+def test_an_mcp_servers_live_tools(dashboard: DashboardProcess) -> None:
+    status, _, listing = api(dashboard, "/mcpservers/helpdesk/tools")
+    assert status == 200, listing
+    tools = {t["name"]: t for t in listing["tools"]}
+    assert tools["find_order"]["offered"] and tools["find_order"]["inputSchema"]["required"] == ["id"]
+    assert tools["refund_order"]["approvalRequired"] is True
+    assert tools["sleep"]["offered"] is False and tools["sleep"]["reason"] == "not in enabledTools"
+    status, _, missing = api(dashboard, "/mcpservers/nope/tools")
+    assert status == 404 and "nope" in missing["error"]

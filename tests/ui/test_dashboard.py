@@ -166,3 +166,13 @@ def column(page: Page, shown: str, cell: str) -> set[str]:
     rows = page.locator(f'#executions[data-filter="{shown}"] tbody tr')
     expect(rows.first).to_be_visible()
     return set(rows.evaluate_all(f"rows => rows.map(r => {cell})"))
+
+
+def test_an_mcp_servers_page_shows_its_live_tools(page: Page, dashboard: DashboardProcess) -> None:
+    page.goto(f"{dashboard.url}#/mcpservers/helpdesk")
+    tools = page.locator("#live-tools")
+    expect(tools.locator('tr[data-tool="find_order"]')).to_contain_text(
+        "Look up an order", timeout=RUN_TIMEOUT_MS
+    )
+    expect(tools.locator('tr[data-tool="refund_order"] td').nth(2)).to_have_text("yes")  # approval
+    expect(tools.locator('tr[data-tool="sleep"] td').nth(3)).to_have_text("no: not in enabledTools")

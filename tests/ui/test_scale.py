@@ -41,7 +41,7 @@ def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     path = Path(tmp_path_factory.mktemp("crowded")) / "local.db"
     LocalBackend.open(path).close()  # the schema
     add_executions(path, COUNT, agents=20)
-    options = DashboardOptions(port=0, worker=False)
+    options = DashboardOptions(port=0)
     with Dashboard(options, open_backend=lambda: CountingBackend.open(path)) as dashboard:
         yield dashboard
 

@@ -1,16 +1,17 @@
-"""The `retention` setting: where it is read from, and how `stigmer worker` applies it."""
+"""The `retention` setting: where it is read from, and how a worker applies it (beside it, in the host)."""
 
 from __future__ import annotations
 
-import asyncio
+import threading
 from pathlib import Path
 
 import pytest
 
-from stigmer.cli import worker
-from stigmer.cli.context import App
+from stigmer.api.backend.v1.backend_pb2 import PruneResult
+from stigmer.backend.local import LocalBackend
 from stigmer.config import CONFIG_FILE, Config, retention_seconds
 from stigmer.errors import InvalidArgument
+from stigmer.host import Retention
 
 
 @pytest.fixture(autouse=True)
@@ -40,19 +41,24 @@ def test_a_bad_setting_names_its_file_and_field(tmp_path: Path) -> None:
     assert str(err.value) == f"{tmp_path / CONFIG_FILE}: retention: invalid age '30'"
 
 
-def test_the_worker_prunes_at_start_and_then_every_period(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_worker_prunes_at_start_and_then_every_period(tmp_path: Path) -> None:
     calls: list[int] = []
-    monkeypatch.setattr(worker, "prune_once", lambda app, older_than: calls.append(older_than))
-    app = App(home=None, debug=False, output=None)
+    three = threading.Event()
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        pruning = asyncio.create_task(worker.prune_periodically(app, 86400, stop, every=0))
-        while len(calls) < 3:
-            await asyncio.sleep(0)
-        stop.set()
-        await pruning
+    class Counting(LocalBackend):
+        def prune_executions(
+            self, older_than_seconds: int, *, kind: str = "", dry_run: bool = False
+        ) -> PruneResult:
+            calls.append(older_than_seconds)
+            if len(calls) >= 3:
+                three.set()
+            return super().prune_executions(older_than_seconds, kind=kind, dry_run=dry_run)
 
-    asyncio.run(main())
+    retention = Retention(lambda: Counting.open(tmp_path / "local.db"), 86400, every=0, say=lambda _: None)
+    retention.start()
+    try:
+        assert three.wait(30)
+    finally:
+        retention.stop()
 
     assert calls[:3] == [86400, 86400, 86400]

@@ -1,7 +1,11 @@
 """The Backend protocol: the one interface the CLI, the SDK and the server talk to.
 
-It mirrors ``stigmer.backend.v1.BackendService``. LocalBackend implements it on SQLite;
-RemoteBackend implements it over gRPC; one conformance suite holds both to it.
+It mirrors ``stigmer.backend.v1.BackendService`` and is the union of three parts:
+:class:`Resources` (declarative resources), :class:`Executions` (what users do with runs) and
+:class:`RunJournal` (what runners and engines need: claims, leases, steps, context). The
+reads both sides need are small protocols of their own (:class:`ResourceReads`,
+:class:`ExecutionReads`, :class:`ChildRuns`). LocalBackend implements it on SQLite;
+RemoteBackend over gRPC; one conformance suite holds both to it.
 """
 
 from __future__ import annotations
@@ -62,19 +66,28 @@ class ExecutionQuery:
     page_token: str = ""
 
 
-class Backend(Protocol):
-    """Resources, their history, executions and artifacts, wherever they are stored.
+class ResourceReads(Protocol):
+    """The reads of definitions that running needs too: one resource, and its history (a run
+    pinned to a version reads the definition as it was).
+    """
 
-    ``ref`` arguments accept a resource's id, its name or its slug. Errors are the typed
-    exceptions of :mod:`stigmer.errors`.
+    def get(self, kind: type[R], ref: str) -> R:
+        """One resource, with its references resolved in status; NotFound otherwise."""
+        ...
+
+    def history(self, kind: type[Resource], ref: str) -> builtins.list[ApiResourceVersion]:
+        """Every version of a resource, oldest first (deleted resources by name)."""
+        ...
+
+
+class Resources(ResourceReads, Protocol):
+    """Declarative resources: CRUD, history, rollback, export/import, secrets, and what the backend is.
+
+    ``ref`` arguments accept a resource's id, its name or its slug.
     """
 
     def create(self, resource: R) -> R:
         """Create a resource; AlreadyExists when the name is taken."""
-        ...
-
-    def get(self, kind: type[R], ref: str) -> R:
-        """One resource, with its references resolved in status; NotFound otherwise."""
         ...
 
     def update(self, resource: R) -> R:
@@ -100,10 +113,6 @@ class Backend(Protocol):
         """One page of a kind, by name; ``labels`` must all match."""
         ...
 
-    def history(self, kind: type[Resource], ref: str) -> builtins.list[ApiResourceVersion]:
-        """Every version of a resource, oldest first (deleted resources by name)."""
-        ...
-
     def rollback(self, kind: type[R], ref: str, version: int) -> R:
         """Write a new version equal to an old one."""
         ...
@@ -112,26 +121,75 @@ class Backend(Protocol):
         """Restore resources exactly (ids, versions, times, status), all or nothing."""
         ...
 
-    def create_execution(self, execution: E) -> E:
-        """Record a new execution as PENDING."""
+    def reveal_secret(self, environment: str, key: str) -> str:
+        """One secret of an Environment, in plaintext; NotFound when it has no such secret,
+        SecretError when it cannot be opened (missing key, altered ciphertext)."""
         ...
+
+    def rotate_master_key(self) -> int:
+        """Re-seal every secret with a new master key in one transaction; how many were re-sealed.
+
+        A crash at any point leaves each secret readable with the old key or the new one.
+        """
+        ...
+
+    def save_mcp_sign_in(self, server: str, credentials: str) -> None:
+        """Store an McpServer's OAuth credentials (JSON), sealed; replaces any earlier sign-in."""
+        ...
+
+    def delete_mcp_sign_in(self, server: str) -> bool:
+        """Forget an McpServer's OAuth credentials; whether there were any."""
+        ...
+
+    def info(self) -> BackendInfo:
+        """What this backend is: type, version, database, schema version, counts per kind."""
+        ...
+
+
+class ExecutionReads(Protocol):
+    """Reading executions: one by id, a filtered listing (child runs by parent), its steps."""
 
     def get_execution(self, execution_id: str) -> Execution:
         """An agent or workflow execution by id."""
-        ...
-
-    def update_execution_status(self, execution: E, *, expected_version: int = 0, worker_id: str = "") -> E:
-        """Replace an execution's status; Conflict once it is finished, when stale, or when
-        ``worker_id`` is given and no longer holds the lease (a lease ends with the run)."""
         ...
 
     def list_executions(self, query: ExecutionQuery) -> Page[Execution]:
         """Executions, newest first."""
         ...
 
+    def list_steps(self, execution_id: str, *, after: int = 0) -> builtins.list[ExecutionStep]:
+        """An execution's steps after ``after``, in order."""
+        ...
+
+
+class ChildRuns(Protocol):
+    """Starting and cancelling runs: users do it, and so does a run that starts a child."""
+
+    def create_execution(self, execution: E) -> E:
+        """Record a new execution as PENDING."""
+        ...
+
     def cancel_execution(self, execution_id: str) -> Execution:
         """Cancel a pending execution now, or ask a running one to stop (one held by an engine is
         queued again under its lease, so that the engine learns of it)."""
+        ...
+
+
+class Executions(ExecutionReads, ChildRuns, Protocol):
+    """What users do with executions: create, read, cancel, approve, watch, prune."""
+
+    def watch_execution(
+        self, execution_id: str, *, after_sequence: int = 0
+    ) -> Generator[ExecutionEvent, None, None]:
+        """An execution's steps and phase changes as they happen, in order, until it is finished.
+
+        Each event has a sequence computed from the stored record (see
+        :mod:`stigmer.backend.watch`): pass the last one seen as ``after_sequence`` to resume.
+        """
+        ...
+
+    def resolve_approval(self, execution_id: str, *, approved: bool, reason: str = "") -> Execution:
+        """Decide the approval an execution waits for; it is queued to continue."""
         ...
 
     def prune_executions(
@@ -160,33 +218,11 @@ class Backend(Protocol):
         """
         ...
 
-    def get_execution_context(self, execution_id: str, *, worker_id: str = "") -> ExecutionContext:
-        """What a RUNNING execution may read, its environment's secrets unsealed; Conflict for any
-        other phase, or when ``worker_id`` is given and does not hold the lease. The stored
-        context never holds plaintext, and is deleted when the execution ends."""
-        ...
 
-    def record_step(self, step: ExecutionStep, *, worker_id: str = "") -> ExecutionStep:
-        """Write a durable step (or complete a waiting one); Conflict if ``worker_id`` lost its lease.
-
-        ``step.step`` 0 appends the step after the last one (writers that run the tasks of one
-        execution in several processes); the returned step carries its number.
-        """
-        ...
-
-    def list_steps(self, execution_id: str, *, after: int = 0) -> builtins.list[ExecutionStep]:
-        """An execution's steps after ``after``, in order."""
-        ...
-
-    def watch_execution(
-        self, execution_id: str, *, after_sequence: int = 0
-    ) -> Generator[ExecutionEvent, None, None]:
-        """An execution's steps and phase changes as they happen, in order, until it is finished.
-
-        Each event has a sequence computed from the stored record (see
-        :mod:`stigmer.backend.watch`): pass the last one seen as ``after_sequence`` to resume.
-        """
-        ...
+class RunJournal(ResourceReads, ExecutionReads, ChildRuns, Protocol):
+    """What runners and engines need, and nothing else: claims, leases, status updates, durable
+    steps, the execution context and artifacts, plus the reads of definitions and child runs.
+    """
 
     def claim_execution(
         self, worker_id: str, *, kinds: Sequence[str] = (), lease_seconds: int = 30, execution_id: str = ""
@@ -208,38 +244,23 @@ class Backend(Protocol):
         """Give a lease back (the execution stays in its phase)."""
         ...
 
-    def resolve_approval(self, execution_id: str, *, approved: bool, reason: str = "") -> Execution:
-        """Decide the approval an execution waits for; it is queued to continue."""
+    def update_execution_status(self, execution: E, *, expected_version: int = 0, worker_id: str = "") -> E:
+        """Replace an execution's status; Conflict once it is finished, when stale, or when
+        ``worker_id`` is given and no longer holds the lease (a lease ends with the run)."""
         ...
 
-    def store_artifact(
-        self, data: bytes, *, name: str, content_type: str = "", execution_id: str = ""
-    ) -> Artifact:
-        """Store a blob and return its record (with its SHA-256)."""
-        ...
+    def record_step(self, step: ExecutionStep, *, worker_id: str = "") -> ExecutionStep:
+        """Write a durable step (or complete a waiting one); Conflict if ``worker_id`` lost its lease.
 
-    def get_artifact(self, artifact_id: str) -> Artifact:
-        """A stored blob by id."""
-        ...
-
-    def reveal_secret(self, environment: str, key: str) -> str:
-        """One secret of an Environment, in plaintext; NotFound when it has no such secret,
-        SecretError when it cannot be opened (missing key, altered ciphertext)."""
-        ...
-
-    def rotate_master_key(self) -> int:
-        """Re-seal every secret with a new master key in one transaction; how many were re-sealed.
-
-        A crash at any point leaves each secret readable with the old key or the new one.
+        ``step.step`` 0 appends the step after the last one (writers that run the tasks of one
+        execution in several processes); the returned step carries its number.
         """
         ...
 
-    def save_mcp_sign_in(self, server: str, credentials: str) -> None:
-        """Store an McpServer's OAuth credentials (JSON), sealed; replaces any earlier sign-in."""
-        ...
-
-    def delete_mcp_sign_in(self, server: str) -> bool:
-        """Forget an McpServer's OAuth credentials; whether there were any."""
+    def get_execution_context(self, execution_id: str, *, worker_id: str = "") -> ExecutionContext:
+        """What a RUNNING execution may read, its environment's secrets unsealed; Conflict for any
+        other phase, or when ``worker_id`` is given and does not hold the lease. The stored
+        context never holds plaintext, and is deleted when the execution ends."""
         ...
 
     def read_mcp_sign_in(self, server: str, *, execution_id: str = "", worker_id: str = "") -> str:
@@ -253,8 +274,14 @@ class Backend(Protocol):
         """Store credentials a run refreshed or obtained (checked as for :meth:`read_mcp_sign_in`)."""
         ...
 
-    def info(self) -> BackendInfo:
-        """What this backend is: type, version, database, schema version, counts per kind."""
+    def store_artifact(
+        self, data: bytes, *, name: str, content_type: str = "", execution_id: str = ""
+    ) -> Artifact:
+        """Store a blob and return its record (with its SHA-256)."""
+        ...
+
+    def get_artifact(self, artifact_id: str) -> Artifact:
+        """A stored blob by id."""
         ...
 
     def close(self) -> None:
@@ -262,4 +289,29 @@ class Backend(Protocol):
         ...
 
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "ApplyOutcome", "Backend", "ExecutionQuery", "Page"]
+class Backend(Resources, Executions, RunJournal, Protocol):
+    """Resources, their history, executions and artifacts, wherever they are stored: every part.
+
+    Errors are the typed exceptions of :mod:`stigmer.errors`. See docs/architecture.md,
+    "The Backend parts".
+    """
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "ApplyOutcome",
+    "Backend",
+    "ChildRuns",
+    "ExecutionQuery",
+    "ExecutionReads",
+    "Executions",
+    "Page",
+    "ResourceReads",
+    "Resources",
+    "RunJournal",
+]

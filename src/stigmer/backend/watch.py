@@ -23,7 +23,7 @@ from collections.abc import Callable, Generator
 
 from stigmer.api.backend.v1.backend_pb2 import ExecutionEvent, ExecutionStep
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import ExecutionReads
 from stigmer.backend.wire import pack
 from stigmer.resources.steps import WAITING
 
@@ -43,7 +43,7 @@ def step_sequence(step: ExecutionStep) -> int:
     return step_part(step) << STEP_SHIFT
 
 
-def last_step_sequence(backend: Backend, execution_id: str) -> int:
+def last_step_sequence(backend: ExecutionReads, execution_id: str) -> int:
     """The sequence of the last step on record now (0 without any): a watch from here shows
     only what happens next."""
     steps = backend.list_steps(execution_id)
@@ -69,7 +69,7 @@ class ExecutionWatch:
         # (a workflow's approval is decided while its other branches go on).
         self.waiting: set[int] = set()
 
-    def poll(self, backend: Backend) -> list[ExecutionEvent]:
+    def poll(self, backend: ExecutionReads) -> list[ExecutionEvent]:
         """The events since the last poll; sets :attr:`finished` once the execution is.
 
         The execution is read before its steps: a run writes its last step before its
@@ -106,7 +106,7 @@ class ExecutionWatch:
 
 
 def poll_events(
-    backend: Backend,
+    backend: ExecutionReads,
     execution_id: str,
     *,
     after_sequence: int = 0,

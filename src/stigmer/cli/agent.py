@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from stigmer.cli.context import App, add_read_and_delete, output_option, parse_pairs, pass_app
+from stigmer.cli.context import (
+    App,
+    add_read_and_delete,
+    output_option,
+    parse_pairs,
+    pass_app,
+    result_output_option,
+)
 
 
 @click.group()
@@ -31,6 +38,7 @@ def agent() -> None:
 )
 @click.option("--description", default="", help="One line shown in listings and to parent agents.")
 @click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="A label. Repeatable.")
+@result_output_option
 @pass_app
 def create(
     app: App,
@@ -109,8 +117,10 @@ def execute(
         app.backend, name, message, session=session or None, env=environment or None, model=model or None
     )
     if detach:
+        from stigmer.cli.output import echo_queued
+
         app.hand_over(created.metadata.id)
-        click.echo(created.metadata.id)
+        echo_queued(app, created, output)
         click.echo(
             f"Queued. A worker runs it: `stigmer worker`; follow it: "
             f"`stigmer execution logs {created.metadata.id} -f`",

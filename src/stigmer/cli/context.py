@@ -113,6 +113,52 @@ def output_option(func: F) -> F:
     )(func)
 
 
+def no_wait_option(func: F) -> F:
+    """`--no-wait` for commands that run an execution here and could wait on a person."""
+    return click.option(
+        "--no-wait",
+        is_flag=True,
+        help="If the run reaches another approval, exit (code 0) and leave it waiting instead of "
+        "waiting here.",
+    )(func)
+
+
+def result_output_option(func: F) -> F:
+    """`-o/--output table|yaml|json` for commands that change something and print the result:
+    a sentence (table), or the record it produced (json, yaml); see :func:`echo_result`."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        app = ctx.find_object(App)
+        if value and app is not None:
+            app._output = value
+        return value
+
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Choice(["table", "yaml", "json"]),
+        default=None,
+        expose_value=False,
+        callback=remember,
+        help="table: a sentence saying what happened; json or yaml: the resulting record.",
+    )(func)
+
+
+def echo_result(app: App, text: str, data: Any) -> None:
+    """Print a command's result: ``text`` for a table, else ``data`` (a record or plain data)."""
+    fmt = app.output(None)
+    if fmt == "table":
+        click.echo(text)
+        return
+    from google.protobuf.message import Message
+
+    from stigmer.cli.output import dump_json, dump_yaml
+    from stigmer.resources.codec import to_dict
+
+    value = to_dict(data) if isinstance(data, Message) else data
+    click.echo(dump_json(value) if fmt == "json" else dump_yaml([value]).rstrip("\n"))
+
+
 def engine_options(func: F) -> F:
     """`--engine local|temporal`, `--temporal-address HOST:PORT` and `--temporal dev` for the
     commands that run executions (`worker`, `server`)."""
@@ -176,6 +222,7 @@ def add_read_and_delete(group: click.Group, kind: str, noun: str) -> None:
 
     @group.command("delete")
     @click.argument("name")
+    @result_output_option
     @pass_app
     def delete(app: App, name: str) -> None:
         from stigmer.cli.get import delete_resource
@@ -187,4 +234,14 @@ def add_read_and_delete(group: click.Group, kind: str, noun: str) -> None:
     delete.help = f"Delete the {noun} NAME and its default instance."
 
 
-__all__ = ["App", "add_read_and_delete", "engine_options", "output_option", "parse_pairs", "pass_app"]
+__all__ = [
+    "App",
+    "add_read_and_delete",
+    "echo_result",
+    "engine_options",
+    "no_wait_option",
+    "output_option",
+    "parse_pairs",
+    "pass_app",
+    "result_output_option",
+]

@@ -52,7 +52,9 @@ def create(app: Any, resource: Resource, *, source: Document | None = None) -> N
             exc.source = source.where(exc.field)
         raise
     label = f"{kind_info(created).kind.lower()}/{created.metadata.name}"
-    click.echo(f"{label} created")
+    from stigmer.cli.context import echo_result
+
+    echo_result(app, f"{label} created", created)
     for ref in getattr(created.status, "references", []):
         if not ref.resolved:
             click.echo(

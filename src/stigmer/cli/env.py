@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from stigmer.cli.context import App, output_option, parse_pairs, pass_app
+from stigmer.cli.context import App, echo_result, output_option, parse_pairs, pass_app, result_output_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,6 +100,7 @@ def collect(
 @value_options
 @click.option("--description", default="", help="One line shown in listings.")
 @click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="A label. Repeatable.")
+@result_output_option
 @pass_app
 def create(
     app: App,
@@ -131,6 +132,7 @@ def create(
 @env.command("set")
 @click.argument("name")
 @value_options
+@result_output_option
 @pass_app
 def set_(
     app: App, name: str, variables: tuple[str, ...], secrets: tuple[str, ...], secret_files: tuple[str, ...]
@@ -153,12 +155,13 @@ def set_(
     current.spec.secrets.update(sealed)
     updated = app.backend.update(current)
     changed = [*(f"variable {k}" for k in values), *(f"secret {k}" for k in sealed)]
-    click.echo(f"environment/{updated.metadata.name} updated: {', '.join(changed)}")
+    echo_result(app, f"environment/{updated.metadata.name} updated: {', '.join(changed)}", updated)
 
 
 @env.command("unset")
 @click.argument("name")
 @click.argument("keys", nargs=-1, required=True)
+@result_output_option
 @pass_app
 def unset(app: App, name: str, keys: tuple[str, ...]) -> None:
     """Remove variables or secrets (by KEY) from the Environment NAME."""
@@ -176,7 +179,7 @@ def unset(app: App, name: str, keys: tuple[str, ...]) -> None:
         current.spec.variables.pop(key, None)
         current.spec.secrets.pop(key, None)
     updated = app.backend.update(current)
-    click.echo(f"environment/{updated.metadata.name} updated: removed {', '.join(keys)}")
+    echo_result(app, f"environment/{updated.metadata.name} updated: removed {', '.join(keys)}", updated)
 
 
 @env.command("list")
@@ -209,6 +212,7 @@ def get(app: App, name: str, output: str | None) -> None:
 
 @env.command("delete")
 @click.argument("name")
+@result_output_option
 @pass_app
 def delete(app: App, name: str) -> None:
     """Delete the Environment NAME and its secrets."""

@@ -6,7 +6,15 @@ from typing import Any
 
 import click
 
-from stigmer.cli.context import App, output_option, parse_pairs, pass_app
+from stigmer.cli.context import (
+    App,
+    echo_result,
+    no_wait_option,
+    output_option,
+    parse_pairs,
+    pass_app,
+    result_output_option,
+)
 
 PHASES = ("pending", "running", "waiting_approval", "completed", "failed", "cancelled")
 
@@ -215,30 +223,44 @@ def logs(app: App, execution_id: str, follow: bool, output: str | None) -> None:
 @execution.command("approve")
 @click.argument("execution_id", metavar="ID")
 @click.option("--detach", is_flag=True, help="Only record the decision; a worker continues the run.")
+@no_wait_option
 @output_option
 @pass_app
-def approve(app: App, execution_id: str, detach: bool, output: str | None) -> None:
+def approve(app: App, execution_id: str, detach: bool, no_wait: bool, output: str | None) -> None:
     """Approve the tool call the execution ID waits for, and continue it.
 
     The run continues in this terminal; when the process that started it still waits and
     takes it up first, it runs there and this terminal shows it (--detach leaves it to a
     worker).
     """
-    _decide(app, execution_id, approved=True, reason="", detach=detach, fmt=app.output(output))
+    _decide(
+        app, execution_id, approved=True, reason="", detach=detach, wait=not no_wait, fmt=app.output(output)
+    )
 
 
 @execution.command("reject")
 @click.argument("execution_id", metavar="ID")
 @click.option("--reason", default="", help="Why; the agent is told.")
 @click.option("--detach", is_flag=True, help="Only record the decision; a worker continues the run.")
+@no_wait_option
 @output_option
 @pass_app
-def reject(app: App, execution_id: str, reason: str, detach: bool, output: str | None) -> None:
+def reject(app: App, execution_id: str, reason: str, detach: bool, no_wait: bool, output: str | None) -> None:
     """Reject the tool call the execution ID waits for; the agent is told, and goes on."""
-    _decide(app, execution_id, approved=False, reason=reason, detach=detach, fmt=app.output(output))
+    _decide(
+        app,
+        execution_id,
+        approved=False,
+        reason=reason,
+        detach=detach,
+        wait=not no_wait,
+        fmt=app.output(output),
+    )
 
 
-def _decide(app: App, execution_id: str, *, approved: bool, reason: str, detach: bool, fmt: str) -> None:
+def _decide(
+    app: App, execution_id: str, *, approved: bool, reason: str, detach: bool, wait: bool, fmt: str
+) -> None:
     from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
     from stigmer.backend.watch import last_step_sequence
     from stigmer.cli.runs import run_foreground
@@ -253,7 +275,7 @@ def _decide(app: App, execution_id: str, *, approved: bool, reason: str, detach:
         else:
             from stigmer.cli.workflow_runs import run_workflow_foreground
 
-            run_workflow_foreground(app, execution_id, fmt=fmt)
+            run_workflow_foreground(app, execution_id, fmt=fmt, wait_for_approval=wait)
         return
     pending = waiting.status.pending_approval.name
     remote = not app.runs_here
@@ -267,14 +289,15 @@ def _decide(app: App, execution_id: str, *, approved: bool, reason: str, detach:
         return
     # Here, or in the terminal that started it and waits for this decision: the store's claim
     # picks one to run it, and the other shows what it does.
-    run_foreground(app, execution_id, fmt=fmt, after_sequence=after)
+    run_foreground(app, execution_id, fmt=fmt, after_sequence=after, wait_for_approval=wait)
 
 
 @execution.command("resume")
 @click.argument("execution_id", metavar="ID")
+@no_wait_option
 @output_option
 @pass_app
-def resume(app: App, execution_id: str, output: str | None) -> None:
+def resume(app: App, execution_id: str, no_wait: bool, output: str | None) -> None:
     """Continue the execution ID here, after its last recorded step.
 
     For a run whose process died: steps already on record (model turns, tool calls)
@@ -288,13 +311,14 @@ def resume(app: App, execution_id: str, output: str | None) -> None:
     if isinstance(app.backend.get_execution(execution_id), WorkflowExecution):
         from stigmer.cli.workflow_runs import run_workflow_foreground
 
-        run_workflow_foreground(app, execution_id, fmt=app.output(output))
+        run_workflow_foreground(app, execution_id, fmt=app.output(output), wait_for_approval=not no_wait)
         return
     from stigmer.backend.watch import last_step_sequence
 
     # Against a server, show what its worker does from here on (what a run continued here shows).
     after = 0 if app.runs_here else last_step_sequence(app.backend, execution_id)
-    run_foreground(app, execution_id, fmt=app.output(output), after_sequence=after)
+    fmt = app.output(output)
+    run_foreground(app, execution_id, fmt=fmt, after_sequence=after, wait_for_approval=not no_wait)
 
 
 @execution.command("retry")
@@ -315,10 +339,17 @@ def resume(app: App, execution_id: str, output: str | None) -> None:
     help="Run the retried part on the workflow version the run used, or on the latest one.",
 )
 @click.option("--detach", is_flag=True, help="Only queue the new run; a worker runs it. Prints its id.")
+@no_wait_option
 @output_option
 @pass_app
 def retry(
-    app: App, execution_id: str, from_task: str, definition: str, detach: bool, output: str | None
+    app: App,
+    execution_id: str,
+    from_task: str,
+    definition: str,
+    detach: bool,
+    no_wait: bool,
+    output: str | None,
 ) -> None:
     """Start a new run of a workflow execution that reuses its recorded task results.
 
@@ -333,15 +364,16 @@ def retry(
       stigmer apply -f fixed-workflow.yaml && stigmer execution retry wex_01… --definition latest
     """
     from stigmer.backend.runs import retried_execution
+    from stigmer.cli.output import echo_queued
     from stigmer.cli.workflow_runs import run_workflow_foreground
 
     created = retried_execution(app.backend, execution_id, from_task=from_task, definition=definition)
     click.echo(f"retrying {execution_id} as {created.metadata.id}", err=True)
     if detach:
         app.hand_over(created.metadata.id)
-        click.echo(created.metadata.id)
+        echo_queued(app, created, output)
         return
-    run_workflow_foreground(app, created.metadata.id, fmt=app.output(output))
+    run_workflow_foreground(app, created.metadata.id, fmt=app.output(output), wait_for_approval=not no_wait)
 
 
 def _check_resumable(app: App, execution_id: str) -> None:
@@ -352,6 +384,7 @@ def _check_resumable(app: App, execution_id: str) -> None:
 
 @execution.command("cancel")
 @click.argument("execution_id", metavar="ID")
+@result_output_option
 @pass_app
 def cancel(app: App, execution_id: str) -> None:
     """Cancel the execution ID: at once if it is pending, else at its next step."""
@@ -360,9 +393,10 @@ def cancel(app: App, execution_id: str) -> None:
     result = app.backend.cancel_execution(execution_id)
     app.hand_over(execution_id)  # an engine that holds the run (Temporal) cancels it now
     if result.status.phase == ExecutionPhase.CANCELLED:
-        click.echo(f"execution {execution_id} cancelled")
+        text = f"execution {execution_id} cancelled"
     else:
-        click.echo(f"execution {execution_id}: cancellation requested; it stops at its next step")
+        text = f"execution {execution_id}: cancellation requested; it stops at its next step"
+    echo_result(app, text, result)
 
 
 def _age(ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -394,8 +428,8 @@ def prune(app: App, older_than: int, kind: str | None, dry_run: bool, output: st
     A run goes with everything that belongs to it: its steps, artifacts, history and child
     runs. Pending, running and waiting runs stay, and so does a run whose child run has not
     finished. The work is done in batches of one transaction each, so workers keep running
-    meanwhile. With `retention: 30d` in config.yaml, `stigmer worker` does this at start and
-    then hourly.
+    meanwhile. With `retention: 30d` in config.yaml, every worker does this at start and then
+    hourly (`stigmer worker`, and the worker inside `stigmer server` or `stigmer ui`).
 
     \b
     Examples:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stigmer.cli.context import App, output_option, parse_pairs, pass_app
+from stigmer.cli.context import App, echo_result, output_option, parse_pairs, pass_app, result_output_option
 
 EXECUTION_WORDS = ("execution", "executions", "exec")
 KIND_HELP = (
@@ -46,7 +46,7 @@ def delete_resource(app: App, kind: str, name: str) -> None:
 
     info = kind_info(kind)
     deleted = app.backend.delete(info.message, name)
-    click.echo(f"{info.kind.lower()}/{deleted.metadata.name} deleted")
+    echo_result(app, f"{info.kind.lower()}/{deleted.metadata.name} deleted", deleted)
 
 
 @click.command(epilog=KIND_HELP)
@@ -88,6 +88,7 @@ def get(
 @click.command(epilog=KIND_HELP)
 @click.argument("kind")
 @click.argument("name")
+@result_output_option
 @pass_app
 def delete(app: App, kind: str, name: str) -> None:
     """Delete the KIND resource called NAME (its history is kept).

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from stigmer.errors import InvalidArgument
 from stigmer.resources.documents import Document, read
 from stigmer.resources.kinds import Resource, kind_info
 from stigmer.resources.names import slugify
+
+
+def python_documents(file: Path) -> list[Document]:
+    """The resources a Python file defines, as documents."""
+    # Imported only when a .py file is given: reading YAML needs no SDK.
+    from stigmer.sdk.collect import documents
+
+    return documents(file)
 
 
 class Loaded:
@@ -40,7 +49,7 @@ def load(paths: Sequence[str], *, exact: bool = False, stdin: Any = None) -> Loa
     """
     from stigmer.resources.decode import decode
 
-    documents = read(paths, stdin=stdin)
+    documents = read(paths, stdin=stdin, python=python_documents)
     if not documents:
         raise InvalidArgument(
             f"no resources found in {', '.join(paths)}", hint="each document needs apiVersion and kind"

@@ -30,7 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stigmer.cli.execution:execution",
         "List, inspect, follow, approve, resume, cancel and prune runs.",
     ),
-    "mcpserver": ("stigmer.cli.mcpserver:mcpserver", "Sign in to MCP servers behind OAuth (login, logout)."),
+    "mcpserver": (
+        "stigmer.cli.mcpserver:mcpserver",
+        "Inspect MCP servers (their live tools); sign in to those behind OAuth.",
+    ),
     "worker": ("stigmer.cli.worker:worker", "Run queued executions until stopped."),
     "env": ("stigmer.cli.env:env", "Create and change Environments: variables and sealed secrets."),
     "secrets": ("stigmer.cli.secrets:secrets", "Rotate the master key that seals every secret."),
@@ -93,6 +96,9 @@ def cli(ctx: click.Context, home: str | None, debug: bool, output: str | None) -
     Everything lives in resource files (apiVersion: agentic.stigmer.ai/v1) that
     `stigmer apply -f` stores in a local SQLite database under the Stigmer home.
     """
+    from stigmer.cli.logs import configure
+
+    configure(debug=debug)
     ctx.obj = App(home=home, debug=debug, output=output)
     ctx.call_on_close(ctx.obj.close)
 

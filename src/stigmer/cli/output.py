@@ -15,7 +15,7 @@ from typing import Any
 import click
 from google.protobuf.message import Message
 
-from stigmer.resources.kinds import kind_info
+from stigmer.resources.kinds import Execution, kind_info
 
 
 def dump_yaml(documents: Sequence[Any]) -> str:
@@ -230,4 +230,23 @@ def echo_resources(
     click.echo(render(messages, fmt, single=single, kind=kind))
 
 
-__all__ = ["COLUMNS", "age", "dump_json", "dump_yaml", "duration", "echo_resources", "render", "table"]
+def echo_queued(app: Any, execution: Execution, output: str | None) -> None:
+    """What a --detach command prints: the id (table), or the queued record (-o json|yaml)."""
+    fmt = app.output(output)
+    if fmt == "table":
+        click.echo(execution.metadata.id)
+    else:
+        echo_resources([execution], fmt, single=True)
+
+
+__all__ = [
+    "COLUMNS",
+    "age",
+    "dump_json",
+    "dump_yaml",
+    "duration",
+    "echo_queued",
+    "echo_resources",
+    "render",
+    "table",
+]

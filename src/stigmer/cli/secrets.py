@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stigmer.cli.context import App, pass_app
+from stigmer.cli.context import App, echo_result, pass_app, result_output_option
 
 
 @click.group()
@@ -13,6 +13,7 @@ def secrets() -> None:
 
 
 @secrets.command("rotate-key")
+@result_output_option
 @pass_app
 def rotate_key(app: App) -> None:
     """Make a new master key and re-seal every secret with it, in one transaction.
@@ -25,4 +26,5 @@ def rotate_key(app: App) -> None:
 
     count = app.backend.rotate_master_key()
     where = f" in {app.backend.keys.location}" if isinstance(app.backend, LocalBackend) else ""
-    click.echo(f"Re-sealed {count} secret{'s' if count != 1 else ''} with a new master key{where}.")
+    text = f"Re-sealed {count} secret{'s' if count != 1 else ''} with a new master key{where}."
+    echo_result(app, text, {"resealed": count})

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stigmer.cli.context import App, engine_options, output_option, pass_app
+from stigmer.cli.context import (
+    App,
+    echo_result,
+    engine_options,
+    output_option,
+    pass_app,
+    result_output_option,
+)
 from stigmer.config import DEFAULT_SERVER_PORT, durability_of
 
 if TYPE_CHECKING:
@@ -89,7 +96,8 @@ def server(
 
     Every call needs an API key (`stigmer server keys create NAME`), except the standard
     gRPC health service; server reflection is on. Executions run inside, on the local
-    engine, unless --no-worker. Ctrl-C (or SIGTERM) stops it gracefully: in-flight calls
+    engine, unless --no-worker; beside that worker, `retention: 30d` in config.yaml prunes
+    finished runs at start and hourly. Ctrl-C (or SIGTERM) stops it gracefully: in-flight calls
     finish, running executions keep their leases and continue where they were once a
     worker (this server, restarted, or another) takes them over.
 
@@ -119,6 +127,10 @@ def server(
         raise missing_server_extra(exc) from None
 
     from stigmer.cli.worker import chosen_engine
+    from stigmer.config import retention_seconds
+
+    # Retention runs beside the worker, wherever one runs; a bad setting stops the server first.
+    retention = retention_seconds(app.config) or 0
 
     with chosen_engine(app, engine, temporal_address, temporal_dev) as chosen:
         options = _options(app, database, host, port, tls_cert, tls_key, insecure, max_request_mb, grace)
@@ -131,7 +143,7 @@ def server(
 
             assert isinstance(chosen, TemporalEngine)
             options.temporal = chosen.settings
-        _serve(options)
+        _serve(options, retention)
 
 
 def _options(
@@ -165,29 +177,38 @@ def _say(text: str) -> None:
     click.echo(text, err=True)
 
 
-def _serve(options: ServerOptions) -> None:
+def _serve(options: ServerOptions, retention: int) -> None:
     import asyncio
-    import logging
     import signal
 
-    from stigmer.server.app import StigmerServer
+    from stigmer.backend.local import LocalBackend
+    from stigmer.cli.logs import timestamped
+    from stigmer.host import Host, HostOptions
     from stigmer.version import __version__
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    timestamped()
 
     async def main() -> None:
-        running = StigmerServer(options)
-        port = await running.start()
+        host = Host(
+            HostOptions.for_server(options, retention_seconds=retention),
+            open_backend=lambda: LocalBackend.open(options.database, durability=options.durability),
+            say=_say,
+        )
+        await host.start()
+        running = host.server
+        assert running is not None
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        _say(f"stigmer server {__version__} listening on {options.host}:{port} ({running.url})")
+        _say(f"stigmer server {__version__} listening on {options.host}:{running.port} ({running.url})")
         _say(f"  database: {options.database}")
         _say(f"  TLS:      {'on' if options.tls else 'off'}")
-        _say(f"  worker:   {running.describe_worker()}")
-        if running.dashboard is not None:
-            _say(f"  dashboard: {running.dashboard.url} (sign in with an API key)")
+        _say(f"  worker:   {host.describe_worker()}")
+        if host.services:
+            _say(f"  beside the worker: {', '.join(s.name for s in host.services)}")
+        if host.dashboard is not None:
+            _say(f"  dashboard: {host.dashboard.url} (sign in with an API key)")
         keys = running.active_keys()
         if keys:
             _say(f"  API keys: {keys} active")
@@ -199,7 +220,7 @@ def _serve(options: ServerOptions) -> None:
             )
         await stop.wait()
         _say("shutting down: in-flight calls finish; running executions keep their leases")
-        await running.stop()
+        await host.stop()
         _say("server stopped")
 
     asyncio.run(main())
@@ -234,6 +255,7 @@ def keys() -> None:
 @keys.command("create")
 @click.argument("name")
 @_database_option
+@result_output_option
 @pass_app
 def create(app: App, name: str, database: str | None) -> None:
     """Create the API key NAME and print it (to stdout), once: only its hash is kept.
@@ -252,7 +274,7 @@ def create(app: App, name: str, database: str | None) -> None:
         key, token = create_key(db, name, created_by=getpass.getuser())
     finally:
         db.close()
-    click.echo(token)
+    echo_result(app, token, {"name": key.name, "id": key.id, "key": token})
     click.echo(
         f"API key {key.name!r} created. It is shown only now: store it somewhere safe. "
         f"Clients use it with `stigmer login URL --token KEY`.",
@@ -303,6 +325,7 @@ def list_(app: App, database: str | None, output: str | None) -> None:
 @keys.command("revoke")
 @click.argument("name")
 @_database_option
+@result_output_option
 @pass_app
 def revoke(app: App, name: str, database: str | None) -> None:
     """Revoke the API key NAME: calls with it are refused from now on (a running server too)."""
@@ -314,4 +337,4 @@ def revoke(app: App, name: str, database: str | None) -> None:
         revoke_key(db, name)
     finally:
         db.close()
-    click.echo(f"API key {name!r} revoked")
+    echo_result(app, f"API key {name!r} revoked", {"name": name, "revoked": True})

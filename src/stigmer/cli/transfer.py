@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stigmer.cli.context import App, pass_app
+from stigmer.cli.context import App, echo_result, pass_app, result_output_option
 
 if TYPE_CHECKING:
     from stigmer.resources.kinds import Resource
@@ -130,6 +130,7 @@ def _export_secrets(app: App, documents: list[dict[str, Any]], sealer: Passphras
     "-f", "--filename", "path", default="-", show_default=True, help="The export to restore; - for stdin."
 )
 @passphrase_option
+@result_output_option
 @pass_app
 def import_(app: App, path: str, passphrase_file: str | None) -> None:
     """Restore resources written by `stigmer export`, ids and versions included.
@@ -154,7 +155,7 @@ def import_(app: App, path: str, passphrase_file: str | None) -> None:
         count = app.backend.import_resources(loaded.resources)
     except InvalidArgument as exc:
         raise loaded.locate(exc) from None
-    click.echo(f"Imported {count} resources.")
+    echo_result(app, f"Imported {count} resources.", {"imported": count})
     _report_left_out(app, masked)
 
 

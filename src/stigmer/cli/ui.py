@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from stigmer.cli.context import App, pass_app
+
+if TYPE_CHECKING:
+    from stigmer.host import Host
 
 # stigmer.ui.DEFAULT_UI_PORT, written here so that `stigmer ui --help` imports nothing more.
 DEFAULT_PORT = 7879
@@ -50,12 +53,13 @@ def ui(app: App, port: int, require_key: bool, no_worker: bool, concurrency: int
       stigmer ui --port 0 --open
       stigmer ui --require-key        # sign in with a key, or open /?token=KEY once
     """
+    import asyncio
     import signal
-    import threading
 
     from stigmer.backend.factory import open_backend
-    from stigmer.ui import Dashboard, DashboardOptions
-    from stigmer.ui.auth import stored_keys
+    from stigmer.config import retention_seconds
+    from stigmer.host import Host, HostOptions, WorkerPlan
+    from stigmer.ui import DashboardOptions
     from stigmer.version import __version__
 
     config = app.config
@@ -65,60 +69,59 @@ def ui(app: App, port: int, require_key: bool, no_worker: bool, concurrency: int
             "--require-key checks the API keys of this machine's store; against a server, "
             "run `stigmer server --ui-port P` there instead"
         )
-    verify, close_keys = stored_keys(config.database_path) if require_key else (None, None)
     where = config.server if remote else str(config.database_path)
-    options = DashboardOptions(
-        port=port,
-        backend_label=f"server {where}" if remote else where,
-        worker=not no_worker,
-        concurrency=concurrency,
-        config_model=str(config.extra.get("model", "")),
-        remote=remote,
+    runs_here = not (no_worker or remote)
+    options = HostOptions(
+        worker=WorkerPlan(concurrency=concurrency, config_model=str(config.extra.get("model", "")))
+        if runs_here
+        else None,
+        # A bad setting stops the dashboard before it starts, as it stops a worker.
+        retention_seconds=(retention_seconds(config) or 0) if runs_here else 0,
+        dashboard=DashboardOptions(
+            port=port, backend_label=f"server {where}" if remote else where, remote=remote
+        ),
+        api_keys=config.database_path if require_key else None,
     )
-    dashboard = Dashboard(options, open_backend=lambda: open_backend(config), verify=verify)
-    stop = threading.Event()
-    try:
-        dashboard.start()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
-        say = _say
-        say(f"stigmer ui {__version__}: {dashboard.url}")
-        say(f"  backend: {'server ' if remote else ''}{where}")
-        if dashboard.engine is not None:
-            say(f"  worker:  {dashboard.engine.worker_id}")
-        else:
-            say("  worker:  off (" + ("the server runs executions" if remote else "--no-worker") + ")")
-        if require_key:
-            say("  API key: required (sign in on the page, or open the address with ?token=KEY once)")
-            _warn_without_keys(config.database_path)
-        say("Ctrl-C stops it.")
-        if open_browser:
-            import webbrowser
+    host = Host(options, open_backend=lambda: open_backend(config), say=_say)
 
-            webbrowser.open(dashboard.url)
-        while not stop.wait(0.5):
-            pass
-        say("stopping: running executions keep their leases and continue with the next worker")
-    finally:
-        dashboard.stop()
-        if close_keys is not None:
-            close_keys()
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        await host.start()
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            dashboard = host.dashboard
+            assert dashboard is not None
+            say = _say
+            say(f"stigmer ui {__version__}: {dashboard.url}")
+            say(f"  backend: {'server ' if remote else ''}{where}")
+            if host.worker is not None:
+                say(f"  worker:  {host.describe_worker()}")
+            else:
+                say("  worker:  off (" + ("the server runs executions" if remote else "--no-worker") + ")")
+            if require_key:
+                say("  API key: required (sign in on the page, or open the address with ?token=KEY once)")
+                _warn_without_keys(host)
+            say("Ctrl-C stops it.")
+            if open_browser:
+                import webbrowser
+
+                webbrowser.open(dashboard.url)
+            await stop.wait()
+            say("stopping: running executions keep their leases and continue with the next worker")
+        finally:
+            await host.stop()
+
+    asyncio.run(main())
 
 
 def _say(text: str) -> None:
     click.echo(text, err=True)
 
 
-def _warn_without_keys(database: Path) -> None:
-    from stigmer.server.keys import count_active
-    from stigmer.store.database import Database
-
-    db = Database.open(database)
-    try:
-        active = count_active(db.conn)
-    finally:
-        db.close()
-    if not active:
+def _warn_without_keys(host: Host) -> None:
+    if host.api_keys is not None and not host.api_keys.active():
         click.secho(
             "  no API key exists yet, so nobody can sign in: `stigmer server keys create NAME`",
             err=True,

@@ -16,46 +16,6 @@ if TYPE_CHECKING:
     from stigmer.engine.engines import Engine
     from stigmer.resources.kinds import Execution
 
-# How often a worker with a retention setting prunes old runs.
-PRUNE_EVERY_SECONDS = 3600.0
-
-
-def prune_once(app: App, older_than: int) -> None:
-    """Prune finished runs older than ``older_than`` seconds, reporting what went on stderr.
-
-    Runs on a thread of its own with a backend of its own, so the worker's runs go on meanwhile
-    (the prune takes the store's write lock one short batch at a time).
-    """
-    from stigmer.backend.factory import open_backend
-
-    try:
-        backend = open_backend(app.config)
-        try:
-            result = backend.prune_executions(older_than)
-        finally:
-            backend.close()
-    except Exception as exc:  # the worker goes on running, and tries again at the next hour
-        click.echo(f"retention: pruning failed (the worker tries again in an hour): {exc}", err=True)
-        return
-    total = sum(result.deleted.values())
-    if total or result.kept:
-        kept = f"; kept {result.kept} whose child runs have not all finished" if result.kept else ""
-        click.echo(
-            f"retention: pruned {total} execution{'' if total == 1 else 's'} that finished before "
-            f"{result.cutoff.ToJsonString()}{kept}",
-            err=True,
-        )
-
-
-async def prune_periodically(
-    app: App, older_than: int, stop: asyncio.Event, *, every: float = PRUNE_EVERY_SECONDS
-) -> None:
-    """Prune at once, then every ``every`` seconds, until ``stop`` is set."""
-    while not stop.is_set():
-        await asyncio.to_thread(prune_once, app, older_than)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every)
-
 
 @click.command()
 @click.option(
@@ -96,6 +56,9 @@ def worker(
     retention = retention_seconds(app.config)  # a bad setting stops the worker before it starts
 
     async def main(chosen: Engine) -> None:
+        from stigmer.backend.factory import open_backend
+        from stigmer.host import Host, HostOptions
+
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -106,11 +69,19 @@ def worker(
         else:
             click.echo(f"worker {os.getpid()}: running executions from {chosen.describe()}", err=True)
             click.echo(f"  handing the queued runs of {where} to it", err=True)
-        pruning = asyncio.create_task(prune_periodically(app, retention, stop)) if retention else None
         default = 2 if chosen.runs_here else 100
-        await chosen.serve(app.backend, stop, concurrency=concurrency or default, on_done=_report)
-        if pruning is not None:
-            await pruning  # stop is set: it ends after the prune under way, if any
+        # The engine serves on this loop, with the CLI's backend; the host runs what goes beside it.
+        host = Host(
+            HostOptions(retention_seconds=retention or 0),
+            open_backend=lambda: open_backend(app.config),
+            say=lambda text: click.echo(text, err=True),
+        )
+        await host.run(
+            stop,
+            foreground=lambda: chosen.serve(
+                app.backend, stop, concurrency=concurrency or default, on_done=_report
+            ),
+        )
         click.echo("worker stopped", err=True)
 
     with chosen_engine(app, engine, temporal_address, temporal_dev) as chosen:

@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stigmer.cli.context import App, add_read_and_delete, output_option, parse_pairs, pass_app
+from stigmer.cli.context import (
+    App,
+    add_read_and_delete,
+    output_option,
+    parse_pairs,
+    pass_app,
+    result_output_option,
+)
 
 if TYPE_CHECKING:
     from stigmer.resources.documents import Document
@@ -41,10 +48,11 @@ def _chain(agents: tuple[str, ...]) -> dict[str, Any]:
 
 def _spec_file(path: str) -> tuple[dict[str, Any], Document]:
     """The spec in a file (a bare spec, or a whole Workflow), and where each field is written."""
+    from stigmer.cli.locate import python_documents
     from stigmer.errors import InvalidArgument
     from stigmer.resources.documents import Document, read
 
-    docs = read([path])
+    docs = read([path], python=python_documents)
     if len(docs) != 1:
         raise InvalidArgument(f"{path} must hold exactly one document (a workflow spec)", source=path)
     doc = docs[0]
@@ -70,6 +78,7 @@ def _spec_file(path: str) -> tuple[dict[str, Any], Document]:
 )
 @click.option("--description", default="", help="What the workflow does.")
 @click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="A label. Repeatable.")
+@result_output_option
 @pass_app
 def create(
     app: App,
@@ -154,8 +163,10 @@ def execute(
     values.update(parse_pairs(inputs, option="--input"))
     created = new_workflow_execution(app.backend, name, values, env=environment or None)
     if detach:
+        from stigmer.cli.output import echo_queued
+
         app.hand_over(created.metadata.id)
-        click.echo(created.metadata.id)
+        echo_queued(app, created, output)
         click.echo(
             "Queued. A worker runs it: `stigmer worker`; "
             f"see it: `stigmer execution get {created.metadata.id}`",

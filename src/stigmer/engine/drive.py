@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator
 
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.backend.watch import ExecutionWatch, last_step_sequence
 from stigmer.errors import Conflict, Unavailable
 from stigmer.resources.kinds import Execution
@@ -57,7 +57,7 @@ def reconnect_seconds() -> float:
 class _Follower:
     """Reads what another process records of a run, as run events; rides out lost connections."""
 
-    def __init__(self, backend: Backend, execution_id: str, after_sequence: int | None) -> None:
+    def __init__(self, backend: RunJournal, execution_id: str, after_sequence: int | None) -> None:
         self.backend = backend
         self.execution_id = execution_id
         start = last_step_sequence(backend, execution_id) if after_sequence is None else after_sequence
@@ -100,7 +100,7 @@ class _Connection:
 
 
 async def drive(
-    backend: Backend,
+    backend: RunJournal,
     execution_id: str,
     *,
     run_here: bool = True,
@@ -184,7 +184,7 @@ async def drive(
 
 
 async def _run_here(
-    backend: Backend,
+    backend: RunJournal,
     current: Execution,
     worker_id: str,
     config_model: str,
@@ -233,7 +233,12 @@ async def _run_here(
 
 
 async def run_to_stop(
-    backend: Backend, execution_id: str, *, worker_id: str = "", config_model: str = "", run_here: bool = True
+    backend: RunJournal,
+    execution_id: str,
+    *,
+    worker_id: str = "",
+    config_model: str = "",
+    run_here: bool = True,
 ) -> Execution:
     """Drive a run (here, or by following it) until it is finished or waits; its record then.
 

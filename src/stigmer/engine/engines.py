@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Protocol
 
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.config import Config, TemporalSettings, engine_of, temporal_settings
 from stigmer.engine import OnDone
 
@@ -40,7 +40,7 @@ class Engine(Protocol):
         over with :meth:`submit` and follows its record)."""
         ...
 
-    def submit(self, backend: Backend, execution_id: str) -> None:
+    def submit(self, backend: RunJournal, execution_id: str) -> None:
         """Hand a queued run to the engine now (a new run, or one queued again by a decision
         or a cancel).
 
@@ -50,14 +50,14 @@ class Engine(Protocol):
         ...
 
     async def serve(
-        self, backend: Backend, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
+        self, backend: RunJournal, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
     ) -> None:
         """Run executions until ``stop`` is set (``stigmer worker``)."""
         ...
 
     def drive(
         self,
-        backend: Backend,
+        backend: RunJournal,
         execution_id: str,
         *,
         run_here: bool = True,
@@ -84,11 +84,11 @@ class LocalEngine:
     def __init__(self, *, config_model: str = "") -> None:
         self.config_model = config_model
 
-    def submit(self, backend: Backend, execution_id: str) -> None:
+    def submit(self, backend: RunJournal, execution_id: str) -> None:
         """Nothing to do: the foreground command or a worker claims the run from the store."""
 
     async def serve(
-        self, backend: Backend, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
+        self, backend: RunJournal, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
     ) -> None:
         from stigmer.engine.local import Worker
 
@@ -97,7 +97,7 @@ class LocalEngine:
 
     def drive(
         self,
-        backend: Backend,
+        backend: RunJournal,
         execution_id: str,
         *,
         run_here: bool = True,

@@ -15,7 +15,7 @@ import socket
 from collections.abc import Callable
 
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.errors import Conflict
 from stigmer.resources.kinds import Execution
 from stigmer.runners.agent.events import EventSink, ignore
@@ -34,7 +34,7 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-async def _heartbeat(backend: Backend, execution_id: str, worker_id: str, seconds: int) -> None:
+async def _heartbeat(backend: RunJournal, execution_id: str, worker_id: str, seconds: int) -> None:
     while True:
         await asyncio.sleep(max(seconds / 3, 0.05))
         if not backend.renew_lease(execution_id, worker_id, lease_seconds=seconds):
@@ -42,7 +42,7 @@ async def _heartbeat(backend: Backend, execution_id: str, worker_id: str, second
 
 
 async def run_execution(
-    backend: Backend,
+    backend: RunJournal,
     execution: Execution,
     *,
     worker_id: str,
@@ -86,7 +86,7 @@ async def run_execution(
 
 
 async def run_claimed(
-    backend: Backend,
+    backend: RunJournal,
     execution_id: str,
     *,
     worker_id: str,
@@ -119,7 +119,7 @@ class Worker:
 
     def __init__(
         self,
-        backend: Backend,
+        backend: RunJournal,
         *,
         concurrency: int = 1,
         poll_seconds: float = 0.5,

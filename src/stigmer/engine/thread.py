@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.errors import Conflict, Unavailable
 
 log = logging.getLogger("stigmer.engine")
@@ -31,13 +31,13 @@ class EngineThread:
     """
 
     def __init__(
-        self, open_backend: Callable[[], Backend], *, concurrency: int = 2, config_model: str = ""
+        self, open_backend: Callable[[], RunJournal], *, concurrency: int = 2, config_model: str = ""
     ) -> None:
         self.open_backend = open_backend
         self.concurrency = concurrency
         self.config_model = config_model
         self.worker_id = ""
-        self._backend: Backend | None = None
+        self._backend: RunJournal | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._resumed: set[asyncio.Task[object]] = set()

@@ -12,6 +12,7 @@ import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import unquote, urlsplit
 
 import anyio
 import httpx2
@@ -23,7 +24,7 @@ from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
 from stigmer.errors import StigmerError
-from stigmer.mcp.types import McpServerError, ServerSpec, Tool, ToolResult
+from stigmer.mcp.types import ListedTool, McpServerError, ServerSpec, Tool, ToolResult
 from stigmer.models.types import ToolSpec
 from stigmer.version import __version__
 
@@ -71,6 +72,7 @@ class ServerConnection:
         self._errlog = errlog
         self._client: Client | None = None
         self._tools: list[Tool] = []
+        self._listed: list[ListedTool] = []
         self._failure: str | None = None
         self._hint = ""
         self._started = anyio.Event()  # set when ready, or when start-up failed
@@ -157,8 +159,12 @@ class ServerConnection:
         await self._done.wait()
 
     def tools(self) -> list[Tool]:
-        """Every tool the server listed when it started."""
+        """Every tool the server listed when it started that Stigmer can call."""
         return list(self._tools)
+
+    def listed(self) -> list[ListedTool]:
+        """Every tool the server listed, with why it is not offered where it is not."""
+        return list(self._listed)
 
     async def call(self, name: str, arguments: dict[str, Any]) -> ToolResult:
         """Call a tool, within the spec's tool timeout.
@@ -210,7 +216,12 @@ class ServerConnection:
                     auth=auth,
                 )
             )
-            return Client(streamable_http_client(spec.url, http_client=http), client_info=info, cache=None)
+            return Client(
+                streamable_http_client(spec.url, http_client=http),
+                client_info=info,
+                cache=None,
+                **self._callbacks(),
+            )
         self._hint = "run the command by hand to see why it fails"
         if spec.working_dir and not Path(spec.working_dir).is_dir():
             raise NotADirectoryError(f"working directory {spec.working_dir!r} does not exist")
@@ -222,18 +233,42 @@ class ServerConnection:
         )
         # Without a file of ours, the server shares our stderr (as with the SDK's default).
         errlog = self._errlog if self._errlog is not None else sys.stderr
-        return Client(stdio_client(params, errlog=errlog), client_info=info, cache=None)
+        return Client(stdio_client(params, errlog=errlog), client_info=info, cache=None, **self._callbacks())
+
+    def _callbacks(self) -> dict[str, Any]:
+        # A capability is declared only when it is configured: servers change what they offer
+        # by what the client declares (server-everything's get-roots-list, for one).
+        callbacks: dict[str, Any] = {}
+        if self.spec.roots:
+            roots = mcp_types.ListRootsResult.model_validate(
+                {
+                    "roots": [
+                        {"uri": uri, "name": Path(unquote(urlsplit(uri).path)).name}
+                        for uri in self.spec.roots
+                    ]
+                }
+            )
+
+            async def list_roots(context: Any) -> mcp_types.ListRootsResult:
+                return roots
+
+            callbacks["list_roots_callback"] = list_roots
+        if self.spec.sampler is not None:
+            callbacks["sampling_callback"] = self.spec.sampler
+        return callbacks
 
     async def _list_tools(self, client: Client) -> list[Tool]:
-        tools: list[Tool] = []
+        listed: list[mcp_types.Tool] = []
         cursor: str | None = None
         for _ in range(_MAX_TOOL_PAGES):
             page = await client.list_tools(cursor=cursor)
-            tools.extend(to_tool(self.name, tool) for tool in page.tools)
+            listed.extend(page.tools)
             cursor = page.next_cursor
             if not cursor:
                 break
-        return tools
+        self._listed = [to_listed(self.name, tool) for tool in listed]
+        unsupported = {t.name for t in self._listed if t.unsupported}
+        return [to_tool(self.name, tool) for tool in listed if tool.name not in unsupported]
 
     def _gone(self) -> str:
         if self.spec.url:
@@ -293,6 +328,22 @@ def to_tool(server: str, tool: mcp_types.Tool) -> Tool:
     return Tool(server=server, spec=spec)
 
 
+TASK_REQUIRED = "runs only as an MCP task (taskSupport: required), which Stigmer does not support"
+
+
+def to_listed(server: str, tool: mcp_types.Tool) -> ListedTool:
+    """A tool as the server lists it, and why Stigmer does not offer it, if it does not."""
+    support = (tool.execution.task_support if tool.execution else None) or ""
+    return ListedTool(
+        server=server,
+        name=tool.name,
+        description=tool.description or tool.title or "",
+        input_schema=dict(tool.input_schema),
+        task_support=support,
+        unsupported=TASK_REQUIRED if support == "required" else "",
+    )
+
+
 def to_tool_result(result: mcp_types.CallToolResult) -> ToolResult:
     """The text a model reads from a tool result: text blocks as they are, others described."""
     parts = [_content_text(block) for block in result.content]
@@ -316,9 +367,11 @@ def _content_text(block: mcp_types.ContentBlock) -> str:
 
 __all__ = [
     "STDERR_TAIL_LINES",
+    "TASK_REQUIRED",
     "ServerConnection",
     "root_cause",
     "server_environment",
+    "to_listed",
     "to_tool",
     "to_tool_result",
 ]

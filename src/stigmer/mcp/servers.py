@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import anyio
 
 from stigmer.mcp.toolset import ApprovalRequiredToolset, CombinedToolset, FilteredToolset, Toolset
-from stigmer.mcp.types import McpServerError, ServerSpec, Tool, ToolResult
+from stigmer.mcp.types import ListedTool, McpServerError, ServerSpec, Tool, ToolResult
 
 if TYPE_CHECKING:
     from stigmer.mcp.connection import ServerConnection
@@ -96,6 +96,10 @@ class ToolServers:
     def tools(self) -> list[Tool]:
         """The tools offered to the model: enabled ones only, approval marked, server by server."""
         return self.toolset.tools()
+
+    def listed(self) -> list[ListedTool]:
+        """Every tool every server lists, offered or not (enabledTools is not applied)."""
+        return [tool for connection in self._connections for tool in connection.listed()]
 
     async def call(self, name: str, arguments: dict[str, Any]) -> ToolResult:
         """Call a tool on the server that offers it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from stigmer.errors import StigmerError
 from stigmer.mcp.credentials import OAuthSettings
@@ -33,6 +34,12 @@ class ServerSpec:
     tool_timeout_s: float = DEFAULT_TOOL_TIMEOUT_S
     # From start (or connect) until its tools are listed.
     startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
+    # file:// URIs offered as MCP roots; empty: the client declares no roots capability.
+    roots: list[str] = field(default_factory=list)
+    # Answers the server's sampling requests (the agent's model), when its McpServer allows it.
+    sampler: Any = None
+    # The McpServer's sampling setting ("allow", "deny" or "").
+    sampling: str = ""
     # An HTTP server that may ask for OAuth (an McpServer resource: its sign-in is stored).
     oauth: OAuthSettings | None = None
 
@@ -44,6 +51,20 @@ class Tool:
     server: str
     spec: ToolSpec
     needs_approval: bool = False
+
+
+@dataclass
+class ListedTool:
+    """A tool as its server lists it, whether or not Stigmer can offer it to a model."""
+
+    server: str
+    name: str
+    description: str = ""
+    input_schema: dict[str, Any] = field(default_factory=dict)
+    # The tool's execution.taskSupport: "" (not said), "forbidden", "optional" or "required".
+    task_support: str = ""
+    # Why Stigmer does not offer it to models ("" when it does).
+    unsupported: str = ""
 
 
 @dataclass
@@ -71,6 +92,7 @@ class McpServerError(StigmerError):
 __all__ = [
     "DEFAULT_STARTUP_TIMEOUT_S",
     "DEFAULT_TOOL_TIMEOUT_S",
+    "ListedTool",
     "McpServerError",
     "ServerSpec",
     "Tool",

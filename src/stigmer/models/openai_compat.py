@@ -9,7 +9,8 @@ the stream ends.
 Options: ``apiKey`` (else ``OPENAI_API_KEY``; servers that need none get a placeholder),
 ``baseUrl`` (else ``OPENAI_BASE_URL``, else OpenAI), ``maxTokens``, ``temperature``,
 ``maxRetries`` (default 2), ``toolChoice`` (``auto``, ``required``, ``none`` or a tool
-name), and ``responseFormat`` for structured output: ``json_schema`` (the default, which
+name; ``required`` and a name hold until such a call was made, then turns are ``auto``),
+and ``responseFormat`` for structured output: ``json_schema`` (the default, which
 OpenAI, Ollama, vLLM and llama-server take) or ``json_object`` (llama-cpp-python's server,
 which takes the schema inside ``{"type": "json_object", "schema": …}``).
 
@@ -93,6 +94,20 @@ def to_openai_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
     return out
 
 
+def forced_tool_choice(request: ModelRequest, choice: str) -> str:
+    """``options.toolChoice`` for this turn: a forced choice holds until it was honoured once.
+
+    ``required`` forces some tool call and a tool name forces that tool; once the
+    conversation holds such a call, later turns are ``auto``, so the agent can read the
+    result and answer (forced on every turn, it could only call tools until its turn limit).
+    """
+    if choice in ("", "auto", "none"):
+        return choice
+    called = {call.name for m in request.messages if m.role == "assistant" for call in m.tool_calls}
+    honoured = bool(called) if choice == "required" else choice in called
+    return "auto" if honoured else choice
+
+
 def request_params(request: ModelRequest, model: str, options: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments of ``chat.completions.create`` for one turn (streaming)."""
     max_tokens, temperature = sampling(request, options, "openai")
@@ -114,7 +129,7 @@ def request_params(request: ModelRequest, model: str, options: dict[str, Any]) -
             }
             for t in request.tools
         ]
-        choice = text_option(options, "toolChoice")
+        choice = forced_tool_choice(request, text_option(options, "toolChoice"))
         if choice in ("auto", "required", "none"):
             params["tool_choice"] = choice
         elif choice and any(t.name == choice for t in request.tools):
@@ -226,7 +241,7 @@ class OpenAIModel:
                 await client.close()  # an injected client belongs to its owner
 
     async def _events(self, chunks: AsyncIterator[Any]) -> AsyncIterator[ModelEvent]:
-        usage = UsageEvent()
+        usage: UsageEvent | None = None  # servers that send none leave it unknown, not 0
         finish = "stop"
         calls: dict[int, _Call] = {}
         async for chunk in chunks:
@@ -248,7 +263,8 @@ class OpenAIModel:
             call = calls[index]
             arguments = parse_arguments("".join(call.arguments), call.name, self.provider)
             yield ToolCallEvent(ToolCall(call.id or f"call_{index}", call.name, arguments))
-        yield usage
+        if usage is not None:
+            yield usage
         reason = _STOP.get(finish, "end_turn")
         # Some servers end a turn with tool calls as "stop"; the calls are what counts.
         yield Finish("tool_use" if calls else reason)
@@ -344,6 +360,7 @@ __all__ = [
     "OllamaProvider",
     "OpenAIModel",
     "OpenAIProvider",
+    "forced_tool_choice",
     "ollama_url",
     "request_params",
     "to_openai_messages",

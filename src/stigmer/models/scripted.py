@@ -34,6 +34,7 @@ from stigmer.models.types import (
     ToolCallEvent,
     UsageEvent,
 )
+from stigmer.resources.steps import plain
 
 
 def _words(text: str) -> list[str]:
@@ -97,7 +98,10 @@ class ScriptedProvider:
                 raise ModelError(
                     f"scripted: turn {i + 1} needs exactly one of text, toolCalls or echoToolResult"
                 )
-        return ScriptedModel(script)
+        # Options arrive through a protobuf Struct, where every number is a double: a YAML
+        # `2` would reach a tool as `2.0` on the first pass (and as `2` after a resume, read
+        # back from the record). Integral numbers are integers again, on every pass.
+        return ScriptedModel(plain(script))
 
 
 __all__ = ["ScriptedModel", "ScriptedProvider"]

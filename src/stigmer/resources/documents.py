@@ -6,7 +6,7 @@ Every value keeps the line it was written on, so later errors can point at it.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,21 +134,20 @@ def _files(path: Path) -> Iterator[Path]:
         raise InvalidArgument(f"no such file or directory: {path}", hint="check the path given to -f")
 
 
-def _python_documents(file: Path) -> list[Document]:
-    """The resources a Python file defines (``stigmer.sdk``), imported only when one is given."""
-    from stigmer.sdk.collect import documents
-
-    return documents(file)
+# Reads the resources a Python file defines; the caller provides it (the CLI: the SDK's
+# collector), so reading YAML never imports the SDK, which sits above resources.
+PythonReader = Callable[[Path], list[Document]]
 
 
-def read(paths: Iterable[str], *, stdin: Any = None) -> list[Document]:
+def read(paths: Iterable[str], *, stdin: Any = None, python: PythonReader | None = None) -> list[Document]:
     """Every document in the given paths: files, directories (recursively, *.yaml, *.yml,
     *.json, in name order) or ``-`` for standard input. A ``.py`` file given by name
-    (never one found in a directory) contributes the resources it defines, as
-    ``stigmer.sdk.collect`` finds them.
+    (never one found in a directory) contributes the resources ``python`` finds in it
+    (``stigmer.sdk.collect.documents``).
 
     Raises:
-        InvalidArgument: A path is missing or unreadable, or a file is malformed.
+        InvalidArgument: A path is missing or unreadable, or a file is malformed, or a
+            ``.py`` file is given without ``python``.
     """
     documents: list[Document] = []
     for given in paths:
@@ -162,7 +161,12 @@ def read(paths: Iterable[str], *, stdin: Any = None) -> list[Document]:
             raise InvalidArgument(f"no .yaml, .yml or .json files in directory {root}")
         for file in found:
             if file.suffix == ".py" and not root.is_dir():
-                documents.extend(_python_documents(file))
+                if python is None:
+                    raise InvalidArgument(
+                        f"cannot read resources from the Python file {file} here",
+                        hint="give YAML or JSON files, or apply it with `stigmer apply -f FILE.py`",
+                    )
+                documents.extend(python(file))
                 continue
             try:
                 text = file.read_text(encoding="utf-8")
@@ -172,4 +176,4 @@ def read(paths: Iterable[str], *, stdin: Any = None) -> list[Document]:
     return documents
 
 
-__all__ = ["SUFFIXES", "Document", "parse", "read"]
+__all__ = ["SUFFIXES", "Document", "PythonReader", "parse", "read"]

@@ -6,23 +6,19 @@ Tasks are listed by level: a task comes after everything it depends on or is cho
 from __future__ import annotations
 
 from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow
+from stigmer.runners.workflow.kinds.registry import kind_of
 
-_KIND_NAMES = {"for_each": "forEach"}
+
+def label(task: Task) -> str:
+    """A task's kind as files write it, e.g. ``forEach`` ("?" for none)."""
+    kind = kind_of(task)
+    return kind.label if kind is not None else "?"
 
 
 def describe(task: Task) -> str:
     """A task's kind and its target, e.g. ``agent release-notes-writer``."""
-    kind = task.WhichOneof("kind") or "?"
-    label = _KIND_NAMES.get(kind, kind)
-    if kind in ("agent", "workflow", "python"):
-        return f"{label} {getattr(task, kind)}"
-    if kind == "http":
-        return f"http {task.http.method or 'GET'} {task.http.url}"
-    if kind == "wait":
-        return f"wait {task.wait.duration}"
-    if kind == "for_each":
-        return f"forEach {task.for_each.items} → {describe(task.for_each.do)}"
-    return label
+    kind = kind_of(task)
+    return kind.describe(task) if kind is not None else "?"
 
 
 def edges(workflow: Workflow) -> list[tuple[str, str, str]]:
@@ -30,10 +26,8 @@ def edges(workflow: Workflow) -> list[tuple[str, str, str]]:
     found: list[tuple[str, str, str]] = []
     for task in workflow.spec.tasks:
         found += [(dep, task.name, "") for dep in task.depends_on]
-        if task.WhichOneof("kind") == "switch":
-            for case in task.switch.cases:
-                found += [(task.name, target, case.when) for target in case.then]
-            found += [(task.name, target, "default") for target in task.switch.default]
+        kind = kind_of(task)
+        found += [(task.name, target, edge) for _, target, edge in (kind.targets(task) if kind else [])]
     return found
 
 
@@ -81,7 +75,8 @@ def mermaid(workflow: Workflow) -> str:
     ids = {t.name: f"t{i}" for i, t in enumerate(workflow.spec.tasks)}
     lines = ["flowchart TD"]
     for task in workflow.spec.tasks:
-        shape = ('{{"', '"}}') if task.WhichOneof("kind") == "switch" else ('["', '"]')
+        kind = kind_of(task)
+        shape = ('{{"', '"}}') if kind is not None and kind.targets(task) else ('["', '"]')
         label = f"{_quote(task.name)}<br/><small>{_quote(describe(task))}</small>"
         lines.append(f"  {ids[task.name]}{shape[0]}{label}{shape[1]}")
     for source, target, label in edges(workflow):
@@ -90,4 +85,4 @@ def mermaid(workflow: Workflow) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["describe", "edges", "levels", "mermaid", "text"]
+__all__ = ["describe", "edges", "label", "levels", "mermaid", "text"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from stigmer.runners.workflow.kinds.registry import all_kinds
+
 Spec = dict[str, Any]
 
 
@@ -61,9 +63,9 @@ def _task(task: Any) -> None:
         return
     if isinstance(task.get("onError"), str):
         task["onError"] = {"action": task["onError"]}
-    for_each = task.get("forEach")
-    if isinstance(for_each, dict):
-        _task(for_each.get("do"))
+    for kind in all_kinds():
+        if kind.label in task:
+            kind.normalise(task[kind.label], _task)
 
 
 def _workflow(spec: Spec) -> None:

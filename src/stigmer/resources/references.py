@@ -15,7 +15,9 @@ from stigmer.api.agentinstance.v1.agentinstance_pb2 import AgentInstance
 from stigmer.api.session.v1.session_pb2 import Session
 from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow
 from stigmer.api.workflowinstance.v1.workflowinstance_pb2 import WorkflowInstance
+from stigmer.resources import task_fields
 from stigmer.resources.kinds import Resource, kind_info
+from stigmer.runners.workflow.kinds.registry import kind_of
 
 
 @dataclass(frozen=True)
@@ -50,14 +52,13 @@ def _agent(agent: Agent) -> list[Ref]:
 
 
 def _task(task: Task, field: str) -> list[Ref]:
-    kind = task.WhichOneof("kind")
-    if kind == "agent":
-        return [Ref("Agent", task.agent, f"{field}.agent")]
-    if kind == "workflow":
-        return [Ref("Workflow", task.workflow, f"{field}.workflow")]
-    if kind == "for_each" and task.for_each.HasField("do"):
-        return _task(task.for_each.do, f"{field}.forEach.do")
-    return []
+    kind = kind_of(task)
+    if kind is None:
+        return []
+    refs = [Ref(resource, name, where) for resource, name, where in kind.references(task, field)]
+    for where, item in task_fields.item_tasks(task, field):
+        refs += _task(item, where)
+    return refs
 
 
 def _workflow(workflow: Workflow) -> list[Ref]:

@@ -14,41 +14,38 @@ from google.protobuf import json_format
 
 from stigmer.api.workflow.v1.workflow_pb2 import Task
 from stigmer.resources import expressions
+from stigmer.runners.workflow.kinds.registry import kind_of
 
 
 def value_fields(task: Task) -> list[tuple[str, Any]]:
-    """(field, value) of every field of ``task`` that may hold ``${…}`` (not its forEach.do)."""
+    """(field, value) of every field of ``task`` that may hold ``${…}`` (not its item task's)."""
     values: list[tuple[str, Any]] = [("message", task.message)]
     if task.HasField("inputs"):
         values.append(("inputs", json_format.MessageToDict(task.inputs)))
-    kind = task.WhichOneof("kind")
-    if kind == "set":
-        values.append(("set", json_format.MessageToDict(task.set)))
-    elif kind == "http":
-        http = task.http
-        values += [
-            ("http.url", http.url),
-            ("http.headers", dict(http.headers)),
-            ("http.query", dict(http.query)),
-        ]
-        if http.HasField("body"):
-            values.append(("http.body", json_format.MessageToDict(http.body)))
-    elif kind == "approval":
-        values.append(("approval.message", task.approval.message))
-    elif kind == "for_each":
-        values.append(("forEach.items", task.for_each.items))
+    kind = kind_of(task)
+    if kind is not None:
+        values += kind.value_fields(task)
     return values
 
 
 def condition_fields(task: Task) -> list[tuple[str, str]]:
-    """(field, text) of the conditions of ``task``: ``when`` and its switch cases."""
+    """(field, text) of the conditions of ``task``: ``when`` and those of its kind (switch cases)."""
     conditions = [("when", task.when)]
-    conditions += [(f"switch.cases[{c}].when", case.when) for c, case in enumerate(task.switch.cases)]
+    kind = kind_of(task)
+    if kind is not None:
+        conditions += kind.condition_fields(task)
     return [(name, text) for name, text in conditions if text]
 
 
+def item_tasks(task: Task, where: str) -> list[tuple[str, Task]]:
+    """(field, task) of the task ``task`` runs per item (a forEach's ``do``), if any."""
+    kind = kind_of(task)
+    item = kind.item_task(task) if kind is not None else None
+    return [(f"{where}.{kind.label}.do", item)] if kind is not None and item is not None else []
+
+
 def references(task: Task, where: str = "") -> set[tuple[str, str]]:
-    """Every (root, name) the expressions of ``task`` (and of its forEach.do) refer to."""
+    """Every (root, name) the expressions of ``task`` (and of its item task) refer to."""
     found: set[tuple[str, str]] = set()
     for name, value in value_fields(task):
         for path, text in expressions.iter_strings(value, f"{where}.{name}"):
@@ -56,8 +53,8 @@ def references(task: Task, where: str = "") -> set[tuple[str, str]]:
                 found |= expressions.references(text, where=path)
     for name, text in condition_fields(task):
         found |= expressions.condition_references(text, where=f"{where}.{name}")
-    if task.WhichOneof("kind") == "for_each" and task.for_each.HasField("do"):
-        found |= references(task.for_each.do, f"{where}.forEach.do")
+    for field, item in item_tasks(task, where):
+        found |= references(item, field)
     return found
 
 
@@ -66,4 +63,4 @@ def referenced_tasks(task: Task) -> set[str]:
     return {name for root, name in references(task) if root == "tasks" and name and name != task.name}
 
 
-__all__ = ["condition_fields", "referenced_tasks", "references", "value_fields"]
+__all__ = ["condition_fields", "item_tasks", "referenced_tasks", "references", "value_fields"]

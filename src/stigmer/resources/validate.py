@@ -24,6 +24,8 @@ from stigmer.errors import InvalidArgument
 from stigmer.resources import expressions, task_fields
 from stigmer.resources.kinds import Resource, kind_info
 from stigmer.resources.names import validate_label_key, validate_name
+from stigmer.runners.workflow.kinds.base import TaskKind
+from stigmer.runners.workflow.kinds.registry import all_kinds, kind_of
 
 INPUT_TYPES = ("string", "number", "integer", "boolean", "object", "array")
 ON_ERROR_ACTIONS = ("fail", "continue")
@@ -110,6 +112,12 @@ def _mcp_server(server: McpServer) -> None:
     if not transport:
         raise InvalidArgument("an McpServer needs exactly one of stdio or http", field="spec")
     _transport(server.spec.stdio.command if transport == "stdio" else server.spec.http.url, transport, "spec")
+    if server.spec.sampling not in ("", "allow", "deny"):
+        raise InvalidArgument(
+            f"sampling is {server.spec.sampling!r}",
+            field="spec.sampling",
+            hint="allow (the agent's model answers the server) or deny (the default)",
+        )
     if server.spec.HasField("oauth"):
         from stigmer.resources.mcp_oauth import validate_oauth
 
@@ -157,13 +165,13 @@ def _environment(env: Environment) -> None:
             )
 
 
-def _task_kind(task: Task, field: str) -> str:
-    kind = task.WhichOneof("kind")
+def _task_kind(task: Task, field: str) -> TaskKind:
+    kind = kind_of(task)
     if kind is None:
         raise InvalidArgument(
             f"task {task.name!r} has no kind",
             field=field,
-            hint="give it one of: agent, set, http, switch, forEach, approval, wait, workflow, python",
+            hint=f"give it one of: {', '.join(k.label for k in all_kinds())}",
         )
     return kind
 
@@ -171,22 +179,10 @@ def _task_kind(task: Task, field: str) -> str:
 def _task(task: Task, field: str) -> None:
     validate_name(task.name, field=f"{field}.name")
     kind = _task_kind(task, field)
-    if kind == "agent":
-        _reference(task.agent, f"{field}.agent")
-    elif kind == "workflow":
-        _reference(task.workflow, f"{field}.workflow")
-    elif kind == "python" and ":" not in task.python:
-        raise InvalidArgument("a python task names module:function", field=f"{field}.python")
-    elif kind == "for_each":
-        if not task.for_each.items:
-            raise InvalidArgument(
-                "forEach needs items (an expression that yields a list)", field=f"{field}.forEach.items"
-            )
-        if not task.for_each.HasField("do"):
-            raise InvalidArgument("forEach needs a task to run per item", field=f"{field}.forEach.do")
-        _task(task.for_each.do, f"{field}.forEach.do")
-    elif kind == "http" and not task.http.url:
-        raise InvalidArgument("an http task needs a url", field=f"{field}.http.url")
+    kind.validate(task, field)
+    item = kind.item_task(task)
+    if item is not None:
+        _task(item, f"{field}.{kind.label}.do")
     if task.on_error.action and task.on_error.action not in ON_ERROR_ACTIONS:
         raise InvalidArgument(
             f"invalid onError {task.on_error.action!r}",
@@ -217,9 +213,8 @@ def _workflow(workflow: Workflow) -> None:
         index[task.name] = i
     for i, task in enumerate(spec.tasks):
         targets = [(f"dependsOn[{j}]", dep) for j, dep in enumerate(task.depends_on)]
-        for c, case in enumerate(task.switch.cases):
-            targets += [(f"switch.cases[{c}].then[{j}]", t) for j, t in enumerate(case.then)]
-        targets += [(f"switch.default[{j}]", t) for j, t in enumerate(task.switch.default)]
+        kind = kind_of(task)
+        targets += [(where, target) for where, target, _ in (kind.targets(task) if kind else [])]
         for where, target in targets:
             if target not in index:
                 raise InvalidArgument(
@@ -251,8 +246,8 @@ def _task_expressions(task: Task, field: str, names: list[str], *, in_loop: bool
         where = f"{field}.{name}"
         expressions.check_condition(text, where=where)
         _names_in_scope(expressions.condition_references(text, where=where), text, where, names, in_loop)
-    if task.WhichOneof("kind") == "for_each" and task.for_each.HasField("do"):
-        _task_expressions(task.for_each.do, f"{field}.forEach.do", names, in_loop=True)
+    for where, item in task_fields.item_tasks(task, field):
+        _task_expressions(item, where, names, in_loop=True)
 
 
 def _expressions(value: Any, field: str, names: list[str], *, in_loop: bool) -> None:

@@ -51,6 +51,7 @@ from typing import (
 )
 
 from stigmer.errors import InvalidArgument
+from stigmer.sdk.targets import function_target
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -738,8 +739,12 @@ class Task:
             return value.name
         if isinstance(value, Task):
             return value.to_document(field)
-        if isinstance(value, dict) and self.kind == "forEach":
-            return {**value, "do": value["do"].to_document(f"{field}.do")}
+        if isinstance(value, dict) and any(isinstance(v, Task) for v in value.values()):
+            # A task a kind holds (a forEach's ``do``) is written as a task.
+            return {
+                k: v.to_document(f"{field}.{k}") if isinstance(v, Task) else _plain(v, f"{field}.{k}")
+                for k, v in value.items()
+            }
         return _plain(value, field)
 
     def __repr__(self) -> str:
@@ -890,12 +895,7 @@ def python_task(
     The worker that runs the task imports the module. A ``@task`` function's ``.step()``
     builds this task and checks its inputs against the function's parameters.
     """
-    if isinstance(function, str):
-        target = function
-    else:
-        from stigmer.sdk.functions import function_target
-
-        target = function_target(function)
+    target = function if isinstance(function, str) else function_target(function)
     return Task(name, "python", target, inputs=inputs, **common)
 
 

@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from stigmer.errors import InvalidArgument
+from stigmer.resources.names import slugify
 from stigmer.sdk.authoring import Definition
 
 if TYPE_CHECKING:
@@ -66,8 +67,6 @@ def with_dependencies(objects: Iterable[Definition[Any]]) -> list[Definition[Any
     Raises:
         InvalidArgument: Two different definitions of the same kind and name.
     """
-    from stigmer.resources.names import slugify
-
     out: list[Definition[Any]] = []
     done: set[int] = set()
     seen: dict[tuple[str, str], Definition[Any]] = {}
@@ -98,6 +97,7 @@ def with_dependencies(objects: Iterable[Definition[Any]]) -> list[Definition[Any
 
 def documents(path: str | Path) -> list[Document]:
     """The resources of a Python file as documents, each pointing at the line that defined it."""
+    # Imported here, not above: Client.apply uses with_dependencies and needs no YAML reader.
     from stigmer.resources.documents import Document
 
     docs: list[Document] = []

@@ -25,49 +25,11 @@ from typing import Any, Literal, ParamSpec, Protocol, TypeVar, cast, overload
 
 from stigmer.errors import InvalidArgument
 from stigmer.sdk.authoring import Duration, OnError, Retry, Task
+from stigmer.sdk.targets import function_target
 
 P = ParamSpec("P")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
-
-
-def function_target(function: Callable[..., Any]) -> str:
-    """``module:function``, which a worker imports; refused when no worker could."""
-    module = getattr(function, "__module__", None)
-    qualname = getattr(function, "__qualname__", None) or getattr(function, "__name__", "")
-    label = qualname or repr(function)
-    if not module or not qualname:
-        raise InvalidArgument(f"{label} is not a module-level function", field="python")
-    if module == "__main__":
-        module = _script_module() or module
-    if module == "__main__":
-        raise InvalidArgument(
-            f"{qualname} is defined in the script being run (__main__), which a worker cannot import",
-            field="python",
-            hint="move it to a module (e.g. steps.py) and import it from there, "
-            "or apply this file with `stigmer apply -f FILE.py`",
-        )
-    if "." in qualname:
-        raise InvalidArgument(
-            f"{qualname} is not at the top level of {module}, so a worker cannot import it",
-            field="python",
-            hint="define the function at the top level of its module",
-        )
-    return f"{module}:{qualname}"
-
-
-def _script_module() -> str:
-    """The module name of the script being run (``python app.py`` → ``app``), which a
-    worker started in its directory imports; "" when there is no such file (a REPL)."""
-    import sys
-    from pathlib import Path
-
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    if not path or not path.endswith(".py"):
-        return ""
-    stem = Path(path).stem
-    return stem if stem.isidentifier() else ""
 
 
 class TaskFunction(Protocol[P, R_co]):

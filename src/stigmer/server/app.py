@@ -1,5 +1,6 @@
 """`stigmer server`: BackendService, health and reflection on one gRPC (asyncio) server, the
-API key check in front, and the local engine's worker running beside it.
+API key check in front. The worker, retention and the dashboard that run beside it are
+composed by the host (:mod:`stigmer.host`), which `stigmer server` starts.
 
 Shutting down (SIGINT/SIGTERM): health turns NOT_SERVING, open watches end with
 UNAVAILABLE (their clients reconnect and resume), in-flight calls get ``grace_seconds`` to
@@ -19,21 +20,18 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from stigmer.backend.local import LocalBackend
 from stigmer.backend.protocol import Backend
 from stigmer.backend.wire import DEFAULT_PORT, is_loopback
 from stigmer.config import TemporalSettings
-from stigmer.engine.thread import EngineThread
 from stigmer.errors import InvalidArgument
-from stigmer.server import keys
 from stigmer.server.auth import AuthInterceptor, Verify
+from stigmer.server.reflection import enable_reflection
 from stigmer.server.servicer import SERVICE, BackendPool, BackendServicer
-from stigmer.store.database import Database
 
 if TYPE_CHECKING:
-    from stigmer.engine.temporal.worker import TemporalWorkerThread
+    from stigmer.host.keys import ApiKeyStore
 
 DEFAULT_MAX_REQUEST_MB = 16
 log = logging.getLogger("stigmer.server")
@@ -108,31 +106,15 @@ def check_exposure(options: ServerOptions, active_keys: int) -> None:
         )
 
 
-class KeyChecker:
-    """Checks bearer tokens against the API keys of a database (on the server's event loop)."""
-
-    def __init__(self, database: Path) -> None:
-        self.db = Database.open(database)
-
-    def __call__(self, token: str) -> str | None:
-        key = keys.verify(self.db.conn, token)
-        return key.name if key else None
-
-    def active(self) -> int:
-        return keys.count_active(self.db.conn)
-
-    def close(self) -> None:
-        self.db.close()
-
-
 class StigmerServer:
-    """One gRPC server: BackendService, health, reflection, the key check, the worker.
+    """One gRPC server: BackendService, health, reflection and the key check.
 
     Args:
-        options: How to run.
+        options: How to run (the worker, retention and dashboard options are the host's).
         open_backend: Opens a backend for one thread; by default a LocalBackend on
             ``options.database`` (tests pass one on their clock).
-        verify: Token to key name; by default the keys of ``options.database``.
+        verify: Token to key name; by default ``keys``.
+        keys: The API-key store; by default one on ``options.database``, closed with the server.
     """
 
     def __init__(
@@ -141,20 +123,20 @@ class StigmerServer:
         *,
         open_backend: Callable[[], Backend] | None = None,
         verify: Verify | None = None,
+        keys: ApiKeyStore | None = None,
     ) -> None:
         self.options = options
         self.open_backend = open_backend or (
             lambda: LocalBackend.open(options.database, durability=options.durability)
         )
-        self._keys: KeyChecker | None = None
-        if verify is None:
-            self._keys = KeyChecker(options.database)
-            verify = self._keys
-        self.verify: Verify = verify
+        self._keys = keys
+        self._own_keys: ApiKeyStore | None = None
+        if verify is None and keys is None:
+            from stigmer.host.keys import ApiKeyStore
+
+            self._keys = self._own_keys = ApiKeyStore(options.database)
+        self.verify: Verify = verify or self._keys.verify  # type: ignore[union-attr]
         self.port = 0
-        self.worker: EngineThread | TemporalWorkerThread | None = None
-        self.dashboard: Any = None  # stigmer.ui.Dashboard, when options.ui_port is set
-        self._close_dashboard_keys: Callable[[], None] | None = None
         self._server: grpc.aio.Server | None = None
         self._pool: BackendPool | None = None
         self._health: Any = None
@@ -167,10 +149,11 @@ class StigmerServer:
         return f"{scheme}://{host}:{self.port}"
 
     def active_keys(self) -> int:
+        """Active API keys (1 when tokens are checked by a given ``verify``)."""
         return self._keys.active() if self._keys else 1
 
     async def start(self) -> int:
-        """Check the exposure rules, bind, start serving (and the worker); return the port.
+        """Check the exposure rules, bind and start serving; return the port.
 
         Raises:
             InvalidArgument: A non-loopback host without keys or TLS (see check_exposure),
@@ -194,10 +177,7 @@ class StigmerServer:
         server.add_generic_rpc_handlers([servicer.generic_handler()])
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            [SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-            server,
-        )
+        enable_reflection([SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server)
         address = (
             f"{options.host}:{options.port}"
             if ":" not in options.host
@@ -217,64 +197,7 @@ class StigmerServer:
         self._server = server
         for name in ("", SERVICE):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        if options.engine == "temporal":
-            from stigmer.engine.temporal.worker import TemporalWorkerThread
-
-            self.worker = TemporalWorkerThread(
-                self.open_backend,
-                options.temporal or TemporalSettings(),
-                activities=options.concurrency,
-                work=options.worker,
-                config_model=options.config_model,
-            )
-            try:
-                self.worker.start()
-            except BaseException:
-                self.worker = None
-                await self.stop(0)
-                raise
-        elif options.worker:
-            self.worker = EngineThread(
-                self.open_backend, concurrency=options.concurrency, config_model=options.config_model
-            )
-            self.worker.start()
-        if options.ui_port is not None:
-            await asyncio.to_thread(self._start_dashboard, options.ui_port)
         return self.port
-
-    def _start_dashboard(self, port: int) -> None:
-        """The web dashboard beside the gRPC API: same store, same API keys, same TLS."""
-        from stigmer.ui import Dashboard, DashboardOptions
-        from stigmer.ui.auth import locked, stored_keys
-
-        options = self.options
-        if self._keys is not None:  # the keys of the database, on a connection of the dashboard's own
-            verify, self._close_dashboard_keys = stored_keys(options.database)
-        else:
-            verify = locked(self.verify)
-        dashboard_options = DashboardOptions(
-            host=options.host,
-            port=port,
-            worker=False,
-            remote=True,  # this server's worker runs what is started there
-            tls_cert=options.tls_cert,
-            tls_key=options.tls_key,
-            backend_label="this server",
-        )
-        self.dashboard = Dashboard(dashboard_options, open_backend=self.open_backend, verify=verify).start()
-
-    def describe_worker(self) -> str:
-        """What runs this server's executions, for people."""
-        options = self.options
-        if options.engine == "temporal":
-            s = options.temporal or TemporalSettings()
-            where = f"Temporal at {s.address} (namespace {s.namespace}, task queue {s.task_queue})"
-            if options.worker:
-                return f"{where}; a Temporal worker runs here too"
-            return f"{where}; `stigmer worker --engine temporal` processes run the executions"
-        if isinstance(self.worker, EngineThread):
-            return self.worker.worker_id
-        return "off (--no-worker)"
 
     async def stop(self, grace: float | None = None) -> None:
         """Shut down gracefully (see the module docstring)."""
@@ -285,21 +208,12 @@ class StigmerServer:
         if self._server is not None:
             await self._server.stop(self.options.grace_seconds if grace is None else grace)
             self._server = None
-        if self.dashboard is not None:
-            await asyncio.to_thread(self.dashboard.stop)
-            self.dashboard = None
-        if self._close_dashboard_keys is not None:
-            self._close_dashboard_keys()
-            self._close_dashboard_keys = None
-        if self.worker is not None:
-            await asyncio.to_thread(self.worker.stop)
-            self.worker = None
         if self._pool is not None:
             await asyncio.to_thread(self._pool.close)
             self._pool = None
-        if self._keys is not None:
-            self._keys.close()
-            self._keys = None
+        if self._own_keys is not None:
+            self._own_keys.close()
+            self._own_keys = None
 
 
 def _tls_credentials(options: ServerOptions) -> grpc.ServerCredentials:
@@ -313,7 +227,8 @@ def _tls_credentials(options: ServerOptions) -> grpc.ServerCredentials:
 
 
 class EmbeddedServer:
-    """A StigmerServer on a thread of this process, for tests and tools.
+    """A server (as `stigmer server` runs it: with its worker, retention and dashboard, as
+    ``options`` say) on a thread of this process, for tests and tools.
 
     Example::
 
@@ -327,32 +242,48 @@ class EmbeddedServer:
         *,
         open_backend: Callable[[], Backend] | None = None,
         verify: Verify | None = None,
+        retention_seconds: int = 0,
     ) -> None:
-        self.server = StigmerServer(options, open_backend=open_backend, verify=verify)
+        from stigmer.host import Host, HostOptions
+
+        self.options = options
+        self.host = Host(
+            HostOptions.for_server(options, retention_seconds=retention_seconds),
+            open_backend=open_backend
+            or (lambda: LocalBackend.open(options.database, durability=options.durability)),
+            verify=verify,
+        )
         self._thread = threading.Thread(target=self._main, name="stigmer-server", daemon=True)
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._done: asyncio.Event | None = None
         self._error: BaseException | None = None
+        self._url = ""
+
+    @property
+    def server(self) -> StigmerServer:
+        """The gRPC server (once started)."""
+        assert self.host.server is not None, "the server is not running"
+        return self.host.server
 
     @property
     def url(self) -> str:
-        return self.server.url
+        return self._url
 
     def _main(self) -> None:
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
             self._done = asyncio.Event()
             try:
-                await self.server.start()
+                await self.host.start()
             except BaseException as exc:
                 self._error = exc
                 self._ready.set()
-                await self.server.stop(0)
                 return
+            self._url = self.server.url
             self._ready.set()
             await self._done.wait()
-            await self.server.stop(0)
+            await self.host.stop(0)
 
         asyncio.run(main())
 
@@ -378,7 +309,6 @@ class EmbeddedServer:
 __all__ = [
     "DEFAULT_PORT",
     "EmbeddedServer",
-    "KeyChecker",
     "ServerOptions",
     "StigmerServer",
     "check_exposure",

@@ -1,9 +1,9 @@
-"""The dashboard server: an HTTP server on its own thread, its backends, and a worker.
+"""The dashboard server: an HTTP server on its own thread, and its backends.
 
 `stigmer ui` runs one on 127.0.0.1 over the backend the CLI uses; `stigmer server
 --ui-port P` runs one beside the gRPC server, over the same store, behind the same API keys
-(and TLS, when the server has it). Request threads borrow backends from a small pool; the
-worker (when asked for) runs on a thread of its own.
+(and TLS, when the server has it). Request threads borrow backends from a small pool. The
+worker that runs what is started here is the host's (see :mod:`stigmer.host`), handed in.
 """
 
 from __future__ import annotations
@@ -16,14 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stigmer.backend.protocol import Backend
-from stigmer.engine.thread import EngineThread
 from stigmer.errors import InvalidArgument
 from stigmer.ui.auth import Gate, Verify, loopback_hosts
 from stigmer.ui.handler import Handler
 from stigmer.ui.pool import DEFAULT_SIZE, BackendPool
+
+if TYPE_CHECKING:
+    from stigmer.engine.thread import EngineThread
 
 DEFAULT_UI_PORT = 7879
 log = logging.getLogger("stigmer.ui")
@@ -36,9 +38,6 @@ class DashboardOptions:
     Args:
         host: Where it listens.
         port: 0 picks a free one (see :attr:`Dashboard.port`).
-        worker: Run the local engine's worker inside, so runs started here progress.
-        concurrency: Executions that worker runs at once.
-        config_model: The home's default model (config.yaml), for the worker.
         remote: The backend is a `stigmer server` (its worker runs executions).
         tls_cert: PEM certificate chain; with ``tls_key``, the dashboard speaks HTTPS only.
         tls_key: PEM private key.
@@ -48,9 +47,6 @@ class DashboardOptions:
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_UI_PORT
-    worker: bool = True
-    concurrency: int = 2
-    config_model: str = ""
     remote: bool = False
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -91,6 +87,7 @@ class Dashboard:
         options: How to run.
         open_backend: Opens one backend (for a request thread, or for the worker).
         verify: Checks API keys; None lets anyone who reaches the address in (loopback only).
+        engine: The worker of this process (the host's), which resumes runs on request.
 
     Example::
 
@@ -99,14 +96,19 @@ class Dashboard:
     """
 
     def __init__(
-        self, options: DashboardOptions, *, open_backend: Callable[[], Backend], verify: Verify | None = None
+        self,
+        options: DashboardOptions,
+        *,
+        open_backend: Callable[[], Backend],
+        verify: Verify | None = None,
+        engine: EngineThread | None = None,
     ) -> None:
         self.options = options
         self.open_backend = open_backend
         self.verify = verify
         self.pool = BackendPool(open_backend, size=options.pool_size)
         self.gate = Gate(verify)
-        self.engine: EngineThread | None = None
+        self.engine = engine
         self.stopping = threading.Event()
         self.port = 0
         self._server: _Server | None = None
@@ -129,7 +131,7 @@ class Dashboard:
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}/"
 
     def start(self) -> Dashboard:
-        """Bind, start serving on a thread, and start the worker (when asked for).
+        """Bind and start serving on a thread.
 
         Raises:
             InvalidArgument: The port is taken, the host cannot be bound, or a TLS file cannot
@@ -153,22 +155,15 @@ class Dashboard:
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="stigmer-ui", daemon=True)
         self._thread.start()
-        if options.worker and not options.remote:
-            self.engine = EngineThread(
-                self.open_backend, concurrency=options.concurrency, config_model=options.config_model
-            ).start()
         return self
 
     def stop(self) -> None:
-        """Stop serving (live streams end), stop the worker (its runs keep their leases)."""
+        """Stop serving (live streams end); the worker is its host's to stop."""
         self.stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-        if self.engine is not None:
-            self.engine.stop()
-            self.engine = None
         self.pool.close()
 
     def __enter__(self) -> Dashboard:

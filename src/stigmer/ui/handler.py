@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from stigmer.errors import InvalidArgument, StigmerError, Unauthenticated
 from stigmer.ui import api, auth
+from stigmer.ui import mcp_tools as _mcp_tools  # noqa: F401  (registers its routes on import)
 from stigmer.ui.events import frame, stream
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflow.v1.workflow_pb2 import Workflow, WorkflowInput
 from stigmer.backend.watch import FINISHED
 from stigmer.resources.codec import to_dict
-from stigmer.resources.graph import describe, edges, levels
+from stigmer.resources.graph import describe, edges, label, levels
 from stigmer.resources.kinds import Execution, Resource
 from stigmer.resources.steps import APPROVAL, WAITING, input_of, output_of, plain
 
@@ -98,11 +98,10 @@ def graph(workflow: Workflow) -> dict[str, Any]:
     level = levels(workflow)
     nodes = []
     for task in workflow.spec.tasks:
-        kind = task.WhichOneof("kind") or ""
         nodes.append(
             {
                 "name": task.name,
-                "kind": "forEach" if kind == "for_each" else kind,
+                "kind": label(task),
                 "label": describe(task),
                 "level": level[task.name],
                 "when": task.when,

@@ -26,7 +26,7 @@ from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.clock import utcnow
 from stigmer.errors import Conflict, StigmerError
 from stigmer.resources import expressions
@@ -35,7 +35,9 @@ from stigmer.resources.inputs import resolve_inputs
 from stigmer.resources.kinds import Execution
 from stigmer.resources.steps import WAITING, input_of, output_of, plain
 from stigmer.runners.agent.environment import RunEnvironment
+from stigmer.runners.workflow.attempt import Attempt, Begun, Tried
 from stigmer.runners.workflow.journal import Journal, Outcome
+from stigmer.runners.workflow.kinds import kind_of
 from stigmer.runners.workflow.runner import (
     cancel_started,
     check_references,
@@ -44,7 +46,6 @@ from stigmer.runners.workflow.runner import (
     reuse,
     run_outputs,
 )
-from stigmer.runners.workflow.scheduler import Attempt, Begun, Tried
 from stigmer.runners.workflow.tasks import RunContext, TaskAttempts, struct
 from stigmer.store.leases import ENGINE_LEASE_SECONDS, ENGINE_PREFIX
 
@@ -54,8 +55,6 @@ from .codec import begun_from, begun_to, failure_from, outcome_to, tried_to
 ENGINE_OWNER = f"{ENGINE_PREFIX}temporal"
 FINISHED = (ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED)
 CACHED_RUNS = 256
-# Kinds whose attempt waits on the world within the activity (a request, a function).
-WAITS = frozenset({"http", "python"})
 
 
 @dataclass
@@ -97,7 +96,9 @@ class StoreActivities:
             as often as their workflow's heartbeat timeout needs).
     """
 
-    def __init__(self, backend: Backend, *, config_model: str = "", heartbeat_seconds: float = 1.0) -> None:
+    def __init__(
+        self, backend: RunJournal, *, config_model: str = "", heartbeat_seconds: float = 1.0
+    ) -> None:
         self.backend = backend
         self.config_model = config_model
         self.heartbeat_seconds = heartbeat_seconds
@@ -210,7 +211,11 @@ class StoreActivities:
         task = run.tasks[str(request["task"])]
         parent = ""
         if request.get("item"):
-            parent, task = task.name, task.for_each.do
+            kind = kind_of(task)
+            item_task = kind.item_task(task) if kind else None
+            if item_task is None:
+                raise ValueError(f"task {task.name!r} runs no items")
+            parent, task = task.name, item_task
         call = Attempt(
             task,
             str(request["key"]),
@@ -248,10 +253,12 @@ class StoreActivities:
     async def attempt(self, request: dict[str, Any]) -> dict[str, Any]:
         """Begin an attempt; a task of a kind that finishes in one go runs to its end here."""
         run, call = self._attempt(request)
-        kind = call.task.WhichOneof("kind") or ""
+        handler = kind_of(call.task)
+        kind = handler.field if handler else ""
         again = activity.info().attempt > 1
+        reads = handler is not None and handler.reads_journal
         journal = self._journal(
-            run.context.execution_id, run.context.env, read=again or bool(call.started) or kind == "approval"
+            run.context.execution_id, run.context.env, read=again or bool(call.started) or reads
         )
         if again:
             ended = self._ended(journal, call)
@@ -262,7 +269,7 @@ class StoreActivities:
                 call.started = input_of(start)
         attempts = self._attempts(run, journal)
         scope = dict(request.get("scope") or {})
-        if kind not in WAITS:  # computed here and now: nothing to heartbeat for
+        if handler is None or not handler.heartbeats:  # computed here and now: nothing to heartbeat for
             return begun_to(await attempts.begin(call, scope))
         async with heartbeating(self.heartbeat_seconds):
             return begun_to(await attempts.begin(call, scope))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from stigmer.runners.workflow.attempt import Attempt, Begun, Failure, Tried
 from stigmer.runners.workflow.journal import Outcome
-from stigmer.runners.workflow.scheduler import Attempt, Begun, Failure, Tried
 
 
 def outcome_to(outcome: Outcome) -> dict[str, Any]:
@@ -50,8 +50,10 @@ def begun_to(begun: Begun) -> dict[str, Any]:
         data["until"] = begun.until
     if begun.child_id:
         data["childId"] = begun.child_id
-    if begun.kind == "for_each":
-        data["items"], data["exact"] = begun.items, begun.exact
+    if begun.items:
+        data["items"] = begun.items
+    if not begun.exact:
+        data["exact"] = False
     if begun.decided:
         data["decided"] = True
     return data
@@ -84,7 +86,7 @@ def failure_from(data: dict[str, Any] | None) -> Failure | None:
 
 
 def attempt_to(execution_id: str, attempt: Attempt, scope: dict[str, Any]) -> dict[str, Any]:
-    """An attempt as an activity's input: the task by name (its forEach's when it is an item)."""
+    """An attempt as an activity's input: the task by name (the task whose item it is, for an item)."""
     data: dict[str, Any] = {
         "executionId": execution_id,
         "task": attempt.parent or attempt.task.name,

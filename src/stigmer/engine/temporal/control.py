@@ -20,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.clock import utcnow
 from stigmer.config import TemporalSettings
 from stigmer.errors import Conflict, StigmerError
@@ -62,7 +62,7 @@ async def connect(settings: TemporalSettings) -> Client:
 
 
 async def hand_over(
-    client: Client, backend: Backend, execution: Execution, settings: TemporalSettings
+    client: Client, backend: RunJournal, execution: Execution, settings: TemporalSettings
 ) -> None:
     """Tell Temporal about a run this engine holds: start its workflow (or wake the one that
     runs it), or cancel it when a cancel was asked."""
@@ -89,7 +89,7 @@ async def hand_over(
     )
 
 
-def _end_cancelled(backend: Backend, execution: Execution) -> None:
+def _end_cancelled(backend: RunJournal, execution: Execution) -> None:
     status = execution.status
     status.phase = ExecutionPhase.CANCELLED
     status.error.code, status.error.message = "CANCELLED", "cancelled before it started"
@@ -102,7 +102,7 @@ def _end_cancelled(backend: Backend, execution: Execution) -> None:
     backend.update_execution_status(execution, worker_id=ENGINE_OWNER)
 
 
-async def submit(client: Client, backend: Backend, execution_id: str, settings: TemporalSettings) -> None:
+async def submit(client: Client, backend: RunJournal, execution_id: str, settings: TemporalSettings) -> None:
     """Hand one run to Temporal now: a new one, one queued again (a decision, a cancel), or one
     whose worker died.
 
@@ -122,7 +122,7 @@ async def submit(client: Client, backend: Backend, execution_id: str, settings: 
 
 async def bridge(
     client: Client,
-    backend: Backend,
+    backend: RunJournal,
     settings: TemporalSettings,
     stop: asyncio.Event,
     *,

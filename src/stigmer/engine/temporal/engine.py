@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.config import TemporalSettings
 from stigmer.engine import OnDone
 from stigmer.errors import Conflict
@@ -34,7 +34,7 @@ class TemporalEngine:
         self.settings = settings
         self.config_model = config_model
 
-    def submit(self, backend: Backend, execution_id: str) -> None:
+    def submit(self, backend: RunJournal, execution_id: str) -> None:
         async def main() -> None:
             client = await connect(self.settings)
             await submit(client, backend, execution_id, self.settings)
@@ -42,7 +42,7 @@ class TemporalEngine:
         asyncio.run(main())
 
     async def serve(
-        self, backend: Backend, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
+        self, backend: RunJournal, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
     ) -> None:
         client = await connect(self.settings)
         worker = TemporalWorker(
@@ -52,7 +52,7 @@ class TemporalEngine:
 
     async def drive(
         self,
-        backend: Backend,
+        backend: RunJournal,
         execution_id: str,
         *,
         run_here: bool = True,

@@ -14,7 +14,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.config import TemporalSettings
 
 from .activities import StoreActivities
@@ -51,7 +51,7 @@ class TemporalWorker:
     def __init__(
         self,
         client: Client,
-        backend: Backend,
+        backend: RunJournal,
         settings: TemporalSettings,
         *,
         activities: int = DEFAULT_ACTIVITIES,
@@ -110,7 +110,7 @@ class TemporalWorkerThread:
 
     def __init__(
         self,
-        open_backend: Callable[[], Backend],
+        open_backend: Callable[[], RunJournal],
         settings: TemporalSettings,
         *,
         activities: int = DEFAULT_ACTIVITIES,

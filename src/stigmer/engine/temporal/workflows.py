@@ -39,18 +39,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from stigmer.resources.codec import from_dict
     from stigmer.resources.durations import parse_duration
+    from stigmer.runners.workflow.attempt import Attempt, Begun, Blocked, Failure, Tried
     from stigmer.runners.workflow.journal import Outcome
-    from stigmer.runners.workflow.scheduler import (
-        DURABLE_KINDS,
-        Attempt,
-        Begun,
-        Blocked,
-        Failure,
-        Rollover,
-        Scheduler,
-        Stop,
-        Tried,
-    )
+    from stigmer.runners.workflow.kinds import all_kinds, kind_named, kind_of
+    from stigmer.runners.workflow.scheduler import Rollover, Scheduler, Stop
+
+    # Every kind's module is imported here, outside the sandbox: workflow code only looks them up.
+    all_kinds()
 
 # Tasks of one run in flight at once. The local engine runs 16 in one process; here the
 # workers' activity slots bound the work, and Temporal allows 2,000 pending activities.
@@ -134,7 +129,8 @@ class _Effects:
     async def begin(self, attempt: Attempt, scope: dict[str, Any]) -> Begun:
         task = attempt.task
         timeout = LONG
-        if task.timeout and task.WhichOneof("kind") not in DURABLE_KINDS:
+        kind = kind_of(task)
+        if task.timeout and kind is not None and not kind.durable:
             # The attempt enforces its own timeout; this only ends a try whose worker hangs.
             timeout = timedelta(seconds=parse_duration(task.timeout, field="timeout") + 60)
         request = attempt_to(self.execution_id, attempt, scope)
@@ -178,7 +174,7 @@ class _Effects:
 
     async def child(self, attempt: Attempt, begun: Begun, blocked: Blocked) -> None:
         child_id = begun.child_id
-        kind = "StigmerAgent" if begun.kind == "agent" else "StigmerWorkflow"
+        kind = kind_named(begun.kind).child_workflow
         self.owner.blockers[child_id] = blocked
         try:
             handle: ChildWorkflowHandle[Any, Any] = await workflow.start_child_workflow(

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from stigmer.api.backend.v1.backend_pb2 import ExecutionStep
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.errors import Conflict
 from stigmer.resources.steps import COMPLETED, WAITING
 
@@ -27,7 +27,7 @@ class DurableSteps:
 
     def __init__(
         self,
-        backend: Backend,
+        backend: RunJournal,
         execution_id: str,
         worker_id: str,
         recorded: list[ExecutionStep],

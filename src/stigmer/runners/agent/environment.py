@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.mcp.types import ServerSpec, Tool, ToolResult
 from stigmer.models.types import TextDelta
 from stigmer.resources.codec import to_dict
@@ -43,7 +43,7 @@ class RunEnvironment:
     redactor: Redactor = field(default_factory=Redactor, repr=False)
 
     @classmethod
-    def load(cls, backend: Backend, execution: Execution, worker_id: str) -> RunEnvironment:
+    def load(cls, backend: RunJournal, execution: Execution, worker_id: str) -> RunEnvironment:
         """The run's environment, from its ExecutionContext; empty when it names none."""
         if not execution.spec.environment:
             return cls()

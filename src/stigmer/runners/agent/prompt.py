@@ -6,7 +6,7 @@ from stigmer.api.agent.v1.agent_pb2 import Agent
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.skill.v1.skill_pb2 import Skill
-from stigmer.backend.protocol import Backend, ExecutionQuery
+from stigmer.backend.protocol import ExecutionQuery, RunJournal
 from stigmer.errors import NotFound
 from stigmer.models.types import ChatMessage
 
@@ -24,7 +24,7 @@ def system_prompt(agent: Agent, skills: list[Skill]) -> str:
     return "\n\n".join(parts)
 
 
-def load_skills(backend: Backend, agent: Agent) -> list[Skill]:
+def load_skills(backend: RunJournal, agent: Agent) -> list[Skill]:
     """The Skill resources the agent names, as they are now.
 
     Raises:
@@ -42,7 +42,7 @@ def load_skills(backend: Backend, agent: Agent) -> list[Skill]:
     return skills
 
 
-def session_history(backend: Backend, execution: AgentExecution) -> list[ChatMessage]:
+def session_history(backend: RunJournal, execution: AgentExecution) -> list[ChatMessage]:
     """The earlier completed runs of the same session, oldest first, as user/assistant turns."""
     if not execution.spec.session:
         return []

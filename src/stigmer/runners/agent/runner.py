@@ -19,7 +19,7 @@ from stigmer import faults
 from stigmer.api.agent.v1.agent_pb2 import Agent
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.clock import Clock, utcnow
 from stigmer.errors import StigmerError
 from stigmer.mcp.types import Tool, ToolResult
@@ -38,6 +38,7 @@ from stigmer.resources.codec import to_dict
 from stigmer.resources.durations import parse_duration
 from stigmer.resources.kinds import Execution
 from stigmer.resources.steps import AGENT, APPROVAL, COMPLETED, MODEL, TOOL, WAITING, input_of, output_of
+from stigmer.runners.agent.cancel import RunCancelled, unless_cancelled
 from stigmer.runners.agent.durable import DurableSteps
 from stigmer.runners.agent.environment import RedactingSink, RedactingTools, RunEnvironment
 from stigmer.runners.agent.events import (
@@ -50,7 +51,7 @@ from stigmer.runners.agent.events import (
 )
 from stigmer.runners.agent.prompt import load_skills, session_history, system_prompt
 from stigmer.runners.agent.sign_ins import attach_sign_ins
-from stigmer.runners.agent.tools import SubAgentTool, server_specs, sub_agent_tools
+from stigmer.runners.agent.tools import SubAgentTool, server_specs, sub_agent_tools, with_sampler
 
 DEFAULT_MAX_TURNS = 25
 STRUCTURED_OUTPUT_RETRIES = 2
@@ -99,6 +100,8 @@ class _Run:
     input_tokens: int = 0
     output_tokens: int = 0
     turns: int = 0
+    # Turns whose provider reported no usage: their tokens are unknown, not 0.
+    unreported_turns: int = 0
 
 
 class AgentRunner:
@@ -116,7 +119,7 @@ class AgentRunner:
 
     def __init__(
         self,
-        backend: Backend,
+        backend: RunJournal,
         *,
         worker_id: str,
         on_event: EventSink = ignore,
@@ -159,7 +162,7 @@ class AgentRunner:
         agent = self.backend.get(Agent, execution.spec.agent)
         # References are resolved (or the run fails, naming the missing one) before any work.
         model = self._model(agent, execution, env)
-        specs = env.servers(server_specs(self.backend, agent))
+        specs = with_sampler(env.servers(server_specs(self.backend, agent)), model)
         attach_sign_ins(specs, env, self.backend, execution.metadata.id, self.worker_id)
         execution.status.model = model.id
         steps = DurableSteps(
@@ -271,15 +274,24 @@ class AgentRunner:
             usage = out.get("usage", {})
             run.input_tokens += int(usage.get("inputTokens", 0))
             run.output_tokens += int(usage.get("outputTokens", 0))
+            run.unreported_turns += int(bool(usage.get("unreported")))
         else:
             started = self.clock()
             text, calls, usage_event, stop = await self._stream(run)
-            run.input_tokens += usage_event.input_tokens
-            run.output_tokens += usage_event.output_tokens
+            recorded_usage: dict[str, Any] = {"unreported": True}
+            if usage_event is None:
+                run.unreported_turns += 1
+            else:
+                run.input_tokens += usage_event.input_tokens
+                run.output_tokens += usage_event.output_tokens
+                recorded_usage = {
+                    "inputTokens": usage_event.input_tokens,
+                    "outputTokens": usage_event.output_tokens,
+                }
             output = {
                 "text": text,
                 "toolCalls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls],
-                "usage": {"inputTokens": usage_event.input_tokens, "outputTokens": usage_event.output_tokens},
+                "usage": recorded_usage,
                 "stopReason": stop,
                 "model": run.model.id,
             }
@@ -290,7 +302,7 @@ class AgentRunner:
         run.messages.append(ChatMessage("assistant", text, tool_calls=calls))
         return text, calls
 
-    async def _stream(self, run: _Run) -> tuple[str, list[ToolCall], UsageEvent, str]:
+    async def _stream(self, run: _Run) -> tuple[str, list[ToolCall], UsageEvent | None, str]:
         request = ModelRequest(messages=list(run.messages), tools=self._tool_specs(run))
         keys = list(run.execution.spec.outputs)
         if keys:
@@ -301,7 +313,7 @@ class AgentRunner:
             }
         text: list[str] = []
         calls: list[ToolCall] = []
-        usage = UsageEvent()
+        usage: UsageEvent | None = None  # None: the provider reported no usage
         stop = "end_turn"
         async for event in run.model.stream(request):
             if isinstance(event, TextDelta):
@@ -310,6 +322,7 @@ class AgentRunner:
             elif isinstance(event, ToolCallEvent):
                 calls.append(event.call)
             elif isinstance(event, UsageEvent):
+                usage = usage or UsageEvent()
                 usage.input_tokens += event.input_tokens
                 usage.output_tokens += event.output_tokens
             else:
@@ -347,7 +360,12 @@ class AgentRunner:
             offered = ", ".join([*run.tools, *run.sub_agents]) or "none"
             result = ToolResult(f"unknown tool {call.name!r}; the tools are: {offered}", is_error=True)
         else:
-            result = await run.host.call(call.name, call.arguments)
+            try:
+                result = await unless_cancelled(
+                    self.backend, run.execution.metadata.id, lambda: run.host.call(call.name, call.arguments)
+                )
+            except RunCancelled:
+                raise _Stop(ExecutionPhase.CANCELLED, "CANCELLED", f"cancelled during {call.name}") from None
             faults.hit("agent.tool_called")
         run.emit(
             ToolFinished(call.name, result.text, result.is_error, int((time.perf_counter() - t0) * 1000))
@@ -428,6 +446,7 @@ class AgentRunner:
         status = run.execution.status
         status.usage.input_tokens, status.usage.output_tokens = run.input_tokens, run.output_tokens
         status.usage.model_calls = run.turns
+        status.usage.unreported_model_calls = run.unreported_turns
         run.execution.CopyFrom(self.backend.update_execution_status(run.execution, worker_id=self.worker_id))
 
     def _finish(

@@ -10,7 +10,7 @@ it refreshes, so any worker, on any machine, uses the one sign-in.
 from __future__ import annotations
 
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.mcp.credentials import Credentials, MemorySignIn, OAuthSettings
 from stigmer.mcp.types import ServerSpec
 from stigmer.runners.agent.environment import RunEnvironment
@@ -39,7 +39,9 @@ def oauth_settings(server: McpServer) -> OAuthSettings | None:
 class BackendSignIn:
     """One server's credentials in the store, read and written as one run (see the module)."""
 
-    def __init__(self, backend: Backend, server: str, *, execution_id: str = "", worker_id: str = "") -> None:
+    def __init__(
+        self, backend: RunJournal, server: str, *, execution_id: str = "", worker_id: str = ""
+    ) -> None:
         self.backend = backend
         self.server = server
         self.execution_id = execution_id
@@ -58,7 +60,7 @@ class BackendSignIn:
 
 
 def attach_sign_ins(
-    specs: list[ServerSpec], env: RunEnvironment, backend: Backend, execution_id: str, worker_id: str
+    specs: list[ServerSpec], env: RunEnvironment, backend: RunJournal, execution_id: str, worker_id: str
 ) -> None:
     """Give each server that may ask for OAuth its stored sign-in, and its client secret or
     private key (``${secrets.X}``) from the run's environment."""

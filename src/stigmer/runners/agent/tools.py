@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from stigmer.api.agent.v1.agent_pb2 import Agent, McpServerUsage
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.errors import InvalidArgument, NotFound
 from stigmer.mcp.types import DEFAULT_TOOL_TIMEOUT_S, ServerSpec
-from stigmer.models.types import ToolSpec
+from stigmer.models.types import Model, ToolSpec
 from stigmer.resources.durations import parse_duration
 from stigmer.runners.agent.sign_ins import oauth_settings
 
@@ -22,7 +23,7 @@ class SubAgentTool:
     spec: ToolSpec
 
 
-def server_specs(backend: Backend, agent: Agent) -> list[ServerSpec]:
+def server_specs(backend: RunJournal, agent: Agent) -> list[ServerSpec]:
     """Every MCP server the agent uses, references resolved, filters applied.
 
     Raises:
@@ -34,27 +35,51 @@ def server_specs(backend: Backend, agent: Agent) -> list[ServerSpec]:
     return specs
 
 
-def _spec(backend: Backend, agent: Agent, usage: McpServerUsage, field: str) -> ServerSpec:
+def mcp_server_spec(server: McpServer) -> ServerSpec:
+    """How to start or reach an McpServer resource, with its own filters (references unresolved).
+
+    Raises:
+        InvalidArgument: It has no transport, or a malformed timeout.
+    """
+    return _spec(None, Agent(), McpServerUsage(ref=server.metadata.name), "spec", server=server)
+
+
+def _spec(
+    backend: RunJournal | None,
+    agent: Agent,
+    usage: McpServerUsage,
+    field: str,
+    *,
+    server: McpServer | None = None,
+) -> ServerSpec:
     if usage.ref:
-        try:
-            server = backend.get(McpServer, usage.ref)
-        except NotFound:
-            raise NotFound(
-                f"agent {agent.metadata.name!r} uses MCP server {usage.ref!r}, which does not exist",
-                hint=f"apply an McpServer named {usage.ref!r}, or remove it from {field}",
-            ) from None
+        if server is None:
+            assert backend is not None
+            try:
+                server = backend.get(McpServer, usage.ref)
+            except NotFound:
+                raise NotFound(
+                    f"agent {agent.metadata.name!r} uses MCP server {usage.ref!r}, which does not exist",
+                    hint=f"apply an McpServer named {usage.ref!r}, or remove it from {field}",
+                ) from None
         s = server.spec
         name, transport = server.metadata.name, s.WhichOneof("transport")
         stdio, http = s.stdio, s.http
         enabled = list(usage.enabled_tools or s.enabled_tools)
         approval = sorted({*s.approval_required, *usage.approval_required})
         timeout = usage.timeout or s.timeout
+        roots = list(s.roots)
+        sampling = s.sampling
     else:
         name, transport = usage.name, usage.WhichOneof("transport")
         stdio, http = usage.stdio, usage.http
         enabled, approval, timeout = list(usage.enabled_tools), list(usage.approval_required), usage.timeout
+        roots = list(usage.roots)
+        sampling = ""
     spec = ServerSpec(
         name=name,
+        roots=[root_uri(root) for root in roots],
+        sampling=sampling,
         enabled_tools=enabled,
         approval_required=approval,
         tool_timeout_s=parse_duration(timeout, field=f"{field}.timeout")
@@ -66,11 +91,29 @@ def _spec(backend: Backend, agent: Agent, usage: McpServerUsage, field: str) -> 
         spec.env, spec.working_dir = dict(stdio.env), stdio.working_dir
     elif transport == "http":
         spec.url, spec.headers = http.url, dict(http.headers)
-        if usage.ref:
+        if usage.ref and server is not None:
             spec.oauth = oauth_settings(server)
     else:
         raise InvalidArgument(f"MCP server {name!r} has no transport", field=field)
     return spec
+
+
+def with_sampler(specs: list[ServerSpec], model: Model) -> list[ServerSpec]:
+    """The specs, those whose McpServer allows sampling answered by ``model`` (the agent's)."""
+    from stigmer.mcp.sampling import ALLOW, ModelSampler
+
+    return [replace(s, sampler=ModelSampler(model)) if s.sampling == ALLOW else s for s in specs]
+
+
+def root_uri(root: str) -> str:
+    """A root as MCP wants it: a ``file://`` URI (a path is made absolute first)."""
+    if "://" in root:
+        if not root.startswith("file://"):
+            raise InvalidArgument(
+                f"MCP root {root!r} is not a file:// URI", field="spec.roots", hint="give a directory path"
+            )
+        return root
+    return Path(root).expanduser().resolve().as_uri()
 
 
 def sub_agent_tools(agent: Agent) -> list[SubAgentTool]:
@@ -97,4 +140,4 @@ def sub_agent_tools(agent: Agent) -> list[SubAgentTool]:
     return tools
 
 
-__all__ = ["SubAgentTool", "server_specs", "sub_agent_tools"]
+__all__ = ["SubAgentTool", "mcp_server_spec", "root_uri", "server_specs", "sub_agent_tools", "with_sampler"]

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from stigmer.api.backend.v1.backend_pb2 import ExecutionStep
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.resources.steps import APPROVAL, COMPLETED, FAILED, WAITING, input_of, output_of
 from stigmer.resources.workflow_steps import END, START
 
@@ -54,7 +54,7 @@ class Journal:
 
     def __init__(
         self,
-        backend: Backend,
+        backend: RunJournal,
         execution_id: str,
         worker_id: str,
         steps: list[ExecutionStep],
@@ -75,6 +75,7 @@ class Journal:
         self.starts: dict[str, ExecutionStep] = {}
         self.ends: dict[str, ExecutionStep] = {}
         self.approvals: dict[str, ExecutionStep] = {}
+        self.unrecorded: dict[str, int] = {}
         for step in steps:
             kind, _, key = step.name.partition(":")
             kind += ":"
@@ -104,17 +105,30 @@ class Journal:
     def resume(self, key: str) -> Resume:
         """The attempt a (not finished) task goes on with."""
         start, end = self.starts.get(key), self.ends.get(key)
-        if start is None:
-            return Resume()
-        attempt = int(input_of(start).get("attempt", 1))
+        # An attempt may end without a recorded start (a python task's): its end says which.
         if end is not None and not _ended_before(end, start):
             retry_at = str(output_of(end).get("retryAt", ""))
-            return Resume(attempt + 1, None, retry_at)
-        return Resume(attempt, input_of(start))
+            return Resume(int(input_of(end).get("attempt", 1)) + 1, None, retry_at)
+        if start is None:
+            return Resume()
+        return Resume(int(input_of(start).get("attempt", 1)), input_of(start))
 
     def start(self, key: str, attempt: int, **extra: Any) -> None:
         """Record that an attempt begins."""
         self._write(START + key, {"attempt": attempt, **extra}, {}, COMPLETED, "", self.clock())
+
+    def running(self, key: str, attempt: int) -> None:
+        """Note, in this process only, that an attempt begins whose start is not recorded:
+        a crash re-runs it; a run that stops records it CANCELLED (see :meth:`in_flight`)."""
+        self.unrecorded[key] = attempt
+
+    def in_flight(self) -> dict[str, int]:
+        """Each attempt begun (recorded or not) and not ended: key -> attempt."""
+        found = {key: attempt for key, attempt in self.unrecorded.items() if self.outcome(key) is None}
+        for key in self.starts:
+            if self.outcome(key) is None:
+                found.setdefault(key, self.resume(key).attempt)
+        return found
 
     def end(
         self,
@@ -195,6 +209,7 @@ class Journal:
             self.starts[key] = written
         elif kind + ":" == END:
             self.ends[key] = written
+            self.unrecorded.pop(key, None)
         elif kind + ":" == APPROVAL:
             self.approvals[key] = written
         return written

@@ -25,7 +25,7 @@ from typing import Any
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
-from stigmer.backend.protocol import Backend
+from stigmer.backend.protocol import RunJournal
 from stigmer.clock import Clock, utcnow
 from stigmer.errors import InvalidArgument, StigmerError
 from stigmer.resources import expressions, task_fields
@@ -33,9 +33,9 @@ from stigmer.resources.codec import from_dict, to_dict
 from stigmer.resources.inputs import resolve_inputs
 from stigmer.resources.steps import WAITING, plain
 from stigmer.runners.agent.environment import RunEnvironment
-from stigmer.runners.workflow import kinds
 from stigmer.runners.workflow.journal import SUCCEEDED, Journal, Outcome
-from stigmer.runners.workflow.kinds import ChildRunner, TaskCall
+from stigmer.runners.workflow.kinds import TaskCall, kind_of, sleep_until
+from stigmer.runners.workflow.kinds.children import POLL_SECONDS, ChildRunner, cancel_child, run_child
 from stigmer.runners.workflow.scheduler import (
     Attempt,
     Begun,
@@ -51,7 +51,6 @@ from stigmer.secrets.references import MissingReference, Reference
 
 DEFAULT_CONCURRENCY = 16
 CANCEL_CHECK_SECONDS = 1.0
-INLINE_KINDS = frozenset({"set", "switch"})
 
 
 class WorkflowRunner:
@@ -67,7 +66,7 @@ class WorkflowRunner:
 
     def __init__(
         self,
-        backend: Backend,
+        backend: RunJournal,
         *,
         worker_id: str,
         run_child: ChildRunner,
@@ -166,7 +165,8 @@ class _LocalEffects:
         return resume.attempt, resume.started, resume.retry_at
 
     def inline(self, task: Task) -> bool:
-        return task.WhichOneof("kind") in INLINE_KINDS
+        kind = kind_of(task)
+        return kind is not None and kind.inline
 
     def rollover(self) -> bool:
         return False
@@ -178,7 +178,7 @@ class _LocalEffects:
 
     async def begin(self, attempt: Attempt, scope: dict[str, Any]) -> Begun:
         begun = await self.attempts.begin(attempt, scope)
-        if begun.kind in INLINE_KINDS:
+        if self.inline(attempt.task):
             await asyncio.sleep(0)  # let the heartbeat in during long chains
         return begun
 
@@ -189,7 +189,7 @@ class _LocalEffects:
         return self.attempts.conclude(attempt, begun, outputs, error)
 
     async def sleep_until(self, moment: str) -> None:
-        await kinds.sleep_until(moment, self.clock)
+        await sleep_until(moment, self.clock)
 
     async def approval(self, attempt: Attempt, begun: Begun, blocked: Blocked) -> None:
         blocked(True)
@@ -197,7 +197,7 @@ class _LocalEffects:
             while self.journal.approval(attempt.key).status == WAITING:
                 if begun.until and datetime.fromisoformat(begun.until) <= self.clock():
                     return
-                await asyncio.sleep(kinds.POLL_SECONDS)
+                await asyncio.sleep(POLL_SECONDS)
         finally:
             blocked(False)
 
@@ -207,12 +207,12 @@ class _LocalEffects:
         call = TaskCall(
             run.execution_id, run.environment, attempt.task, attempt.key, attempt.attempt, blocked=blocked
         )
-        await kinds.run_child(self.backend, call, begun.child_id, self.runner.run_child)
+        await run_child(self.backend, call, begun.child_id, self.runner.run_child)
 
     def abandon(self, key: str, reason: str) -> None:
         child_id = self.children.pop(key, None)
         if child_id:
-            kinds.cancel_child(self.backend, child_id, self.runner.worker_id, reason)
+            cancel_child(self.backend, child_id, self.runner.worker_id, reason)
 
     async def wait(self, ended: asyncio.Event) -> None:
         if self._loop.time() - self._last_cancel_check >= CANCEL_CHECK_SECONDS:
@@ -228,17 +228,16 @@ class _LocalEffects:
 
     async def stop(self, reason: str) -> None:
         for key, child_id in list(self.children.items()):
-            kinds.cancel_child(self.backend, child_id, self.runner.worker_id, reason)
+            cancel_child(self.backend, child_id, self.runner.worker_id, reason)
             self.children.pop(key, None)
         cancel_started(self.journal, reason, self.clock())
 
 
 def cancel_started(journal: Journal, reason: str, now: datetime) -> None:
     """Record every attempt that started and has not ended as CANCELLED."""
-    for key in list(journal.starts):
-        if journal.outcome(key) is None:
-            outcome = Outcome("CANCELLED", error=reason, code="CANCELLED")
-            journal.end(key, journal.resume(key).attempt, outcome, started=now)
+    for key, attempt in journal.in_flight().items():
+        outcome = Outcome("CANCELLED", error=reason, code="CANCELLED")
+        journal.end(key, attempt, outcome, started=now)
 
 
 def run_outputs(workflow: Workflow, run: RunContext, scope: dict[str, Any]) -> dict[str, Any]:
@@ -272,7 +271,7 @@ def finish_status(
 
 
 def reuse(
-    backend: Backend,
+    backend: RunJournal,
     execution: WorkflowExecution,
     workflow: Workflow,
     reads: dict[str, set[str]],
@@ -319,7 +318,7 @@ def reuse(
         journal.end(name, 1, outcome, started=clock(), reused=source.metadata.id)
 
 
-def pinned_workflow(backend: Backend, execution: WorkflowExecution) -> Workflow:
+def pinned_workflow(backend: RunJournal, execution: WorkflowExecution) -> Workflow:
     """The workflow version a run is pinned to (a later apply never changes a run in flight)."""
     current = backend.get(Workflow, execution.spec.workflow)
     pinned = execution.spec.workflow_version

@@ -4,8 +4,9 @@ Every engine runs this same code, so a workflow behaves the same wherever it run
 decides: a task starts as soon as everything it waits for has ended (its dependencies,
 the tasks its expressions read, the switches that gate it), at most ``concurrency`` at a
 time; it is SKIPPED when a switch chose other tasks or every dependency was skipped; a
-failed attempt is tried again when its retry allows, at the time the attempt recorded; a
-``forEach`` runs its items, at most ``concurrency`` at once; a failure that is not
+failed attempt is tried again when its retry allows, at the time the attempt recorded; the
+body of a durable kind (a timer, an approval, a child run, a ``forEach``'s items) is its
+kind's :meth:`~stigmer.runners.workflow.kinds.TaskKind.wait`; a failure that is not
 tolerated stops the run. It does no I/O, reads no clock and draws no random number:
 everything that touches the world goes through the :class:`Effects` of the engine (the
 local engine calls the store directly; the Temporal engine makes each an activity, a
@@ -17,24 +18,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow
 from stigmer.resources.durations import parse_duration
-from stigmer.resources.workflow_steps import item_key
+from stigmer.runners.workflow.attempt import Attempt, Begun, Blocked, Failure, Tried
 from stigmer.runners.workflow.journal import SUCCEEDED, Outcome
-
-DEFAULT_FOREACH_CONCURRENCY = 4
-# Kinds whose body waits on the world (a timer, a person, a child run, items): an engine
-# may run them differently (Temporal: timers, signals, child workflows). The others run
-# whole in one call to Effects.begin.
-DURABLE_KINDS = frozenset({"wait", "approval", "agent", "workflow", "for_each"})
-
-# Called by a body with True while it waits only for a person, False when it goes on.
-Blocked = Callable[[bool], None]
+from stigmer.runners.workflow.kinds import kind_named, kind_of
 
 
 class Rollover(Exception):
@@ -48,55 +39,6 @@ class Stop(Exception):
     def __init__(self, phase: ExecutionPhase.ValueType, code: str = "", message: str = "") -> None:
         super().__init__(message)
         self.phase, self.code, self.message = phase, code, message
-
-
-@dataclass
-class Attempt:
-    """One attempt of one task (or of one forEach item), as the scheduler asks for it."""
-
-    task: Task
-    key: str
-    attempt: int = 1
-    # What the start of this attempt recorded, when it was in flight (a resumed run).
-    started: dict[str, Any] | None = None
-    # Names in scope for the task's expressions besides the run's (``item``, ``index``).
-    extra: dict[str, Any] = field(default_factory=dict)
-    # The task whose forEach this item belongs to ("" for a task of the workflow).
-    parent: str = ""
-
-
-@dataclass
-class Tried:
-    """How an attempt ended; ``retry_at``: it failed, and the next attempt is due then."""
-
-    outcome: Outcome
-    retry_at: str = ""
-
-
-@dataclass
-class Failure:
-    """Why the body of an attempt failed; ``retryable``: trying again may help."""
-
-    code: str
-    message: str
-    retryable: bool = True
-
-
-@dataclass
-class Begun:
-    """What beginning an attempt did: either it is over (``tried``), or its body waits on
-    the world: a timer until ``until``, a person, the child run ``child_id``, or ``items``."""
-
-    kind: str
-    tried: Tried | None = None
-    started_at: str = ""
-    until: str = ""
-    child_id: str = ""
-    items: list[Any] = field(default_factory=list)
-    # False when ``items`` hold masked secrets: each item is then evaluated again, where it runs.
-    exact: bool = True
-    # An approval decided already (a resumed run).
-    decided: bool = False
 
 
 class Effects(Protocol):
@@ -180,10 +122,10 @@ class Graph:
         order = [t.name for t in workflow.spec.tasks]
         self.gates: dict[str, list[str]] = {name: [] for name in order}
         for t in workflow.spec.tasks:
-            if t.WhichOneof("kind") == "switch":
-                targets = {n for case in t.switch.cases for n in case.then} | set(t.switch.default)
-                for target in sorted(targets):
-                    self.gates[target].append(t.name)
+            kind = kind_of(t)
+            targets = {target for _, target, _ in kind.targets(t)} if kind else set()
+            for target in sorted(targets):
+                self.gates[target].append(t.name)
         self.waiting_on = {
             t.name: set(t.depends_on) | set(self.gates[t.name]) | reads.get(t.name, set())
             for t in workflow.spec.tasks
@@ -363,6 +305,7 @@ class Scheduler:
             if retry_at:
                 await self.effects.sleep_until(retry_at)
             call = Attempt(task, key, attempt, started, dict(extra or {}), parent)
+            call.alone = extra is None and len(self.running) <= 1 and not self.queued and not self.graph.ready
             tried = await self._attempt(call)
             if not tried.retry_at:
                 return tried.outcome
@@ -387,23 +330,14 @@ class Scheduler:
         return await self.effects.conclude(call, begun, outputs, error)
 
     async def _body(self, call: Attempt, begun: Begun) -> tuple[dict[str, Any] | None, Failure | None]:
-        """The part of a durable attempt that waits on the world."""
-        # An approval with a timeout is not waiting only for a person: its deadline ends it too.
-        timed = begun.kind == "approval" and bool(call.task.approval.timeout)
-        blocked = self._blocker(call.key, not timed)
-        if begun.kind == "wait":
-            await self.effects.sleep_until(begun.until)
-            return {"until": begun.until}, None
-        if begun.kind == "approval":
-            if not begun.decided:
-                await self.effects.approval(call, begun, blocked)
-            return None, None
-        if begun.kind in ("agent", "workflow"):
-            await self.effects.child(call, begun, blocked)
-            return None, None
-        return await self._for_each(call, begun)
+        """The part of a durable attempt that waits on the world: its kind's."""
+        return await kind_named(begun.kind).wait(self, call, begun)
 
-    def _blocker(self, key: str, blocking: bool) -> Blocked:
+    # -- what a durable kind's body may use (see stigmer.runners.workflow.kinds.Walk) -----
+
+    def blocker(self, key: str, blocking: bool) -> Blocked:
+        """What a body calls while it waits for a person (``blocking``: for nothing else)."""
+
         def blocked(waiting: bool) -> None:
             if waiting and blocking:
                 self.blocked.add(key)
@@ -414,32 +348,24 @@ class Scheduler:
 
         return blocked
 
-    async def _for_each(self, call: Attempt, begun: Begun) -> tuple[dict[str, Any] | None, Failure | None]:
-        spec = call.task.for_each
-        limit = asyncio.Semaphore(spec.concurrency or DEFAULT_FOREACH_CONCURRENCY)
-        do = spec.do
+    def recorded(self, key: str) -> Outcome | None:
+        """The outcome on record for ``key``."""
+        return self.effects.recorded(key)
 
-        async def one(index: int, item: Any) -> Outcome:
-            key = item_key(call.key, index)
-            recorded = self.effects.recorded(key)
-            if recorded is not None:
-                return recorded
-            async with limit:
-                extra = {"item": item, "index": index} if begun.exact else {"index": index}
-                return await self.attempts(do, key, extra)
+    async def sleep_until(self, moment: str) -> None:
+        """Wait until a recorded instant."""
+        await self.effects.sleep_until(moment)
 
-        results = await asyncio.gather(*(one(i, item) for i, item in enumerate(begun.items)))
-        failed = [(i, r) for i, r in enumerate(results) if not r.ok]
-        if failed:
-            i, outcome = failed[0]
-            message = f"item {i} failed: {outcome.error}"
-            return None, Failure(outcome.code or "ITEM_FAILED", message, retryable=False)
-        return {"results": [r.outputs for r in results]}, None
+    async def approval(self, call: Attempt, begun: Begun, blocked: Blocked) -> None:
+        """Wait until a person decides (or the approval's timeout passes)."""
+        await self.effects.approval(call, begun, blocked)
+
+    async def child(self, call: Attempt, begun: Begun, blocked: Blocked) -> None:
+        """Run (or follow) the attempt's child run until it ends."""
+        await self.effects.child(call, begun, blocked)
 
 
 __all__ = [
-    "DEFAULT_FOREACH_CONCURRENCY",
-    "DURABLE_KINDS",
     "Attempt",
     "Begun",
     "Blocked",

@@ -238,13 +238,21 @@ function toolCall(call) {
   );
 }
 
+function tokenText(used) {
+  // A server that reports no usage leaves tokens unknown, not 0.
+  const unreported = used.unreportedModelCalls || 0;
+  if (unreported && unreported >= (used.modelCalls || 0)) return "unknown";
+  const counted = `${used.inputTokens || 0} / ${used.outputTokens || 0}`;
+  return unreported ? `${counted} (${unreported} calls unreported)` : counted;
+}
+
 function usage(record) {
   const status = record.status || {};
   const used = status.usage || {};
   return facts([
     ["Model", status.model || (record.spec.model && record.spec.model.provider) || ""],
     ["Model calls", String(used.modelCalls || 0)],
-    ["Tokens in / out", `${used.inputTokens || 0} / ${used.outputTokens || 0}`],
+    ["Tokens in / out", tokenText(used)],
     ["Tool calls", String(used.toolCalls || (status.toolCalls || []).length || 0)],
   ]);
 }

@@ -290,6 +290,31 @@ function kindFacts(kind, summary, record) {
   return [];
 }
 
+/** The server's tools as it lists them now (the dashboard starts it): enabled, approval, offered. */
+function liveTools(name) {
+  const box = h("div", { id: "live-tools" }, h("p", { class: "muted" }, "starting the server…"));
+  get(`/mcpservers/${enc(name)}/tools`)
+    .then((listing) => {
+      const yes = (v) => (v ? "yes" : "no");
+      const rows = listing.tools.map((t) =>
+        h("tr", { "data-tool": t.name },
+          h("td", { class: "mono" }, t.name),
+          h("td", {}, yes(t.enabled)),
+          h("td", {}, yes(t.approvalRequired)),
+          h("td", {}, t.offered ? "yes" : `no: ${t.reason || ""}`),
+          h("td", {}, t.description || ""),
+        ),
+      );
+      const head = h("tr", {}, ...["Tool", "Enabled", "Approval", "Offered", "Description"].map((c) => h("th", {}, c)));
+      const unknown = Object.entries(listing.unknownNames || {}).map(([field, names]) =>
+        h("p", { class: "error-text" }, `${field} names ${names.join(", ")}, which the server does not list`),
+      );
+      put(box, h("table", { class: "list" }, h("thead", {}, head), h("tbody", {}, rows)), ...unknown);
+    })
+    .catch((error) => put(box, problem(error)));
+  return box;
+}
+
 /** #/KIND/NAME: one resource, and for workflows and agents the form that runs them. */
 export async function resourcePage(main, kind, name) {
   const info = KINDS[kind];
@@ -314,6 +339,8 @@ export async function resourcePage(main, kind, name) {
     sections.push(card("Instructions", h("pre", { class: "prose" }, record.spec.instructions || "")));
     sections.push(card("Run it", agentForm(summary.name, await environmentNames())));
     sections.push(card("Recent runs", await recentRuns("agent", summary.name)));
+  } else if (kind === "mcpservers") {
+    sections.push(card("Live tools", liveTools(summary.name)));
   } else if (kind === "skills") {
     sections.push(card("Content", h("pre", { class: "prose" }, record.spec.content || "")));
   } else if (kind === "environments") {

@@ -27,7 +27,7 @@ from stigmer.api.common.v1 import metadata_pb2 as stigmer_dot_api_dot_common_dot
 from stigmer.api.mcpserver.v1 import mcpserver_pb2 as stigmer_dot_api_dot_mcpserver_dot_v1_dot_mcpserver__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n stigmer/api/agent/v1/agent.proto\x12\x10stigmer.agent.v1\x1a\x32stigmer/api/agentexecution/v1/agentexecution.proto\x1a$stigmer/api/common/v1/metadata.proto\x1a(stigmer/api/mcpserver/v1/mcpserver.proto\"\xe7\x01\n\x0eMcpServerUsage\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x35\n\x05stdio\x18\x03 \x01(\x0b\x32$.stigmer.mcpserver.v1.StdioTransportH\x00\x12\x33\n\x04http\x18\x04 \x01(\x0b\x32#.stigmer.mcpserver.v1.HttpTransportH\x00\x12\x15\n\renabled_tools\x18\x05 \x03(\t\x12\x19\n\x11\x61pproval_required\x18\x06 \x03(\t\x12\x0f\n\x07timeout\x18\x07 \x01(\tB\x0b\n\ttransport\"\xc6\x01\n\x08SubAgent\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x14\n\x0cinstructions\x18\x04 \x01(\t\x12-\n\x05model\x18\x05 \x01(\x0b\x32\x1e.stigmer.common.v1.ModelConfig\x12\x35\n\x0bmcp_servers\x18\x06 \x03(\x0b\x32 .stigmer.agent.v1.McpServerUsage\x12\x0e\n\x06skills\x18\x07 \x03(\t\"\xc6\x02\n\tAgentSpec\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x14\n\x0cinstructions\x18\x02 \x01(\t\x12-\n\x05model\x18\x03 \x01(\x0b\x32\x1e.stigmer.common.v1.ModelConfig\x12\x35\n\x0bmcp_servers\x18\x04 \x03(\x0b\x32 .stigmer.agent.v1.McpServerUsage\x12\x0e\n\x06skills\x18\x05 \x03(\t\x12.\n\nsub_agents\x18\x06 \x03(\x0b\x32\x1a.stigmer.agent.v1.SubAgent\x12,\n\x08\x65nv_spec\x18\x07 \x01(\x0b\x32\x1a.stigmer.common.v1.EnvSpec\x12:\n\x06limits\x18\x08 \x01(\x0b\x32*.stigmer.agentexecution.v1.ExecutionLimits\"d\n\x0b\x41gentStatus\x12\x38\n\nreferences\x18\x01 \x03(\x0b\x32$.stigmer.common.v1.ResourceReference\x12\x1b\n\x13\x64\x65\x66\x61ult_instance_id\x18\x02 \x01(\t\"\xbe\x01\n\x05\x41gent\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12)\n\x04spec\x18\x04 \x01(\x0b\x32\x1b.stigmer.agent.v1.AgentSpec\x12-\n\x06status\x18\x05 \x01(\x0b\x32\x1d.stigmer.agent.v1.AgentStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n stigmer/api/agent/v1/agent.proto\x12\x10stigmer.agent.v1\x1a\x32stigmer/api/agentexecution/v1/agentexecution.proto\x1a$stigmer/api/common/v1/metadata.proto\x1a(stigmer/api/mcpserver/v1/mcpserver.proto\"\xf6\x01\n\x0eMcpServerUsage\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x35\n\x05stdio\x18\x03 \x01(\x0b\x32$.stigmer.mcpserver.v1.StdioTransportH\x00\x12\x33\n\x04http\x18\x04 \x01(\x0b\x32#.stigmer.mcpserver.v1.HttpTransportH\x00\x12\x15\n\renabled_tools\x18\x05 \x03(\t\x12\x19\n\x11\x61pproval_required\x18\x06 \x03(\t\x12\x0f\n\x07timeout\x18\x07 \x01(\t\x12\r\n\x05roots\x18\x08 \x03(\tB\x0b\n\ttransport\"\xc6\x01\n\x08SubAgent\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x14\n\x0cinstructions\x18\x04 \x01(\t\x12-\n\x05model\x18\x05 \x01(\x0b\x32\x1e.stigmer.common.v1.ModelConfig\x12\x35\n\x0bmcp_servers\x18\x06 \x03(\x0b\x32 .stigmer.agent.v1.McpServerUsage\x12\x0e\n\x06skills\x18\x07 \x03(\t\"\xc6\x02\n\tAgentSpec\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x14\n\x0cinstructions\x18\x02 \x01(\t\x12-\n\x05model\x18\x03 \x01(\x0b\x32\x1e.stigmer.common.v1.ModelConfig\x12\x35\n\x0bmcp_servers\x18\x04 \x03(\x0b\x32 .stigmer.agent.v1.McpServerUsage\x12\x0e\n\x06skills\x18\x05 \x03(\t\x12.\n\nsub_agents\x18\x06 \x03(\x0b\x32\x1a.stigmer.agent.v1.SubAgent\x12,\n\x08\x65nv_spec\x18\x07 \x01(\x0b\x32\x1a.stigmer.common.v1.EnvSpec\x12:\n\x06limits\x18\x08 \x01(\x0b\x32*.stigmer.agentexecution.v1.ExecutionLimits\"d\n\x0b\x41gentStatus\x12\x38\n\nreferences\x18\x01 \x03(\x0b\x32$.stigmer.common.v1.ResourceReference\x12\x1b\n\x13\x64\x65\x66\x61ult_instance_id\x18\x02 \x01(\t\"\xbe\x01\n\x05\x41gent\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12)\n\x04spec\x18\x04 \x01(\x0b\x32\x1b.stigmer.agent.v1.AgentSpec\x12-\n\x06status\x18\x05 \x01(\x0b\x32\x1d.stigmer.agent.v1.AgentStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,13 +35,13 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'stigmer.api.agent.v1.agent_
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MCPSERVERUSAGE']._serialized_start=187
-  _globals['_MCPSERVERUSAGE']._serialized_end=418
-  _globals['_SUBAGENT']._serialized_start=421
-  _globals['_SUBAGENT']._serialized_end=619
-  _globals['_AGENTSPEC']._serialized_start=622
-  _globals['_AGENTSPEC']._serialized_end=948
-  _globals['_AGENTSTATUS']._serialized_start=950
-  _globals['_AGENTSTATUS']._serialized_end=1050
-  _globals['_AGENT']._serialized_start=1053
-  _globals['_AGENT']._serialized_end=1243
+  _globals['_MCPSERVERUSAGE']._serialized_end=433
+  _globals['_SUBAGENT']._serialized_start=436
+  _globals['_SUBAGENT']._serialized_end=634
+  _globals['_AGENTSPEC']._serialized_start=637
+  _globals['_AGENTSPEC']._serialized_end=963
+  _globals['_AGENTSTATUS']._serialized_start=965
+  _globals['_AGENTSTATUS']._serialized_end=1065
+  _globals['_AGENT']._serialized_start=1068
+  _globals['_AGENT']._serialized_end=1258
 # @@protoc_insertion_point(module_scope)

@@ -36,6 +36,7 @@ class McpServerUsage(_message.Message):
     ENABLED_TOOLS_FIELD_NUMBER: _builtins.int
     APPROVAL_REQUIRED_FIELD_NUMBER: _builtins.int
     TIMEOUT_FIELD_NUMBER: _builtins.int
+    ROOTS_FIELD_NUMBER: _builtins.int
     ref: _builtins.str
     name: _builtins.str
     timeout: _builtins.str
@@ -47,6 +48,10 @@ class McpServerUsage(_message.Message):
     def enabled_tools(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def approval_required(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def roots(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """MCP roots of an inline server (see McpServerSpec.roots)."""
+
     def __init__(
         self,
         *,
@@ -57,10 +62,11 @@ class McpServerUsage(_message.Message):
         enabled_tools: _abc.Iterable[_builtins.str] | None = ...,
         approval_required: _abc.Iterable[_builtins.str] | None = ...,
         timeout: _builtins.str = ...,
+        roots: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["http", b"http", "stdio", b"stdio", "transport", b"transport"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_required", b"approval_required", "enabled_tools", b"enabled_tools", "http", b"http", "name", b"name", "ref", b"ref", "stdio", b"stdio", "timeout", b"timeout", "transport", b"transport"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_required", b"approval_required", "enabled_tools", b"enabled_tools", "http", b"http", "name", b"name", "ref", b"ref", "roots", b"roots", "stdio", b"stdio", "timeout", b"timeout", "transport", b"transport"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_transport: _TypeAlias = _typing.Literal["stdio", "http"]  # noqa: Y015
     _WhichOneofArgType_transport: _TypeAlias = _typing.Literal["transport", b"transport"]  # noqa: Y015

@@ -129,10 +129,16 @@ class McpServerSpec(_message.Message):
     ENABLED_TOOLS_FIELD_NUMBER: _builtins.int
     APPROVAL_REQUIRED_FIELD_NUMBER: _builtins.int
     TIMEOUT_FIELD_NUMBER: _builtins.int
+    ROOTS_FIELD_NUMBER: _builtins.int
+    SAMPLING_FIELD_NUMBER: _builtins.int
     OAUTH_FIELD_NUMBER: _builtins.int
     description: _builtins.str
     timeout: _builtins.str
     """Per tool call, e.g. "30s"."""
+    sampling: _builtins.str
+    """Whether the server may ask the agent's model for completions (MCP sampling): "allow"
+    answers with the agent's own model; "deny" (the default) declares no sampling.
+    """
     @_builtins.property
     def stdio(self) -> Global___StdioTransport: ...
     @_builtins.property
@@ -144,6 +150,12 @@ class McpServerSpec(_message.Message):
     @_builtins.property
     def approval_required(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Tools whose every call pauses the execution until a person approves it."""
+
+    @_builtins.property
+    def roots(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Directories (or file:// URIs) the server may work in, offered as MCP roots; a relative
+        path is taken from the directory the run starts in. Empty: no roots capability.
+        """
 
     @_builtins.property
     def oauth(self) -> Global___McpOAuth:
@@ -160,11 +172,13 @@ class McpServerSpec(_message.Message):
         enabled_tools: _abc.Iterable[_builtins.str] | None = ...,
         approval_required: _abc.Iterable[_builtins.str] | None = ...,
         timeout: _builtins.str = ...,
+        roots: _abc.Iterable[_builtins.str] | None = ...,
+        sampling: _builtins.str = ...,
         oauth: Global___McpOAuth | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["http", b"http", "oauth", b"oauth", "stdio", b"stdio", "transport", b"transport"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_required", b"approval_required", "description", b"description", "enabled_tools", b"enabled_tools", "http", b"http", "oauth", b"oauth", "stdio", b"stdio", "timeout", b"timeout", "transport", b"transport"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_required", b"approval_required", "description", b"description", "enabled_tools", b"enabled_tools", "http", b"http", "oauth", b"oauth", "roots", b"roots", "sampling", b"sampling", "stdio", b"stdio", "timeout", b"timeout", "transport", b"transport"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_transport: _TypeAlias = _typing.Literal["stdio", "http"]  # noqa: Y015
     _WhichOneofArgType_transport: _TypeAlias = _typing.Literal["transport", b"transport"]  # noqa: Y015

@@ -12,10 +12,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
 from stigmer.backend.codec import timestamp
+from stigmer.backend.local.base import LocalStore
 from stigmer.errors import Conflict, NotFound
 from stigmer.mcp.credentials import Credentials
 from stigmer.resources.kinds import kind_info, kind_of_id
@@ -25,10 +25,6 @@ from stigmer.secrets.sealing import key_id, seal, unseal
 from stigmer.store import leases, records
 from stigmer.store import sign_ins as store
 from stigmer.store.records import Record
-
-if TYPE_CHECKING:
-    from stigmer.clock import Clock
-    from stigmer.store.database import Database
 
 SERVERS = kind_info(McpServer)
 # The sealing's associated data: the server's id and this name, so a sign-in copied to
@@ -40,13 +36,9 @@ def _bound_to(server_id: str) -> str:
     return f"mcpserver:{server_id}"
 
 
-class LocalMcpSignIns:
-    """The MCP sign-in part of LocalBackend (a mixin over the store it shares)."""
-
-    db: Database
-    clock: Clock
-    actor: str
-    keys: MasterKeys
+class LocalMcpSignIns(LocalStore):
+    """The MCP sign-in part of LocalBackend: save and delete (with the Resources concern),
+    read and refresh (with the RunJournal)."""
 
     def save_mcp_sign_in(self, server: str, credentials: str) -> None:
         """Store a server's sign-in, sealed, replacing any earlier one (an editor's act)."""
@@ -99,22 +91,22 @@ class LocalMcpSignIns:
             conn, store.SignInRow(server_id, sealed, expires, creds.refreshable, creds.scope, now, self.actor)
         )
 
-    def _sign_in_status(self, servers: Sequence[McpServer], conn: sqlite3.Connection | None = None) -> None:
-        """Fill ``status.signIn`` of McpServers from the stored sign-ins (never the tokens)."""
-        db = conn or self.db.conn
-        rows = store.of_servers(db, [s.metadata.id for s in servers if s.metadata.id])
-        for server in servers:
-            status = server.status.sign_in
-            status.Clear()
-            row = rows.get(server.metadata.id)
-            if row is None:
-                continue
-            status.signed_in = True
-            status.refreshable = row.refreshable
-            status.scope = row.scope
-            if row.expires_at:
-                status.expires_at.FromJsonString(row.expires_at)
-            status.updated_at.FromJsonString(row.updated_at)
+
+def sign_in_status(servers: Sequence[McpServer], conn: sqlite3.Connection) -> None:
+    """Fill ``status.signIn`` of McpServers from the stored sign-ins (never the tokens)."""
+    rows = store.of_servers(conn, [s.metadata.id for s in servers if s.metadata.id])
+    for server in servers:
+        status = server.status.sign_in
+        status.Clear()
+        row = rows.get(server.metadata.id)
+        if row is None:
+            continue
+        status.signed_in = True
+        status.refreshable = row.refreshable
+        status.scope = row.scope
+        if row.expires_at:
+            status.expires_at.FromJsonString(row.expires_at)
+        status.updated_at.FromJsonString(row.updated_at)
 
 
 def reseal_sign_ins_txn(conn: sqlite3.Connection, keys: MasterKeys, new: MasterKey) -> int:
@@ -158,4 +150,4 @@ def _check_running(conn: sqlite3.Connection, execution_id: str, worker_id: str) 
         )
 
 
-__all__ = ["LocalMcpSignIns", "reseal_sign_ins_txn"]
+__all__ = ["LocalMcpSignIns", "reseal_sign_ins_txn", "sign_in_status"]

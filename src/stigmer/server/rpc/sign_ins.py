@@ -1,4 +1,4 @@
-"""The BackendService handlers of MCP OAuth sign-ins (see :mod:`stigmer.backend.sign_ins`).
+"""The BackendService handlers of MCP OAuth sign-ins (see :mod:`stigmer.backend.local.sign_ins`).
 
 Roles: storing and forgetting a sign-in is an editor's act; reading one (in plaintext) and
 writing refreshed tokens belong to the worker that runs an execution.
@@ -6,13 +6,9 @@ writing refreshed tokens belong to the worker that runs an execution.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from google.protobuf.message import Message
-
 from stigmer.api.backend.v1 import backend_pb2 as pb
 from stigmer.backend.protocol import Backend
+from stigmer.server.rpc.table import Unary
 
 
 def _save(b: Backend, r: pb.McpSignIn) -> pb.SaveMcpSignInResponse:
@@ -34,7 +30,7 @@ def _refresh(b: Backend, r: pb.McpSignIn) -> pb.SaveMcpSignInResponse:
     return pb.SaveMcpSignInResponse()
 
 
-SIGN_IN_RPCS: dict[str, tuple[type[Message], Callable[[Backend, Any], Message]]] = {
+SIGN_INS: Unary = {
     "SaveMcpSignIn": (pb.McpSignIn, _save),
     "DeleteMcpSignIn": (pb.McpSignInRequest, _delete),
     "ReadMcpSignIn": (pb.McpSignInRequest, _read),
@@ -49,4 +45,4 @@ SIGN_IN_ROLES = {
     "RefreshMcpSignIn": "worker",
 }
 
-__all__ = ["SIGN_IN_ROLES", "SIGN_IN_RPCS"]
+__all__ = ["SIGN_INS", "SIGN_IN_ROLES"]

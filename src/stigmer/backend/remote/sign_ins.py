@@ -1,24 +1,13 @@
-"""MCP OAuth sign-ins over gRPC: the RemoteBackend part for :mod:`stigmer.backend.sign_ins`."""
+"""MCP OAuth sign-ins over gRPC: the RemoteBackend part for :mod:`stigmer.backend.local.sign_ins`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from stigmer.api.backend.v1 import backend_pb2 as pb
-
-if TYPE_CHECKING:
-    from stigmer.api.backend.v1.backend_pb2_grpc import BackendServiceStub
+from stigmer.backend.remote.channel import RemoteChannel
 
 
-class RemoteMcpSignIns:
-    """The MCP sign-in part of RemoteBackend (a mixin over its stub and call helper)."""
-
-    _stub: BackendServiceStub
-
-    def _unary(
-        self, rpc: Any, request: Any, *, idempotent: bool = False, timeout: float | None = None
-    ) -> Any:
-        raise NotImplementedError  # RemoteBackend's
+class RemoteMcpSignIns(RemoteChannel):
+    """The MCP sign-in part of a `stigmer server`."""
 
     def save_mcp_sign_in(self, server: str, credentials: str) -> None:
         self._unary(

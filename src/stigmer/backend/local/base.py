@@ -1,0 +1,267 @@
+"""The shared store of the local parts: one SQLite database, the clock, the actor, the vault.
+
+Every part of LocalBackend (resources, secrets, executions, pruning, the run journal) is a
+mixin over :class:`LocalStore`; it holds what they share: finding a record by reference,
+writing history snapshots, an execution as readers see it.
+
+The seam between logic and SQL: a part opens a transaction (``self.db.read()`` or
+``self.db.write()``) and calls the functions of :mod:`stigmer.store` (records, leases, steps,
+versions, artifacts, retention) with that connection and plain :class:`~stigmer.store.Record`
+values. The store knows SQLite and no models; the parts know no SQL. Another store implements
+those functions (see docs/architecture.md, "How to add a store").
+"""
+
+from __future__ import annotations
+
+import getpass
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC
+from pathlib import Path
+from typing import Any, Self, cast
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+from stigmer.api.backend.v1.backend_pb2 import (
+    BackendInfo,
+    ExecutionStep,
+)
+from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+from stigmer.api.common.v1.metadata_pb2 import ResourceReference
+from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
+from stigmer.backend.codec import from_record, record_json, seal, timestamp
+from stigmer.backend.protocol import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    R,
+)
+from stigmer.backend.vault import Vault
+from stigmer.clock import Clock, utcnow
+from stigmer.errors import InvalidArgument, NotFound
+from stigmer.resources.kinds import KINDS, Execution, KindInfo, Resource, kind_info, kind_of_id
+from stigmer.resources.names import new_id, slugify
+from stigmer.resources.references import has_reference_status, references
+from stigmer.resources.steps import transcript
+from stigmer.secrets.keys import MasterKeys
+from stigmer.store import records, versions
+from stigmer.store import steps as step_store
+from stigmer.store.database import Database
+from stigmer.store.migrations import current_version
+from stigmer.store.records import Record
+from stigmer.version import __version__
+
+TERMINAL = frozenset({ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED})
+
+
+_TERMINAL_NAMES = frozenset(ExecutionPhase.Name(p) for p in TERMINAL)
+
+
+_EXECUTION_KINDS = [k for k in KINDS if k.execution]
+
+
+# Definitions that get a default instance of the same name: kind -> (instance kind, spec field).
+_DEFAULT_INSTANCE = {"Agent": ("AgentInstance", "agent"), "Workflow": ("WorkflowInstance", "workflow")}
+
+
+class LocalStore:
+    """What every local part shares: the database, the clock, the actor and the vault.
+
+    Args:
+        db: An open database (see :meth:`open`).
+        clock: Where "now" comes from; tests inject their own.
+        actor: Who writes, recorded in the audit columns and history.
+        keys: The master keys that seal secrets; by default those of the database's directory.
+    """
+
+    def __init__(
+        self, db: Database, *, clock: Clock = utcnow, actor: str = "", keys: MasterKeys | None = None
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.actor = actor or f"local:{getpass.getuser()}"
+        self.keys = keys or MasterKeys(Path(db.path).absolute().parent)
+        self.vault = Vault(self.keys)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        clock: Clock = utcnow,
+        actor: str = "",
+        keys: MasterKeys | None = None,
+        durability: str = "full",
+    ) -> Self:
+        """Open (creating and migrating as needed) the database at ``path``; ``durability`` is
+        ``full`` or ``normal`` (see :meth:`Database.open`)."""
+        return cls(Database.open(path, durability=durability), clock=clock, actor=actor, keys=keys)
+
+    def _find(self, conn: sqlite3.Connection, info: KindInfo, ref: str) -> Record:
+        rec = None
+        owner = kind_of_id(ref)
+        if owner is not None:
+            rec = records.get(conn, info.table, id=ref) if owner is info else None
+        if rec is None:
+            rec = records.get(conn, info.table, slug=slugify(ref))
+        if rec is None:
+            raise NotFound(
+                f"{info.kind} {ref!r} not found",
+                hint=f"list what exists with `stigmer get {info.plural}`",
+            )
+        return rec
+
+    def _snapshot_txn(
+        self, conn: sqlite3.Connection, info: KindInfo, rec: Record, operation: str, *, replace: bool = False
+    ) -> None:
+        entry = versions.VersionRecord(
+            id=new_id("ver"),
+            resource_kind=info.kind,
+            resource_id=rec.id,
+            resource_slug=rec.slug,
+            version=rec.version,
+            operation=operation,
+            snapshot=record_json(info.kind, rec),
+            created_at=rec.updated_at or timestamp(self.clock()),
+            created_by=self.actor,
+        )
+        versions.record_txn(conn, entry, replace=replace)
+
+    def _environment_of_txn(self, conn: sqlite3.Connection, rec: Record, *, required: bool) -> Record | None:
+        """The Environment an execution runs with (None without one, or when it is gone and
+        not ``required``); NotFound naming it when it is gone and ``required``."""
+        name = str(rec.spec.get("environment", ""))
+        if not name:
+            return None
+        env_info = kind_info("Environment")
+        env = records.get(conn, env_info.table, id=name) if kind_of_id(name) is env_info else None
+        env = env or records.get(conn, env_info.table, slug=slugify(name))
+        if env is None and required:
+            raise NotFound(
+                f"execution {rec.id} runs with environment {name!r}, which does not exist",
+                hint=f"create it (`stigmer env create {name}`), or run with another --env",
+            )
+        return env
+
+    def _with_status(self, resource: R, conn: sqlite3.Connection | None = None) -> R:
+        """Fill status.references: each name the resource holds, resolved against the store now."""
+        self._resolve_references([resource], conn)
+        return resource
+
+    def _resolve_references(
+        self, resources: Sequence[Resource], conn: sqlite3.Connection | None = None
+    ) -> None:
+        """Resolve the references of many resources with one query per referenced kind (and
+        show whether each McpServer is signed in)."""
+        from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
+        from stigmer.backend.local.sign_ins import sign_in_status
+
+        sign_in_status([r for r in resources if isinstance(r, McpServer)], conn or self.db.conn)
+        found = [(res, references(res)) for res in resources if has_reference_status(kind_info(res).kind)]
+        wanted: dict[str, set[str]] = {}
+        for _, refs in found:
+            for ref in refs:
+                wanted.setdefault(ref.kind, set()).add(slugify(ref.name))
+        db = conn or self.db.conn
+        ids = {
+            kind: records.ids_by_slug(db, kind_info(kind).table, sorted(slugs))
+            for kind, slugs in wanted.items()
+        }
+        for res, refs in found:
+            status = cast(Any, res.status)
+            del status.references[:]
+            for ref in refs:
+                target = ids[ref.kind].get(slugify(ref.name), "")
+                status.references.append(
+                    ResourceReference(
+                        kind=ref.kind, name=ref.name, field=ref.field, resolved=bool(target), id=target
+                    )
+                )
+
+    def info(self) -> BackendInfo:
+        with self.db.read() as conn:
+            counts = {k.kind: records.count(conn, k.table) for k in KINDS}
+            schema = current_version(conn)
+        return BackendInfo(
+            type="local", version=__version__, database=self.db.path, schema_version=schema, counts=counts
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _sealed(info: KindInfo, rec: Record) -> Record:
+    seal(info.message, rec)
+    return rec
+
+
+def _definition_kind(info: KindInfo) -> str:
+    """The definition an execution kind runs: Agent or Workflow."""
+    return "Agent" if info.kind == "AgentExecution" else "Workflow"
+
+
+def _drop_context_txn(conn: sqlite3.Connection, execution_id: str) -> None:
+    """An execution ended: its context (and the sealed secrets in it) goes."""
+    records.delete_where_txn(conn, kind_info(ExecutionContext).table, "execution_id", execution_id)
+
+
+def _stored_status(status: dict[str, Any]) -> dict[str, Any]:
+    # References are resolved on every read, never stored: they would go stale.
+    return {k: v for k, v in status.items() if k != "references"}
+
+
+def _page_size(requested: int) -> int:
+    if requested < 0:
+        raise InvalidArgument("page_size must not be negative", field="page_size")
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def _system_slug(name: str, resource_id: str) -> str:
+    # Executions are named by their id unless given a name; an id stays its own slug, so an
+    # import restores the slug that create_execution wrote.
+    return slugify(name) if name and name != resource_id else resource_id
+
+
+def _execution_view(conn: sqlite3.Connection, info: KindInfo, rec: Record) -> Execution:
+    """An execution as readers see it: an agent run's conversation and tool calls, and a
+    workflow run's task states, come from its steps, where each is stored once."""
+    execution = cast(Execution, from_record(info.message, rec))
+    steps = [_step_message(s) for s in step_store.list_steps(conn, rec.id)]
+    if isinstance(execution, AgentExecution):
+        messages, calls = transcript(execution.spec.message, steps)
+        execution.status.messages.extend(messages)
+        execution.status.tool_calls.extend(calls)
+    else:
+        from stigmer.resources.workflow_steps import task_states  # workflow runs only
+
+        execution.status.tasks.extend(task_states(steps))
+    return execution
+
+
+def _ts(value: Timestamp) -> str:
+    return timestamp(value.ToDatetime(UTC)) if value.seconds or value.nanos else ""
+
+
+def _step_message(rec: step_store.StepRecord) -> ExecutionStep:
+    step = ExecutionStep(
+        execution_id=rec.execution_id, step=rec.step, name=rec.name, status=rec.status, error=rec.error
+    )
+    step.input.update(rec.input)
+    step.output.update(rec.output)
+    step.start_time.FromJsonString(rec.started_at)
+    if rec.ended_at:
+        step.end_time.FromJsonString(rec.ended_at)
+    return step
+
+
+def _execution_kind(execution_id: str) -> KindInfo:
+    info = kind_of_id(execution_id)
+    if info is None or not info.execution:
+        raise NotFound(
+            f"execution {execution_id!r} not found",
+            hint="execution ids start with aex_ or wex_; list them with `stigmer execution list`",
+        )
+    return info
+
+
+__all__ = ["TERMINAL", "LocalStore"]
