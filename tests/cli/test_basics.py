@@ -11,7 +11,7 @@ from stigmer.version import __version__
 
 from .helpers import Stigmer, skill_yaml, write
 
-# The commands of DESIGN.md's CLI contract that exist so far (groups, and some of their commands).
+# The commands of the CLI contract (docs/cli.md) that exist so far (groups, and some of their commands).
 COMMANDS = [
     "init",
     "version",

@@ -7,7 +7,7 @@ run's events (:mod:`stigmer.runners.events`) until the run is finished or waits 
 person; the caller only renders them.
 
 - **here**: the run is claimed with a lease and run in this process (the local engine's
-  :func:`~stigmer.engine.local.run_claimed`); an agent run's events come straight from its
+  :func:`run_claimed`); an agent run's events come straight from its
   runner, a workflow run's task changes from its record.
 - **followed**: while another process holds the run (``stigmer worker``, a Temporal worker,
   a server's worker reached through ``RemoteBackend``, or another terminal), its recorded
@@ -24,15 +24,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
+import socket
 import time
 from collections.abc import AsyncIterator
 
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
 from stigmer.backend.protocol import RunJournal
 from stigmer.backend.watch import ExecutionWatch, last_step_sequence
 from stigmer.errors import Conflict, Unavailable
 from stigmer.resources.kinds import Execution
+from stigmer.runners.agent.events import EventSink, ignore
+from stigmer.runners.agent.runner import AgentRunner
 from stigmer.runners.events import (
     ConnectionLost,
     DriveEvent,
@@ -99,6 +104,90 @@ class _Connection:
         self.lost_at, self.delay = None, 0.2
 
 
+def lease_seconds() -> int:
+    """How long a lease lasts without renewal (``STIGMER_LEASE_SECONDS``, default 30)."""
+    return int(os.environ.get("STIGMER_LEASE_SECONDS", "30"))
+
+
+def new_worker_id() -> str:
+    """A worker id naming this host and process, so a dead worker can be recognised."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+async def _heartbeat(backend: RunJournal, execution_id: str, worker_id: str, seconds: int) -> None:
+    while True:
+        await asyncio.sleep(max(seconds / 3, 0.05))
+        if not backend.renew_lease(execution_id, worker_id, lease_seconds=seconds):
+            return  # lost it: the fenced writes of the run will stop it
+
+
+async def run_execution(
+    backend: RunJournal,
+    execution: Execution,
+    *,
+    worker_id: str,
+    on_event: EventSink = ignore,
+    config_model: str = "",
+    keep_lease_on_cancel: bool = False,
+) -> Execution:
+    """Run an execution this worker has claimed, renewing its lease meanwhile.
+
+    With ``keep_lease_on_cancel``, a run cancelled mid-way (a server shutting down) keeps its
+    lease: another worker takes it over from its last recorded step once the lease expires.
+    """
+
+    async def child(child_id: str) -> Execution:
+        # A child run goes the way every run goes: claimed here, or followed while another
+        # worker holds it, until it ends or waits for a person.
+        return await run_to_stop(backend, child_id, worker_id=worker_id, config_model=config_model)
+
+    seconds = lease_seconds()
+    beat = asyncio.create_task(_heartbeat(backend, execution.metadata.id, worker_id, seconds))
+    cancelled = False
+    try:
+        if isinstance(execution, AgentExecution):
+            runner = AgentRunner(
+                backend, worker_id=worker_id, on_event=on_event, config_model=config_model, run_child=child
+            )
+            return await runner.run(execution)
+        from stigmer.runners.workflow.runner import WorkflowRunner
+
+        return await WorkflowRunner(backend, worker_id=worker_id, run_child=child).run(execution)
+    except asyncio.CancelledError:
+        cancelled = True
+        raise
+    finally:
+        beat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beat
+        if not (cancelled and keep_lease_on_cancel):
+            backend.release_execution(execution.metadata.id, worker_id)
+
+
+async def run_claimed(
+    backend: RunJournal,
+    execution_id: str,
+    *,
+    worker_id: str,
+    on_event: EventSink = ignore,
+    config_model: str = "",
+) -> Execution:
+    """Claim one execution (agent or workflow) and run it here.
+
+    Raises:
+        Conflict: Another live worker holds it, or it is finished or waiting for approval.
+    """
+    claimed = backend.claim_execution(worker_id, lease_seconds=lease_seconds(), execution_id=execution_id)
+    if claimed is None:
+        raise Conflict(
+            f"execution {execution_id} is being run by another worker",
+            hint=f"follow it with `stigmer execution logs {execution_id} -f`",
+        )
+    return await run_execution(
+        backend, claimed, worker_id=worker_id, on_event=on_event, config_model=config_model
+    )
+
+
 async def drive(
     backend: RunJournal,
     execution_id: str,
@@ -136,8 +225,6 @@ async def drive(
     Raises:
         Unavailable: The backend stayed unreachable for :func:`reconnect_seconds`.
     """
-    from stigmer.engine.local import new_worker_id
-
     worker_id = worker_id or new_worker_id()
     tasks = TaskDiff()
     # Following from the start, a finished run's steps are shown too (a replay).
@@ -196,8 +283,6 @@ async def _run_here(
     Raises:
         Conflict: Another live worker holds it, or it is finished or waiting.
     """
-    from stigmer.engine.local import run_claimed
-
     execution_id = current.metadata.id
     queue: asyncio.Queue[RunEvent] = asyncio.Queue()
     # A workflow's task changes are read from its record while it runs; an agent's events
@@ -258,4 +343,15 @@ async def run_to_stop(
     return final
 
 
-__all__ = ["FINISHED", "POLL_SECONDS", "STOPPED", "drive", "reconnect_seconds", "run_to_stop"]
+__all__ = [
+    "FINISHED",
+    "POLL_SECONDS",
+    "STOPPED",
+    "drive",
+    "lease_seconds",
+    "new_worker_id",
+    "reconnect_seconds",
+    "run_claimed",
+    "run_execution",
+    "run_to_stop",
+]

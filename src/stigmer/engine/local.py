@@ -1,4 +1,5 @@
-"""The local engine: executions claimed with leases from the store, run by asyncio tasks.
+"""The local engine's worker: executions claimed with leases from the store, run by asyncio
+tasks (claiming and running one run is :mod:`stigmer.engine.drive`'s, re-exported here).
 
 A claimed execution's lease is renewed while it runs; a process that dies leaves a lease
 that expires (or is seen to belong to a dead process on this host), and the next
@@ -8,105 +9,13 @@ worker, or ``stigmer execution resume``, continues from the last recorded step.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import secrets
-import socket
 from collections.abc import Callable
 
-from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.backend.protocol import RunJournal
-from stigmer.errors import Conflict
+from stigmer.engine.drive import lease_seconds, new_worker_id, run_claimed, run_execution
 from stigmer.resources.kinds import Execution
-from stigmer.runners.agent.events import EventSink, ignore
-from stigmer.runners.agent.runner import AgentRunner
 
 KINDS = ("AgentExecution", "WorkflowExecution")
-
-
-def lease_seconds() -> int:
-    """How long a lease lasts without renewal (``STIGMER_LEASE_SECONDS``, default 30)."""
-    return int(os.environ.get("STIGMER_LEASE_SECONDS", "30"))
-
-
-def new_worker_id() -> str:
-    """A worker id naming this host and process, so a dead worker can be recognised."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-async def _heartbeat(backend: RunJournal, execution_id: str, worker_id: str, seconds: int) -> None:
-    while True:
-        await asyncio.sleep(max(seconds / 3, 0.05))
-        if not backend.renew_lease(execution_id, worker_id, lease_seconds=seconds):
-            return  # lost it: the fenced writes of the run will stop it
-
-
-async def run_execution(
-    backend: RunJournal,
-    execution: Execution,
-    *,
-    worker_id: str,
-    on_event: EventSink = ignore,
-    config_model: str = "",
-    keep_lease_on_cancel: bool = False,
-) -> Execution:
-    """Run an execution this worker has claimed, renewing its lease meanwhile.
-
-    With ``keep_lease_on_cancel``, a run cancelled mid-way (a server shutting down) keeps its
-    lease: another worker takes it over from its last recorded step once the lease expires.
-    """
-    from stigmer.engine.drive import run_to_stop
-
-    async def child(child_id: str) -> Execution:
-        # A child run goes the way every run goes: claimed here, or followed while another
-        # worker holds it, until it ends or waits for a person.
-        return await run_to_stop(backend, child_id, worker_id=worker_id, config_model=config_model)
-
-    seconds = lease_seconds()
-    beat = asyncio.create_task(_heartbeat(backend, execution.metadata.id, worker_id, seconds))
-    cancelled = False
-    try:
-        if isinstance(execution, AgentExecution):
-            runner = AgentRunner(
-                backend, worker_id=worker_id, on_event=on_event, config_model=config_model, run_child=child
-            )
-            return await runner.run(execution)
-        from stigmer.runners.workflow.runner import WorkflowRunner
-
-        return await WorkflowRunner(backend, worker_id=worker_id, run_child=child).run(execution)
-    except asyncio.CancelledError:
-        cancelled = True
-        raise
-    finally:
-        beat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await beat
-        if not (cancelled and keep_lease_on_cancel):
-            backend.release_execution(execution.metadata.id, worker_id)
-
-
-async def run_claimed(
-    backend: RunJournal,
-    execution_id: str,
-    *,
-    worker_id: str,
-    on_event: EventSink = ignore,
-    config_model: str = "",
-) -> Execution:
-    """Claim one execution (agent or workflow) and run it here.
-
-    Raises:
-        Conflict: Another live worker holds it, or it is finished or waiting for approval.
-    """
-    claimed = backend.claim_execution(worker_id, lease_seconds=lease_seconds(), execution_id=execution_id)
-    if claimed is None:
-        raise Conflict(
-            f"execution {execution_id} is being run by another worker",
-            hint=f"follow it with `stigmer execution logs {execution_id} -f`",
-        )
-    return await run_execution(
-        backend, claimed, worker_id=worker_id, on_event=on_event, config_model=config_model
-    )
 
 
 class Worker:

@@ -1,9 +1,9 @@
 """The one registry of model providers; built-in providers register through it too.
 
 ``provider/name`` strings resolve here, and so does the default model when an agent
-names none (DESIGN.md, Models): config, then ``STIGMER_MODEL``, then an Anthropic or
-OpenAI key in the environment, then an Ollama server on 127.0.0.1:11434, then the
-embedded ``local/smollm2``.
+names none (docs/architecture.md, "How to add a model provider"): config, then
+``STIGMER_MODEL``, then an Anthropic or OpenAI key in the environment, then an Ollama
+server on 127.0.0.1:11434, then the embedded ``local/smollm2``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Tasks are listed by level: a task comes after everything it depends on or is cho
 from __future__ import annotations
 
 from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow
-from stigmer.runners.workflow.kinds.registry import kind_of
+from stigmer.resources.task_kinds import kind_of
 
 
 def label(task: Task) -> str:

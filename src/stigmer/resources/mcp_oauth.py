@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlparse
 
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpOAuth
 from stigmer.errors import InvalidArgument
-from stigmer.secrets.references import REFERENCE
 
+# `${secrets.NAME}` (or `${env.NAME}`), the whole value: what runs fill in from an Environment.
+REFERENCE = re.compile(r"\$\{\s*(secrets|env)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 GRANTS = ("authorization_code", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "private_key_jwt")
 

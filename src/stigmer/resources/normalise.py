@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from stigmer.runners.workflow.kinds.registry import all_kinds
+from stigmer.resources.task_kinds import all_kinds
 
 Spec = dict[str, Any]
 

@@ -17,7 +17,7 @@ from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow
 from stigmer.api.workflowinstance.v1.workflowinstance_pb2 import WorkflowInstance
 from stigmer.resources import task_fields
 from stigmer.resources.kinds import Resource, kind_info
-from stigmer.runners.workflow.kinds.registry import kind_of
+from stigmer.resources.task_kinds import kind_of
 
 
 @dataclass(frozen=True)

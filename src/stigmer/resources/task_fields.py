@@ -14,7 +14,7 @@ from google.protobuf import json_format
 
 from stigmer.api.workflow.v1.workflow_pb2 import Task
 from stigmer.resources import expressions
-from stigmer.runners.workflow.kinds.registry import kind_of
+from stigmer.resources.task_kinds import kind_of
 
 
 def value_fields(task: Task) -> list[tuple[str, Any]]:

@@ -24,8 +24,7 @@ from stigmer.errors import InvalidArgument
 from stigmer.resources import expressions, task_fields
 from stigmer.resources.kinds import Resource, kind_info
 from stigmer.resources.names import validate_label_key, validate_name
-from stigmer.runners.workflow.kinds.base import TaskKind
-from stigmer.runners.workflow.kinds.registry import all_kinds, kind_of
+from stigmer.resources.task_kinds import TaskKindSpec, all_kinds, kind_of
 
 INPUT_TYPES = ("string", "number", "integer", "boolean", "object", "array")
 ON_ERROR_ACTIONS = ("fail", "continue")
@@ -165,7 +164,7 @@ def _environment(env: Environment) -> None:
             )
 
 
-def _task_kind(task: Task, field: str) -> TaskKind:
+def _task_kind(task: Task, field: str) -> TaskKindSpec:
     kind = kind_of(task)
     if kind is None:
         raise InvalidArgument(

@@ -1,4 +1,4 @@
-"""`stigmer server`: the Backend API over gRPC, with API keys, for a team (see DESIGN.md).
+"""`stigmer server`: the Backend API over gRPC, with API keys, for a team (see docs/architecture.md).
 
 The gRPC names load on first use: :mod:`stigmer.server.keys` (API keys: SQLite and
 hashes) is imported by the dashboard without the server extra installed.

@@ -10,7 +10,6 @@ and write back the tokens they refresh, so every worker uses the one sign-in.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
@@ -92,23 +91,6 @@ class LocalMcpSignIns(LocalStore):
         )
 
 
-def sign_in_status(servers: Sequence[McpServer], conn: sqlite3.Connection) -> None:
-    """Fill ``status.signIn`` of McpServers from the stored sign-ins (never the tokens)."""
-    rows = store.of_servers(conn, [s.metadata.id for s in servers if s.metadata.id])
-    for server in servers:
-        status = server.status.sign_in
-        status.Clear()
-        row = rows.get(server.metadata.id)
-        if row is None:
-            continue
-        status.signed_in = True
-        status.refreshable = row.refreshable
-        status.scope = row.scope
-        if row.expires_at:
-            status.expires_at.FromJsonString(row.expires_at)
-        status.updated_at.FromJsonString(row.updated_at)
-
-
 def reseal_sign_ins_txn(conn: sqlite3.Connection, keys: MasterKeys, new: MasterKey) -> int:
     """Re-seal every stored sign-in with ``new`` (a master key rotation); how many."""
     count = 0
@@ -150,4 +132,4 @@ def _check_running(conn: sqlite3.Connection, execution_id: str, worker_id: str) 
         )
 
 
-__all__ = ["LocalMcpSignIns", "reseal_sign_ins_txn", "sign_in_status"]
+__all__ = ["LocalMcpSignIns", "reseal_sign_ins_txn"]

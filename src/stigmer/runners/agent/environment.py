@@ -30,7 +30,7 @@ from stigmer.secrets.redaction import Redactor
 from stigmer.secrets.references import substitute
 
 if TYPE_CHECKING:
-    from stigmer.runners.agent.runner import ToolHost
+    from stigmer.runners.agent.tools import ToolHost
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any, Protocol
+from typing import Any
 
 from stigmer import faults
 from stigmer.api.agent.v1.agent_pb2 import Agent
@@ -51,26 +51,17 @@ from stigmer.runners.agent.events import (
 )
 from stigmer.runners.agent.prompt import load_skills, session_history, system_prompt
 from stigmer.runners.agent.sign_ins import attach_sign_ins
-from stigmer.runners.agent.tools import SubAgentTool, server_specs, sub_agent_tools, with_sampler
+from stigmer.runners.agent.tools import (
+    NoTools,
+    SubAgentTool,
+    ToolHost,
+    server_specs,
+    sub_agent_tools,
+    with_sampler,
+)
 
 DEFAULT_MAX_TURNS = 25
 STRUCTURED_OUTPUT_RETRIES = 2
-
-
-class ToolHost(Protocol):
-    """Where tool calls go (MCP servers); a fake in tests that need no server."""
-
-    def tools(self) -> list[Tool]: ...
-
-    async def call(self, name: str, arguments: dict[str, Any]) -> ToolResult: ...
-
-
-class _NoTools:
-    def tools(self) -> list[Tool]:
-        return []
-
-    async def call(self, name: str, arguments: dict[str, Any]) -> ToolResult:
-        return ToolResult(f"unknown tool {name!r}", is_error=True)
 
 
 ChildRunner = Callable[[str], Awaitable[Execution]]
@@ -96,7 +87,7 @@ class _Run:
     emit: EventSink
     tools: dict[str, Tool] = field(default_factory=dict)
     sub_agents: dict[str, SubAgentTool] = field(default_factory=dict)
-    host: ToolHost = field(default_factory=_NoTools)
+    host: ToolHost = field(default_factory=NoTools)
     input_tokens: int = 0
     output_tokens: int = 0
     turns: int = 0

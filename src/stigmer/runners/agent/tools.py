@@ -4,15 +4,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, Protocol
 
 from stigmer.api.agent.v1.agent_pb2 import Agent, McpServerUsage
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
 from stigmer.backend.protocol import RunJournal
 from stigmer.errors import InvalidArgument, NotFound
-from stigmer.mcp.types import DEFAULT_TOOL_TIMEOUT_S, ServerSpec
+from stigmer.mcp.types import DEFAULT_TOOL_TIMEOUT_S, ServerSpec, Tool, ToolResult
 from stigmer.models.types import Model, ToolSpec
 from stigmer.resources.durations import parse_duration
 from stigmer.runners.agent.sign_ins import oauth_settings
+
+
+class ToolHost(Protocol):
+    """Where tool calls go (MCP servers); a fake in tests that need no server."""
+
+    def tools(self) -> list[Tool]: ...
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> ToolResult: ...
+
+
+class NoTools:
+    """A run with no tools."""
+
+    def tools(self) -> list[Tool]:
+        return []
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+        return ToolResult(f"unknown tool {name!r}", is_error=True)
 
 
 @dataclass

@@ -134,7 +134,7 @@ class AgentSpec(_message.Message):
     instructions: _builtins.str
     @_builtins.property
     def model(self) -> _metadata_pb2.ModelConfig:
-        """Unset means "the default model" (see DESIGN.md, Models)."""
+        """Unset means "the default model" (see docs/architecture.md, "How to add a model provider")."""
 
     @_builtins.property
     def mcp_servers(self) -> _containers.RepeatedCompositeFieldContainer[Global___McpServerUsage]: ...

@@ -3,7 +3,7 @@
 See :mod:`stigmer.runners.workflow.kinds.base` for what a kind holds. A new kind is a
 field in ``Task``'s ``kind`` oneof (``proto/stigmer/api/workflow/v1/workflow.proto``), a
 module here that subclasses ``TaskKind`` and calls ``register``, and its name in
-``registry.BUILTIN``.
+``stigmer.resources.task_kinds.BUILTIN``.
 """
 
 from stigmer.runners.workflow.kinds.base import (

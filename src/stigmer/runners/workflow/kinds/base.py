@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stigmer.api.workflow.v1.workflow_pb2 import Task
+from stigmer.resources.task_kinds import TaskKindSpec
 from stigmer.runners.workflow.attempt import Attempt, Begun, Blocked, Failure
 from stigmer.runners.workflow.journal import Outcome
 
@@ -141,68 +142,11 @@ class Walk(Protocol):
         ...
 
 
-class TaskKind:
-    """One kind of workflow task; subclass it, fill in what differs, and :func:`register
-    <stigmer.runners.workflow.kinds.registry.register>` an instance.
-
-    Attributes:
-        field: The field of ``Task`` (in ``proto/stigmer/workflow/v1/workflow.proto``) that
-            holds the kind's body, e.g. ``for_each``.
-        label: How files, tables and the dashboard write it, e.g. ``forEach``.
-        durable: Its body waits on the world (a timer, a person, a child run, items): it is
-            begun, waited for by :meth:`wait`, and concluded. Otherwise :meth:`begin` runs
-            it whole, within the task's ``timeout``.
-        inline: Cheap and local: the local engine runs it at once, without taking a slot.
-        heartbeats: Its :meth:`begin` may take long (I/O, user code): the Temporal engine
-            heartbeats the activity that runs it.
-        reads_journal: Its :meth:`begin` reads the run's journal even on a first attempt.
-        child_workflow: The Temporal workflow type its child run is ("" for none).
-        item_names: Names its :meth:`item_task` sees besides the run's.
+class TaskKind(TaskKindSpec):
+    """One kind of workflow task; subclass it, fill in what differs (the resource side is
+    :class:`~stigmer.resources.task_kinds.TaskKindSpec`'s), and :func:`register
+    <stigmer.resources.task_kinds.register>` an instance.
     """
-
-    field: ClassVar[str] = ""
-    label: ClassVar[str] = ""
-    durable: ClassVar[bool] = False
-    inline: ClassVar[bool] = False
-    heartbeats: ClassVar[bool] = False
-    reads_journal: ClassVar[bool] = False
-    child_workflow: ClassVar[str] = ""
-    item_names: ClassVar[tuple[str, ...]] = ()
-
-    # -- the resource: as written, checked, read -------------------------------------------
-
-    def normalise(self, body: Any, task: Callable[[Any], None]) -> None:
-        """Rewrite the short forms of ``body`` (the kind's field, as a file writes it) in
-        place; ``task`` normalises a task it holds."""
-
-    def validate(self, task: Task, field: str) -> None:
-        """Refuse a body that cannot run (raise ``InvalidArgument`` naming ``field.label…``)."""
-
-    def item_task(self, task: Task) -> Task | None:
-        """The task run once per item, with :attr:`item_names` in scope (None: no items)."""
-        return None
-
-    def value_fields(self, task: Task) -> list[tuple[str, Any]]:
-        """(field, value) of each field of the body that may hold ``${…}``."""
-        return []
-
-    def condition_fields(self, task: Task) -> list[tuple[str, str]]:
-        """(field, text) of each condition in the body."""
-        return []
-
-    def targets(self, task: Task) -> list[tuple[str, str, str]]:
-        """(field, task name, edge label) of each task the body may enable (a switch). Each
-        such task waits for this one, and is skipped unless this one succeeds with its name
-        in the ``enabled`` list of its outputs."""
-        return []
-
-    def references(self, task: Task, field: str) -> list[tuple[str, str, str]]:
-        """(resource kind, name, field) of each resource the body names."""
-        return []
-
-    def describe(self, task: Task) -> str:
-        """The kind and its target as a table or graph shows it, e.g. ``agent writer``."""
-        return self.label
 
     # -- an attempt ------------------------------------------------------------------------
 

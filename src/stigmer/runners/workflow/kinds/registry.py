@@ -1,64 +1,35 @@
-"""The task kinds Stigmer knows, which every layer iterates instead of naming kinds.
-
-Built-in kinds register the way a new one would: their module calls :func:`register`
-when it is imported, and :data:`BUILTIN` lists the modules imported on first use (so a
-command that never reads a workflow does not import them).
+"""The task kinds as the runners and engines see them: the registry of
+:mod:`stigmer.resources.task_kinds`, typed with how an attempt runs.
 """
 
 from __future__ import annotations
 
-import importlib
-
 from stigmer.api.workflow.v1.workflow_pb2 import Task
+from stigmer.resources import task_kinds
+from stigmer.resources.task_kinds import BUILTIN, register
 from stigmer.runners.workflow.kinds.base import TaskKind
 
-# The built-in kinds' modules, in the order error messages list them.
-BUILTIN = ("agent", "set", "http", "switch", "for_each", "approval", "wait", "workflow", "python")
 
-_KINDS: dict[str, TaskKind] = {}
-_loaded = False
-
-
-def register(kind: TaskKind) -> TaskKind:
-    """Make ``kind`` known to every layer (validation, the runner, engines, tables); returns it.
-
-    Raises:
-        ValueError: Its field is not one of ``Task``'s kinds, or another kind has it.
-    """
-    oneof = Task.DESCRIPTOR.oneofs_by_name["kind"]
-    if kind.field not in {f.name for f in oneof.fields}:
-        raise ValueError(f"task kind {kind.label!r}: Task has no field {kind.field!r} in its kind oneof")
-    if kind.field in _KINDS and type(_KINDS[kind.field]) is not type(kind):
-        raise ValueError(f"task kind {kind.field!r} is registered already")
-    _KINDS[kind.field] = kind
+def _runnable(kind: task_kinds.TaskKindSpec) -> TaskKind:
+    if not isinstance(kind, TaskKind):
+        raise TypeError(f"task kind {kind.label!r} does not subclass TaskKind: it cannot run")
     return kind
-
-
-def _load() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in BUILTIN:
-            importlib.import_module(f"{__package__}.{module}")
 
 
 def all_kinds() -> list[TaskKind]:
     """Every registered kind, built-ins first."""
-    _load()
-    return list(_KINDS.values())
+    return [_runnable(k) for k in task_kinds.all_kinds()]
 
 
 def kind_of(task: Task) -> TaskKind | None:
     """The kind of ``task``; None when it has none."""
-    _load()
-    field = task.WhichOneof("kind")
-    return _KINDS.get(field) if field else None
+    kind = task_kinds.kind_of(task)
+    return None if kind is None else _runnable(kind)
 
 
 def kind_named(field: str) -> TaskKind:
     """The kind whose ``Task`` field is ``field`` (as :class:`Begun` names it)."""
-    _load()
-    return _KINDS[field]
+    return _runnable(task_kinds.kind_named(field))
 
 
 __all__ = ["BUILTIN", "all_kinds", "kind_named", "kind_of", "register"]
