@@ -121,7 +121,11 @@ def test_a_stopped_server_leaves_the_lease_of_a_running_execution_and_a_restart_
     own_server: ServerProcess, tmp_path: Path
 ) -> None:
     key = create_key(own_server.home, "admin")
-    own_server.env = {"STIGMER_LEASE_SECONDS": "1"}
+    # The restarted server takes the run over at once (its holder's process is gone). The lease
+    # must still outlast a stalled heartbeat: with 1 s, a loaded machine (the first tool call
+    # imports the MCP SDK on the run's loop) let the server's second worker slot take the run
+    # over mid-call, rightly re-running the call a third time.
+    own_server.env = {"STIGMER_LEASE_SECONDS": "5"}
     own_server.start()
     client = logged_in(tmp_path, own_server, key)
     log = tmp_path / "tools.log"
