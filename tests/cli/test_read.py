@@ -45,7 +45,7 @@ LISTS: list[tuple[tuple[str, ...], str, list[str], list[str]]] = [
         ("get", "mcpservers"),
         "McpServer",
         ["helpdesk"],
-        ["NAME", "TRANSPORT", "TARGET", "TOOLS", "VERSION", "AGE"],
+        ["NAME", "TRANSPORT", "TARGET", "TOOLS", "SIGNED IN", "VERSION", "AGE"],
     ),
     (
         ("get", "environments"),

@@ -30,7 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stigmer.cli.execution:execution",
         "List, inspect, follow, approve, resume, cancel and prune runs.",
     ),
-    "mcpserver": ("stigmer.cli.mcpserver:mcpserver", "Inspect MCP servers: the tools a server offers now."),
+    "mcpserver": (
+        "stigmer.cli.mcpserver:mcpserver",
+        "Inspect MCP servers (their live tools); sign in to those behind OAuth.",
+    ),
     "worker": ("stigmer.cli.worker:worker", "Run queued executions until stopped."),
     "schedule": (
         "stigmer.cli.schedule:schedule",

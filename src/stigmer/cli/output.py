@@ -133,6 +133,20 @@ EXECUTION: list[Column] = [
     ("DURATION", lambda m: duration(m.status.start_time, m.status.end_time)),
 ]
 
+
+def _signed_in(m: Any) -> str:
+    s = m.status.sign_in
+    if not s.signed_in:
+        return "-"
+    renew = ", refreshable" if s.refreshable else ""
+    if not s.HasField("expires_at"):
+        return "yes" + renew
+    expires = s.expires_at.ToDatetime(tzinfo=UTC)
+    if expires <= datetime.now(UTC):
+        return "expired" + renew
+    return f"yes, expires {expires:%Y-%m-%d %H:%M}Z{renew}"
+
+
 COLUMNS: dict[str, list[Column]] = {
     "Agent": [
         NAME,
@@ -180,6 +194,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("TRANSPORT", lambda m: m.spec.WhichOneof("transport") or "-"),
         ("TARGET", _mcp_target),
         ("TOOLS", lambda m: _names(m.spec.enabled_tools) if m.spec.enabled_tools else "all"),
+        ("SIGNED IN", _signed_in),
         VERSION,
         AGE,
     ],

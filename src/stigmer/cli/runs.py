@@ -106,6 +106,9 @@ async def _render(
     app: App, execution_id: str, printer: LivePrinter | None, wait: bool, after_sequence: int | None
 ) -> AgentExecution:
     """Render what the engine reports of a run until it ends, or waits (and ``wait`` is off)."""
+    from stigmer.cli.mcp_sign_in import offer_sign_in
+
+    offer_sign_in()  # a run here may sign in to an MCP server that asks, with a person present
     where = where_runs(app)
     final: AgentExecution | None = None
     async for event in app.drive(execution_id, after_sequence=after_sequence, wait_for_decision=wait):

@@ -117,6 +117,10 @@ def _mcp_server(server: McpServer) -> None:
             field="spec.sampling",
             hint="allow (the agent's model answers the server) or deny (the default)",
         )
+    if server.spec.HasField("oauth"):
+        from stigmer.resources.mcp_oauth import validate_oauth
+
+        validate_oauth(server.spec.oauth, transport)
 
 
 def _skill(skill: Skill) -> None:

@@ -36,7 +36,12 @@ class Redactor:
     """
 
     def __init__(self, values: Iterable[str] = ()) -> None:
-        forms: set[str] = set()
+        self.forms: list[str] = []
+        self.add(values)
+
+    def add(self, values: Iterable[str]) -> None:
+        """Mask these values too, from now on (a token a run obtains or refreshes)."""
+        forms: set[str] = set(self.forms)
         for value in values:
             if len(value) >= MIN_LENGTH:
                 forms |= _variants(value)

@@ -24,7 +24,7 @@ from stigmer.backend.watch import ExecutionWatch
 from stigmer.backend.wire import error_status
 from stigmer.errors import InvalidArgument, StigmerError, Unavailable
 from stigmer.server.auth import current_key
-from stigmer.server.rpc import EXECUTIONS, JOURNAL, RESOURCES, Unary
+from stigmer.server.rpc import EXECUTIONS, JOURNAL, RESOURCES, SIGN_INS, Unary
 
 SERVICE = "stigmer.backend.v1.BackendService"
 WATCH_POLL_SECONDS = 0.1
@@ -94,7 +94,7 @@ async def _abort(context: grpc.aio.ServicerContext[Any, Any], exc: StigmerError)
 
 
 # The parts' tables; a new part adds its table here.
-PARTS: tuple[Unary, ...] = (RESOURCES, EXECUTIONS, JOURNAL)
+PARTS: tuple[Unary, ...] = (RESOURCES, EXECUTIONS, JOURNAL, SIGN_INS)
 UNARY: Unary = {name: handler for part in PARTS for name, handler in part.items()}
 
 

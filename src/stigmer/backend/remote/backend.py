@@ -9,9 +9,10 @@ from __future__ import annotations
 from stigmer.backend.remote.executions import RemoteExecutions
 from stigmer.backend.remote.journal import RemoteRunJournal
 from stigmer.backend.remote.resources import RemoteResources
+from stigmer.backend.remote.sign_ins import RemoteMcpSignIns
 
 
-class RemoteBackend(RemoteResources, RemoteExecutions, RemoteRunJournal):
+class RemoteBackend(RemoteResources, RemoteMcpSignIns, RemoteExecutions, RemoteRunJournal):
     """The Backend of a `stigmer server`.
 
     Args:

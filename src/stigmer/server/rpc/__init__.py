@@ -7,6 +7,7 @@ A new part (say, API keys) is a new module with its own table, added to
 from stigmer.server.rpc.executions import EXECUTIONS
 from stigmer.server.rpc.journal import JOURNAL
 from stigmer.server.rpc.resources import RESOURCES
+from stigmer.server.rpc.sign_ins import SIGN_INS
 from stigmer.server.rpc.table import Unary
 
-__all__ = ["EXECUTIONS", "JOURNAL", "RESOURCES", "Unary"]
+__all__ = ["EXECUTIONS", "JOURNAL", "RESOURCES", "SIGN_INS", "Unary"]

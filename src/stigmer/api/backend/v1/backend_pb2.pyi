@@ -747,6 +747,100 @@ class GetExecutionContextRequest(_message.Message):
 Global___GetExecutionContextRequest: _TypeAlias = GetExecutionContextRequest  # noqa: Y015
 
 @_typing.final
+class McpSignIn(_message.Message):
+    """The OAuth credentials (tokens, and the client they were issued to) of one McpServer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVER_FIELD_NUMBER: _builtins.int
+    CREDENTIALS_FIELD_NUMBER: _builtins.int
+    EXECUTION_ID_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
+    server: _builtins.str
+    """The McpServer, by id or name."""
+    credentials: _builtins.str
+    """JSON: {"tokens": {...}, "client": {...}, "expiresAt": epoch seconds}. Plaintext only on
+    the wire (TLS); sealed at rest.
+    """
+    execution_id: _builtins.str
+    """For a run's reads and refreshes: the RUNNING execution, and the worker holding its lease."""
+    worker_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        server: _builtins.str = ...,
+        credentials: _builtins.str = ...,
+        execution_id: _builtins.str = ...,
+        worker_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "execution_id", b"execution_id", "server", b"server", "worker_id", b"worker_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___McpSignIn: _TypeAlias = McpSignIn  # noqa: Y015
+
+@_typing.final
+class McpSignInRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVER_FIELD_NUMBER: _builtins.int
+    EXECUTION_ID_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
+    server: _builtins.str
+    execution_id: _builtins.str
+    worker_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        server: _builtins.str = ...,
+        execution_id: _builtins.str = ...,
+        worker_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["execution_id", b"execution_id", "server", b"server", "worker_id", b"worker_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___McpSignInRequest: _TypeAlias = McpSignInRequest  # noqa: Y015
+
+@_typing.final
+class DeleteMcpSignInResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELETED_FIELD_NUMBER: _builtins.int
+    deleted: _builtins.bool
+    def __init__(
+        self,
+        *,
+        deleted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted", b"deleted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteMcpSignInResponse: _TypeAlias = DeleteMcpSignInResponse  # noqa: Y015
+
+@_typing.final
+class SaveMcpSignInResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SaveMcpSignInResponse: _TypeAlias = SaveMcpSignInResponse  # noqa: Y015
+
+@_typing.final
 class RevealSecretRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

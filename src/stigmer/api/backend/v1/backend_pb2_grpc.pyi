@@ -76,6 +76,12 @@ class BackendServiceStub:
     RotateMasterKey: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RotateMasterKeyRequest, _backend_pb2.RotateMasterKeyResponse]
     """Re-seal every secret with a new master key, in one transaction."""
     GetBackendInfo: _grpc.UnaryUnaryMultiCallable[_backend_pb2.GetBackendInfoRequest, _backend_pb2.BackendInfo]
+    SaveMcpSignIn: _grpc.UnaryUnaryMultiCallable[_backend_pb2.McpSignIn, _backend_pb2.SaveMcpSignInResponse]
+    """OAuth sign-ins of MCP servers: stored by `stigmer mcpserver login`, removed by logout."""
+    DeleteMcpSignIn: _grpc.UnaryUnaryMultiCallable[_backend_pb2.McpSignInRequest, _backend_pb2.DeleteMcpSignInResponse]
+    ReadMcpSignIn: _grpc.UnaryUnaryMultiCallable[_backend_pb2.McpSignInRequest, _backend_pb2.McpSignIn]
+    """A running execution's read of a sign-in (plaintext), and its write of refreshed tokens."""
+    RefreshMcpSignIn: _grpc.UnaryUnaryMultiCallable[_backend_pb2.McpSignIn, _backend_pb2.SaveMcpSignInResponse]
 
 @_typing.type_check_only
 class BackendServiceAsyncStub(BackendServiceStub):
@@ -124,6 +130,12 @@ class BackendServiceAsyncStub(BackendServiceStub):
     RotateMasterKey: _aio.UnaryUnaryMultiCallable[_backend_pb2.RotateMasterKeyRequest, _backend_pb2.RotateMasterKeyResponse]  # type: ignore[assignment]
     """Re-seal every secret with a new master key, in one transaction."""
     GetBackendInfo: _aio.UnaryUnaryMultiCallable[_backend_pb2.GetBackendInfoRequest, _backend_pb2.BackendInfo]  # type: ignore[assignment]
+    SaveMcpSignIn: _aio.UnaryUnaryMultiCallable[_backend_pb2.McpSignIn, _backend_pb2.SaveMcpSignInResponse]  # type: ignore[assignment]
+    """OAuth sign-ins of MCP servers: stored by `stigmer mcpserver login`, removed by logout."""
+    DeleteMcpSignIn: _aio.UnaryUnaryMultiCallable[_backend_pb2.McpSignInRequest, _backend_pb2.DeleteMcpSignInResponse]  # type: ignore[assignment]
+    ReadMcpSignIn: _aio.UnaryUnaryMultiCallable[_backend_pb2.McpSignInRequest, _backend_pb2.McpSignIn]  # type: ignore[assignment]
+    """A running execution's read of a sign-in (plaintext), and its write of refreshed tokens."""
+    RefreshMcpSignIn: _aio.UnaryUnaryMultiCallable[_backend_pb2.McpSignIn, _backend_pb2.SaveMcpSignInResponse]  # type: ignore[assignment]
 
 class BackendServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by `stigmer server`. Every call but the standard health service needs the
@@ -337,5 +349,35 @@ class BackendServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _backend_pb2.GetBackendInfoRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_backend_pb2.BackendInfo, _abc.Awaitable[_backend_pb2.BackendInfo]]: ...
+
+    @_abc_1.abstractmethod
+    def SaveMcpSignIn(
+        self,
+        request: _backend_pb2.McpSignIn,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.SaveMcpSignInResponse, _abc.Awaitable[_backend_pb2.SaveMcpSignInResponse]]:
+        """OAuth sign-ins of MCP servers: stored by `stigmer mcpserver login`, removed by logout."""
+
+    @_abc_1.abstractmethod
+    def DeleteMcpSignIn(
+        self,
+        request: _backend_pb2.McpSignInRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.DeleteMcpSignInResponse, _abc.Awaitable[_backend_pb2.DeleteMcpSignInResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ReadMcpSignIn(
+        self,
+        request: _backend_pb2.McpSignInRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.McpSignIn, _abc.Awaitable[_backend_pb2.McpSignIn]]:
+        """A running execution's read of a sign-in (plaintext), and its write of refreshed tokens."""
+
+    @_abc_1.abstractmethod
+    def RefreshMcpSignIn(
+        self,
+        request: _backend_pb2.McpSignIn,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.SaveMcpSignInResponse, _abc.Awaitable[_backend_pb2.SaveMcpSignInResponse]]: ...
 
 def add_BackendServiceServicer_to_server(servicer: BackendServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
