@@ -6,7 +6,7 @@
    file. A turn is one model step plus one tool step. The tools are served by an
    in-process fake tool host (no MCP, no I/O), so only Stigmer's own work is measured.
 
-   How the fake host gets in: ``run_execution`` builds ``stigmer.engine.local.AgentRunner``
+   How the fake host gets in: ``run_execution`` builds ``stigmer.engine.drive.AgentRunner``
    by name, so for the duration of the measurement that module attribute is pointed at a
    subclass whose ``_prepare`` calls the real one, then sets ``run.host`` to the fake
    (the runner's own ``ToolHost`` protocol) and wraps ``run.model`` in a timer. Nothing
@@ -81,7 +81,7 @@ from bench.benchlib import (
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.backend.local import LocalBackend
-from stigmer.engine import local as engine
+from stigmer.engine import drive as engine
 from stigmer.mcp.types import ServerSpec, Tool, ToolResult
 from stigmer.models.types import ChatMessage, Model, ModelEvent, ModelRequest, ToolSpec
 from stigmer.resources.decode import decode
@@ -734,7 +734,7 @@ def mark(name):
     marks.setdefault(name, time.perf_counter() - t0)
 atexit.register(lambda: sys.stderr.write("\nBENCH-PHASES " + json.dumps(marks) + "\n"))
 from stigmer.cli.entry import main
-import stigmer.engine.local as engine
+import stigmer.engine.drive as engine
 import stigmer.models.local as local
 load, run_claimed, write = local._load, engine.run_claimed, sys.stdout.write
 def traced_load(*args):

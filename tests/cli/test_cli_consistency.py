@@ -122,6 +122,13 @@ def test_history_accepts_every_kind_its_help_lists(stigmer: Stigmer) -> None:
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     }  # the example's `python`
     stigmer("agent", "execute", "support-bot-scripted", "Where is A-1?", "--session", "alice", env=venv)
+    triggers = [
+        {"kind": "Schedule", "spec": {"every": "1h", "workflow": "order-update", "paused": True}},
+        {"kind": "Webhook", "spec": {"workflow": "order-update", "environment": "staging"}},
+    ]
+    for doc in triggers:  # examples/ has none: they would fire in every test that applies it
+        doc.update(apiVersion="agentic.stigmer.ai/v1", metadata={"name": "orders"})
+        stigmer("apply", "-f", write(stigmer.cwd / f"{doc['kind']}.json", json.dumps(doc)))
     epilog = " ".join(stigmer("history", "--help").out.split("KIND is ", 1)[1].split())
     words = [w.strip(",") for w in epilog.split(" (singular", 1)[0].replace(" or ", ", ").split(", ")]
     assert words[-1] == "execution" and "agent" in words

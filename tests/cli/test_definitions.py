@@ -228,5 +228,5 @@ def test_unknown_kind_on_the_command_line(examples_home: Stigmer) -> None:
     assert result.err.splitlines() == [
         "Error: unknown kind 'gadgets'",
         "Hint: use one of: Agent, AgentInstance, Workflow, WorkflowInstance, Session, Skill, McpServer, "
-        "Environment",
+        "Environment, Schedule, Webhook",
     ]

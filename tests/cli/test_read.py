@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,7 @@ LISTS: list[tuple[tuple[str, ...], str, list[str], list[str]]] = [
         ("get", "mcpservers"),
         "McpServer",
         ["helpdesk"],
-        ["NAME", "TRANSPORT", "TARGET", "TOOLS", "VERSION", "AGE"],
+        ["NAME", "TRANSPORT", "TARGET", "TOOLS", "SIGNED IN", "VERSION", "AGE"],
     ),
     (
         ("get", "environments"),
@@ -188,17 +189,24 @@ def test_execution_list_in_every_format(home: Home) -> None:
     assert [e["metadata"]["id"] for e in as_json] == newest_first
     assert [e["kind"] for e in as_json] == ["WorkflowExecution", "AgentExecution"]
     assert {e["status"]["phase"] for e in as_json} == {"PENDING"}
-    # The run records the inputs it runs with (defaults filled in) and the version it is pinned to.
+    # The run records the inputs it runs with (defaults filled in), the version it is pinned to,
+    # and who started it (written straight through the backend: by no CLI, dashboard or SDK).
+    started_by = {"type": "manual", "actor": f"local:{getpass.getuser()}"}
     assert as_json[0]["spec"] == {
         "workflow": "weekly-release-notes",
         "inputs": {"audience": "customers", "week": "2026-W47"},
         "workflowVersion": 1,
+        "trigger": started_by,
     }
-    assert as_json[1]["spec"] == {"agent": "support-bot", "message": "Where is order 42?"}
+    assert as_json[1]["spec"] == {
+        "agent": "support-bot",
+        "message": "Where is order 42?",
+        "trigger": started_by,
+    }
     assert list(yaml.safe_load_all(stigmer("execution", "list", "-o", "yaml").out)) == as_json
 
     shown = stigmer("execution", "list").out
-    assert headers(shown) == ["ID", "KIND", "TARGET", "PHASE", "AGE", "DURATION"]
+    assert headers(shown) == ["ID", "KIND", "TARGET", "PHASE", "TRIGGER", "AGE", "DURATION"]
     assert [(r["ID"], r["KIND"], r["TARGET"], r["PHASE"]) for r in table(shown)] == [
         (home.workflow_run, "workflow", "weekly-release-notes", "PENDING"),
         (home.agent_run, "agent", "support-bot", "PENDING"),

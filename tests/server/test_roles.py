@@ -45,6 +45,8 @@ EDITS = {
     "Rollback",
     "ImportResources",
     "StoreArtifact",
+    "SaveMcpSignIn",
+    "DeleteMcpSignIn",
 }
 JOURNAL = {
     "GetExecutionContext",
@@ -53,6 +55,8 @@ JOURNAL = {
     "RenewLease",
     "ReleaseExecution",
     "UpdateExecutionStatus",
+    "ReadMcpSignIn",
+    "RefreshMcpSignIn",
 }
 ALLOWED: dict[str, set[str]] = {
     "viewer": READS,

@@ -133,6 +133,14 @@ class Resources(ResourceReads, Protocol):
         """
         ...
 
+    def save_mcp_sign_in(self, server: str, credentials: str) -> None:
+        """Store an McpServer's OAuth credentials (JSON), sealed; replaces any earlier sign-in."""
+        ...
+
+    def delete_mcp_sign_in(self, server: str) -> bool:
+        """Forget an McpServer's OAuth credentials; whether there were any."""
+        ...
+
     def info(self) -> BackendInfo:
         """What this backend is: type, version, database, schema version, counts per kind."""
         ...
@@ -253,6 +261,17 @@ class RunJournal(ResourceReads, ExecutionReads, ChildRuns, Protocol):
         """What a RUNNING execution may read, its environment's secrets unsealed; Conflict for any
         other phase, or when ``worker_id`` is given and does not hold the lease. The stored
         context never holds plaintext, and is deleted when the execution ends."""
+        ...
+
+    def read_mcp_sign_in(self, server: str, *, execution_id: str = "", worker_id: str = "") -> str:
+        """An McpServer's OAuth credentials as JSON ("" when nobody signed in); with
+        ``execution_id``, only while that execution runs (held by ``worker_id`` when given)."""
+        ...
+
+    def refresh_mcp_sign_in(
+        self, server: str, credentials: str, *, execution_id: str = "", worker_id: str = ""
+    ) -> None:
+        """Store credentials a run refreshed or obtained (checked as for :meth:`read_mcp_sign_in`)."""
         ...
 
     def store_artifact(

@@ -71,6 +71,9 @@ RPC_ROLES: dict[str, Role] = {
     "Rollback": Role.EDITOR,
     "ImportResources": Role.EDITOR,
     "StoreArtifact": Role.EDITOR,
+    # MCP sign-ins (`stigmer mcpserver login/logout`), like an environment's secrets
+    "SaveMcpSignIn": Role.EDITOR,
+    "DeleteMcpSignIn": Role.EDITOR,
     # the run journal: workers (and admin)
     "GetExecutionContext": Role.ADMIN,
     "RecordStep": Role.ADMIN,
@@ -78,6 +81,8 @@ RPC_ROLES: dict[str, Role] = {
     "RenewLease": Role.ADMIN,
     "ReleaseExecution": Role.ADMIN,
     "UpdateExecutionStatus": Role.ADMIN,
+    "ReadMcpSignIn": Role.ADMIN,  # plaintext tokens, for the run that uses them
+    "RefreshMcpSignIn": Role.ADMIN,
     # administration
     "RevealSecret": Role.ADMIN,
     "RotateMasterKey": Role.ADMIN,
@@ -97,6 +102,8 @@ WORKER_RPCS: frozenset[str] = frozenset(
         "RenewLease",
         "ReleaseExecution",
         "UpdateExecutionStatus",
+        "ReadMcpSignIn",
+        "RefreshMcpSignIn",
         "CreateExecution",
         "CreateResource",
         "StoreArtifact",

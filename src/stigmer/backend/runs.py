@@ -27,11 +27,13 @@ def new_agent_execution(
     env: str | None = None,
     model: str | None = None,
     labels: Mapping[str, str] | None = None,
+    via: str = "",
 ) -> AgentExecution:
     """Record a PENDING run of ``agent`` on ``message``, as `stigmer agent execute`, the
     dashboard and the SDK do.
 
-    A ``session`` that does not exist yet is created for the agent.
+    A ``session`` that does not exist yet is created for the agent. ``via`` ("cli", "dashboard",
+    "sdk") is recorded in the run's trigger, with the backend's writer as the person.
 
     Raises:
         NotFound: There is no such agent.
@@ -44,6 +46,8 @@ def new_agent_execution(
     execution.spec.agent = target.metadata.name
     execution.spec.message = message
     execution.spec.environment = env or ""
+    if via:
+        execution.spec.trigger.type, execution.spec.trigger.via = "manual", via
     if labels:
         execution.metadata.labels.update(labels)
     if model:
@@ -76,6 +80,7 @@ def new_workflow_execution(
     *,
     env: str | None = None,
     labels: Mapping[str, str] | None = None,
+    via: str = "",
 ) -> WorkflowExecution:
     """Record a PENDING run of ``workflow`` with ``inputs``, as `stigmer workflow
     execute`, the dashboard and the SDK do.
@@ -88,6 +93,8 @@ def new_workflow_execution(
     execution = WorkflowExecution(api_version=API_VERSION, kind="WorkflowExecution")
     execution.spec.workflow = target.metadata.name
     execution.spec.environment = env or ""
+    if via:
+        execution.spec.trigger.type, execution.spec.trigger.via = "manual", via
     if labels:
         execution.metadata.labels.update(labels)
     if inputs:

@@ -48,8 +48,11 @@ def mask_snapshot(kind: str, snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 def has_sealed_secrets(conn: sqlite3.Connection) -> bool:
-    """Whether any Environment holds a secret (so a missing master key must not be replaced)."""
-    return records.any_with_spec_field(conn, ENVIRONMENT.table, "secrets")
+    """Whether any Environment holds a secret, or any MCP server a sign-in (so a missing master
+    key must not be replaced)."""
+    from stigmer.store.sign_ins import any_stored
+
+    return records.any_with_spec_field(conn, ENVIRONMENT.table, "secrets") or any_stored(conn)
 
 
 def _label(name: str, environment: str) -> str:

@@ -6,12 +6,12 @@ import click
 
 from stigmer.cli.context import (
     App,
-    add_read_and_delete,
     output_option,
     parse_pairs,
     pass_app,
     result_output_option,
 )
+from stigmer.cli.reads import add_read_and_delete
 
 
 @click.group()
@@ -114,7 +114,13 @@ def execute(
     from stigmer.cli.runs import run_foreground
 
     created = new_agent_execution(
-        app.backend, name, message, session=session or None, env=environment or None, model=model or None
+        app.backend,
+        name,
+        message,
+        session=session or None,
+        env=environment or None,
+        model=model or None,
+        via="cli",
     )
     if detach:
         from stigmer.cli.output import echo_queued

@@ -199,47 +199,8 @@ def parse_pairs(values: tuple[str, ...], *, option: str) -> dict[str, str]:
     return pairs
 
 
-def add_read_and_delete(group: click.Group, kind: str, noun: str) -> None:
-    """Give a kind's command group its `list`, `get NAME` and `delete NAME` subcommands."""
-
-    @group.command("list")
-    @click.option(
-        "-l", "--selector", multiple=True, metavar="KEY=VALUE", help=f"Only {noun}s with this label."
-    )
-    @output_option
-    @pass_app
-    def list_(app: App, selector: tuple[str, ...], output: str | None) -> None:
-        from stigmer.cli.get import list_resources
-
-        labels = parse_pairs(selector, option="--selector")
-        list_resources(app, kind, labels=labels, limit=None, fmt=app.output(output))
-
-    @group.command("get")
-    @click.argument("name")
-    @output_option
-    @pass_app
-    def get(app: App, name: str, output: str | None) -> None:
-        from stigmer.cli.get import show_resource
-
-        show_resource(app, kind, name, app.output(output))
-
-    @group.command("delete")
-    @click.argument("name")
-    @result_output_option
-    @pass_app
-    def delete(app: App, name: str) -> None:
-        from stigmer.cli.get import delete_resource
-
-        delete_resource(app, kind, name)
-
-    list_.help = f"List {noun}s."
-    get.help = f"Show the {noun} NAME."
-    delete.help = f"Delete the {noun} NAME and its default instance."
-
-
 __all__ = [
     "App",
-    "add_read_and_delete",
     "echo_result",
     "engine_options",
     "no_wait_option",

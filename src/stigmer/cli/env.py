@@ -188,7 +188,7 @@ def unset(app: App, name: str, keys: tuple[str, ...]) -> None:
 @pass_app
 def list_(app: App, selector: tuple[str, ...], output: str | None) -> None:
     """List Environments with their variable and secret names."""
-    from stigmer.cli.get import list_resources
+    from stigmer.cli.reads import list_resources
 
     list_resources(
         app,
@@ -205,7 +205,7 @@ def list_(app: App, selector: tuple[str, ...], output: str | None) -> None:
 @pass_app
 def get(app: App, name: str, output: str | None) -> None:
     """Show the Environment NAME (secret values as ****)."""
-    from stigmer.cli.get import show_resource
+    from stigmer.cli.reads import show_resource
 
     show_resource(app, "Environment", name, app.output(output))
 
@@ -216,7 +216,7 @@ def get(app: App, name: str, output: str | None) -> None:
 @pass_app
 def delete(app: App, name: str) -> None:
     """Delete the Environment NAME and its secrets."""
-    from stigmer.cli.get import delete_resource
+    from stigmer.cli.reads import delete_resource
 
     delete_resource(app, "Environment", name)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,60 +16,12 @@ from stigmer.cli.context import (
     pass_app,
     result_output_option,
 )
+from stigmer.cli.reads import list_executions, show_execution
+
+if TYPE_CHECKING:
+    from stigmer.resources.kinds import Execution
 
 PHASES = ("pending", "running", "waiting_approval", "completed", "failed", "cancelled")
-
-
-def list_executions(
-    app: App,
-    *,
-    kind: str,
-    phase: str,
-    labels: dict[str, str],
-    limit: int,
-    fmt: str,
-    parent: str = "",
-    definition: str = "",
-) -> None:
-    """Print executions, newest first, following pages up to ``limit``."""
-    from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
-    from stigmer.backend.protocol import ExecutionQuery
-    from stigmer.cli.output import echo_resources
-
-    query = ExecutionQuery(
-        kind={"agent": "AgentExecution", "workflow": "WorkflowExecution"}.get(kind, ""),
-        phase=ExecutionPhase.Value(phase.upper()) if phase else ExecutionPhase.EXECUTION_PHASE_UNSPECIFIED,
-        parent_execution_id=parent,
-        definition=definition,
-        labels=labels,
-    )
-    items: list = []  # type: ignore[type-arg]
-    while True:
-        query.page_size = min(500, limit - len(items))
-        page = app.backend.list_executions(query)
-        items.extend(page.items)
-        query.page_token = page.next_page_token
-        if not query.page_token or len(items) >= limit:
-            break
-    echo_resources(items, fmt, kind="AgentExecution", empty="No executions found.")
-
-
-def show_execution(app: App, execution_id: str, fmt: str) -> None:
-    """Print one execution."""
-    from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
-    from stigmer.cli.output import echo_resources
-
-    found = app.backend.get_execution(execution_id)
-    echo_resources([found], fmt, single=True)
-    if fmt == "table" and isinstance(found, WorkflowExecution):
-        from rich.console import Console
-
-        from stigmer.cli.workflow_runs import task_table, workflow_of
-
-        click.echo()
-        Console(soft_wrap=True).print(task_table(workflow_of(app, found), found))
-        if found.status.error.message:
-            click.echo(f"\nError: {found.status.error.message}")
 
 
 @click.group()
@@ -87,6 +40,14 @@ def execution() -> None:
 @click.option("--definition", default="", metavar="NAME", help="Only executions of this agent or workflow.")
 @click.option("-l", "--selector", multiple=True, metavar="KEY=VALUE", help="Only executions with this label.")
 @click.option(
+    "--trigger",
+    type=click.Choice(["manual", "schedule", "webhook"]),
+    help="Only runs started by a person, a Schedule or a Webhook.",
+)
+@click.option(
+    "--source", default="", metavar="NAME", help="With --trigger: only runs of this Schedule or Webhook."
+)
+@click.option(
     "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most this many."
 )
 @output_option
@@ -98,15 +59,30 @@ def list_(
     parent: str,
     definition: str,
     selector: tuple[str, ...],
+    trigger: str | None,
+    source: str,
     limit: int,
     output: str | None,
 ) -> None:
-    """List executions, newest first."""
+    """List executions, newest first.
+
+    \b
+    Examples:
+      stigmer execution list --trigger schedule --source weekly-digest
+      stigmer execution list --trigger webhook --phase failed
+    """
+    labels = parse_pairs(selector, option="--selector")
+    if source and not trigger:
+        raise click.UsageError("--source goes with --trigger schedule or --trigger webhook")
+    if trigger:
+        from stigmer.resources.provenance import trigger_labels
+
+        labels.update(trigger_labels(trigger, source))
     list_executions(
         app,
         kind=kind or "",
         phase=phase or "",
-        labels=parse_pairs(selector, option="--selector"),
+        labels=labels,
         limit=limit,
         fmt=app.output(output),
         parent=parent,
@@ -178,7 +154,7 @@ def logs(app: App, execution_id: str, follow: bool, output: str | None) -> None:
     where they left off.
     """
     from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
-    from stigmer.api.backend.v1.backend_pb2 import ExecutionEvent, ExecutionStep
+    from stigmer.api.backend.v1.backend_pb2 import ExecutionStep
     from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
     from stigmer.cli.output import dump_json, dump_yaml
     from stigmer.resources.codec import to_dict
@@ -202,22 +178,42 @@ def logs(app: App, execution_id: str, follow: bool, output: str | None) -> None:
 
     phase = execution.status.phase
     if follow:
-        from stigmer.backend.wire import unpack_execution
-        from stigmer.cli.follow import follow as follow_events
+        import asyncio
 
-        def on_event(event: ExecutionEvent) -> None:
-            nonlocal phase
-            if event.HasField("step"):
-                show([event.step])  # a waiting step shows again once it completes
-            else:
-                phase = unpack_execution(event.execution).status.phase
-
-        where = f"the server at {app.config.server}" if app.config.backend == "cloud" else "the store"
-        follow_events(app.backend, execution_id, on_event, where=where)
+        phase = asyncio.run(_follow_steps(app, execution_id, show)).status.phase
     else:
         show(app.backend.list_steps(execution_id))
     if fmt == "table":
         click.secho(f"— {ExecutionPhase.Name(phase)}", err=True, dim=True)
+
+
+async def _follow_steps(app: App, execution_id: str, show: Callable[[list[Any]], None]) -> Execution:
+    """Show a run's steps as they are recorded until it is finished (through approvals),
+    whoever runs it; nothing is run here. Its final record."""
+    from stigmer.cli.runs import say_connection
+    from stigmer.engine.drive import drive
+    from stigmer.runners.events import ConnectionLost, PhaseChanged, Reconnected, StepRecorded
+
+    where = f"the server at {app.config.server}" if app.config.backend == "cloud" else "the store"
+    final = None
+    events = drive(
+        app.backend,
+        execution_id,
+        run_here=False,
+        after_sequence=0,
+        wait_for_decision=True,
+        watch_tasks=False,
+        steps=True,
+    )
+    async for event in events:
+        if isinstance(event, StepRecorded):
+            show([event.step])  # a waiting step shows again once it completes
+        elif isinstance(event, PhaseChanged):
+            final = event.execution
+        elif isinstance(event, ConnectionLost | Reconnected):
+            say_connection(event, where)
+    assert final is not None  # drive reports the phase before it stops
+    return final
 
 
 @execution.command("approve")

@@ -32,8 +32,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stigmer.cli.execution:execution",
         "List, inspect, follow, approve, resume, cancel and prune runs.",
     ),
-    "mcpserver": ("stigmer.cli.mcpserver:mcpserver", "Inspect MCP servers: the tools a server offers now."),
+    "mcpserver": (
+        "stigmer.cli.mcpserver:mcpserver",
+        "Inspect MCP servers (their live tools); sign in to those behind OAuth.",
+    ),
     "worker": ("stigmer.cli.worker:worker", "Run queued executions until stopped."),
+    "schedule": (
+        "stigmer.cli.schedule:schedule",
+        "Pause, resume and trigger Schedules; show their coming fire times.",
+    ),
     "env": ("stigmer.cli.env:env", "Create and change Environments: variables and sealed secrets."),
     "secrets": ("stigmer.cli.secrets:secrets", "Rotate the master key that seals every secret."),
     "export": ("stigmer.cli.transfer:export", "Write resources to a file that `stigmer import` restores."),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from stigmer.cli.context import App, output_option, pass_app
+from stigmer.cli.mcp_sign_in import login, logout
 
 if TYPE_CHECKING:
     from stigmer.backend.protocol import Backend
@@ -19,7 +20,8 @@ DESCRIPTION_WIDTH = 60
 
 @click.group()
 def mcpserver() -> None:
-    """Inspect McpServer resources: the tools a server offers right now."""
+    """Inspect McpServer resources (the tools a server offers right now) and sign in to those
+    behind OAuth."""
 
 
 @mcpserver.command("tools")
@@ -38,12 +40,14 @@ def tools(app: App, name: str, environment: str, output: str | None) -> None:
     """
     from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
     from stigmer.mcp.inventory import inventory
+    from stigmer.runners.agent.sign_ins import attach_sign_ins
     from stigmer.runners.agent.tools import mcp_server_spec
 
     backend = app.backend
     server = backend.get(McpServer, name)
     env = _environment(backend, environment, server)
     spec = env.servers([mcp_server_spec(server)])[0]
+    attach_sign_ins([spec], env, backend, "", "")  # behind OAuth: the stored sign-in
     listing = asyncio.run(inventory(spec))
     # Tool descriptions are the server's text; a secret it echoes stays hidden.
     data = env.redact(listing.to_dict())
@@ -96,5 +100,8 @@ def _table(listing: ServerInventory) -> str:
         )
     return table(["TOOL", "ENABLED", "APPROVAL", "OFFERED", "DESCRIPTION"], rows)
 
+
+mcpserver.add_command(login)
+mcpserver.add_command(logout)
 
 __all__ = ["mcpserver"]

@@ -94,6 +94,30 @@ def _phase(m: Any) -> str:
     return ExecutionPhase.Name(m.status.phase) if m.status.phase else "-"
 
 
+def _started_by(m: Any) -> str:
+    trigger = m.spec.trigger
+    if trigger.type in ("schedule", "webhook"):
+        return f"{trigger.type}/{trigger.source}"
+    return trigger.type or ("parent" if m.spec.parent_execution_id else "-")
+
+
+def _when(m: Any) -> str:
+    spec = m.spec
+    timing = spec.cron or f"every {spec.every}"
+    return f"{timing} ({spec.time_zone or 'UTC'})"
+
+
+def _local_time(ts: Any, m: Any) -> str:
+    """A fire time in the schedule's own time zone, to the minute."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        zone = ZoneInfo(m.spec.time_zone or "UTC")
+    except Exception:  # an unknown zone was refused on apply; show UTC rather than fail
+        zone = ZoneInfo("UTC")
+    return str(ts.ToDatetime(UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"))
+
+
 Column = tuple[str, Callable[[Any], str]]
 NAME: Column = ("NAME", lambda m: m.metadata.name)
 VERSION: Column = ("VERSION", lambda m: str(m.metadata.version))
@@ -104,9 +128,24 @@ EXECUTION: list[Column] = [
     ("KIND", lambda m: "agent" if m.kind == "AgentExecution" else "workflow"),
     ("TARGET", _target),
     ("PHASE", _phase),
+    ("TRIGGER", lambda m: _started_by(m)),
     ("AGE", lambda m: age(m.metadata.create_time)),
     ("DURATION", lambda m: duration(m.status.start_time, m.status.end_time)),
 ]
+
+
+def _signed_in(m: Any) -> str:
+    s = m.status.sign_in
+    if not s.signed_in:
+        return "-"
+    renew = ", refreshable" if s.refreshable else ""
+    if not s.HasField("expires_at"):
+        return "yes" + renew
+    expires = s.expires_at.ToDatetime(tzinfo=UTC)
+    if expires <= datetime.now(UTC):
+        return "expired" + renew
+    return f"yes, expires {expires:%Y-%m-%d %H:%M}Z{renew}"
+
 
 COLUMNS: dict[str, list[Column]] = {
     "Agent": [
@@ -155,6 +194,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("TRANSPORT", lambda m: m.spec.WhichOneof("transport") or "-"),
         ("TARGET", _mcp_target),
         ("TOOLS", lambda m: _names(m.spec.enabled_tools) if m.spec.enabled_tools else "all"),
+        ("SIGNED IN", _signed_in),
         VERSION,
         AGE,
     ],
@@ -162,6 +202,26 @@ COLUMNS: dict[str, list[Column]] = {
         NAME,
         ("VARIABLES", lambda m: _names(sorted(m.spec.variables))),
         ("SECRETS", lambda m: _names(sorted(m.spec.secrets))),
+        VERSION,
+        AGE,
+    ],
+    "Schedule": [
+        NAME,
+        ("WHEN", _when),
+        ("TARGET", lambda m: f"workflow/{m.spec.workflow}" if m.spec.workflow else f"agent/{m.spec.agent}"),
+        (
+            "NEXT FIRE",
+            lambda m: _local_time(m.status.next_fire_times[0], m) if m.status.next_fire_times else "-",
+        ),
+        ("LAST RUN", lambda m: m.status.last_execution_id or "-"),
+        ("PAUSED", lambda m: "yes" if m.spec.paused else "no"),
+        AGE,
+    ],
+    "Webhook": [
+        NAME,
+        ("WORKFLOW", lambda m: m.spec.workflow),
+        ("ENVIRONMENT", lambda m: m.spec.environment or "-"),
+        ("PATH", lambda m: f"/hooks/{m.metadata.name}"),
         VERSION,
         AGE,
     ],

@@ -19,7 +19,11 @@ from stigmer.api.common.v1.execution_pb2 import ExecutionPhase, Usage
 from stigmer.cli.context import App
 from stigmer.runners.events import (
     ApprovalNeeded,
+    ConnectionLost,
+    PhaseChanged,
+    Reconnected,
     RunEvent,
+    StepRecorded,
     TaskChanged,
     TextDelta,
     ToolFinished,
@@ -102,8 +106,9 @@ async def _render(
     app: App, execution_id: str, printer: LivePrinter | None, wait: bool, after_sequence: int | None
 ) -> AgentExecution:
     """Render what the engine reports of a run until it ends, or waits (and ``wait`` is off)."""
-    from stigmer.runners.events import ConnectionLost, PhaseChanged, Reconnected
+    from stigmer.cli.mcp_sign_in import offer_sign_in
 
+    offer_sign_in()  # a run here may sign in to an MCP server that asks, with a person present
     where = where_runs(app)
     final: AgentExecution | None = None
     async for event in app.drive(execution_id, after_sequence=after_sequence, wait_for_decision=wait):
@@ -114,21 +119,27 @@ async def _render(
                 if printer:
                     printer.newline()
                 _announce(app, execution_id, final.status.pending_approval.name, wait)
-        elif isinstance(event, ConnectionLost):
-            click.secho(
-                f"Lost the connection: {event.message}. Reconnecting for up to {event.retry_seconds:g}s "
-                "(Ctrl-C stops watching; the execution itself goes on).",
-                err=True,
-                fg="yellow",
-            )
-        elif isinstance(event, Reconnected):
-            click.secho(f"Reconnected to {where}; continuing where it left off.", err=True, fg="yellow")
-        elif printer and not isinstance(event, TaskChanged):
+        elif isinstance(event, ConnectionLost | Reconnected):
+            say_connection(event, where)
+        elif printer and not isinstance(event, TaskChanged | StepRecorded):
             printer(event)
     if printer:
         printer.newline()
     assert final is not None  # the engine reports the phase before it stops
     return final
+
+
+def say_connection(event: ConnectionLost | Reconnected, where: str) -> None:
+    """Say on stderr that following a run lost its connection to ``where``, or got it back."""
+    if isinstance(event, ConnectionLost):
+        click.secho(
+            f"Lost the connection: {event.message}. Reconnecting for up to {event.retry_seconds:g}s "
+            "(Ctrl-C stops watching; the execution itself goes on).",
+            err=True,
+            fg="yellow",
+        )
+    else:
+        click.secho(f"Reconnected to {where}; continuing where it left off.", err=True, fg="yellow")
 
 
 def _announce(app: App, execution_id: str, pending: str, wait: bool) -> None:

@@ -8,12 +8,12 @@ import click
 
 from stigmer.cli.context import (
     App,
-    add_read_and_delete,
     output_option,
     parse_pairs,
     pass_app,
     result_output_option,
 )
+from stigmer.cli.reads import add_read_and_delete
 
 if TYPE_CHECKING:
     from stigmer.resources.documents import Document
@@ -161,7 +161,7 @@ def execute(
 
     values = _input_file(input_file) if input_file else {}
     values.update(parse_pairs(inputs, option="--input"))
-    created = new_workflow_execution(app.backend, name, values, env=environment or None)
+    created = new_workflow_execution(app.backend, name, values, env=environment or None, via="cli")
     if detach:
         from stigmer.cli.output import echo_queued
 

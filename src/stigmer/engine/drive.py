@@ -45,6 +45,7 @@ from stigmer.runners.events import (
     Reconnected,
     RunEvent,
     StepEvents,
+    StepRecorded,
     TaskDiff,
 )
 
@@ -62,17 +63,22 @@ def reconnect_seconds() -> float:
 class _Follower:
     """Reads what another process records of a run, as run events; rides out lost connections."""
 
-    def __init__(self, backend: RunJournal, execution_id: str, after_sequence: int | None) -> None:
+    def __init__(
+        self, backend: RunJournal, execution_id: str, after_sequence: int | None, *, steps: bool = False
+    ) -> None:
         self.backend = backend
+        self.raw = steps
         self.execution_id = execution_id
         start = last_step_sequence(backend, execution_id) if after_sequence is None else after_sequence
         self.watch = ExecutionWatch(execution_id, start)
         self.steps = StepEvents()
 
-    def poll(self) -> list[RunEvent]:
-        events: list[RunEvent] = []
+    def poll(self) -> list[RunEvent | StepRecorded]:
+        events: list[RunEvent | StepRecorded] = []
         for event in self.watch.poll(self.backend):
-            if event.HasField("step"):
+            if event.HasField("step") and self.raw:
+                events.append(StepRecorded(event.step))
+            elif event.HasField("step"):
                 events += self.steps(event.step)
         return events
 
@@ -211,6 +217,7 @@ async def drive(
     wait_for_decision: bool = False,
     watch_tasks: bool = True,
     poll_seconds: float = POLL_SECONDS,
+    steps: bool = False,
 ) -> AsyncIterator[DriveEvent]:
     """Claim-and-run or follow one execution, yielding its events, until it is finished or
     waits for a person (with ``wait_for_decision``: until it is finished, continuing it here
@@ -229,6 +236,8 @@ async def drive(
         watch_tasks: Report a workflow run's task changes (a parent waiting for its child
             does not need them).
         poll_seconds: How often a followed run's record is read.
+        steps: Yield a followed run's steps as recorded (:class:`StepRecorded`, as
+            ``stigmer execution logs -f`` prints them) instead of the run events made of them.
 
     Yields:
         Run events, task changes, and a :class:`PhaseChanged` for every phase seen (the last
@@ -240,7 +249,7 @@ async def drive(
     worker_id = worker_id or new_worker_id()
     tasks = TaskDiff()
     # Following from the start, a finished run's steps are shown too (a replay).
-    follower = None if run_here else _Follower(backend, execution_id, after_sequence)
+    follower = None if run_here else _Follower(backend, execution_id, after_sequence, steps=steps)
     last_phase: ExecutionPhase.ValueType | None = None
     connection = _Connection(execution_id)
     while True:
@@ -276,7 +285,7 @@ async def drive(
             except Conflict:
                 pass  # another live worker holds it: follow it until it is ours to run, or over
         if follower is None:
-            follower = _Follower(backend, execution_id, after_sequence)
+            follower = _Follower(backend, execution_id, after_sequence, steps=steps)
             after_sequence = None  # a later follow shows only what is new then
             continue
         await asyncio.sleep(poll_seconds)

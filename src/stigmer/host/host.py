@@ -150,8 +150,7 @@ class Host:
         self.dashboard: Dashboard | None = None
 
     def services_beside_the_worker(self) -> list[Service]:
-        """What runs beside the worker: retention, then ``options.beside``. Schedules and
-        metrics join here."""
+        """What runs beside the worker: retention, schedules, then ``options.beside``."""
         options = self.options
         services: list[Service] = []
         if options.retention_seconds:
@@ -160,6 +159,10 @@ class Host:
                     self.open_backend, options.retention_seconds, every=options.prune_every, say=self.say
                 )
             )
+        # Schedules fire wherever a worker runs; the store keeps each fire to one run.
+        from stigmer.triggers.schedules import ScheduleService
+
+        services.append(ScheduleService(self.open_backend, say=self.say))
         services.extend(options.beside)
         return services
 

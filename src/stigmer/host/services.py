@@ -1,4 +1,5 @@
-"""Services that run beside the worker: retention pruning today; schedules and metrics next.
+"""Services that run beside the worker: retention pruning here; firing schedules in
+:class:`stigmer.triggers.schedules.ScheduleService`.
 
 A service is started by the :class:`~stigmer.host.host.Host` after the worker and stopped
 before it. Each opens its own backend (on its own thread), so it never holds up the

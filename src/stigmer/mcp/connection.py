@@ -24,6 +24,7 @@ from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
 from stigmer import policy
+from stigmer.errors import StigmerError
 from stigmer.mcp.types import ListedTool, McpServerError, ServerSpec, Tool, ToolResult
 from stigmer.models.types import ToolSpec
 from stigmer.version import __version__
@@ -210,9 +211,12 @@ class ServerConnection:
         if spec.url:
             self._hint = f"check that the server is running and that {spec.url} is its MCP endpoint"
             await anyio.to_thread.run_sync(rules.check_url, spec.url)
+            auth = _oauth(spec, stack)
             http = await stack.enter_async_context(
                 httpx2.AsyncClient(
-                    headers=spec.headers, timeout=httpx2.Timeout(_HTTP_TIMEOUT_S, read=_HTTP_READ_TIMEOUT_S)
+                    headers=spec.headers,
+                    timeout=httpx2.Timeout(_HTTP_TIMEOUT_S, read=_HTTP_READ_TIMEOUT_S),
+                    auth=auth,
                 )
             )
             return Client(
@@ -288,6 +292,9 @@ class ServerConnection:
         if isinstance(cause, policy.PolicyRefusal):
             self._hint = cause.hint
             return cause.message
+        if isinstance(cause, StigmerError):  # a sign-in needed or refused: its own words
+            self._hint = cause.hint or self._hint
+            return cause.message.removeprefix(f"MCP server {self.name!r} ")
         if isinstance(cause, FileNotFoundError) and not self.spec.url:
             self._hint = "install it, or give its full path"
             return f"command {self.spec.command!r} not found"
@@ -298,6 +305,17 @@ class ServerConnection:
         if isinstance(cause, httpx2.HTTPError):
             return f"cannot reach {self.spec.url}{when}: {type(cause).__name__}: {cause}"
         return f"failed{when}: {type(cause).__name__}: {cause}"
+
+
+def _oauth(spec: ServerSpec, stack: AsyncExitStack) -> httpx2.Auth | None:
+    if spec.oauth is None:
+        return None
+    from stigmer.mcp.credentials import INTERACTIVE
+    from stigmer.mcp.oauth import oauth_auth
+
+    person = INTERACTIVE.get()
+    interaction = stack.enter_context(person(spec.name)) if person is not None else None
+    return oauth_auth(spec.url, spec.oauth, interaction)
 
 
 def root_cause(exc: BaseException) -> BaseException:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stigmer.errors import StigmerError
+from stigmer.mcp.credentials import OAuthSettings
 from stigmer.models.types import ToolSpec
 
 DEFAULT_TOOL_TIMEOUT_S = 60.0
@@ -39,6 +40,8 @@ class ServerSpec:
     sampler: Any = None
     # The McpServer's sampling setting ("allow", "deny" or "").
     sampling: str = ""
+    # An HTTP server that may ask for OAuth (an McpServer resource: its sign-in is stored).
+    oauth: OAuthSettings | None = None
 
 
 @dataclass

@@ -338,7 +338,7 @@ def _environment() -> celpy.Environment:
 
 
 @functools.lru_cache(maxsize=16384)
-def _compile(source: str) -> _Program:
+def _compile(source: str, roots: tuple[str, ...] = ROOTS) -> _Program:
     from celpy.celparser import CELParseError
 
     rewritten = _rewrite(source)
@@ -350,8 +350,8 @@ def _compile(source: str) -> _Program:
     calls: set[str] = set()
     _visit(ast, frozenset(), refs, calls)
     for root, _ in sorted(refs):
-        if root not in ROOTS:
-            raise _Problem(f"unknown name {root!r} in", hint=_root_hint(root))
+        if root not in roots:
+            raise _Problem(f"unknown name {root!r} in", hint=_root_hint(root, roots))
     unknown = sorted(calls - _known_functions())
     if unknown:
         raise _Problem(
@@ -363,14 +363,16 @@ def _compile(source: str) -> _Program:
     return _Program(runner, frozenset(refs), frozenset(root for root, _ in refs), tasks)
 
 
-def _program(expr: _Expr, where: str) -> _Program:
+def _program(expr: _Expr, where: str, roots: tuple[str, ...] = ROOTS) -> _Program:
     try:
-        return _compile(expr.source)
+        return _compile(expr.source, roots)
     except _Problem as problem:
         raise problem.error(expr.text, where) from None
 
 
-def _root_hint(root: str) -> str:
+def _root_hint(root: str, roots: tuple[str, ...] = ROOTS) -> str:
+    if roots != ROOTS:
+        return f"an expression here starts from one of: {', '.join(roots)}"
     if root == "inputs":
         return "workflow inputs are workflow.inputs.NAME"
     if root in ("outputs", "output"):
@@ -626,8 +628,9 @@ class _Scope:
     """The context of one evaluation, converted to CEL when first used: a root at a time, and
     under ``tasks`` a task at a time (a workflow's outputs can be large; an expression reads few)."""
 
-    def __init__(self, context: Mapping[str, Any]) -> None:
+    def __init__(self, context: Mapping[str, Any], roots: tuple[str, ...] = ROOTS) -> None:
         self.data = context
+        self.roots = roots
         self.cel: dict[str, Any] = {}
 
     def activation(self, program: _Program) -> dict[str, Any]:
@@ -656,7 +659,7 @@ class _Scope:
 def _run(expr: _Expr, scope: _Scope, where: str) -> Any:
     from celpy.evaluation import CELEvalError, CELUnsupportedError
 
-    program = _program(expr, where)
+    program = _program(expr, where, scope.roots)
     try:
         result = program.runner.evaluate(scope.activation(program))
     except CELEvalError as exc:
@@ -858,7 +861,7 @@ def references(value: Any, *, where: str = "") -> set[tuple[str, str]]:
     return refs
 
 
-def check(value: Any, *, where: str) -> None:
+def check(value: Any, *, where: str, roots: tuple[str, ...] = ROOTS) -> None:
     """Compile every expression in ``value`` (a string, or nested dicts and lists).
 
     Raises:
@@ -866,10 +869,10 @@ def check(value: Any, *, where: str) -> None:
             malformed expression, or of one that names something other than :data:`ROOTS`.
     """
     for field_path, expr in _expressions(value, where):
-        _program(expr, field_path)
+        _program(expr, field_path, roots)
 
 
-def evaluate(value: Any, context: Mapping[str, Any], *, where: str) -> Any:
+def evaluate(value: Any, context: Mapping[str, Any], *, where: str, roots: tuple[str, ...] = ROOTS) -> Any:
     """A copy of ``value`` with its expressions evaluated against ``context``.
 
     ``context`` maps roots (``workflow``, ``tasks``, ``env``, ``secrets``, ``item``,
@@ -880,7 +883,7 @@ def evaluate(value: Any, context: Mapping[str, Any], *, where: str) -> Any:
     Raises:
         ExpressionError: Naming the field and the expression, and what was missing.
     """
-    return _evaluate(value, _Scope(context), where)
+    return _evaluate(value, _Scope(context, roots), where)
 
 
 def _condition_expr(text: str, where: str) -> _Expr | None:
@@ -900,7 +903,7 @@ def _condition_expr(text: str, where: str) -> _Expr | None:
     return parts[0]
 
 
-def condition(text: str, context: Mapping[str, Any], *, where: str) -> bool:
+def condition(text: str, context: Mapping[str, Any], *, where: str, roots: tuple[str, ...] = ROOTS) -> bool:
     """Evaluate a ``when``: ``${ expr }`` or a bare ``expr``, which must be true or false.
 
     Empty text is true.
@@ -911,7 +914,7 @@ def condition(text: str, context: Mapping[str, Any], *, where: str) -> bool:
     expr = _condition_expr(text, where)
     if expr is None:
         return True
-    result = _run(expr, _Scope(context), where)
+    result = _run(expr, _Scope(context, roots), where)
     if not isinstance(result, bool):
         shown = _short(_json(result))
         raise ExpressionError(
@@ -923,7 +926,7 @@ def condition(text: str, context: Mapping[str, Any], *, where: str) -> bool:
     return result
 
 
-def check_condition(text: str, *, where: str) -> None:
+def check_condition(text: str, *, where: str, roots: tuple[str, ...] = ROOTS) -> None:
     """Compile a ``when`` (``${ expr }`` or bare ``expr``).
 
     Raises:
@@ -931,7 +934,7 @@ def check_condition(text: str, *, where: str) -> None:
     """
     expr = _condition_expr(text, where)
     if expr is not None:
-        _program(expr, where)
+        _program(expr, where, roots)
 
 
 def condition_references(text: str, *, where: str = "") -> set[tuple[str, str]]:

@@ -18,8 +18,10 @@ from stigmer.api.apiresourceversion.v1.apiresourceversion_pb2 import ApiResource
 from stigmer.api.environment.v1.environment_pb2 import Environment
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
+from stigmer.api.schedule.v1.schedule_pb2 import Schedule
 from stigmer.api.session.v1.session_pb2 import Session
 from stigmer.api.skill.v1.skill_pb2 import Skill
+from stigmer.api.webhook.v1.webhook_pb2 import Webhook
 from stigmer.api.workflow.v1.workflow_pb2 import Workflow
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
 from stigmer.api.workflowinstance.v1.workflowinstance_pb2 import WorkflowInstance
@@ -40,6 +42,8 @@ Resource: TypeAlias = (
     | Skill
     | McpServer
     | ApiResourceVersion
+    | Schedule
+    | Webhook
 )
 """Any resource message. Every one has api_version, kind, metadata, spec and status."""
 
@@ -84,6 +88,9 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("Skill", Skill, "skills", "skills", "skl", "skill"),
     KindInfo("McpServer", McpServer, "mcp_servers", "mcpservers", "mcp", "mcp_server", ("mcp",)),
     KindInfo("Environment", Environment, "environments", "environments", "env", "environment", ("env",)),
+    # Triggers come after what they start, so an import or an apply of everything creates them last.
+    KindInfo("Schedule", Schedule, "schedules", "schedules", "sch", "schedule", ("sched",)),
+    KindInfo("Webhook", Webhook, "webhooks", "webhooks", "whk", "webhook", ("hook",)),
     KindInfo(
         "AgentExecution",
         AgentExecution,

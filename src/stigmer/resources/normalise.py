@@ -83,10 +83,17 @@ def _execution(spec: Spec) -> None:
         spec["model"] = parse_model(spec["model"])
 
 
+def _schedule(spec: Spec) -> None:
+    from stigmer.resources.trigger_specs import normalise_schedule
+
+    normalise_schedule(spec)
+
+
 _BY_KIND: dict[str, Callable[[Spec], None]] = {
     "Agent": _agent,
     "Workflow": _workflow,
     "AgentExecution": _execution,
+    "Schedule": lambda spec: _schedule(spec),
 }
 
 

@@ -83,12 +83,26 @@ def _session(session: Session) -> list[Ref]:
     return [Ref("Agent", session.spec.agent, "spec.agent")] if session.spec.agent else []
 
 
+def _trigger(resource: Any) -> list[Ref]:
+    spec = resource.spec
+    refs = []
+    if spec.workflow:
+        refs.append(Ref("Workflow", spec.workflow, "spec.workflow"))
+    if getattr(spec, "agent", ""):
+        refs.append(Ref("Agent", spec.agent, "spec.agent"))
+    if spec.environment:
+        refs.append(Ref("Environment", spec.environment, "spec.environment"))
+    return refs
+
+
 _BY_KIND: dict[str, Callable[[Any], list[Ref]]] = {
     "Agent": _agent,
     "AgentInstance": _agent_instance,
     "Workflow": _workflow,
     "WorkflowInstance": _workflow_instance,
     "Session": _session,
+    "Schedule": _trigger,
+    "Webhook": _trigger,
 }
 
 

@@ -118,6 +118,10 @@ def _mcp_server(server: McpServer) -> None:
             field="spec.sampling",
             hint="allow (the agent's model answers the server) or deny (the default)",
         )
+    if server.spec.HasField("oauth"):
+        from stigmer.resources.mcp_oauth import validate_oauth
+
+        validate_oauth(server.spec.oauth, transport)
 
 
 def _skill(skill: Skill) -> None:
@@ -313,6 +317,12 @@ def _workflow_instance(instance: WorkflowInstance) -> None:
     _reference(instance.spec.environment, "spec.environment")
 
 
+def _triggers() -> Any:
+    from stigmer.resources import trigger_specs as specs
+
+    return specs
+
+
 _BY_KIND: dict[str, Callable[[Any], None]] = {
     "Agent": _agent,
     "AgentInstance": _agent_instance,
@@ -321,6 +331,8 @@ _BY_KIND: dict[str, Callable[[Any], None]] = {
     "McpServer": _mcp_server,
     "Skill": _skill,
     "Environment": _environment,
+    "Schedule": lambda r: _triggers().validate_schedule(r),
+    "Webhook": lambda r: _triggers().validate_webhook(r),
 }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from stigmer.api.backend.v1.backend_pb2 import ExecutionStep
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
 from stigmer.resources.kinds import Execution
@@ -59,6 +60,14 @@ class PhaseChanged:
 
 
 @dataclass
+class StepRecorded:
+    """A step of a followed run as it is recorded (yielded only when asked for steps): a new
+    one, or one that changed (a waiting step once decided)."""
+
+    step: ExecutionStep
+
+
+@dataclass
 class ConnectionLost:
     """The backend became unreachable while following the run; the follower retries."""
 
@@ -74,7 +83,7 @@ class Reconnected:
 Event: TypeAlias = RunEvent | TaskChanged
 """What the SDK's streams yield: a runner's events and task changes."""
 
-DriveEvent: TypeAlias = Event | PhaseChanged | ConnectionLost | Reconnected
+DriveEvent: TypeAlias = Event | PhaseChanged | ConnectionLost | Reconnected | StepRecorded
 """Everything driving a run yields."""
 
 
@@ -119,6 +128,7 @@ __all__ = [
     "Reconnected",
     "RunEvent",
     "StepEvents",
+    "StepRecorded",
     "TaskChanged",
     "TaskDiff",
     "TextDelta",

@@ -1,4 +1,5 @@
-"""The client for asyncio programs: the surface of :class:`~stigmer.sdk.client.Client`, awaited.
+"""The client for asyncio programs, and the implementation of both clients: the surface of
+:class:`~stigmer.sdk.client.Client`, awaited (``Client`` is a synchronous facade over this).
 
 Backend calls run in threads (``asyncio.to_thread``), so a slow server never blocks the
 event loop; a run of the local backend runs on the caller's event loop, as a worker's
@@ -25,7 +26,7 @@ import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Generator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast, overload
+from typing import Any, Generic, Literal, NamedTuple, ParamSpec, TypeAlias, TypeVar, cast, overload
 
 from stigmer.api.agent.v1.agent_pb2 import Agent
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
@@ -40,18 +41,112 @@ from stigmer.api.skill.v1.skill_pb2 import Skill
 from stigmer.api.workflow.v1.workflow_pb2 import Workflow
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
 from stigmer.api.workflowinstance.v1.workflowinstance_pb2 import WorkflowInstance
-from stigmer.backend.protocol import DEFAULT_PAGE_SIZE, ApplyOutcome, Backend, ExecutionQuery
+from stigmer.backend.protocol import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ApplyOutcome, Backend, ExecutionQuery
 from stigmer.errors import InvalidArgument, StigmerError
-from stigmer.resources.kinds import Execution, Resource
+from stigmer.resources.kinds import Execution, Resource, kind_info
 from stigmer.sdk import runs
-from stigmer.sdk.client import Client, ResourceClient, execution_query
 from stigmer.sdk.events import Event
-from stigmer.sdk.resources import ResourceLike
+from stigmer.sdk.resources import ResourceLike, as_resources
 
 R = TypeVar("R", bound=Resource)
 E = TypeVar("E", bound=Execution)
 T = TypeVar("T")
 P = ParamSpec("P")
+
+Start: TypeAlias = Callable[[], Coroutine[Any, Any, tuple[E, int]]]
+"""What starts (or continues) a run: its record, and the step after which to follow it."""
+
+_EXECUTION_KINDS = {
+    "agent": "AgentExecution",
+    "workflow": "WorkflowExecution",
+    "agentexecution": "AgentExecution",
+    "workflowexecution": "WorkflowExecution",
+}
+
+
+def open_server(
+    url: str,
+    *,
+    token: str | None = None,
+    home: str | os.PathLike[str] | None = None,
+    ca_cert: bytes | None = None,
+) -> Backend:
+    """A RemoteBackend to the `stigmer server` at ``url``.
+
+    Args:
+        url: ``grpc://HOST:PORT``, ``grpcs://HOST:PORT`` (TLS), or a bare ``HOST[:PORT]``.
+        token: Its API key; by default ``$STIGMER_TOKEN``, else the one `stigmer login`
+            stored for that server in the home.
+        home: The home whose stored key to use.
+        ca_cert: PEM of the CA that signed the server's certificate, when not a public one.
+
+    Raises:
+        StigmerError: The server extra (grpcio) is not installed.
+        InvalidArgument: ``url`` is not the URL of a server.
+    """
+    try:
+        from stigmer.backend.remote import RemoteBackend, parse_server_url
+    except ImportError as exc:
+        from stigmer.backend.factory import missing_server_extra
+
+        raise missing_server_extra(exc) from None
+    if token is None:
+        from stigmer.config import home_dir, load_token
+
+        target, tls = parse_server_url(url)
+        token = load_token(home_dir(home), f"{'grpcs' if tls else 'grpc'}://{target}")
+    return RemoteBackend(url, token=token, ca_cert=ca_cert)
+
+
+class _Opened(NamedTuple):
+    """The backend a client uses and what it was told about it."""
+
+    backend: Backend
+    owned: bool
+    home: Path | None
+    default_model: str
+    runs_here: bool
+
+
+class _Opens:
+    """Both clients' constructor: opens the backend of its arguments (see ``Client``): the
+    one passed, a server's, or the one the home's config selects."""
+
+    def __init__(
+        self,
+        *,
+        home: str | os.PathLike[str] | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        backend: Backend | None = None,
+        default_model: str | None = None,
+        ca_cert: bytes | None = None,
+        run_here: bool | None = None,
+    ) -> None:
+        opened_home: Path | None = None
+        config_model = ""
+        if backend is not None:
+            if url is not None:
+                raise InvalidArgument("pass either url or backend, not both", field="url")
+            owned = False
+        elif url is not None:
+            backend, owned = open_server(url, token=token, home=home, ca_cert=ca_cert), True
+        else:
+            from stigmer.backend.factory import open_backend
+            from stigmer.config import home_dir, load_config
+
+            config = load_config(home_dir(home))
+            opened_home = config.home
+            backend, owned = open_backend(config), True
+            config_model = str(config.extra.get("model", "") or "")
+        from stigmer.backend.local import LocalBackend
+
+        here = isinstance(backend, LocalBackend) if run_here is None else run_here
+        model = config_model if default_model is None else default_model
+        self._setup(_Opened(backend, owned, opened_home, model, here))
+
+    def _setup(self, opened: _Opened) -> None:
+        raise NotImplementedError
 
 
 class _Serialized:
@@ -95,7 +190,7 @@ class AsyncExecutionStream(Generic[E]):
     def __init__(
         self,
         client: AsyncClient,
-        start: Callable[[], tuple[E, int]],
+        start: Start[E],
         *,
         check: bool = True,
         follow_only: bool = False,
@@ -137,17 +232,10 @@ class AsyncExecutionStream(Generic[E]):
         await self.aclose()
 
     async def _run(self) -> AsyncGenerator[Event, None]:
-        created, after = await asyncio.to_thread(self._start)
+        created, after = await self._start()
         self._execution = created
         final: list[Execution] = []
-        source = runs.see_through(
-            self._client.backend,
-            created.metadata.id,
-            final,
-            run_here=self._client.runs_here and not self._follow_only,
-            config_model=self._client.default_model,
-            after_sequence=after,
-        )
+        source = self._client._events(created.metadata.id, final, after=after, follow_only=self._follow_only)
         async with contextlib.aclosing(source):
             async for event in source:
                 yield event
@@ -156,74 +244,67 @@ class AsyncExecutionStream(Generic[E]):
             runs.check_finished(final[0])
 
 
-class AsyncClient:
+class AsyncClient(_Opens):
     """Stigmer from asyncio: the surface of :class:`~stigmer.sdk.client.Client`, awaited.
 
     Arguments as for :class:`~stigmer.sdk.client.Client`. Use it as ``async with
     AsyncClient() as client:``, or ``await client.close()``.
     """
 
-    def __init__(
-        self,
-        *,
-        home: str | os.PathLike[str] | None = None,
-        url: str | None = None,
-        token: str | None = None,
-        backend: Backend | None = None,
-        default_model: str | None = None,
-        ca_cert: bytes | None = None,
-        run_here: bool | None = None,
-    ) -> None:
-        opened = Client(
-            home=home,
-            url=url,
-            token=token,
-            backend=backend,
-            default_model=default_model,
-            ca_cert=ca_cert,
-            run_here=run_here,
-        )
+    def _setup(self, opened: _Opened) -> None:
+        self._configure(opened, in_threads=True)
+
+    @classmethod
+    def _blocking(cls, opened: _Opened) -> AsyncClient:
+        """The implementation behind a synchronous Client: its caller waits for each call
+        anyway, so backend calls are made on the loop's thread, without a thread each."""
+        client = cls.__new__(cls)
+        client._configure(opened, in_threads=False)
+        return client
+
+    def _configure(self, opened: _Opened, *, in_threads: bool) -> None:
         from stigmer.backend.local import LocalBackend
 
         self._opened = opened
+        self._in_threads = in_threads
         self.home: Path | None = opened.home
         self.default_model = opened.default_model
         self.runs_here = opened.runs_here
         # A LocalBackend's connection serves one thread at a time; gRPC channels any number.
         shared = opened.backend
         self.backend: Backend = (
-            cast(Backend, _Serialized(shared)) if isinstance(shared, LocalBackend) else shared
+            cast(Backend, _Serialized(shared)) if in_threads and isinstance(shared, LocalBackend) else shared
         )
-        self._sync = Client(backend=self.backend, default_model=self.default_model, run_here=self.runs_here)
-        self.agents = AsyncAgentClient(self, self._sync.agents)
-        self.workflows = AsyncWorkflowClient(self, self._sync.workflows)
-        self.skills: AsyncResourceClient[Skill] = AsyncResourceClient(self, self._sync.skills)
-        self.mcp_servers: AsyncResourceClient[McpServer] = AsyncResourceClient(self, self._sync.mcp_servers)
-        self.environments: AsyncResourceClient[Environment] = AsyncResourceClient(
-            self, self._sync.environments
-        )
-        self.sessions: AsyncResourceClient[Session] = AsyncResourceClient(self, self._sync.sessions)
-        self.agent_instances: AsyncResourceClient[AgentInstance] = AsyncResourceClient(
-            self, self._sync.agent_instances
-        )
-        self.workflow_instances: AsyncResourceClient[WorkflowInstance] = AsyncResourceClient(
-            self, self._sync.workflow_instances
-        )
+        self.agents = AsyncAgentClient(self, Agent)
+        self.workflows = AsyncWorkflowClient(self, Workflow)
+        self.skills = AsyncResourceClient(self, Skill)
+        self.mcp_servers = AsyncResourceClient(self, McpServer)
+        self.environments = AsyncResourceClient(self, Environment)
+        self.sessions = AsyncResourceClient(self, Session)
+        self.agent_instances = AsyncResourceClient(self, AgentInstance)
+        self.workflow_instances = AsyncResourceClient(self, WorkflowInstance)
         self.executions = AsyncExecutionClient(self)
+
+    async def _call(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """A blocking backend call, in a thread of its own unless this client's caller waits."""
+        if self._in_threads:
+            return await asyncio.to_thread(call, *args, **kwargs)
+        return call(*args, **kwargs)
 
     async def apply(
         self, *resources: ResourceLike | builtins.list[Any], dry_run: bool = False
     ) -> builtins.list[ApplyOutcome]:
         """Create or update resources of any kinds, all or nothing (see ``Client.apply``)."""
-        return await asyncio.to_thread(self._sync.apply, *resources, dry_run=dry_run)
+        return await self._call(self.backend.apply, as_resources(resources), dry_run=dry_run)
 
     async def info(self) -> BackendInfo:
         """What the backend is: type, version, database, counts per kind."""
-        return await asyncio.to_thread(self.backend.info)
+        return await self._call(self.backend.info)
 
     async def close(self) -> None:
         """Close the backend this client opened (one passed in stays open)."""
-        await asyncio.to_thread(self._opened.close)
+        if self._opened.owned:
+            await self._call(self._opened.backend.close)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -235,107 +316,174 @@ class AsyncClient:
 
     # -- seeing runs through ---------------------------------------------------------------
 
-    async def _wait(self, start: Callable[[], tuple[E, int]], *, wait: bool, check: bool) -> E:
-        created, after = await asyncio.to_thread(start)
-        if not wait:
-            return created
-        final_record: list[Execution] = []
-        async for _ in runs.see_through(
+    def _events(
+        self, execution_id: str, final: builtins.list[Execution], *, after: int, follow_only: bool = False
+    ) -> AsyncGenerator[Event, None]:
+        """The events of a run, driven (run here, or followed) until it is finished or waits;
+        then its record is put in ``final``."""
+        return runs.see_through(
             self.backend,
-            created.metadata.id,
-            final_record,
-            run_here=self.runs_here,
+            execution_id,
+            final,
+            run_here=self.runs_here and not follow_only,
             config_model=self.default_model,
             after_sequence=after,
-        ):
-            pass
-        final = final_record[0]
+        )
+
+    async def _wait(self, start: Start[E], *, wait: bool, check: bool) -> E:
+        created, after = await start()
+        if not wait:
+            return created
+        final: builtins.list[Execution] = []
+        async with contextlib.aclosing(self._events(created.metadata.id, final, after=after)) as events:
+            async for _ in events:
+                pass
         if check:
-            runs.check_finished(final)
-        return cast(E, final)
+            runs.check_finished(final[0])
+        return cast(E, final[0])
 
     def _see_through(
-        self, start: Callable[[], tuple[E, int]], *, wait: bool, stream: bool, check: bool
+        self, start: Start[E], *, wait: bool, stream: bool, check: bool
     ) -> Coroutine[Any, Any, E] | AsyncExecutionStream[E]:
         if stream:
-            if not wait:
-                raise InvalidArgument("a stream follows the run: stream=True needs wait=True", field="wait")
+            check_stream(wait)
             return AsyncExecutionStream(self, start, check=check)
         return self._wait(start, wait=wait, check=check)
 
+    def _started(self, make: Callable[P, E], *args: P.args, **kwargs: P.kwargs) -> Start[E]:
+        """A start that records a new run (nothing of it happened yet: follow from the start)."""
 
-def _started(make: Callable[P, E], *args: P.args, **kwargs: P.kwargs) -> Callable[[], tuple[E, int]]:
-    """A starter that records a new run (nothing of it happened yet: follow from the start)."""
+        async def start() -> tuple[E, int]:
+            return await self._call(make, *args, **kwargs), 0
 
-    def start() -> tuple[E, int]:
-        return make(*args, **kwargs), 0
-
-    return start
+        return start
 
 
-class AsyncResourceClient(Generic[R]):
+def check_stream(wait: bool) -> None:
+    """Refuse ``stream=True`` with ``wait=False`` (before anything is recorded)."""
+    if not wait:
+        raise InvalidArgument("a stream follows the run: stream=True needs wait=True", field="wait")
+
+
+class _Awaited:
+    """The async side of the shared run methods: a start becomes a coroutine or a stream."""
+
+    _client: AsyncClient
+
+    @property
+    def _backend(self) -> Backend:
+        return self._client.backend
+
+    def _see(self, start: Start[Any], *, wait: bool, stream: bool, check: bool) -> Any:
+        return self._client._see_through(start, wait=wait, stream=stream, check=check)
+
+    def _done(self, call: Coroutine[Any, Any, T]) -> Any:
+        return call
+
+
+class AsyncResourceClient(_Awaited, Generic[R]):
     """The resources of one kind (see :class:`~stigmer.sdk.client.ResourceClient`), awaited."""
 
-    def __init__(self, client: AsyncClient, sync: ResourceClient[R]) -> None:
+    def __init__(self, client: AsyncClient, kind: type[R]) -> None:
         self._client = client
-        self._sync = sync
-        self.kind = sync.kind
+        self.kind = kind
+        self._info = kind_info(kind)
+
+    @property
+    def _starts(self) -> Any:
+        return self
 
     async def apply(
         self, *resources: ResourceLike | builtins.list[Any], dry_run: bool = False
     ) -> builtins.list[ApplyOutcome]:
         """Create or update resources of this kind by name, all or nothing."""
-        return await asyncio.to_thread(self._sync.apply, *resources, dry_run=dry_run)
+        made = as_resources(resources, kind=self._info)
+        return await self._client._call(self._backend.apply, made, dry_run=dry_run)
 
     async def create(self, resource: ResourceLike) -> R:
         """Create one resource; AlreadyExists when the name is taken."""
-        return await asyncio.to_thread(self._sync.create, resource)
+        return await self._client._call(self._backend.create, self._one(resource, for_apply=True))
 
     async def update(self, resource: ResourceLike) -> R:
         """Replace a resource read before; Conflict when it changed since."""
-        return await asyncio.to_thread(self._sync.update, resource)
+        return await self._client._call(self._backend.update, self._one(resource, for_apply=False))
 
     async def get(self, name: str) -> R:
         """One resource; NotFound when there is none by that name."""
-        return await asyncio.to_thread(self._sync.get, name)
+        return await self._client._call(self._backend.get, self.kind, name)
 
     async def list(self, *, labels: Mapping[str, str] | None = None) -> builtins.list[R]:
         """Every resource of this kind (with all these ``labels``), by name."""
-        return await asyncio.to_thread(self._sync.list, labels=labels)
+        return [item async for item in self.iter(labels=labels)]
 
     async def iter(
         self, *, labels: Mapping[str, str] | None = None, page_size: int = DEFAULT_PAGE_SIZE
     ) -> AsyncIterator[R]:
         """The resources of this kind, by name, read a page at a time as they are consumed."""
-        pages = self._sync.iter(labels=labels, page_size=page_size)
+        token = ""
         while True:
-            done, item = await asyncio.to_thread(_next, pages)
-            if done:
+            page = await self._client._call(
+                self._backend.list,
+                self.kind,
+                labels=dict(labels or {}),
+                page_size=min(page_size, MAX_PAGE_SIZE),
+                page_token=token,
+            )
+            for item in page.items:
+                yield item
+            token = page.next_page_token
+            if not token:
                 return
-            yield item
 
     async def delete(self, name: str) -> R:
         """Delete a resource; it as it was."""
-        return await asyncio.to_thread(self._sync.delete, name)
+        return await self._client._call(self._backend.delete, self.kind, name)
 
     async def history(self, name: str) -> builtins.list[ApiResourceVersion]:
         """Every version of a resource, oldest first."""
-        return await asyncio.to_thread(self._sync.history, name)
+        return await self._client._call(self._backend.history, cast(type[Resource], self.kind), name)
 
     async def rollback(self, name: str, version: int) -> R:
         """Write a new version of a resource equal to an old one."""
-        return await asyncio.to_thread(self._sync.rollback, name, version)
+        return await self._client._call(self._backend.rollback, self.kind, name, version)
+
+    def _one(self, resource: ResourceLike, *, for_apply: bool) -> R:
+        made = as_resources([resource], kind=self._info, for_apply=for_apply)
+        if len(made) != 1:
+            raise InvalidArgument(f"expected one {self._info.kind}, got {len(made)}")
+        return cast(R, made[0])
 
 
-def _next(items: Any) -> tuple[bool, Any]:
-    try:
-        return False, next(items)
-    except StopIteration:
-        return True, None
+Run = TypeVar("Run")
+Stream = TypeVar("Stream")
+Retried = TypeVar("Retried")
+RetriedStream = TypeVar("RetriedStream")
+Listed = TypeVar("Listed")
 
 
-class AsyncAgentClient(AsyncResourceClient[Agent]):
-    """Agents, and running them (see ``AgentClient.execute``)."""
+class _Runs:
+    """What both clients' run methods share: a start (from the async implementation) is seen
+    through by the client's ``_see_through``, awaited (AsyncClient) or run to its end (Client)."""
+
+    @property
+    def _starts(self) -> Any:
+        raise NotImplementedError
+
+    def _see(self, start: Start[Any], *, wait: bool, stream: bool, check: bool) -> Any:
+        raise NotImplementedError
+
+    def _done(self, call: Coroutine[Any, Any, T]) -> Any:
+        """The coroutine itself (AsyncClient), or its result (Client)."""
+        raise NotImplementedError
+
+
+class AgentRuns(_Runs, Generic[Run, Stream]):
+    """Running agents: the same signature for both clients; ``Run`` is the final record
+    (awaited in AsyncClient), ``Stream`` the stream of its events."""
+
+    @property
+    def _starts(self) -> AsyncAgentClient:
+        raise NotImplementedError
 
     @overload
     def execute(
@@ -350,7 +498,7 @@ class AsyncAgentClient(AsyncResourceClient[Agent]):
         wait: bool = ...,
         stream: Literal[False] = ...,
         check: bool = ...,
-    ) -> Coroutine[Any, Any, AgentExecution]: ...
+    ) -> Run: ...
 
     @overload
     def execute(
@@ -365,7 +513,7 @@ class AsyncAgentClient(AsyncResourceClient[Agent]):
         wait: bool = ...,
         stream: Literal[True],
         check: bool = ...,
-    ) -> AsyncExecutionStream[AgentExecution]: ...
+    ) -> Stream: ...
 
     def execute(
         self,
@@ -379,24 +527,42 @@ class AsyncAgentClient(AsyncResourceClient[Agent]):
         wait: bool = True,
         stream: bool = False,
         check: bool = True,
-    ) -> Coroutine[Any, Any, AgentExecution] | AsyncExecutionStream[AgentExecution]:
-        """Run the agent ``name`` on ``message``: ``await`` the final record, or, with
-        ``stream=True``, ``async for`` its events. Arguments as ``AgentClient.execute``."""
-        start = _started(
-            runs.new_agent_execution,
-            self._client.backend,
-            name,
-            message,
-            session=session,
-            env=env,
-            model=model,
-            labels=labels,
-        )
-        return self._client._see_through(start, wait=wait, stream=stream, check=check)
+    ) -> Run | Stream:
+        """Run the agent ``name`` on ``message``.
+
+        Args:
+            name: The agent.
+            message: What to ask it.
+            session: Continue (or start) this conversation.
+            env: Run with this Environment's variables and secrets.
+            model: Use this model for this run (``provider/name``).
+            labels: Labels of the execution record.
+            wait: Run it to its end (the default); False records it PENDING and returns,
+                for a worker to run.
+            stream: Return an :class:`ExecutionStream` of its events (text deltas, tool
+                calls and results, approvals) instead of the final record.
+            check: Raise ExecutionFailed when the run ends FAILED or CANCELLED.
+
+        Returns:
+            The final record (``status.output`` is the answer); a run that stopped at a tool
+            that needs approval is returned WAITING_APPROVAL, to decide with
+            ``client.executions.approve(id)`` or ``reject(id)``.
+
+        Raises:
+            NotFound: There is no such agent.
+            ExecutionFailed: The run failed or was cancelled (``check``); ``.execution``
+                holds its record.
+        """
+        start = self._starts._start(name, message, session=session, env=env, model=model, labels=labels)
+        return cast("Run | Stream", self._see(start, wait=wait, stream=stream, check=check))
 
 
-class AsyncWorkflowClient(AsyncResourceClient[Workflow]):
-    """Workflows, and running them (see ``WorkflowClient.execute``)."""
+class WorkflowRuns(_Runs, Generic[Run, Stream]):
+    """Running workflows (see :class:`AgentRuns`)."""
+
+    @property
+    def _starts(self) -> AsyncWorkflowClient:
+        raise NotImplementedError
 
     @overload
     def execute(
@@ -409,7 +575,7 @@ class AsyncWorkflowClient(AsyncResourceClient[Workflow]):
         wait: bool = ...,
         stream: Literal[False] = ...,
         check: bool = ...,
-    ) -> Coroutine[Any, Any, WorkflowExecution]: ...
+    ) -> Run: ...
 
     @overload
     def execute(
@@ -422,7 +588,7 @@ class AsyncWorkflowClient(AsyncResourceClient[Workflow]):
         wait: bool = ...,
         stream: Literal[True],
         check: bool = ...,
-    ) -> AsyncExecutionStream[WorkflowExecution]: ...
+    ) -> Stream: ...
 
     def execute(
         self,
@@ -434,27 +600,40 @@ class AsyncWorkflowClient(AsyncResourceClient[Workflow]):
         wait: bool = True,
         stream: bool = False,
         check: bool = True,
-    ) -> Coroutine[Any, Any, WorkflowExecution] | AsyncExecutionStream[WorkflowExecution]:
-        """Run the workflow ``name`` with ``inputs``: ``await`` the final record, or, with
-        ``stream=True``, ``async for`` its task changes. Arguments as ``WorkflowClient.execute``."""
-        start = _started(
-            runs.new_workflow_execution, self._client.backend, name, inputs, env=env, labels=labels
-        )
-        return self._client._see_through(start, wait=wait, stream=stream, check=check)
+    ) -> Run | Stream:
+        """Run the workflow ``name`` with ``inputs``.
+
+        Args:
+            name: The workflow.
+            inputs: Its input values (checked against its declared inputs first).
+            env: Run with this Environment.
+            labels: Labels of the execution record.
+            wait: Run it to its end (the default); False records it PENDING and returns.
+            stream: Return an :class:`ExecutionStream` of :class:`~stigmer.sdk.events.TaskChanged`
+                events instead of the final record.
+            check: Raise ExecutionFailed when the run ends FAILED or CANCELLED.
+
+        Returns:
+            The final record (``status.outputs``, ``status.tasks``); a run that reached an
+            approval is returned WAITING_APPROVAL.
+
+        Raises:
+            NotFound: There is no such workflow.
+            InvalidArgument: An input is unknown, missing or of the wrong type (``field``).
+            ExecutionFailed: The run failed or was cancelled (``check``).
+        """
+        start = self._starts._start(name, inputs, env=env, labels=labels)
+        return cast("Run | Stream", self._see(start, wait=wait, stream=stream, check=check))
 
 
-class AsyncExecutionClient:
-    """Runs (see :class:`~stigmer.sdk.client.ExecutionClient`), awaited."""
+class ExecutionRuns(_Runs, Generic[Run, Stream, Retried, RetriedStream, Listed]):
+    """Listing, deciding, resuming and retrying runs (see :class:`AgentRuns`)."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
-        self._sync = client._sync.executions
+    @property
+    def _starts(self) -> AsyncExecutionClient:
+        raise NotImplementedError
 
-    async def get(self, execution_id: str) -> Execution:
-        """One run; NotFound when there is none."""
-        return await asyncio.to_thread(self._sync.get, execution_id)
-
-    async def list(
+    def list(
         self,
         *,
         kind: str | None = None,
@@ -464,53 +643,56 @@ class AsyncExecutionClient:
         session: str | None = None,
         labels: Mapping[str, str] | None = None,
         limit: int | None = None,
-    ) -> builtins.list[Execution]:
-        """Runs, newest first (arguments as ``ExecutionClient.list``)."""
-        return await asyncio.to_thread(
-            self._sync.list,
+    ) -> Listed:
+        """Runs, newest first.
+
+        Args:
+            kind: "agent" or "workflow" (or the kind's name); both by default.
+            phase: Only runs in this phase ("completed", ``ExecutionPhase.FAILED``, …).
+            parent: Only runs started by this run.
+            definition: Only runs of this agent or workflow.
+            session: Only runs of this session.
+            labels: Only runs with all these labels.
+            limit: At most this many (default: all).
+        """
+        query = execution_query(
             kind=kind,
             phase=phase,
             parent=parent,
             definition=definition,
             session=session,
             labels=labels,
-            limit=limit,
+            page_size=min(limit or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) or 1,
         )
-
-    async def iter(self, *, query: ExecutionQuery | None = None) -> AsyncIterator[Execution]:
-        """Runs matching ``query`` (see ``execution_query``), newest first, a page at a time."""
-        pages = self._sync.iter(query=query or execution_query())
-        while True:
-            done, item = await asyncio.to_thread(_next, pages)
-            if done:
-                return
-            yield item
-
-    async def steps(self, execution_id: str, *, after: int = 0) -> builtins.list[ExecutionStep]:
-        """A run's durable steps after step ``after``, in order."""
-        return await asyncio.to_thread(self._sync.steps, execution_id, after=after)
-
-    async def cancel(self, execution_id: str) -> Execution:
-        """Cancel a run: at once when it is pending or waiting, else at its next step."""
-        return await asyncio.to_thread(self._sync.cancel, execution_id)
+        return cast(Listed, self._done(self._starts._listed(query, limit)))
 
     @overload
     def approve(
         self, execution_id: str, *, wait: bool = ..., stream: Literal[False] = ..., check: bool = ...
-    ) -> Coroutine[Any, Any, Execution]: ...
+    ) -> Run: ...
 
     @overload
     def approve(
         self, execution_id: str, *, wait: bool = ..., stream: Literal[True], check: bool = ...
-    ) -> AsyncExecutionStream[Execution]: ...
+    ) -> Stream: ...
 
     def approve(
         self, execution_id: str, *, wait: bool = True, stream: bool = False, check: bool = True
-    ) -> Coroutine[Any, Any, Execution] | AsyncExecutionStream[Execution]:
-        """Approve what a run waits for and continue it (see ``ExecutionClient.approve``)."""
-        return self._client._see_through(
-            self._decider(execution_id, True, "", wait or stream), wait=wait, stream=stream, check=check
-        )
+    ) -> Run | Stream:
+        """Approve what a run waits for (its own approval, or one of a run it started), and
+        continue it to its end or its next approval.
+
+        Args:
+            execution_id: The waiting run.
+            wait: Continue it (the default); False only records the decision, for a worker.
+            stream: Return an :class:`ExecutionStream` of the continued run's events.
+            check: Raise ExecutionFailed when it then ends FAILED or CANCELLED.
+
+        Raises:
+            Conflict: It is not waiting for an approval.
+        """
+        decide = self._starts._decider(execution_id, True, "", wait or stream)
+        return cast("Run | Stream", self._see(decide, wait=wait, stream=stream, check=check))
 
     @overload
     def reject(
@@ -521,7 +703,7 @@ class AsyncExecutionClient:
         wait: bool = ...,
         stream: Literal[False] = ...,
         check: bool = ...,
-    ) -> Coroutine[Any, Any, Execution]: ...
+    ) -> Run: ...
 
     @overload
     def reject(
@@ -532,7 +714,7 @@ class AsyncExecutionClient:
         wait: bool = ...,
         stream: Literal[True],
         check: bool = ...,
-    ) -> AsyncExecutionStream[Execution]: ...
+    ) -> Stream: ...
 
     def reject(
         self,
@@ -542,52 +724,34 @@ class AsyncExecutionClient:
         wait: bool = True,
         stream: bool = False,
         check: bool = True,
-    ) -> Coroutine[Any, Any, Execution] | AsyncExecutionStream[Execution]:
-        """Reject what a run waits for and continue it (see ``ExecutionClient.reject``)."""
-        return self._client._see_through(
-            self._decider(execution_id, False, reason, wait or stream), wait=wait, stream=stream, check=check
+    ) -> Run | Stream:
+        """Reject what a run waits for and continue it: an agent is told (with ``reason``) and
+        goes on; a workflow's approval task fails (REJECTED). Arguments as :meth:`approve`.
+
+        Raises:
+            Conflict: It is not waiting for an approval.
+        """
+        decide = self._starts._decider(execution_id, False, reason, wait or stream)
+        return cast("Run | Stream", self._see(decide, wait=wait, stream=stream, check=check))
+
+    @overload
+    def resume(self, execution_id: str, *, stream: Literal[False] = ..., check: bool = ...) -> Run: ...
+
+    @overload
+    def resume(self, execution_id: str, *, stream: Literal[True], check: bool = ...) -> Stream: ...
+
+    def resume(self, execution_id: str, *, stream: bool = False, check: bool = True) -> Run | Stream:
+        """Continue a run after its last recorded step (one whose process died): steps on
+        record are replayed, never run again. On a server, its worker takes it over once
+        the lease of the one that stopped has expired, and this follows it.
+
+        Raises:
+            Conflict: It waits for an approval, or has finished.
+        """
+        return cast(
+            "Run | Stream",
+            self._see(self._starts._resumer(execution_id), wait=True, stream=stream, check=check),
         )
-
-    def _decider(
-        self, execution_id: str, approved: bool, reason: str, follow: bool
-    ) -> Callable[[], tuple[Execution, int]]:
-        backend, here = self._client.backend, self._client.runs_here
-
-        def decide() -> tuple[Execution, int]:
-            after = 0
-            if follow and not here:
-                from stigmer.backend.watch import last_step_sequence
-
-                after = last_step_sequence(backend, execution_id)
-            return backend.resolve_approval(execution_id, approved=approved, reason=reason), after
-
-        return decide
-
-    @overload
-    def resume(
-        self, execution_id: str, *, stream: Literal[False] = ..., check: bool = ...
-    ) -> Coroutine[Any, Any, Execution]: ...
-
-    @overload
-    def resume(
-        self, execution_id: str, *, stream: Literal[True], check: bool = ...
-    ) -> AsyncExecutionStream[Execution]: ...
-
-    def resume(
-        self, execution_id: str, *, stream: bool = False, check: bool = True
-    ) -> Coroutine[Any, Any, Execution] | AsyncExecutionStream[Execution]:
-        """Continue a run after its last recorded step (see ``ExecutionClient.resume``)."""
-        backend, here = self._client.backend, self._client.runs_here
-
-        def start() -> tuple[Execution, int]:
-            current = runs.check_resumable(backend, execution_id)
-            if here:
-                return current, 0
-            from stigmer.backend.watch import last_step_sequence
-
-            return current, last_step_sequence(backend, execution_id)
-
-        return self._client._see_through(start, wait=True, stream=stream, check=check)
 
     @overload
     def retry(
@@ -599,7 +763,7 @@ class AsyncExecutionClient:
         wait: bool = ...,
         stream: Literal[False] = ...,
         check: bool = ...,
-    ) -> Coroutine[Any, Any, WorkflowExecution]: ...
+    ) -> Retried: ...
 
     @overload
     def retry(
@@ -611,7 +775,7 @@ class AsyncExecutionClient:
         wait: bool = ...,
         stream: Literal[True],
         check: bool = ...,
-    ) -> AsyncExecutionStream[WorkflowExecution]: ...
+    ) -> RetriedStream: ...
 
     def retry(
         self,
@@ -622,36 +786,231 @@ class AsyncExecutionClient:
         wait: bool = True,
         stream: bool = False,
         check: bool = True,
-    ) -> Coroutine[Any, Any, WorkflowExecution] | AsyncExecutionStream[WorkflowExecution]:
-        """Start a new run of a finished workflow run that reuses its recorded task results
-        (see ``ExecutionClient.retry``)."""
-        start = _started(
-            runs.retried_execution,
-            self._client.backend,
-            execution_id,
-            from_task=from_task,
-            definition=definition,
+    ) -> Retried | RetriedStream:
+        """Start a new run of a finished workflow run that reuses its recorded task results:
+        every task before ``from_task`` (by default: every task that completed) keeps its
+        outputs and does not run again.
+
+        Args:
+            execution_id: The finished workflow run.
+            from_task: Run again from this task and everything after it.
+            definition: "pinned" runs the workflow version the run used; "latest" the newest.
+            wait, stream, check: As for :meth:`WorkflowClient.execute`.
+
+        Raises:
+            InvalidArgument: It is an agent run.
+            Conflict: It has not finished.
+        """
+        start = self._starts._retrier(execution_id, from_task=from_task, definition=definition)
+        return cast("Retried | RetriedStream", self._see(start, wait=wait, stream=stream, check=check))
+
+
+class AsyncAgentClient(
+    AsyncResourceClient[Agent],
+    AgentRuns[Coroutine[Any, Any, AgentExecution], AsyncExecutionStream[AgentExecution]],
+):
+    """Agents, and running them (see ``AgentClient.execute``)."""
+
+    def _start(
+        self,
+        name: str,
+        message: str,
+        *,
+        session: str | None,
+        env: str | None,
+        model: str | None,
+        labels: Mapping[str, str] | None,
+    ) -> Start[AgentExecution]:
+        return self._client._started(
+            runs.new_agent_execution,
+            self._backend,
+            name,
+            message,
+            session=session,
+            env=env,
+            model=model,
+            labels=labels,
+            via="sdk",
         )
-        return self._client._see_through(start, wait=wait, stream=stream, check=check)
+
+
+class AsyncWorkflowClient(
+    AsyncResourceClient[Workflow],
+    WorkflowRuns[Coroutine[Any, Any, WorkflowExecution], AsyncExecutionStream[WorkflowExecution]],
+):
+    """Workflows, and running them (see ``WorkflowClient.execute``)."""
+
+    def _start(
+        self,
+        name: str,
+        inputs: Mapping[str, Any] | None,
+        *,
+        env: str | None,
+        labels: Mapping[str, str] | None,
+    ) -> Start[WorkflowExecution]:
+        return self._client._started(
+            runs.new_workflow_execution, self._backend, name, inputs, env=env, labels=labels, via="sdk"
+        )
+
+
+class AsyncExecutionClient(
+    _Awaited,
+    ExecutionRuns[
+        Coroutine[Any, Any, Execution],
+        AsyncExecutionStream[Execution],
+        Coroutine[Any, Any, WorkflowExecution],
+        AsyncExecutionStream[WorkflowExecution],
+        Coroutine[Any, Any, builtins.list[Execution]],
+    ],
+):
+    """Runs (see :class:`~stigmer.sdk.client.ExecutionClient`), awaited."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    @property
+    def _starts(self) -> AsyncExecutionClient:
+        return self
+
+    async def get(self, execution_id: str) -> Execution:
+        """One run; NotFound when there is none."""
+        return await self._client._call(self._backend.get_execution, execution_id)
+
+    async def _listed(self, query: ExecutionQuery, limit: int | None) -> builtins.list[Execution]:
+        found: builtins.list[Execution] = []
+        async for execution in self.iter(query=query):
+            if limit is not None and len(found) >= limit:
+                break
+            found.append(execution)
+        return found
+
+    async def iter(self, *, query: ExecutionQuery | None = None) -> AsyncIterator[Execution]:
+        """Runs matching ``query`` (see ``execution_query``), newest first, a page at a time."""
+        query = query or ExecutionQuery()
+        while True:
+            page = await self._client._call(self._backend.list_executions, query)
+            for item in page.items:
+                yield item
+            if not page.next_page_token:
+                return
+            query.page_token = page.next_page_token
+
+    async def steps(self, execution_id: str, *, after: int = 0) -> builtins.list[ExecutionStep]:
+        """A run's durable steps after step ``after``, in order."""
+        return await self._client._call(self._backend.list_steps, execution_id, after=after)
+
+    async def cancel(self, execution_id: str) -> Execution:
+        """Cancel a run: at once when it is pending or waiting, else at its next step."""
+        return await self._client._call(self._backend.cancel_execution, execution_id)
+
+    def _decider(self, execution_id: str, approved: bool, reason: str, follow: bool) -> Start[Execution]:
+        client = self._client
+        backend = client.backend
+
+        async def decide() -> tuple[Execution, int]:
+            after = 0
+            if follow and not client.runs_here:
+                # The server's worker continues it: follow what happens from here on.
+                after = await client._call(_last_step, backend, execution_id)
+            decided = await client._call(
+                backend.resolve_approval, execution_id, approved=approved, reason=reason
+            )
+            return decided, after
+
+        return decide
+
+    def _resumer(self, execution_id: str) -> Start[Execution]:
+        client = self._client
+        backend = client.backend
+
+        async def start() -> tuple[Execution, int]:
+            current = await client._call(runs.check_resumable, backend, execution_id)
+            if client.runs_here:
+                return current, 0
+            return current, await client._call(_last_step, backend, execution_id)
+
+        return start
+
+    def _retrier(
+        self, execution_id: str, *, from_task: str, definition: Literal["pinned", "latest"]
+    ) -> Start[WorkflowExecution]:
+        return self._client._started(
+            runs.retried_execution, self._backend, execution_id, from_task=from_task, definition=definition
+        )
 
     def follow(
         self, execution_id: str, *, after_sequence: int = 0, check: bool = True
     ) -> AsyncExecutionStream[Execution]:
         """The events of a run that something else runs, until it is finished or waits for a
         person; nothing is run here."""
-        backend = self._client.backend
+        return AsyncExecutionStream(
+            self._client, self._follower(execution_id, after_sequence), check=check, follow_only=True
+        )
 
-        def start() -> tuple[Execution, int]:
-            return backend.get_execution(execution_id), after_sequence
+    def _follower(self, execution_id: str, after_sequence: int) -> Start[Execution]:
+        client = self._client
 
-        return AsyncExecutionStream(self._client, start, check=check, follow_only=True)
+        async def start() -> tuple[Execution, int]:
+            return await client._call(client.backend.get_execution, execution_id), after_sequence
+
+        return start
+
+
+def _last_step(backend: Backend, execution_id: str) -> int:
+    from stigmer.backend.watch import last_step_sequence
+
+    return last_step_sequence(backend, execution_id)
+
+
+def execution_query(
+    *,
+    kind: str | None = None,
+    phase: str | ExecutionPhase.ValueType | None = None,
+    parent: str | None = None,
+    definition: str | None = None,
+    session: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> ExecutionQuery:
+    """The backend query for these filters (see :meth:`ExecutionClient.list`).
+
+    Raises:
+        InvalidArgument: An unknown kind or phase.
+    """
+    query = ExecutionQuery(
+        parent_execution_id=parent or "",
+        definition=definition or "",
+        session=session or "",
+        labels=dict(labels or {}),
+        page_size=min(page_size, MAX_PAGE_SIZE),
+    )
+    if kind:
+        query.kind = _EXECUTION_KINDS.get(kind.lower().replace("_", ""), "")
+        if not query.kind:
+            raise InvalidArgument(
+                f"unknown execution kind {kind!r}", field="kind", hint="use 'agent' or 'workflow'"
+            )
+    if isinstance(phase, str):
+        try:
+            query.phase = ExecutionPhase.Value(phase.upper())
+        except ValueError:
+            names = ", ".join(n.lower() for n in ExecutionPhase.keys()[1:])
+            raise InvalidArgument(
+                f"unknown phase {phase!r}", field="phase", hint=f"one of: {names}"
+            ) from None
+    elif phase is not None:
+        query.phase = phase
+    return query
 
 
 __all__ = [
+    "AgentRuns",
     "AsyncAgentClient",
     "AsyncClient",
     "AsyncExecutionClient",
     "AsyncExecutionStream",
     "AsyncResourceClient",
     "AsyncWorkflowClient",
+    "ExecutionRuns",
+    "WorkflowRuns",
 ]

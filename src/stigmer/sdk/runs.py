@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
-from typing import Any, TypeVar
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from typing import Any, TypeVar, cast
 
 from stigmer.backend.protocol import Backend
 from stigmer.backend.runs import (
@@ -23,11 +23,10 @@ from stigmer.backend.runs import (
 )
 from stigmer.engine.drive import FINISHED, POLL_SECONDS, STOPPED, drive
 from stigmer.resources.kinds import Execution
-from stigmer.runners.events import ConnectionLost, Event, PhaseChanged, Reconnected
+from stigmer.runners.events import ConnectionLost, Event, PhaseChanged, Reconnected, StepRecorded
 from stigmer.sdk.events import check_finished
 
 T = TypeVar("T")
-Sink = Callable[[Event], None]
 
 
 async def see_through(
@@ -53,83 +52,88 @@ async def see_through(
     ):
         if isinstance(event, PhaseChanged):
             final[:] = [event.execution]
-        elif not isinstance(event, ConnectionLost | Reconnected):
+        elif not isinstance(event, ConnectionLost | Reconnected | StepRecorded):  # no steps asked for
             yield event
 
 
-async def run_here(
-    backend: Backend, execution_id: str, *, on_event: Sink | None = None, config_model: str = ""
-) -> Execution:
-    """Run an execution in this process until it is finished or waits for a person (followed
-    while another live worker holds it); its record then."""
-    final: list[Execution] = []
-    async for event in see_through(backend, execution_id, final, run_here=True, config_model=config_model):
-        if on_event is not None:
-            on_event(event)
-    return final[0]
-
-
 def drive_sync(
-    backend: Backend,
-    execution_id: str,
-    *,
-    run_here: bool,
-    config_model: str = "",
-    after_sequence: int = 0,
+    loop: PrivateLoop, events: AsyncGenerator[Event, None], final: list[Execution]
 ) -> Generator[Event, None, Execution]:
-    """:func:`see_through` for synchronous callers, on an event loop of this generator's own:
-    each ``next`` drives the run until it has something to report. Closing the generator
-    early stops a run of this process and keeps its state (it is resumable)."""
-    final: list[Execution] = []
-    events = see_through(
-        backend,
-        execution_id,
-        final,
-        run_here=run_here,
-        config_model=config_model,
-        after_sequence=after_sequence,
-    )
-    with _PrivateLoop() as loop:
-        try:
-            while True:
-                try:
-                    event = loop.run(events.__anext__())
-                except StopAsyncIteration:
-                    return final[0]
-                yield event
-        finally:
-            loop.run(events.aclose())
+    """Events of :func:`see_through` (or the like) for synchronous callers, on ``loop``: each
+    ``next`` drives the run until it has something to report; then the record in ``final``.
+    Closing the generator early stops a run of this process and keeps its state (it is
+    resumable)."""
+    try:
+        while True:
+            try:
+                event = loop.run(events.__anext__())
+            except StopAsyncIteration:
+                return final[0]
+            yield event
+    finally:
+        loop.run(events.aclose())
 
 
-class _PrivateLoop:
-    """An event loop of one's own: run in this thread, or (when this thread runs a loop
-    already, as in a notebook) in a helper thread while this one waits, so the backend is
-    still used by one thread at a time."""
+class PrivateLoop:
+    """An event loop of one's own, for synchronous callers: run in the calling thread, or
+    (when that thread runs a loop already, as in a notebook) in a helper thread while the
+    caller waits, so the backend is still used by one thread at a time. Reusable after
+    :meth:`close` (a new loop is made)."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.helper = (
-            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stigmer-run")
-            if in_event_loop()
-            else None
-        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._helper: concurrent.futures.ThreadPoolExecutor | None = None
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        if self.helper is None:
-            return self.loop.run_until_complete(coro)
-        return self.helper.submit(self.loop.run_until_complete, coro).result()
+    def run(self, coro: Awaitable[T]) -> T:
+        """Run ``coro`` to its end; its result."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        result: T = self._call(self._loop.run_until_complete, coro)
+        return result
 
-    def __enter__(self) -> _PrivateLoop:
+    def close(self) -> None:
+        """Close the loop (its async generators and executor first)."""
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        try:
+            self._call(loop.run_until_complete, loop.shutdown_asyncgens())
+            self._call(loop.run_until_complete, loop.shutdown_default_executor())
+        finally:
+            self._call(loop.close)
+            if self._helper is not None:
+                self._helper.shutdown()
+                self._helper = None
+
+    def _call(self, call: Callable[..., T], *args: Any) -> T:
+        """``call(*args)`` in this thread, or in the helper thread when this one runs a loop."""
+        if not in_event_loop():
+            return call(*args)
+        if self._helper is None:
+            self._helper = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="stigmer-run")
+        return self._helper.submit(call, *args).result()
+
+    def __enter__(self) -> PrivateLoop:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.run(self.loop.shutdown_asyncgens())
-        self.run(self.loop.shutdown_default_executor())
-        if self.helper is not None:
-            self.helper.submit(self.loop.close).result()
-            self.helper.shutdown()
-        else:
-            self.loop.close()
+        self.close()
+
+
+def complete_now(awaitable: Awaitable[T]) -> T:
+    """The result of an awaitable that finishes without waiting for anything, such as the
+    blocking implementation's backend calls (made in this thread): no event loop needed.
+
+    Raises:
+        RuntimeError: It waited for something (that needs an event loop: a bug).
+    """
+    steps = awaitable.__await__()
+    try:
+        steps.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    steps.close()
+    raise RuntimeError("a call expected to finish at once waited for something; it needs an event loop")
 
 
 def in_event_loop() -> bool:
@@ -141,27 +145,18 @@ def in_event_loop() -> bool:
     return True
 
 
-def exhaust(events: Generator[Event, None, T]) -> T:
-    """Run an event generator to its end, dropping the events; its result."""
-    while True:
-        try:
-            next(events)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-
-
 __all__ = [
     "FINISHED",
     "POLL_SECONDS",
     "STOPPED",
+    "PrivateLoop",
     "check_finished",
     "check_resumable",
+    "complete_now",
     "drive_sync",
-    "exhaust",
     "in_event_loop",
     "new_agent_execution",
     "new_workflow_execution",
     "retried_execution",
-    "run_here",
     "see_through",
 ]

@@ -59,8 +59,9 @@ class Redactor:
         self.add(values)
 
     def add(self, values: Iterable[str]) -> None:
-        """Mask these values too (e.g. what an expression computed from a secret)."""
-        forms = set(self.forms)
+        """Mask these values too, from now on (a token a run obtains or refreshes, what an
+        expression computed from a secret)."""
+        forms: set[str] = set(self.forms)
         for value in values:
             if len(value) >= MIN_LENGTH:
                 forms |= _variants(value)

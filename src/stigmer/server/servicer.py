@@ -27,7 +27,7 @@ from stigmer.errors import InvalidArgument, StigmerError, Unavailable
 from stigmer.policy import OPEN, ExecutionPolicy
 from stigmer.server.auth import current_key, current_role
 from stigmer.server.code_policy import refuse_disallowed_code
-from stigmer.server.rpc import API_KEYS, EXECUTIONS, JOURNAL, RESOURCES, Unary
+from stigmer.server.rpc import API_KEYS, EXECUTIONS, JOURNAL, RESOURCES, SIGN_INS, Unary
 
 SERVICE = "stigmer.backend.v1.BackendService"
 WATCH_POLL_SECONDS = 0.1
@@ -97,7 +97,7 @@ async def _abort(context: grpc.aio.ServicerContext[Any, Any], exc: StigmerError)
 
 
 # The parts' tables; a new part adds its table here.
-PARTS: tuple[Unary, ...] = (RESOURCES, EXECUTIONS, JOURNAL, API_KEYS)
+PARTS: tuple[Unary, ...] = (RESOURCES, EXECUTIONS, JOURNAL, SIGN_INS, API_KEYS)
 UNARY: Unary = {name: handler for part in PARTS for name, handler in part.items()}
 
 

@@ -19,7 +19,9 @@ from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.environment.v1.environment_pb2 import Environment
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
+from stigmer.api.schedule.v1.schedule_pb2 import Schedule
 from stigmer.api.skill.v1.skill_pb2 import Skill
+from stigmer.api.webhook.v1.webhook_pb2 import Webhook
 from stigmer.api.workflow.v1.workflow_pb2 import Workflow
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
 from stigmer.backend.protocol import Backend, ExecutionQuery
@@ -50,6 +52,8 @@ RESOURCE_KINDS: dict[str, type[Resource]] = {
     "skills": Skill,
     "mcpservers": McpServer,
     "environments": Environment,
+    "schedules": Schedule,
+    "webhooks": Webhook,
 }
 PHASES = ("PENDING", "RUNNING", "WAITING_APPROVAL", "COMPLETED", "FAILED", "CANCELLED")
 
@@ -170,7 +174,7 @@ def list_resources(call: Call) -> tuple[int, Any]:
         _kind(call), page_size=call.page_size(), page_token=call.text("pageToken", source="query")
     )
     return 200, {
-        "items": [views.resource_summary(r) for r in page.items],
+        "items": [views.resource_summary(_with_status(call, r)) for r in page.items],
         "nextPageToken": page.next_page_token,
     }
 
@@ -178,7 +182,16 @@ def list_resources(call: Call) -> tuple[int, Any]:
 @route("GET", "/api/resources/{kind}/{name}")
 def get_resource(call: Call) -> tuple[int, Any]:
     """One resource; a workflow comes with its graph and the inputs its form asks for."""
-    return 200, views.resource_detail(call.backend.get(_kind(call), call.params["name"]))
+    return 200, views.resource_detail(_with_status(call, call.backend.get(_kind(call), call.params["name"])))
+
+
+def _with_status(call: Call, resource: Resource) -> Resource:
+    """A Schedule with its next fires and last run (computed on read); other kinds as they are."""
+    if not isinstance(resource, Schedule):
+        return resource
+    from stigmer.triggers.schedules import with_status
+
+    return with_status(call.backend, resource, datetime.now(UTC), upcoming=5)
 
 
 def _since(text: str) -> datetime | None:
@@ -202,7 +215,14 @@ def execution_query(call: Call) -> ExecutionQuery:
     phase = call.text("phase", source="query").upper()
     if phase and phase not in PHASES:
         raise InvalidArgument(f"phase must be one of {', '.join(PHASES)}", field="phase")
+    trigger = call.text("trigger", source="query")
+    labels: dict[str, str] = {}
+    if trigger:
+        from stigmer.resources.provenance import trigger_labels
+
+        labels = trigger_labels(trigger, call.text("source", source="query"))
     return ExecutionQuery(
+        labels=labels,
         kind={"agent": "AgentExecution", "workflow": "WorkflowExecution"}.get(kind, ""),
         phase=ExecutionPhase.Value(phase) if phase else ExecutionPhase.EXECUTION_PHASE_UNSPECIFIED,
         parent_execution_id=call.text("parent", source="query"),
@@ -287,7 +307,7 @@ def run_workflow(call: Call) -> tuple[int, Any]:
     if not isinstance(values, dict):
         raise InvalidArgument("inputs must be an object of input names to values", field="inputs")
     created = new_workflow_execution(
-        call.backend, call.params["name"], values, env=call.text("environment") or None
+        call.backend, call.params["name"], values, env=call.text("environment") or None, via="dashboard"
     )
     return 201, {"id": created.metadata.id, "summary": views.execution_summary(created)}
 
@@ -304,6 +324,7 @@ def run_agent(call: Call) -> tuple[int, Any]:
         message,
         session=call.text("session") or None,
         env=call.text("environment") or None,
+        via="dashboard",
     )
     return 201, {"id": created.metadata.id, "summary": views.execution_summary(created)}
 

@@ -8,6 +8,7 @@ and, when the browser names its origin, come from this dashboard's own pages.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("stigmer.ui")
 
 MAX_BODY_BYTES = 1024 * 1024
+# A refused body is drained (read, never kept) up to this much, for this long, so its sender
+# reads the refusal instead of a reset connection.
+DISCARD_LIMIT = 16 * 1024 * 1024
+DISCARD_SECONDS = 2.0
 EVENTS = re.compile(r"^/api/executions/(?P<id>[^/]+)/events$")
 STATIC = re.compile(r"^/static/(?P<name>[a-z0-9][a-z0-9_.-]*)$")
 TYPES = {
@@ -142,6 +147,10 @@ class Handler(BaseHTTPRequestHandler):
         try:
             url = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            if url.path.startswith("/hooks/"):
+                # Before the host check and API keys: a webhook's sender proves itself by its signature.
+                self._hook(method, url.path.removeprefix("/hooks/"))
+                return
             if not self.dashboard.gate.host_allowed(self.headers.get("Host", "")):
                 # Not this dashboard's address: a page elsewhere reaching 127.0.0.1 by another name.
                 self._json(HTTPStatus.MISDIRECTED_REQUEST, {"error": "unknown host", "code": "UNKNOWN_HOST"})
@@ -157,6 +166,51 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             log.exception("the dashboard failed to answer %s %s", method, self.path)
             self.close_connection = True
+
+    def _hook(self, method: str, name: str) -> None:
+        """POST /hooks/NAME: a webhook delivery (see stigmer.triggers.webhooks)."""
+        from stigmer.triggers import webhooks
+
+        if method != "POST":
+            self._json(
+                HTTPStatus.METHOD_NOT_ALLOWED, {"error": "webhooks are POSTed", "code": "METHOD_NOT_ALLOWED"}
+            )
+            return
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit():
+            self.close_connection = True
+            self._json(
+                HTTPStatus.LENGTH_REQUIRED, {"error": "send a Content-Length", "code": "LENGTH_REQUIRED"}
+            )
+            return
+        with self.dashboard.pool.borrow(actor=f"webhook:{name}") as backend:
+            hook = webhooks.find(backend, name)
+            if hook is not None and int(length) > webhooks.body_limit(hook):
+                # Refused unread: the connection closes rather than take in the rest.
+                self.close_connection = True
+                limit = webhooks.body_limit(hook)
+                self._json(413, {"error": f"the body is larger than {limit} bytes", "code": "TOO_LARGE"})
+                self._discard(int(length))
+                return
+            raw = self.rfile.read(int(length)) if hook is not None else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            answer = webhooks.receive(backend, name, headers, raw)
+        if hook is None:
+            self.close_connection = True
+        self._json(answer.status, answer.body)
+
+    def _discard(self, length: int) -> None:
+        """Let a refused body drain into nothing (bounded, never kept) before the connection
+        closes: closing on a sender still writing resets the connection, and the sender would
+        see a broken pipe instead of the answer it was given."""
+        remaining = min(length, DISCARD_LIMIT)
+        with contextlib.suppress(OSError):
+            self.connection.settimeout(DISCARD_SECONDS)
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 65536))
+                if not chunk:
+                    return
+                remaining -= len(chunk)
 
     def _page(self, path: str, query: dict[str, str]) -> None:
         if path in ("/", "/index.html"):

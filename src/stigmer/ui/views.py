@@ -62,6 +62,19 @@ def resource_summary(resource: Resource) -> dict[str, Any]:
             s if isinstance(s, str) else s.get("name", "inline") for s in spec.get("mcpServers", [])
         ]
         row["skills"] = list(spec.get("skills", []))
+    elif kind == "Schedule":
+        status = record(resource).get("status", {})
+        timing = spec.get("cron") or f"every {spec.get('every', '')}"
+        row["when"] = f"{timing} ({spec.get('timeZone') or 'UTC'})"
+        row["target"] = (
+            f"workflow {spec['workflow']}" if spec.get("workflow") else f"agent {spec.get('agent', '')}"
+        )
+        row["nextFires"] = list(status.get("nextFireTimes", []))
+        row["lastExecutionId"] = status.get("lastExecutionId", "")
+        row["paused"] = bool(spec.get("paused"))
+    elif kind == "Webhook":
+        row["workflow"] = spec.get("workflow", "")
+        row["path"] = f"/hooks/{meta.name}"
     elif kind == "Workflow":
         row["tasks"] = len(spec.get("tasks", []))
         row["inputs"] = sorted(spec.get("inputs", {}))
@@ -156,7 +169,16 @@ def execution_summary(execution: Execution) -> dict[str, Any]:
         "message": _short(execution.spec.message, 120) if isinstance(execution, AgentExecution) else "",
         "error": status.error.message.splitlines()[0] if status.error.message else "",
         "cancelRequested": status.cancel_requested,
+        "trigger": _trigger(execution),
     }
+
+
+def _trigger(execution: Execution) -> dict[str, str]:
+    """What started a run: its type and source, and a line for people."""
+    from stigmer.resources.provenance import describe
+
+    trigger = execution.spec.trigger
+    return {"type": trigger.type, "source": trigger.source, "text": describe(trigger)}
 
 
 def actions(execution: Execution) -> list[str]:

@@ -13,9 +13,12 @@ from stigmer.backend.local.journal import LocalRunJournal
 from stigmer.backend.local.prune import LocalPrune
 from stigmer.backend.local.resources import LocalResources
 from stigmer.backend.local.secrets import LocalSecrets
+from stigmer.backend.local.sign_ins import LocalMcpSignIns
 
 
-class LocalBackend(LocalResources, LocalSecrets, LocalExecutions, LocalPrune, LocalRunJournal, LocalApiKeys):
+class LocalBackend(
+    LocalResources, LocalSecrets, LocalMcpSignIns, LocalExecutions, LocalPrune, LocalRunJournal, LocalApiKeys
+):
     """Every resource in one SQLite database (see docs/architecture.md, "The Backend parts").
 
     Args:

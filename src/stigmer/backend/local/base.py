@@ -151,7 +151,12 @@ class LocalStore:
     def _resolve_references(
         self, resources: Sequence[Resource], conn: sqlite3.Connection | None = None
     ) -> None:
-        """Resolve the references of many resources with one query per referenced kind."""
+        """Resolve the references of many resources with one query per referenced kind (and
+        show whether each McpServer is signed in)."""
+        from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
+        from stigmer.backend.local.sign_in_status import sign_in_status
+
+        sign_in_status([r for r in resources if isinstance(r, McpServer)], conn or self.db.conn)
         found = [(res, references(res)) for res in resources if has_reference_status(kind_info(res).kind)]
         wanted: dict[str, set[str]] = {}
         for _, refs in found:

@@ -34,11 +34,12 @@ from stigmer.backend.protocol import (
     ExecutionQuery,
     Page,
 )
-from stigmer.errors import Conflict, InvalidArgument
+from stigmer.errors import AlreadyExists, Conflict, InvalidArgument
 from stigmer.resources.kinds import Execution, KindInfo, kind_info
 from stigmer.resources.names import new_id, validate_label_key
+from stigmer.resources.provenance import stamp as stamp_trigger
 from stigmer.resources.steps import APPROVAL, plain
-from stigmer.store import leases, records
+from stigmer.store import fires, leases, records
 from stigmer.store import steps as step_store
 from stigmer.store.records import PageRequest, Record
 
@@ -60,6 +61,7 @@ class LocalExecutions(LocalStore):
         md.id = execution_id
         md.name = md.name or execution_id
         md.slug = _system_slug(md.name, execution_id)
+        fire = stamp_trigger(message, actor=self.actor)
         for key in md.labels:
             validate_label_key(key, field=f"metadata.labels.{key}")
         message.api_version, message.kind = "agentic.stigmer.ai/v1", info.kind
@@ -77,6 +79,12 @@ class LocalExecutions(LocalStore):
                 _pin_workflow(rec, found)
             if not rec.spec.get("environment"):
                 self._instance_environment_txn(conn, info, rec, found)
+            if fire and not fires.record_fire_txn(conn, *fire, execution_id, rec.created_at):
+                raise AlreadyExists(
+                    f"{fire[0].replace(':', ' ', 1)} already fired for {fire[1]} "
+                    f"(execution {fires.fired_execution(conn, *fire)}); nothing was started",
+                    hint="each fire time and each webhook delivery starts one run",
+                )
             records.insert_txn(conn, info.table, _sealed(info, rec))
             self._snapshot_txn(conn, info, rec, "create")
         return cast(E, _execution_view(self.db.conn, info, rec))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from stigmer import faults
 from stigmer.backend.local.base import LocalStore
+from stigmer.backend.local.sign_ins import reseal_sign_ins_txn
 from stigmer.backend.vault import has_sealed_secrets
 from stigmer.resources.kinds import kind_info
 
@@ -23,6 +24,7 @@ class LocalSecrets(LocalStore):
         try:
             with self.db.write() as conn:
                 count = self.vault.rotate_txn(conn, new)
+                count += reseal_sign_ins_txn(conn, self.keys, new)
         except BaseException:
             # Nothing was re-sealed: the old key seals again; the new one stays to open anything
             # another process sealed with it meanwhile.

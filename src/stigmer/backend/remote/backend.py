@@ -10,9 +10,10 @@ from stigmer.backend.remote.api_keys import RemoteApiKeys
 from stigmer.backend.remote.executions import RemoteExecutions
 from stigmer.backend.remote.journal import RemoteRunJournal
 from stigmer.backend.remote.resources import RemoteResources
+from stigmer.backend.remote.sign_ins import RemoteMcpSignIns
 
 
-class RemoteBackend(RemoteResources, RemoteExecutions, RemoteRunJournal, RemoteApiKeys):
+class RemoteBackend(RemoteResources, RemoteMcpSignIns, RemoteExecutions, RemoteRunJournal, RemoteApiKeys):
     """The Backend of a `stigmer server`.
 
     Args:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from stigmer.backend.protocol import RunJournal
+from stigmer.backend.protocol import Backend, RunJournal
 from stigmer.config import TemporalSettings
 from stigmer.engine import OnDone
 from stigmer.errors import Conflict
@@ -45,8 +45,15 @@ class TemporalEngine:
         self, backend: RunJournal, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
     ) -> None:
         client = await connect(self.settings)
+        # `stigmer worker` hands in its whole Backend: its bridge also mirrors the Schedules.
+        schedules = cast(Backend, backend) if hasattr(backend, "list") else None
         worker = TemporalWorker(
-            client, backend, self.settings, activities=concurrency, config_model=self.config_model
+            client,
+            backend,
+            self.settings,
+            activities=concurrency,
+            config_model=self.config_model,
+            schedules=schedules,
         )
         await worker.run(stop)
 

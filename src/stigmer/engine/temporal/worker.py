@@ -9,16 +9,18 @@ import contextlib
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from typing import cast
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from stigmer.backend.protocol import RunJournal
+from stigmer.backend.protocol import Backend, RunJournal
 from stigmer.config import TemporalSettings
 
 from .activities import StoreActivities
 from .control import bridge, connect
+from .schedules import ScheduleActivities, StigmerScheduleFire, mirror
 from .workflows import StigmerAgent, StigmerWorkflow
 
 # Workflow code imports these outside the sandbox, once: they are deterministic, and
@@ -46,6 +48,8 @@ class TemporalWorker:
         work: Run workflows and activities (False: only the bridge, for a server whose
             executions other workers run).
         config_model: The home's default model, for agent runs.
+        schedules: The whole Backend, when there is one: the bridge then mirrors the store's
+            Schedules as Temporal Schedules (see stigmer.engine.temporal.schedules).
     """
 
     def __init__(
@@ -58,9 +62,11 @@ class TemporalWorker:
         bridge: bool = True,
         work: bool = True,
         config_model: str = "",
+        schedules: Backend | None = None,
     ) -> None:
         self.client = client
         self.backend = backend
+        self.schedules = schedules
         self.settings = settings
         self.bridge = bridge
         self.activities = StoreActivities(backend, config_model=config_model)
@@ -70,8 +76,8 @@ class TemporalWorker:
         self.worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[StigmerWorkflow, StigmerAgent],
-            activities=self.activities.all(),
+            workflows=[StigmerWorkflow, StigmerAgent, StigmerScheduleFire],
+            activities=[*self.activities.all(), *ScheduleActivities(backend).all()],
             workflow_runner=sandbox(),
             max_concurrent_activities=activities,
             # A worker that dies leaves its cached workflows to the others after this long.
@@ -87,6 +93,13 @@ class TemporalWorker:
             if self.bridge
             else None
         )
+        # Schedules become Temporal Schedules, kept in step with the store by every bridge that
+        # can list them (one with a whole Backend).
+        mirroring = (
+            asyncio.create_task(mirror(self.client, self.schedules, self.settings, stop))
+            if self.bridge and self.schedules is not None
+            else None
+        )
         try:
             if self.worker is None:
                 await stop.wait()
@@ -96,6 +109,8 @@ class TemporalWorker:
         finally:
             if bridging is not None:
                 await bridging
+            if mirroring is not None:
+                await mirroring
 
 
 class TemporalWorkerThread:
@@ -154,6 +169,8 @@ class TemporalWorkerThread:
                     bridge=self.bridge,
                     work=self.work,
                     config_model=self.config_model,
+                    # The host opens whole Backends: then the bridge mirrors the Schedules too.
+                    schedules=cast(Backend, backend) if hasattr(backend, "list") else None,
                 )
                 self._ready.set()
                 await worker.run(self._stop)

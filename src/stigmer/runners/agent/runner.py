@@ -50,6 +50,7 @@ from stigmer.runners.agent.events import (
     ignore,
 )
 from stigmer.runners.agent.prompt import load_skills, session_history, system_prompt
+from stigmer.runners.agent.sign_ins import attach_sign_ins
 from stigmer.runners.agent.tools import (
     NoTools,
     SubAgentTool,
@@ -153,6 +154,7 @@ class AgentRunner:
         # References are resolved (or the run fails, naming the missing one) before any work.
         model = self._model(agent, execution, env)
         specs = with_sampler(env.servers(server_specs(self.backend, agent)), model)
+        attach_sign_ins(specs, env, self.backend, execution.metadata.id, self.worker_id)
         execution.status.model = model.id
         steps = DurableSteps(
             self.backend,

@@ -13,6 +13,7 @@ from stigmer.errors import InvalidArgument, NotFound
 from stigmer.mcp.types import DEFAULT_TOOL_TIMEOUT_S, ServerSpec, Tool, ToolResult
 from stigmer.models.types import Model, ToolSpec
 from stigmer.resources.durations import parse_duration
+from stigmer.runners.agent.sign_ins import oauth_settings
 
 
 class ToolHost(Protocol):
@@ -109,6 +110,8 @@ def _spec(
         spec.env, spec.working_dir = dict(stdio.env), stdio.working_dir
     elif transport == "http":
         spec.url, spec.headers = http.url, dict(http.headers)
+        if usage.ref and server is not None:
+            spec.oauth = oauth_settings(server)
     else:
         raise InvalidArgument(f"MCP server {name!r} has no transport", field=field)
     return spec

@@ -9,6 +9,7 @@ from stigmer.server.rpc.api_keys import API_KEYS
 from stigmer.server.rpc.executions import EXECUTIONS
 from stigmer.server.rpc.journal import JOURNAL
 from stigmer.server.rpc.resources import RESOURCES
+from stigmer.server.rpc.sign_ins import SIGN_INS
 from stigmer.server.rpc.table import Unary
 
-__all__ = ["API_KEYS", "EXECUTIONS", "JOURNAL", "RESOURCES", "Unary"]
+__all__ = ["API_KEYS", "EXECUTIONS", "JOURNAL", "RESOURCES", "SIGN_INS", "Unary"]

@@ -22,6 +22,16 @@ function note(item) {
   return item.message || "";
 }
 
+/** What started a run: a link to its schedule or webhook, or the person's name. */
+export function startedBy(item) {
+  const trigger = item.trigger || {};
+  if (trigger.type === "schedule" || trigger.type === "webhook") {
+    return h("a", { href: `#/${trigger.type}s/${enc(trigger.source)}`, title: trigger.text }, `${trigger.type} ${trigger.source}`);
+  }
+  if (trigger.type === "manual") return h("span", { title: trigger.text }, trigger.text.replace(/^manual by /, ""));
+  return item.parent ? h("span", { class: "muted" }, "parent run") : "";
+}
+
 function executionRow(item) {
   return h(
     "tr",
@@ -30,6 +40,7 @@ function executionRow(item) {
     h("td", {}, item.kind),
     h("td", {}, h("a", { href: `#/${item.kind}s/${enc(item.definition)}` }, item.definition)),
     h("td", {}, badge(item.phase)),
+    h("td", { class: "trigger" }, startedBy(item)),
     h("td", {}, ago(item.createTime)),
     h("td", { class: "num" }, took(item.startTime, item.endTime)),
     h(
@@ -46,7 +57,7 @@ function executionRow(item) {
 /** A table of execution rows (or a line saying there are none). */
 export function executionTable(items, empty) {
   if (!items.length) return h("p", { class: "muted empty" }, empty);
-  const heads = ["ID", "Kind", "Definition", "Phase", "Created", "Duration", "Parent", "Note"];
+  const heads = ["ID", "Kind", "Definition", "Phase", "Started by", "Created", "Duration", "Parent", "Note"];
   return h(
     "table",
     { class: "list executions" },
@@ -399,6 +410,7 @@ export async function executionPage(main, id) {
         ["Started", summary.startTime ? ago(summary.startTime) : ""],
         ["Duration", durationEl],
         ["Parent", summary.parent ? h("a", { href: `#/executions/${enc(summary.parent)}`, class: "mono" }, summary.parent) : ""],
+        ["Started by", startedBy(summary)],
         ["Session", record.spec.session || ""],
         ["Environment", record.spec.environment || ""],
         ["Retry of", record.spec.retryOf ? h("a", { href: `#/executions/${enc(record.spec.retryOf)}`, class: "mono" }, record.spec.retryOf) : ""],

@@ -58,7 +58,33 @@ export const KINDS = {
       ["Description", (r) => r.description],
     ],
   },
+  schedules: {
+    title: "Schedules",
+    noun: "Schedule",
+    columns: [
+      ["Name", link("schedules")],
+      ["When", (r) => h("span", { class: "mono" }, r.when)],
+      ["Runs", (r) => r.target],
+      ["Next fires", (r) => (r.paused ? h("span", { class: "tag" }, "paused") : fireTimes(r.nextFires.slice(0, 2)))],
+      ["Last run", (r) => (r.lastExecutionId ? h("a", { href: `#/executions/${enc(r.lastExecutionId)}`, class: "mono" }, r.lastExecutionId) : "")],
+    ],
+  },
+  webhooks: {
+    title: "Webhooks",
+    noun: "Webhook",
+    columns: [
+      ["Name", link("webhooks")],
+      ["Workflow", (r) => h("a", { href: `#/workflows/${enc(r.workflow)}` }, r.workflow)],
+      ["Address", (r) => h("span", { class: "mono" }, `POST ${r.path}`)],
+      ["Description", (r) => r.description],
+    ],
+  },
 };
+
+/** Fire times (UTC, RFC 3339) in the reader's own time zone. */
+function fireTimes(times) {
+  return h("span", { class: "fires" }, times.map((t) => h("span", { class: "tag mono", title: t }, new Date(t).toLocaleString())));
+}
 
 const COMMON = [
   ["Labels", (r) => Object.entries(r.labels || {}).map(([k, v]) => h("span", { class: "tag" }, `${k}=${v}`))],
@@ -252,10 +278,10 @@ export function agentForm(name, environments) {
   return form;
 }
 
-async function recentRuns(kind, name) {
+async function recentRuns(kind, name, filter) {
   const box = h("div", { id: "recent" });
   try {
-    const page = await get("/executions", { kind, definition: name, pageSize: 10 });
+    const page = await get("/executions", filter || { kind, definition: name, pageSize: 10 });
     put(box, executionTable(page.items, "No runs yet."), h("p", {}, h("a", { href: `#/executions?${new URLSearchParams({ kind, definition: name })}` }, "All runs →")));
   } catch (error) {
     put(box, problem(error));
@@ -279,6 +305,23 @@ function kindFacts(kind, summary, record) {
       ["Target", h("span", { class: "mono" }, summary.target)],
       ["Enabled tools", names(spec.enabledTools)],
       ["Approval required", names(summary.approvalRequired)],
+    ];
+  }
+  if (kind === "schedules") {
+    return [
+      ["When", h("span", { class: "mono" }, summary.when)],
+      ["Runs", summary.target],
+      ["Paused", summary.paused ? "yes: `stigmer schedule resume " + summary.name + "`" : "no"],
+      ["Overlap", spec.overlap || "skip"],
+      ["Catch-up", spec.catchUp || "none"],
+      ["Next fires", summary.paused ? "" : fireTimes(summary.nextFires)],
+    ];
+  }
+  if (kind === "webhooks") {
+    return [
+      ["Workflow", h("a", { href: `#/workflows/${enc(summary.workflow)}` }, summary.workflow)],
+      ["Address", h("span", { class: "mono" }, `POST ${summary.path}`)],
+      ["Signed with", `${spec.secret || "WEBHOOK_SECRET"} of environment ${spec.environment || ""}`],
     ];
   }
   if (kind === "environments") {
@@ -341,6 +384,9 @@ export async function resourcePage(main, kind, name) {
     sections.push(card("Instructions", h("pre", { class: "prose" }, record.spec.instructions || "")));
     if (mayRun) sections.push(card("Run it", agentForm(summary.name, await environmentNames())));
     sections.push(card("Recent runs", await recentRuns("agent", summary.name)));
+  } else if (kind === "schedules" || kind === "webhooks") {
+    const trigger = kind === "schedules" ? "schedule" : "webhook";
+    sections.push(card("Recent runs", await recentRuns("", summary.name, { trigger, source: summary.name, pageSize: 10 })));
   } else if (kind === "mcpservers") {
     sections.push(card("Live tools", liveTools(summary.name)));
   } else if (kind === "skills") {

@@ -26,25 +26,26 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from stigmer.api.common.v1 import execution_pb2 as stigmer_dot_api_dot_common_dot_v1_dot_execution__pb2
 from stigmer.api.common.v1 import metadata_pb2 as stigmer_dot_api_dot_common_dot_v1_dot_metadata__pb2
+from stigmer.api.common.v1 import trigger_pb2 as stigmer_dot_api_dot_common_dot_v1_dot_trigger__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n2stigmer/api/agentexecution/v1/agentexecution.proto\x12\x19stigmer.agentexecution.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a%stigmer/api/common/v1/execution.proto\x1a$stigmer/api/common/v1/metadata.proto\"\xb4\x02\n\x12\x41gentExecutionSpec\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x16\n\x0e\x61gent_instance\x18\x02 \x01(\t\x12\x0f\n\x07session\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x05 \x01(\t\x12-\n\x05model\x18\x06 \x01(\x0b\x32\x1e.stigmer.common.v1.ModelConfig\x12\x1b\n\x13parent_execution_id\x18\x07 \x01(\t\x12\'\n\x06inputs\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07outputs\x18\t \x03(\t\x12:\n\x06limits\x18\n \x01(\x0b\x32*.stigmer.agentexecution.v1.ExecutionLimits\"\xa9\x01\n\x08ToolCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06server\x18\x03 \x01(\t\x12*\n\targuments\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06result\x18\x05 \x01(\t\x12\x10\n\x08is_error\x18\x06 \x01(\x08\x12\x13\n\x0b\x64uration_ms\x18\x07 \x01(\x05\x12\x10\n\x08\x61pproval\x18\x08 \x01(\t\"w\n\x07Message\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x37\n\ntool_calls\x18\x03 \x03(\x0b\x32#.stigmer.agentexecution.v1.ToolCall\x12\x14\n\x0ctool_call_id\x18\x04 \x01(\t\"I\n\x0f\x45xecutionLimits\x12\x11\n\tmax_turns\x18\x01 \x01(\x05\x12\x12\n\nmax_tokens\x18\x02 \x01(\x05\x12\x0f\n\x07timeout\x18\x03 \x01(\t\"\x92\x04\n\x14\x41gentExecutionStatus\x12\x30\n\x05phase\x18\x01 \x01(\x0e\x32!.stigmer.common.v1.ExecutionPhase\x12\x0e\n\x06output\x18\x02 \x01(\t\x12(\n\x07outputs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x37\n\ntool_calls\x18\x04 \x03(\x0b\x32#.stigmer.agentexecution.v1.ToolCall\x12\'\n\x05usage\x18\x05 \x01(\x0b\x32\x18.stigmer.common.v1.Usage\x12\x30\n\x05\x65rror\x18\x06 \x01(\x0b\x32!.stigmer.common.v1.ExecutionError\x12.\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x63\x61ncel_requested\x18\t \x01(\x08\x12\r\n\x05model\x18\n \x01(\t\x12\x34\n\x08messages\x18\x0b \x03(\x0b\x32\".stigmer.agentexecution.v1.Message\x12=\n\x10pending_approval\x18\x0c \x01(\x0b\x32#.stigmer.agentexecution.v1.ToolCall\"\xeb\x01\n\x0e\x41gentExecution\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12;\n\x04spec\x18\x04 \x01(\x0b\x32-.stigmer.agentexecution.v1.AgentExecutionSpec\x12?\n\x06status\x18\x05 \x01(\x0b\x32/.stigmer.agentexecution.v1.AgentExecutionStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n2stigmer/api/agentexecution/v1/agentexecution.proto\x12\x19stigmer.agentexecution.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a%stigmer/api/common/v1/execution.proto\x1a$stigmer/api/common/v1/metadata.proto\x1a#stigmer/api/common/v1/trigger.proto\"\xea\x02\n\x12\x41gentExecutionSpec\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x16\n\x0e\x61gent_instance\x18\x02 \x01(\t\x12\x0f\n\x07session\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x05 \x01(\t\x12-\n\x05model\x18\x06 \x01(\x0b\x32\x1e.stigmer.common.v1.ModelConfig\x12\x1b\n\x13parent_execution_id\x18\x07 \x01(\t\x12\'\n\x06inputs\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07outputs\x18\t \x03(\t\x12:\n\x06limits\x18\n \x01(\x0b\x32*.stigmer.agentexecution.v1.ExecutionLimits\x12\x34\n\x07trigger\x18\x0b \x01(\x0b\x32#.stigmer.common.v1.ExecutionTrigger\"\xa9\x01\n\x08ToolCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06server\x18\x03 \x01(\t\x12*\n\targuments\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06result\x18\x05 \x01(\t\x12\x10\n\x08is_error\x18\x06 \x01(\x08\x12\x13\n\x0b\x64uration_ms\x18\x07 \x01(\x05\x12\x10\n\x08\x61pproval\x18\x08 \x01(\t\"w\n\x07Message\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x37\n\ntool_calls\x18\x03 \x03(\x0b\x32#.stigmer.agentexecution.v1.ToolCall\x12\x14\n\x0ctool_call_id\x18\x04 \x01(\t\"I\n\x0f\x45xecutionLimits\x12\x11\n\tmax_turns\x18\x01 \x01(\x05\x12\x12\n\nmax_tokens\x18\x02 \x01(\x05\x12\x0f\n\x07timeout\x18\x03 \x01(\t\"\x92\x04\n\x14\x41gentExecutionStatus\x12\x30\n\x05phase\x18\x01 \x01(\x0e\x32!.stigmer.common.v1.ExecutionPhase\x12\x0e\n\x06output\x18\x02 \x01(\t\x12(\n\x07outputs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x37\n\ntool_calls\x18\x04 \x03(\x0b\x32#.stigmer.agentexecution.v1.ToolCall\x12\'\n\x05usage\x18\x05 \x01(\x0b\x32\x18.stigmer.common.v1.Usage\x12\x30\n\x05\x65rror\x18\x06 \x01(\x0b\x32!.stigmer.common.v1.ExecutionError\x12.\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x63\x61ncel_requested\x18\t \x01(\x08\x12\r\n\x05model\x18\n \x01(\t\x12\x34\n\x08messages\x18\x0b \x03(\x0b\x32\".stigmer.agentexecution.v1.Message\x12=\n\x10pending_approval\x18\x0c \x01(\x0b\x32#.stigmer.agentexecution.v1.ToolCall\"\xeb\x01\n\x0e\x41gentExecution\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12;\n\x04spec\x18\x04 \x01(\x0b\x32-.stigmer.agentexecution.v1.AgentExecutionSpec\x12?\n\x06status\x18\x05 \x01(\x0b\x32/.stigmer.agentexecution.v1.AgentExecutionStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'stigmer.api.agentexecution.v1.agentexecution_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AGENTEXECUTIONSPEC']._serialized_start=222
-  _globals['_AGENTEXECUTIONSPEC']._serialized_end=530
-  _globals['_TOOLCALL']._serialized_start=533
-  _globals['_TOOLCALL']._serialized_end=702
-  _globals['_MESSAGE']._serialized_start=704
-  _globals['_MESSAGE']._serialized_end=823
-  _globals['_EXECUTIONLIMITS']._serialized_start=825
-  _globals['_EXECUTIONLIMITS']._serialized_end=898
-  _globals['_AGENTEXECUTIONSTATUS']._serialized_start=901
-  _globals['_AGENTEXECUTIONSTATUS']._serialized_end=1431
-  _globals['_AGENTEXECUTION']._serialized_start=1434
-  _globals['_AGENTEXECUTION']._serialized_end=1669
+  _globals['_AGENTEXECUTIONSPEC']._serialized_start=259
+  _globals['_AGENTEXECUTIONSPEC']._serialized_end=621
+  _globals['_TOOLCALL']._serialized_start=624
+  _globals['_TOOLCALL']._serialized_end=793
+  _globals['_MESSAGE']._serialized_start=795
+  _globals['_MESSAGE']._serialized_end=914
+  _globals['_EXECUTIONLIMITS']._serialized_start=916
+  _globals['_EXECUTIONLIMITS']._serialized_end=989
+  _globals['_AGENTEXECUTIONSTATUS']._serialized_start=992
+  _globals['_AGENTEXECUTIONSTATUS']._serialized_end=1522
+  _globals['_AGENTEXECUTION']._serialized_start=1525
+  _globals['_AGENTEXECUTION']._serialized_end=1760
 # @@protoc_insertion_point(module_scope)

@@ -11,6 +11,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from stigmer.api.common.v1 import execution_pb2 as _execution_pb2
 from stigmer.api.common.v1 import metadata_pb2 as _metadata_pb2
+from stigmer.api.common.v1 import trigger_pb2 as _trigger_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -36,6 +37,7 @@ class AgentExecutionSpec(_message.Message):
     INPUTS_FIELD_NUMBER: _builtins.int
     OUTPUTS_FIELD_NUMBER: _builtins.int
     LIMITS_FIELD_NUMBER: _builtins.int
+    TRIGGER_FIELD_NUMBER: _builtins.int
     agent: _builtins.str
     """The agent to run, by name or id; or an agent instance."""
     agent_instance: _builtins.str
@@ -56,6 +58,10 @@ class AgentExecutionSpec(_message.Message):
 
     @_builtins.property
     def limits(self) -> Global___ExecutionLimits: ...
+    @_builtins.property
+    def trigger(self) -> _trigger_pb2.ExecutionTrigger:
+        """What started this run (see ExecutionTrigger)."""
+
     def __init__(
         self,
         *,
@@ -69,10 +75,11 @@ class AgentExecutionSpec(_message.Message):
         inputs: _struct_pb2.Struct | None = ...,
         outputs: _abc.Iterable[_builtins.str] | None = ...,
         limits: Global___ExecutionLimits | None = ...,
+        trigger: _trigger_pb2.ExecutionTrigger | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["inputs", b"inputs", "limits", b"limits", "model", b"model"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["inputs", b"inputs", "limits", b"limits", "model", b"model", "trigger", b"trigger"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_instance", b"agent_instance", "environment", b"environment", "inputs", b"inputs", "limits", b"limits", "message", b"message", "model", b"model", "outputs", b"outputs", "parent_execution_id", b"parent_execution_id", "session", b"session"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_instance", b"agent_instance", "environment", b"environment", "inputs", b"inputs", "limits", b"limits", "message", b"message", "model", b"model", "outputs", b"outputs", "parent_execution_id", b"parent_execution_id", "session", b"session", "trigger", b"trigger"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -18,8 +18,10 @@ from stigmer.api.common.v1 import execution_pb2 as _execution_pb2
 from stigmer.api.environment.v1 import environment_pb2 as _environment_pb2
 from stigmer.api.executioncontext.v1 import executioncontext_pb2 as _executioncontext_pb2
 from stigmer.api.mcpserver.v1 import mcpserver_pb2 as _mcpserver_pb2
+from stigmer.api.schedule.v1 import schedule_pb2 as _schedule_pb2
 from stigmer.api.session.v1 import session_pb2 as _session_pb2
 from stigmer.api.skill.v1 import skill_pb2 as _skill_pb2
+from stigmer.api.webhook.v1 import webhook_pb2 as _webhook_pb2
 from stigmer.api.workflow.v1 import workflow_pb2 as _workflow_pb2
 from stigmer.api.workflowexecution.v1 import workflowexecution_pb2 as _workflowexecution_pb2
 from stigmer.api.workflowinstance.v1 import workflowinstance_pb2 as _workflowinstance_pb2
@@ -71,6 +73,8 @@ class Resource(_message.Message):
     SKILL_FIELD_NUMBER: _builtins.int
     MCP_SERVER_FIELD_NUMBER: _builtins.int
     API_RESOURCE_VERSION_FIELD_NUMBER: _builtins.int
+    SCHEDULE_FIELD_NUMBER: _builtins.int
+    WEBHOOK_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def agent(self) -> _agent_pb2.Agent: ...
     @_builtins.property
@@ -95,6 +99,10 @@ class Resource(_message.Message):
     def mcp_server(self) -> _mcpserver_pb2.McpServer: ...
     @_builtins.property
     def api_resource_version(self) -> _apiresourceversion_pb2.ApiResourceVersion: ...
+    @_builtins.property
+    def schedule(self) -> _schedule_pb2.Schedule: ...
+    @_builtins.property
+    def webhook(self) -> _webhook_pb2.Webhook: ...
     def __init__(
         self,
         *,
@@ -110,12 +118,14 @@ class Resource(_message.Message):
         skill: _skill_pb2.Skill | None = ...,
         mcp_server: _mcpserver_pb2.McpServer | None = ...,
         api_resource_version: _apiresourceversion_pb2.ApiResourceVersion | None = ...,
+        schedule: _schedule_pb2.Schedule | None = ...,
+        webhook: _webhook_pb2.Webhook | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_execution", b"agent_execution", "agent_instance", b"agent_instance", "api_resource_version", b"api_resource_version", "environment", b"environment", "execution_context", b"execution_context", "kind", b"kind", "mcp_server", b"mcp_server", "session", b"session", "skill", b"skill", "workflow", b"workflow", "workflow_execution", b"workflow_execution", "workflow_instance", b"workflow_instance"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_execution", b"agent_execution", "agent_instance", b"agent_instance", "api_resource_version", b"api_resource_version", "environment", b"environment", "execution_context", b"execution_context", "kind", b"kind", "mcp_server", b"mcp_server", "schedule", b"schedule", "session", b"session", "skill", b"skill", "webhook", b"webhook", "workflow", b"workflow", "workflow_execution", b"workflow_execution", "workflow_instance", b"workflow_instance"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_execution", b"agent_execution", "agent_instance", b"agent_instance", "api_resource_version", b"api_resource_version", "environment", b"environment", "execution_context", b"execution_context", "kind", b"kind", "mcp_server", b"mcp_server", "session", b"session", "skill", b"skill", "workflow", b"workflow", "workflow_execution", b"workflow_execution", "workflow_instance", b"workflow_instance"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_execution", b"agent_execution", "agent_instance", b"agent_instance", "api_resource_version", b"api_resource_version", "environment", b"environment", "execution_context", b"execution_context", "kind", b"kind", "mcp_server", b"mcp_server", "schedule", b"schedule", "session", b"session", "skill", b"skill", "webhook", b"webhook", "workflow", b"workflow", "workflow_execution", b"workflow_execution", "workflow_instance", b"workflow_instance"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["agent", "agent_instance", "workflow", "workflow_instance", "session", "agent_execution", "workflow_execution", "environment", "execution_context", "skill", "mcp_server", "api_resource_version"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["agent", "agent_instance", "workflow", "workflow_instance", "session", "agent_execution", "workflow_execution", "environment", "execution_context", "skill", "mcp_server", "api_resource_version", "schedule", "webhook"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
@@ -735,6 +745,100 @@ class GetExecutionContextRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetExecutionContextRequest: _TypeAlias = GetExecutionContextRequest  # noqa: Y015
+
+@_typing.final
+class McpSignIn(_message.Message):
+    """The OAuth credentials (tokens, and the client they were issued to) of one McpServer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVER_FIELD_NUMBER: _builtins.int
+    CREDENTIALS_FIELD_NUMBER: _builtins.int
+    EXECUTION_ID_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
+    server: _builtins.str
+    """The McpServer, by id or name."""
+    credentials: _builtins.str
+    """JSON: {"tokens": {...}, "client": {...}, "expiresAt": epoch seconds}. Plaintext only on
+    the wire (TLS); sealed at rest.
+    """
+    execution_id: _builtins.str
+    """For a run's reads and refreshes: the RUNNING execution, and the worker holding its lease."""
+    worker_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        server: _builtins.str = ...,
+        credentials: _builtins.str = ...,
+        execution_id: _builtins.str = ...,
+        worker_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "execution_id", b"execution_id", "server", b"server", "worker_id", b"worker_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___McpSignIn: _TypeAlias = McpSignIn  # noqa: Y015
+
+@_typing.final
+class McpSignInRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVER_FIELD_NUMBER: _builtins.int
+    EXECUTION_ID_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
+    server: _builtins.str
+    execution_id: _builtins.str
+    worker_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        server: _builtins.str = ...,
+        execution_id: _builtins.str = ...,
+        worker_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["execution_id", b"execution_id", "server", b"server", "worker_id", b"worker_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___McpSignInRequest: _TypeAlias = McpSignInRequest  # noqa: Y015
+
+@_typing.final
+class DeleteMcpSignInResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELETED_FIELD_NUMBER: _builtins.int
+    deleted: _builtins.bool
+    def __init__(
+        self,
+        *,
+        deleted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted", b"deleted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteMcpSignInResponse: _TypeAlias = DeleteMcpSignInResponse  # noqa: Y015
+
+@_typing.final
+class SaveMcpSignInResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SaveMcpSignInResponse: _TypeAlias = SaveMcpSignInResponse  # noqa: Y015
 
 @_typing.final
 class RevealSecretRequest(_message.Message):

@@ -200,6 +200,26 @@ class BackendServiceStub:
                 request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RevokeApiKeyRequest.SerializeToString,
                 response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ApiKey.FromString,
                 _registered_method=True)
+        self.SaveMcpSignIn = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/SaveMcpSignIn',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignIn.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.SaveMcpSignInResponse.FromString,
+                _registered_method=True)
+        self.DeleteMcpSignIn = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/DeleteMcpSignIn',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignInRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.DeleteMcpSignInResponse.FromString,
+                _registered_method=True)
+        self.ReadMcpSignIn = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/ReadMcpSignIn',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignInRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignIn.FromString,
+                _registered_method=True)
+        self.RefreshMcpSignIn = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/RefreshMcpSignIn',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignIn.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.SaveMcpSignInResponse.FromString,
+                _registered_method=True)
 
 
 class BackendServiceServicer:
@@ -407,6 +427,32 @@ class BackendServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SaveMcpSignIn(self, request, context):
+        """OAuth sign-ins of MCP servers: stored by `stigmer mcpserver login`, removed by logout.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteMcpSignIn(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadMcpSignIn(self, request, context):
+        """A running execution's read of a sign-in (plaintext), and its write of refreshed tokens.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefreshMcpSignIn(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BackendServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -564,6 +610,26 @@ def add_BackendServiceServicer_to_server(servicer, server):
                     servicer.RevokeApiKey,
                     request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RevokeApiKeyRequest.FromString,
                     response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ApiKey.SerializeToString,
+            ),
+            'SaveMcpSignIn': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveMcpSignIn,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignIn.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.SaveMcpSignInResponse.SerializeToString,
+            ),
+            'DeleteMcpSignIn': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteMcpSignIn,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignInRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.DeleteMcpSignInResponse.SerializeToString,
+            ),
+            'ReadMcpSignIn': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadMcpSignIn,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignInRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignIn.SerializeToString,
+            ),
+            'RefreshMcpSignIn': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefreshMcpSignIn,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignIn.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.SaveMcpSignInResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1413,6 +1479,114 @@ class BackendService:
             '/stigmer.backend.v1.BackendService/RevokeApiKey',
             stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RevokeApiKeyRequest.SerializeToString,
             stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ApiKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveMcpSignIn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/SaveMcpSignIn',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignIn.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.SaveMcpSignInResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteMcpSignIn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/DeleteMcpSignIn',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignInRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.DeleteMcpSignInResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadMcpSignIn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/ReadMcpSignIn',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignInRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignIn.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefreshMcpSignIn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/RefreshMcpSignIn',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.McpSignIn.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.SaveMcpSignInResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -81,6 +81,12 @@ class BackendServiceStub:
     """API keys (the admin role): `stigmer server keys …` against a server."""
     ListApiKeys: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ListApiKeysRequest, _backend_pb2.ListApiKeysResponse]
     RevokeApiKey: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RevokeApiKeyRequest, _backend_pb2.ApiKey]
+    SaveMcpSignIn: _grpc.UnaryUnaryMultiCallable[_backend_pb2.McpSignIn, _backend_pb2.SaveMcpSignInResponse]
+    """OAuth sign-ins of MCP servers: stored by `stigmer mcpserver login`, removed by logout."""
+    DeleteMcpSignIn: _grpc.UnaryUnaryMultiCallable[_backend_pb2.McpSignInRequest, _backend_pb2.DeleteMcpSignInResponse]
+    ReadMcpSignIn: _grpc.UnaryUnaryMultiCallable[_backend_pb2.McpSignInRequest, _backend_pb2.McpSignIn]
+    """A running execution's read of a sign-in (plaintext), and its write of refreshed tokens."""
+    RefreshMcpSignIn: _grpc.UnaryUnaryMultiCallable[_backend_pb2.McpSignIn, _backend_pb2.SaveMcpSignInResponse]
 
 @_typing.type_check_only
 class BackendServiceAsyncStub(BackendServiceStub):
@@ -134,6 +140,12 @@ class BackendServiceAsyncStub(BackendServiceStub):
     """API keys (the admin role): `stigmer server keys …` against a server."""
     ListApiKeys: _aio.UnaryUnaryMultiCallable[_backend_pb2.ListApiKeysRequest, _backend_pb2.ListApiKeysResponse]  # type: ignore[assignment]
     RevokeApiKey: _aio.UnaryUnaryMultiCallable[_backend_pb2.RevokeApiKeyRequest, _backend_pb2.ApiKey]  # type: ignore[assignment]
+    SaveMcpSignIn: _aio.UnaryUnaryMultiCallable[_backend_pb2.McpSignIn, _backend_pb2.SaveMcpSignInResponse]  # type: ignore[assignment]
+    """OAuth sign-ins of MCP servers: stored by `stigmer mcpserver login`, removed by logout."""
+    DeleteMcpSignIn: _aio.UnaryUnaryMultiCallable[_backend_pb2.McpSignInRequest, _backend_pb2.DeleteMcpSignInResponse]  # type: ignore[assignment]
+    ReadMcpSignIn: _aio.UnaryUnaryMultiCallable[_backend_pb2.McpSignInRequest, _backend_pb2.McpSignIn]  # type: ignore[assignment]
+    """A running execution's read of a sign-in (plaintext), and its write of refreshed tokens."""
+    RefreshMcpSignIn: _aio.UnaryUnaryMultiCallable[_backend_pb2.McpSignIn, _backend_pb2.SaveMcpSignInResponse]  # type: ignore[assignment]
 
 class BackendServiceServicer(metaclass=_abc_1.ABCMeta):
     """Served by `stigmer server`. Every call but the standard health service needs the
@@ -370,5 +382,35 @@ class BackendServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _backend_pb2.RevokeApiKeyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_backend_pb2.ApiKey, _abc.Awaitable[_backend_pb2.ApiKey]]: ...
+
+    @_abc_1.abstractmethod
+    def SaveMcpSignIn(
+        self,
+        request: _backend_pb2.McpSignIn,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.SaveMcpSignInResponse, _abc.Awaitable[_backend_pb2.SaveMcpSignInResponse]]:
+        """OAuth sign-ins of MCP servers: stored by `stigmer mcpserver login`, removed by logout."""
+
+    @_abc_1.abstractmethod
+    def DeleteMcpSignIn(
+        self,
+        request: _backend_pb2.McpSignInRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.DeleteMcpSignInResponse, _abc.Awaitable[_backend_pb2.DeleteMcpSignInResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ReadMcpSignIn(
+        self,
+        request: _backend_pb2.McpSignInRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.McpSignIn, _abc.Awaitable[_backend_pb2.McpSignIn]]:
+        """A running execution's read of a sign-in (plaintext), and its write of refreshed tokens."""
+
+    @_abc_1.abstractmethod
+    def RefreshMcpSignIn(
+        self,
+        request: _backend_pb2.McpSignIn,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.SaveMcpSignInResponse, _abc.Awaitable[_backend_pb2.SaveMcpSignInResponse]]: ...
 
 def add_BackendServiceServicer_to_server(servicer: BackendServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

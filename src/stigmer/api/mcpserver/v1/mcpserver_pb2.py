@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from stigmer.api.common.v1 import metadata_pb2 as stigmer_dot_api_dot_common_dot_v1_dot_metadata__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(stigmer/api/mcpserver/v1/mcpserver.proto\x12\x14stigmer.mcpserver.v1\x1a$stigmer/api/common/v1/metadata.proto\"\xac\x01\n\x0eStdioTransport\x12\x0f\n\x07\x63ommand\x18\x01 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x02 \x03(\t\x12:\n\x03\x65nv\x18\x03 \x03(\x0b\x32-.stigmer.mcpserver.v1.StdioTransport.EnvEntry\x12\x13\n\x0bworking_dir\x18\x04 \x01(\t\x1a*\n\x08\x45nvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8f\x01\n\rHttpTransport\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x41\n\x07headers\x18\x02 \x03(\x0b\x32\x30.stigmer.mcpserver.v1.HttpTransport.HeadersEntry\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x81\x02\n\rMcpServerSpec\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x35\n\x05stdio\x18\x02 \x01(\x0b\x32$.stigmer.mcpserver.v1.StdioTransportH\x00\x12\x33\n\x04http\x18\x03 \x01(\x0b\x32#.stigmer.mcpserver.v1.HttpTransportH\x00\x12\x15\n\renabled_tools\x18\x04 \x03(\t\x12\x19\n\x11\x61pproval_required\x18\x05 \x03(\t\x12\x0f\n\x07timeout\x18\x06 \x01(\t\x12\r\n\x05roots\x18\x07 \x03(\t\x12\x10\n\x08sampling\x18\x08 \x01(\tB\x0b\n\ttransport\"\x11\n\x0fMcpServerStatus\"\xd2\x01\n\tMcpServer\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12\x31\n\x04spec\x18\x04 \x01(\x0b\x32#.stigmer.mcpserver.v1.McpServerSpec\x12\x35\n\x06status\x18\x05 \x01(\x0b\x32%.stigmer.mcpserver.v1.McpServerStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(stigmer/api/mcpserver/v1/mcpserver.proto\x12\x14stigmer.mcpserver.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$stigmer/api/common/v1/metadata.proto\"\xac\x01\n\x0eStdioTransport\x12\x0f\n\x07\x63ommand\x18\x01 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x02 \x03(\t\x12:\n\x03\x65nv\x18\x03 \x03(\x0b\x32-.stigmer.mcpserver.v1.StdioTransport.EnvEntry\x12\x13\n\x0bworking_dir\x18\x04 \x01(\t\x1a*\n\x08\x45nvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8f\x01\n\rHttpTransport\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x41\n\x07headers\x18\x02 \x03(\x0b\x32\x30.stigmer.mcpserver.v1.HttpTransport.HeadersEntry\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb0\x02\n\rMcpServerSpec\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x35\n\x05stdio\x18\x02 \x01(\x0b\x32$.stigmer.mcpserver.v1.StdioTransportH\x00\x12\x33\n\x04http\x18\x03 \x01(\x0b\x32#.stigmer.mcpserver.v1.HttpTransportH\x00\x12\x15\n\renabled_tools\x18\x04 \x03(\t\x12\x19\n\x11\x61pproval_required\x18\x05 \x03(\t\x12\x0f\n\x07timeout\x18\x06 \x01(\t\x12\r\n\x05roots\x18\x07 \x03(\t\x12\x10\n\x08sampling\x18\x08 \x01(\t\x12-\n\x05oauth\x18\t \x01(\x0b\x32\x1e.stigmer.mcpserver.v1.McpOAuthB\x0b\n\ttransport\"\xd4\x01\n\x08McpOAuth\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rclient_secret\x18\x02 \x01(\t\x12\x0e\n\x06scopes\x18\x03 \x03(\t\x12\r\n\x05grant\x18\x04 \x01(\t\x12\x1b\n\x13\x63lient_metadata_url\x18\x05 \x01(\t\x12\"\n\x1atoken_endpoint_auth_method\x18\x06 \x01(\t\x12\x0e\n\x06issuer\x18\x07 \x01(\t\x12\x13\n\x0bprivate_key\x18\x08 \x01(\t\x12\x19\n\x11signing_algorithm\x18\t \x01(\t\"\xa8\x01\n\x0fMcpSignInStatus\x12\x11\n\tsigned_in\x18\x01 \x01(\x08\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0brefreshable\x18\x03 \x01(\x08\x12\r\n\x05scope\x18\x04 \x01(\t\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"I\n\x0fMcpServerStatus\x12\x36\n\x07sign_in\x18\x01 \x01(\x0b\x32%.stigmer.mcpserver.v1.McpSignInStatus\"\xd2\x01\n\tMcpServer\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12\x31\n\x04spec\x18\x04 \x01(\x0b\x32#.stigmer.mcpserver.v1.McpServerSpec\x12\x35\n\x06status\x18\x05 \x01(\x0b\x32%.stigmer.mcpserver.v1.McpServerStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,18 +37,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STDIOTRANSPORT_ENVENTRY']._serialized_options = b'8\001'
   _globals['_HTTPTRANSPORT_HEADERSENTRY']._loaded_options = None
   _globals['_HTTPTRANSPORT_HEADERSENTRY']._serialized_options = b'8\001'
-  _globals['_STDIOTRANSPORT']._serialized_start=105
-  _globals['_STDIOTRANSPORT']._serialized_end=277
-  _globals['_STDIOTRANSPORT_ENVENTRY']._serialized_start=235
-  _globals['_STDIOTRANSPORT_ENVENTRY']._serialized_end=277
-  _globals['_HTTPTRANSPORT']._serialized_start=280
-  _globals['_HTTPTRANSPORT']._serialized_end=423
-  _globals['_HTTPTRANSPORT_HEADERSENTRY']._serialized_start=377
-  _globals['_HTTPTRANSPORT_HEADERSENTRY']._serialized_end=423
-  _globals['_MCPSERVERSPEC']._serialized_start=426
-  _globals['_MCPSERVERSPEC']._serialized_end=683
-  _globals['_MCPSERVERSTATUS']._serialized_start=685
-  _globals['_MCPSERVERSTATUS']._serialized_end=702
-  _globals['_MCPSERVER']._serialized_start=705
-  _globals['_MCPSERVER']._serialized_end=915
+  _globals['_STDIOTRANSPORT']._serialized_start=138
+  _globals['_STDIOTRANSPORT']._serialized_end=310
+  _globals['_STDIOTRANSPORT_ENVENTRY']._serialized_start=268
+  _globals['_STDIOTRANSPORT_ENVENTRY']._serialized_end=310
+  _globals['_HTTPTRANSPORT']._serialized_start=313
+  _globals['_HTTPTRANSPORT']._serialized_end=456
+  _globals['_HTTPTRANSPORT_HEADERSENTRY']._serialized_start=410
+  _globals['_HTTPTRANSPORT_HEADERSENTRY']._serialized_end=456
+  _globals['_MCPSERVERSPEC']._serialized_start=459
+  _globals['_MCPSERVERSPEC']._serialized_end=763
+  _globals['_MCPOAUTH']._serialized_start=766
+  _globals['_MCPOAUTH']._serialized_end=978
+  _globals['_MCPSIGNINSTATUS']._serialized_start=981
+  _globals['_MCPSIGNINSTATUS']._serialized_end=1149
+  _globals['_MCPSERVERSTATUS']._serialized_start=1151
+  _globals['_MCPSERVERSTATUS']._serialized_end=1224
+  _globals['_MCPSERVER']._serialized_start=1227
+  _globals['_MCPSERVER']._serialized_end=1437
 # @@protoc_insertion_point(module_scope)

@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from stigmer.api.common.v1 import metadata_pb2 as _metadata_pb2
 import builtins as _builtins
@@ -130,6 +131,7 @@ class McpServerSpec(_message.Message):
     TIMEOUT_FIELD_NUMBER: _builtins.int
     ROOTS_FIELD_NUMBER: _builtins.int
     SAMPLING_FIELD_NUMBER: _builtins.int
+    OAUTH_FIELD_NUMBER: _builtins.int
     description: _builtins.str
     timeout: _builtins.str
     """Per tool call, e.g. "30s"."""
@@ -155,6 +157,12 @@ class McpServerSpec(_message.Message):
         path is taken from the directory the run starts in. Empty: no roots capability.
         """
 
+    @_builtins.property
+    def oauth(self) -> Global___McpOAuth:
+        """How to sign in to an HTTP server behind OAuth. Without it, a server that asks for OAuth
+        is still signed in to (dynamic client registration); with it, a pre-registered client.
+        """
+
     def __init__(
         self,
         *,
@@ -166,10 +174,11 @@ class McpServerSpec(_message.Message):
         timeout: _builtins.str = ...,
         roots: _abc.Iterable[_builtins.str] | None = ...,
         sampling: _builtins.str = ...,
+        oauth: Global___McpOAuth | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["http", b"http", "stdio", b"stdio", "transport", b"transport"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["http", b"http", "oauth", b"oauth", "stdio", b"stdio", "transport", b"transport"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_required", b"approval_required", "description", b"description", "enabled_tools", b"enabled_tools", "http", b"http", "roots", b"roots", "sampling", b"sampling", "stdio", b"stdio", "timeout", b"timeout", "transport", b"transport"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_required", b"approval_required", "description", b"description", "enabled_tools", b"enabled_tools", "http", b"http", "oauth", b"oauth", "roots", b"roots", "sampling", b"sampling", "stdio", b"stdio", "timeout", b"timeout", "transport", b"transport"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_transport: _TypeAlias = _typing.Literal["stdio", "http"]  # noqa: Y015
     _WhichOneofArgType_transport: _TypeAlias = _typing.Literal["transport", b"transport"]  # noqa: Y015
@@ -178,15 +187,120 @@ class McpServerSpec(_message.Message):
 Global___McpServerSpec: _TypeAlias = McpServerSpec  # noqa: Y015
 
 @_typing.final
-class McpServerStatus(_message.Message):
+class McpOAuth(_message.Message):
+    """OAuth settings of an HTTP MCP server (the MCP authorization spec)."""
+
     DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRET_FIELD_NUMBER: _builtins.int
+    SCOPES_FIELD_NUMBER: _builtins.int
+    GRANT_FIELD_NUMBER: _builtins.int
+    CLIENT_METADATA_URL_FIELD_NUMBER: _builtins.int
+    TOKEN_ENDPOINT_AUTH_METHOD_FIELD_NUMBER: _builtins.int
+    ISSUER_FIELD_NUMBER: _builtins.int
+    PRIVATE_KEY_FIELD_NUMBER: _builtins.int
+    SIGNING_ALGORITHM_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    """A pre-registered client; empty: registered dynamically (or a client ID metadata document)."""
+    client_secret: _builtins.str
+    """Must be a reference, `${secrets.X}`: the spec itself is stored in the clear."""
+    grant: _builtins.str
+    """"authorization_code" (a person signs in with `stigmer mcpserver login`, the default) or
+    "client_credentials" (machine to machine: the run gets its own token).
+    """
+    client_metadata_url: _builtins.str
+    """An https URL of this client's metadata document, used as client_id where the
+    authorization server supports client ID metadata documents.
+    """
+    token_endpoint_auth_method: _builtins.str
+    """client_secret_basic, client_secret_post, none, or private_key_jwt (client credentials
+    signed with private_key); empty: what the server registered.
+    """
+    issuer: _builtins.str
+    """The authorization server the pre-registered client belongs to (its issuer URL)."""
+    private_key: _builtins.str
+    """For private_key_jwt: the client's private key (PEM), a `${secrets.X}` reference."""
+    signing_algorithm: _builtins.str
+    """For private_key_jwt: the JWT signing algorithm, e.g. ES256 (default RS256)."""
+    @_builtins.property
+    def scopes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Scopes to ask for; empty: those the server names (WWW-Authenticate, its metadata)."""
 
     def __init__(
         self,
+        *,
+        client_id: _builtins.str = ...,
+        client_secret: _builtins.str = ...,
+        scopes: _abc.Iterable[_builtins.str] | None = ...,
+        grant: _builtins.str = ...,
+        client_metadata_url: _builtins.str = ...,
+        token_endpoint_auth_method: _builtins.str = ...,
+        issuer: _builtins.str = ...,
+        private_key: _builtins.str = ...,
+        signing_algorithm: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "client_metadata_url", b"client_metadata_url", "client_secret", b"client_secret", "grant", b"grant", "issuer", b"issuer", "private_key", b"private_key", "scopes", b"scopes", "signing_algorithm", b"signing_algorithm", "token_endpoint_auth_method", b"token_endpoint_auth_method"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___McpOAuth: _TypeAlias = McpOAuth  # noqa: Y015
+
+@_typing.final
+class McpSignInStatus(_message.Message):
+    """Whether Stigmer holds tokens for this server (never the tokens)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SIGNED_IN_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    REFRESHABLE_FIELD_NUMBER: _builtins.int
+    SCOPE_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    signed_in: _builtins.bool
+    refreshable: _builtins.bool
+    """Whether a refresh token is held (runs renew the access token on their own)."""
+    scope: _builtins.str
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp:
+        """When the access token expires; unset when the server gave no lifetime."""
+
+    @_builtins.property
+    def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        signed_in: _builtins.bool = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+        refreshable: _builtins.bool = ...,
+        scope: _builtins.str = ...,
+        updated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "updated_at", b"updated_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "refreshable", b"refreshable", "scope", b"scope", "signed_in", b"signed_in", "updated_at", b"updated_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___McpSignInStatus: _TypeAlias = McpSignInStatus  # noqa: Y015
+
+@_typing.final
+class McpServerStatus(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SIGN_IN_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def sign_in(self) -> Global___McpSignInStatus: ...
+    def __init__(
+        self,
+        *,
+        sign_in: Global___McpSignInStatus | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sign_in", b"sign_in"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sign_in", b"sign_in"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -26,21 +26,22 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from stigmer.api.common.v1 import execution_pb2 as stigmer_dot_api_dot_common_dot_v1_dot_execution__pb2
 from stigmer.api.common.v1 import metadata_pb2 as stigmer_dot_api_dot_common_dot_v1_dot_metadata__pb2
+from stigmer.api.common.v1 import trigger_pb2 as stigmer_dot_api_dot_common_dot_v1_dot_trigger__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n8stigmer/api/workflowexecution/v1/workflowexecution.proto\x12\x1cstigmer.workflowexecution.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a%stigmer/api/common/v1/execution.proto\x1a$stigmer/api/common/v1/metadata.proto\"\xdf\x01\n\x15WorkflowExecutionSpec\x12\x10\n\x08workflow\x18\x01 \x01(\t\x12\x19\n\x11workflow_instance\x18\x02 \x01(\t\x12\'\n\x06inputs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0b\x65nvironment\x18\x04 \x01(\t\x12\x1b\n\x13parent_execution_id\x18\x05 \x01(\t\x12\x18\n\x10workflow_version\x18\x06 \x01(\x05\x12\x10\n\x08retry_of\x18\x07 \x01(\t\x12\x12\n\nretry_from\x18\x08 \x01(\t\"\xb3\x02\n\tTaskState\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x30\n\x05phase\x18\x02 \x01(\x0e\x32!.stigmer.common.v1.ExecutionPhase\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x05\x12(\n\x07outputs\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x05\x65rror\x18\x05 \x01(\x0b\x32!.stigmer.common.v1.ExecutionError\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12\x63hild_execution_id\x18\x08 \x01(\t\"\xd7\x02\n\x17WorkflowExecutionStatus\x12\x30\n\x05phase\x18\x01 \x01(\x0e\x32!.stigmer.common.v1.ExecutionPhase\x12\x36\n\x05tasks\x18\x02 \x03(\x0b\x32\'.stigmer.workflowexecution.v1.TaskState\x12(\n\x07outputs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x05\x65rror\x18\x04 \x01(\x0b\x32!.stigmer.common.v1.ExecutionError\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x63\x61ncel_requested\x18\x07 \x01(\x08\"\xfa\x01\n\x11WorkflowExecution\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12\x41\n\x04spec\x18\x04 \x01(\x0b\x32\x33.stigmer.workflowexecution.v1.WorkflowExecutionSpec\x12\x45\n\x06status\x18\x05 \x01(\x0b\x32\x35.stigmer.workflowexecution.v1.WorkflowExecutionStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n8stigmer/api/workflowexecution/v1/workflowexecution.proto\x12\x1cstigmer.workflowexecution.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a%stigmer/api/common/v1/execution.proto\x1a$stigmer/api/common/v1/metadata.proto\x1a#stigmer/api/common/v1/trigger.proto\"\x95\x02\n\x15WorkflowExecutionSpec\x12\x10\n\x08workflow\x18\x01 \x01(\t\x12\x19\n\x11workflow_instance\x18\x02 \x01(\t\x12\'\n\x06inputs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0b\x65nvironment\x18\x04 \x01(\t\x12\x1b\n\x13parent_execution_id\x18\x05 \x01(\t\x12\x18\n\x10workflow_version\x18\x06 \x01(\x05\x12\x10\n\x08retry_of\x18\x07 \x01(\t\x12\x12\n\nretry_from\x18\x08 \x01(\t\x12\x34\n\x07trigger\x18\t \x01(\x0b\x32#.stigmer.common.v1.ExecutionTrigger\"\xb3\x02\n\tTaskState\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x30\n\x05phase\x18\x02 \x01(\x0e\x32!.stigmer.common.v1.ExecutionPhase\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x05\x12(\n\x07outputs\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x05\x65rror\x18\x05 \x01(\x0b\x32!.stigmer.common.v1.ExecutionError\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12\x63hild_execution_id\x18\x08 \x01(\t\"\xd7\x02\n\x17WorkflowExecutionStatus\x12\x30\n\x05phase\x18\x01 \x01(\x0e\x32!.stigmer.common.v1.ExecutionPhase\x12\x36\n\x05tasks\x18\x02 \x03(\x0b\x32\'.stigmer.workflowexecution.v1.TaskState\x12(\n\x07outputs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x05\x65rror\x18\x04 \x01(\x0b\x32!.stigmer.common.v1.ExecutionError\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x63\x61ncel_requested\x18\x07 \x01(\x08\"\xfa\x01\n\x11WorkflowExecution\x12\x13\n\x0b\x61pi_version\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32&.stigmer.common.v1.ApiResourceMetadata\x12\x41\n\x04spec\x18\x04 \x01(\x0b\x32\x33.stigmer.workflowexecution.v1.WorkflowExecutionSpec\x12\x45\n\x06status\x18\x05 \x01(\x0b\x32\x35.stigmer.workflowexecution.v1.WorkflowExecutionStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'stigmer.api.workflowexecution.v1.workflowexecution_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WORKFLOWEXECUTIONSPEC']._serialized_start=231
-  _globals['_WORKFLOWEXECUTIONSPEC']._serialized_end=454
-  _globals['_TASKSTATE']._serialized_start=457
-  _globals['_TASKSTATE']._serialized_end=764
-  _globals['_WORKFLOWEXECUTIONSTATUS']._serialized_start=767
-  _globals['_WORKFLOWEXECUTIONSTATUS']._serialized_end=1110
-  _globals['_WORKFLOWEXECUTION']._serialized_start=1113
-  _globals['_WORKFLOWEXECUTION']._serialized_end=1363
+  _globals['_WORKFLOWEXECUTIONSPEC']._serialized_start=268
+  _globals['_WORKFLOWEXECUTIONSPEC']._serialized_end=545
+  _globals['_TASKSTATE']._serialized_start=548
+  _globals['_TASKSTATE']._serialized_end=855
+  _globals['_WORKFLOWEXECUTIONSTATUS']._serialized_start=858
+  _globals['_WORKFLOWEXECUTIONSTATUS']._serialized_end=1201
+  _globals['_WORKFLOWEXECUTION']._serialized_start=1204
+  _globals['_WORKFLOWEXECUTION']._serialized_end=1454
 # @@protoc_insertion_point(module_scope)

@@ -11,6 +11,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from stigmer.api.common.v1 import execution_pb2 as _execution_pb2
 from stigmer.api.common.v1 import metadata_pb2 as _metadata_pb2
+from stigmer.api.common.v1 import trigger_pb2 as _trigger_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -34,6 +35,7 @@ class WorkflowExecutionSpec(_message.Message):
     WORKFLOW_VERSION_FIELD_NUMBER: _builtins.int
     RETRY_OF_FIELD_NUMBER: _builtins.int
     RETRY_FROM_FIELD_NUMBER: _builtins.int
+    TRIGGER_FIELD_NUMBER: _builtins.int
     workflow: _builtins.str
     """The workflow to run, by name or id; or a workflow instance."""
     workflow_instance: _builtins.str
@@ -49,6 +51,10 @@ class WorkflowExecutionSpec(_message.Message):
     retry_from: _builtins.str
     @_builtins.property
     def inputs(self) -> _struct_pb2.Struct: ...
+    @_builtins.property
+    def trigger(self) -> _trigger_pb2.ExecutionTrigger:
+        """What started this run (see ExecutionTrigger)."""
+
     def __init__(
         self,
         *,
@@ -60,10 +66,11 @@ class WorkflowExecutionSpec(_message.Message):
         workflow_version: _builtins.int = ...,
         retry_of: _builtins.str = ...,
         retry_from: _builtins.str = ...,
+        trigger: _trigger_pb2.ExecutionTrigger | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["inputs", b"inputs"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["inputs", b"inputs", "trigger", b"trigger"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["environment", b"environment", "inputs", b"inputs", "parent_execution_id", b"parent_execution_id", "retry_from", b"retry_from", "retry_of", b"retry_of", "workflow", b"workflow", "workflow_instance", b"workflow_instance", "workflow_version", b"workflow_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["environment", b"environment", "inputs", b"inputs", "parent_execution_id", b"parent_execution_id", "retry_from", b"retry_from", "retry_of", b"retry_of", "trigger", b"trigger", "workflow", b"workflow", "workflow_instance", b"workflow_instance", "workflow_version", b"workflow_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

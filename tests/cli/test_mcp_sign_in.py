@@ -1,0 +1,264 @@
+"""`stigmer mcpserver login|logout`: one sign-in to an MCP server behind OAuth, used by every
+run (the CLI's and a worker's), refreshed on its own, never readable on disk."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stigmer.backend.local import LocalBackend
+from tests.fixtures.mcp_servers.helpdesk import helpdesk_http
+from tests.fixtures.mcp_servers.oauth import OAuthNotes, approve, oauth_notes
+
+from .helpers import Stigmer, table, write
+
+AGENT = """
+apiVersion: agentic.stigmer.ai/v1
+kind: McpServer
+metadata: {{name: notes}}
+spec:
+  http: {{url: "{url}"}}
+---
+apiVersion: agentic.stigmer.ai/v1
+kind: Agent
+metadata: {{name: reader}}
+spec:
+  instructions: Read the note the user names.
+  model:
+    provider: scripted
+    options:
+      script:
+        - toolCalls: [{{name: read_note, arguments: {{title: shopping}}}}]
+        - toolCalls: [{{name: read_note, arguments: {{title: chores}}}}]
+        - toolCalls: [{{name: echo_token, arguments: {{}}}}]
+        - text: done
+  mcpServers: [notes]
+"""
+
+
+@pytest.fixture
+def notes(tmp_path: Path) -> Iterator[OAuthNotes]:
+    with oauth_notes(tmp_path / "tokens.jsonl") as server:
+        yield server
+
+
+@pytest.fixture
+def short_lived(tmp_path: Path) -> Iterator[OAuthNotes]:
+    """A server whose access tokens live two seconds."""
+    with oauth_notes(tmp_path / "tokens.jsonl", token_seconds=2) as server:
+        yield server
+
+
+LONG_RUN = """
+apiVersion: agentic.stigmer.ai/v1
+kind: Agent
+metadata: {name: long-reader}
+spec:
+  instructions: Read, work a while, read again.
+  model:
+    provider: scripted
+    options:
+      script:
+        - toolCalls: [{name: read_note, arguments: {title: shopping}}]
+        - toolCalls: [{name: take_a_while, arguments: {seconds: 2.5}}]
+        - toolCalls: [{name: read_note, arguments: {title: chores}}]
+        - text: done
+  mcpServers: [notes]
+"""
+
+
+def login(stigmer: Stigmer, name: str = "notes") -> tuple[str, str]:
+    """`stigmer mcpserver login NAME`, the browser's part played by the test: (stdout, stderr)."""
+    proc = stigmer.start("mcpserver", "login", name)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()  # the URL alone on its line, before the wait
+    assert url.startswith("http://127.0.0.1:") and "code_challenge=" in url and "redirect_uri=" in url
+    page = approve(url)
+    assert "Signed in to notes" in page.text
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return url + "\n" + out, err
+
+
+def apply(stigmer: Stigmer, server: OAuthNotes) -> None:
+    stigmer("apply", "-f", write(stigmer.cwd / "notes.yaml", AGENT.format(url=server.url)))
+
+
+def stored_bytes(home: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in home.glob("local.db*"))
+
+
+def test_a_run_without_a_sign_in_fails_naming_the_login_command(stigmer: Stigmer, notes: OAuthNotes) -> None:
+    apply(stigmer, notes)
+    result = stigmer("agent", "execute", "reader", "read it", check=False)
+    assert result.code == 1
+    assert "MCP server 'notes': needs a sign-in: nobody has signed in yet" in result.err
+    assert "stigmer mcpserver login notes" in result.err
+    assert "Traceback" not in result.err
+    assert notes.grants() == []
+
+
+def test_one_login_serves_the_cli_and_a_worker_and_no_token_is_on_disk(
+    stigmer: Stigmer, notes: OAuthNotes
+) -> None:
+    apply(stigmer, notes)
+    assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"] == "-"
+    _, err = login(stigmer)
+    assert "Sign in to MCP server 'notes'" in err and "Signed in to MCP server 'notes'" in err
+    row = table(stigmer("get", "mcpservers").out)[0]
+    assert row["SIGNED IN"].startswith("yes, expires ") and row["SIGNED IN"].endswith("refreshable")
+    status = stigmer("get", "mcpserver", "notes", "-o", "json").json()["status"]["signIn"]
+    assert status["signedIn"] and status["refreshable"] and status["scope"] == "notes:read"
+    assert set(status) == {"signedIn", "expiresAt", "refreshable", "scope", "updatedAt"}  # no token
+
+    # The CLI runs the agent in the foreground…
+    here = stigmer("agent", "execute", "reader", "read it")
+    assert "note 'shopping' of alice: buy milk" in here.err and "COMPLETED" in here.err
+    # …and a worker runs a detached one, with the same sign-in.
+    execution_id = stigmer("agent", "execute", "reader", "read it", "--detach").out.strip()
+    worker = stigmer.start("worker")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            phase = stigmer("execution", "get", execution_id, "-o", "json").json()["status"]["phase"]
+            if phase in ("COMPLETED", "FAILED"):
+                break
+            time.sleep(0.2)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.communicate(timeout=30)
+    done = stigmer("execution", "get", execution_id, "-o", "json").json()
+    assert done["status"]["phase"] == "COMPLETED", done["status"].get("error")
+    assert notes.grants() == ["authorization_code"]  # one sign-in, nothing else asked
+
+    # A tool that echoes its token shows it masked, in the stream and in the record.
+    assert "called with ****" in here.err
+    assert "called with ****" in json.dumps(stigmer("execution", "get", execution_id, "-o", "json").json())
+    # Neither the tokens nor the client's registration are readable in the database or its WAL.
+    tokens = notes.log.read_text()
+    assert "token" not in tokens  # the server logs grants, never tokens: read them from the store
+    backend = LocalBackend.open(stigmer.home / "local.db")
+    try:
+        creds = backend.read_mcp_sign_in("notes")
+    finally:
+        backend.close()
+    stored = json.loads(creds)
+    secrets = [
+        stored["tokens"]["access_token"],
+        stored["tokens"]["refresh_token"],
+        stored["client"]["client_id"],
+    ]
+    on_disk = stored_bytes(stigmer.home)
+    for secret in secrets:
+        assert secret.encode() not in on_disk
+    # …nor in an export.
+    exported = stigmer("export", "--all").out
+    assert all(secret not in exported for secret in secrets)
+
+
+def test_a_long_run_refreshes_the_token_on_its_own_and_keeps_the_new_one(
+    stigmer: Stigmer, short_lived: OAuthNotes
+) -> None:
+    apply(stigmer, short_lived)
+    stigmer("apply", "-f", write(stigmer.cwd / "long.yaml", LONG_RUN))
+    login(stigmer)
+    # The token expires while the run works (2.5 s on a 2 s token): the next call refreshes it.
+    run = stigmer("agent", "execute", "long-reader", "read, work, read")
+    assert "note 'chores' of alice" in run.err and "COMPLETED" in run.err, run.err
+    grants = short_lived.grants()
+    assert grants[0] == "authorization_code" and grants.count("authorization_code") == 1
+    assert grants.count("refresh_token") >= 1
+    # Refresh tokens rotate (the server spends each one): a later run works only because the
+    # run stored what it got; its token expires during that run too.
+    assert "COMPLETED" in stigmer("agent", "execute", "long-reader", "again").err
+    assert short_lived.grants().count("refresh_token") > grants.count("refresh_token")
+    assert short_lived.grants().count("authorization_code") == 1
+
+
+def test_a_token_that_cannot_be_refreshed_fails_the_run_naming_login(
+    stigmer: Stigmer, short_lived: OAuthNotes
+) -> None:
+    apply(stigmer, short_lived)
+    login(stigmer)
+    short_lived.revoke_all()
+    result = stigmer("agent", "execute", "reader", "read it", check=False)
+    assert result.code == 1
+    assert "its token has expired and could not be refreshed" in result.err
+    assert "stigmer mcpserver login notes" in result.err
+    # Signing in again mends it.
+    login(stigmer)
+    assert "COMPLETED" in stigmer("agent", "execute", "reader", "read it").err
+
+
+def test_logout_forgets_the_tokens(stigmer: Stigmer, notes: OAuthNotes) -> None:
+    apply(stigmer, notes)
+    login(stigmer)
+    assert stigmer("mcpserver", "logout", "notes").err.strip() == "Signed out of MCP server 'notes'."
+    assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"] == "-"
+    assert stigmer("mcpserver", "logout", "notes").err.strip() == "MCP server 'notes' was not signed in."
+    failed = stigmer("agent", "execute", "reader", "read it", check=False)
+    assert failed.code == 1 and "stigmer mcpserver login notes" in failed.err
+
+
+def test_login_refuses_what_cannot_sign_in(stigmer: Stigmer, notes: OAuthNotes) -> None:
+    missing = stigmer("mcpserver", "login", "nope", check=False)
+    assert missing.code == 1 and "McpServer 'nope' not found" in missing.err
+    stigmer("apply", "-f", "examples/")  # helpdesk: a stdio server
+    stdio = stigmer("mcpserver", "login", "helpdesk", check=False)
+    assert stdio.code == 2 and "only HTTP servers sign in with OAuth" in stdio.err
+
+
+def test_login_times_out_when_nobody_comes_back(stigmer: Stigmer, notes: OAuthNotes) -> None:
+    apply(stigmer, notes)
+    result = stigmer("mcpserver", "login", "notes", "--timeout", "0.5", check=False)
+    assert result.code == 1
+    assert "no sign-in to MCP server 'notes' arrived within 0.5s" in result.err
+    assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"] == "-"
+
+
+def test_bad_oauth_settings_are_refused_on_apply(stigmer: Stigmer) -> None:
+    http = 'http: {url: "http://127.0.0.1:1/mcp"}\n  '
+    bad = {
+        "spec.oauth.clientSecret": http + "oauth: {clientId: a, clientSecret: hunter2}",
+        "spec.oauth.grant": http + "oauth: {grant: password}",
+        "spec.oauth": "stdio: {command: python}\n  oauth: {clientId: a}",
+        "spec.oauth.clientId": http + "oauth: {grant: client_credentials}",
+        "spec.oauth.privateKey": http + "oauth: {clientId: a, grant: client_credentials, privateKey: PEM}",
+        "spec.oauth.tokenEndpointAuthMethod": http + "oauth: {tokenEndpointAuthMethod: magic}",
+        "spec.oauth.clientMetadataUrl": http + "oauth: {clientMetadataUrl: 'http://x/c.json'}",
+    }
+    for field, spec in bad.items():
+        doc = f"apiVersion: agentic.stigmer.ai/v1\nkind: McpServer\nmetadata: {{name: m}}\nspec:\n  {spec}\n"
+        result = stigmer("apply", "-f", write(stigmer.cwd / "m.yaml", doc), check=False)
+        assert result.code == 2, (field, result)
+        assert field in result.err, (field, result.err)
+    assert stigmer("get", "mcpservers", check=False).err.strip() == "No mcpservers found."
+
+
+def test_a_foreground_run_signs_in_itself_where_a_browser_is_at_hand(
+    stigmer: Stigmer, notes: OAuthNotes
+) -> None:
+    apply(stigmer, notes)
+    browser = f"{sys.executable} -c 'import sys, httpx2; httpx2.get(sys.argv[1], follow_redirects=True)' %s"
+    run = stigmer("agent", "execute", "reader", "read it", env={"BROWSER": browser})
+    assert "Sign in to MCP server 'notes'" in run.err and "COMPLETED" in run.err
+    # The run kept the sign-in: the next one (with no browser) needs none.
+    assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"].startswith("yes")
+    assert "COMPLETED" in stigmer("agent", "execute", "reader", "read it again").err
+    assert notes.grants() == ["authorization_code"]
+
+
+def test_login_to_a_server_without_oauth_says_so_and_stores_nothing(stigmer: Stigmer) -> None:
+    with helpdesk_http() as helpdesk:
+        doc = AGENT.format(url=helpdesk.url).split("---")[0].replace("notes", "open")
+        stigmer("apply", "-f", write(stigmer.cwd / "open.yaml", doc))
+        result = stigmer("mcpserver", "login", "open", check=False)
+    assert result.code == 1
+    assert "MCP server 'open' at " in result.err and "did not ask for a sign-in" in result.err
+    assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"] == "-"

@@ -1,0 +1,126 @@
+"""Stigmer as the client under test of the MCP conformance suite (its client scenarios).
+
+The suite runs ``python conformance_client.py SERVER_URL`` with ``MCP_CONFORMANCE_SCENARIO``
+(and, for some auth scenarios, ``MCP_CONFORMANCE_CONTEXT``: a pre-registered client) set.
+This script does what a user would: in a fresh home it applies an McpServer with the
+suite's URL and an agent whose scripted model calls the scenario's tool, signs in with
+``stigmer mcpserver login`` where the scenario wants a person, and runs the agent with
+``stigmer agent execute``. The "browser" is ``$BROWSER``: this same script with ``--browse``,
+which opens the authorization URL and follows its redirect to Stigmer's loopback listener.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+# The tool each scenario's server offers (the auth scenarios all offer `test-tool`).
+TOOLS: dict[str, tuple[str, dict[str, Any]] | None] = {
+    "initialize": None,
+    "tools_call": ("add_numbers", {"a": 5, "b": 3}),
+    "sse-retry": ("test_reconnection", {}),
+    "elicitation-sep1034-client-defaults": ("test_client_elicitation_defaults", {}),
+}
+AUTH_TOOL: tuple[str, dict[str, Any]] = ("test-tool", {})
+# A client ID metadata document URL, as the suite's authorization servers accept it.
+CLIENT_METADATA_URL = "https://conformance-test.local/client-metadata.json"
+
+
+def browse(url: str) -> None:
+    """Play the person's browser: open the authorization URL, follow redirects to the callback."""
+    import httpx2
+
+    httpx2.get(url, follow_redirects=True, timeout=30)
+
+
+def resources(url: str, scenario: str, context: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """The resource file and the Environment's secrets for one scenario."""
+    oauth: dict[str, Any] = {"clientMetadataUrl": CLIENT_METADATA_URL}
+    secrets: dict[str, str] = {}
+    if context.get("client_id"):
+        oauth["clientId"] = context["client_id"]
+    if context.get("client_secret"):
+        secrets["CLIENT_SECRET"] = context["client_secret"]
+        oauth["clientSecret"] = "${secrets.CLIENT_SECRET}"
+    if context.get("private_key_pem"):
+        secrets["PRIVATE_KEY"] = context["private_key_pem"]
+        oauth["privateKey"] = "${secrets.PRIVATE_KEY}"
+        oauth["tokenEndpointAuthMethod"] = "private_key_jwt"
+        oauth["signingAlgorithm"] = context.get("signing_algorithm", "ES256")
+    if scenario.startswith("auth/client-credentials"):
+        oauth["grant"] = "client_credentials"
+    tool = TOOLS.get(scenario, AUTH_TOOL if scenario.startswith("auth/") else None)
+    script: list[dict[str, Any]] = [{"toolCalls": [{"name": tool[0], "arguments": tool[1]}]}] if tool else []
+    script.append({"text": "done"})
+    docs: list[dict[str, Any]] = [
+        {
+            "apiVersion": "agentic.stigmer.ai/v1",
+            "kind": "McpServer",
+            "metadata": {"name": "suite"},
+            "spec": {"http": {"url": url}, "oauth": oauth},
+        },
+        {
+            "apiVersion": "agentic.stigmer.ai/v1",
+            "kind": "Agent",
+            "metadata": {"name": "tester"},
+            "spec": {
+                "instructions": "Call the tool.",
+                "model": {"provider": "scripted", "options": {"script": script}},
+                "mcpServers": ["suite"],
+            },
+        },
+    ]
+    return "\n---\n".join(json.dumps(d) for d in docs), secrets
+
+
+def stigmer(*args: str) -> int:
+    """Run one `stigmer` command in this process (one start-up for the scenario's commands)."""
+    from stigmer.cli.main import main as cli
+
+    try:
+        code = cli(list(args))
+    except SystemExit as exc:
+        code = exc.code
+    return code if isinstance(code, int) else (0 if code is None else 1)
+
+
+def main() -> int:
+    """Run one scenario against the suite's server; the exit code is the run's."""
+    if sys.argv[1:2] == ["--browse"]:
+        browse(sys.argv[2])
+        return 0
+    url = sys.argv[-1]
+    scenario = os.environ.get("MCP_CONFORMANCE_SCENARIO", "")
+    context = json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT") or "{}")
+    with tempfile.TemporaryDirectory(prefix="stigmer-conformance-") as tmp:
+        home = Path(tmp) / "home"
+        os.environ.update(
+            STIGMER_HOME=str(home),
+            STIGMER_KEYRING="0",
+            BROWSER=f"{sys.executable} {Path(__file__).resolve()} --browse %s",
+        )
+
+        text, secrets = resources(url, scenario, context)
+        files = Path(tmp) / "suite.yaml"
+        files.write_text(text, encoding="utf-8")
+        env_args: list[str] = []
+        if secrets:
+            env_args = ["--env", "suite"]
+            pairs = [arg for k, v in secrets.items() for arg in ("--secret", f"{k}={v}")]
+            if stigmer("env", "create", "suite", *pairs):
+                return 1
+        if stigmer("apply", "-f", str(files)):
+            return 1
+        if scenario.startswith("auth/") and not scenario.startswith("auth/client-credentials"):
+            code = stigmer("mcpserver", "login", "suite", *env_args, "--timeout", "20")
+            if code:
+                return code
+        return stigmer("agent", "execute", "tester", "go", *env_args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
