@@ -11,7 +11,8 @@ from stigmer.backend.keys import create_key
 from stigmer.backend.local import LocalBackend
 from stigmer.backend.protocol import Backend
 from stigmer.backend.remote import RemoteBackend
-from stigmer.server import EmbeddedServer, ServerOptions
+from stigmer.host.embedded import EmbeddedServer
+from stigmer.server import ServerOptions
 from stigmer.store.database import Database
 from tests.clock import FakeClock
 

@@ -11,7 +11,9 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from stigmer.backend.codec import timestamp
 from stigmer.backend.roles import Caller, Role, parse_role
@@ -132,4 +134,32 @@ def verify(conn: sqlite3.Connection, token: str) -> ApiKey | None:
     return _key(row)
 
 
-__all__ = ["ApiKey", "count_active", "create_key", "list_keys", "revoke_key", "verify"]
+class ApiKeyStore:
+    """The API keys of one database, checked from any thread (one check at a time).
+
+    Args:
+        database: The SQLite file whose ``api_keys`` table holds the keys.
+    """
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self._db = Database.open(database)
+        self._lock = threading.Lock()
+
+    def verify(self, token: str) -> Caller | None:
+        """The active key ``token`` is (its name and role), or None."""
+        with self._lock:
+            key = verify(self._db.conn, token)
+        return key.caller if key else None
+
+    def active(self) -> int:
+        """How many keys are not revoked."""
+        with self._lock:
+            return count_active(self._db.conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+__all__ = ["ApiKey", "ApiKeyStore", "count_active", "create_key", "list_keys", "revoke_key", "verify"]

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stigmer.backend.keys import ApiKeyStore
 from stigmer.backend.protocol import Backend
 from stigmer.config import TemporalSettings
-from stigmer.host.keys import ApiKeyStore
 from stigmer.host.services import PRUNE_EVERY_SECONDS, Retention, Service
 
 if TYPE_CHECKING:

@@ -10,12 +10,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from stigmer.server.app import DEFAULT_PORT, EmbeddedServer, ServerOptions, StigmerServer
+    from stigmer.server.app import DEFAULT_PORT, ServerOptions, StigmerServer
     from stigmer.server.servicer import BackendPool, BackendServicer
 
 _EXPORTS = {
     "DEFAULT_PORT": "stigmer.server.app",
-    "EmbeddedServer": "stigmer.server.app",
     "ServerOptions": "stigmer.server.app",
     "StigmerServer": "stigmer.server.app",
     "BackendPool": "stigmer.server.servicer",
@@ -34,7 +33,6 @@ __all__ = [
     "DEFAULT_PORT",
     "BackendPool",
     "BackendServicer",
-    "EmbeddedServer",
     "ServerOptions",
     "StigmerServer",
 ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ from stigmer.server.reflection import enable_reflection
 from stigmer.server.servicer import SERVICE, BackendPool, BackendServicer
 
 if TYPE_CHECKING:
-    from stigmer.host.keys import ApiKeyStore
+    from stigmer.backend.keys import ApiKeyStore
 
 DEFAULT_MAX_REQUEST_MB = 16
 log = logging.getLogger("stigmer.server")
@@ -136,7 +135,7 @@ class StigmerServer:
         self._keys = keys
         self._own_keys: ApiKeyStore | None = None
         if verify is None and keys is None:
-            from stigmer.host.keys import ApiKeyStore
+            from stigmer.backend.keys import ApiKeyStore
 
             self._keys = self._own_keys = ApiKeyStore(options.database)
         self.verify: Verify = verify or self._keys.verify  # type: ignore[union-attr]
@@ -230,89 +229,8 @@ def _tls_credentials(options: ServerOptions) -> grpc.ServerCredentials:
     return grpc.ssl_server_credentials([(key, chain)])
 
 
-class EmbeddedServer:
-    """A server (as `stigmer server` runs it: with its worker, retention and dashboard, as
-    ``options`` say) on a thread of this process, for tests and tools.
-
-    Example::
-
-        with EmbeddedServer(ServerOptions(database=path, port=0, worker=False)) as server:
-            backend = RemoteBackend(server.url, token=token)
-    """
-
-    def __init__(
-        self,
-        options: ServerOptions,
-        *,
-        open_backend: Callable[[], Backend] | None = None,
-        verify: Verify | None = None,
-        retention_seconds: int = 0,
-    ) -> None:
-        from stigmer.host import Host, HostOptions
-
-        self.options = options
-        self.host = Host(
-            HostOptions.for_server(options, retention_seconds=retention_seconds),
-            open_backend=open_backend
-            or (lambda: LocalBackend.open(options.database, durability=options.durability)),
-            verify=verify,
-        )
-        self._thread = threading.Thread(target=self._main, name="stigmer-server", daemon=True)
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._done: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self._url = ""
-
-    @property
-    def server(self) -> StigmerServer:
-        """The gRPC server (once started)."""
-        assert self.host.server is not None, "the server is not running"
-        return self.host.server
-
-    @property
-    def url(self) -> str:
-        return self._url
-
-    def _main(self) -> None:
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._done = asyncio.Event()
-            try:
-                await self.host.start()
-            except BaseException as exc:
-                self._error = exc
-                self._ready.set()
-                return
-            self._url = self.server.url
-            self._ready.set()
-            await self._done.wait()
-            await self.host.stop(0)
-
-        asyncio.run(main())
-
-    def start(self) -> EmbeddedServer:
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._done is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._done.set)
-        self._thread.join()
-
-    def __enter__(self) -> EmbeddedServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
 __all__ = [
     "DEFAULT_PORT",
-    "EmbeddedServer",
     "ServerOptions",
     "StigmerServer",
     "check_exposure",
