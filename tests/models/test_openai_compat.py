@@ -82,8 +82,9 @@ def test_streams_text_from_a_real_server(server: str) -> None:
     deltas = [e.text for e in events if isinstance(e, TextDelta)]
     assert len(deltas) > 1  # streamed token by token, not in one piece
     assert "".join(deltas).strip()
-    # This server sends no usage chunk even when asked; the provider reports zeros then.
-    assert events[-2:] == [UsageEvent(0, 0), Finish("end_turn")]
+    # This server sends no usage chunk even when asked: the usage stays unknown (no zeros).
+    assert not any(isinstance(e, UsageEvent) for e in events)
+    assert events[-1] == Finish("end_turn")
 
 
 def test_tool_round_trip_with_a_real_server(server: str) -> None:

@@ -26,6 +26,7 @@ import pytest
 from tests.cli.helpers import EXECUTABLE, Stigmer, write
 
 READY = re.compile(r"stigmer ui \S+: (http://127\.0\.0\.1:(\d+)/)")
+BANNER_END = "Ctrl-C stops it."
 # As the machine notes say: no sandbox as root, no GPU, and none of Chromium's own traffic
 # (updates, sync, field trials), which a machine without network would refuse many times a second.
 CHROMIUM_FLAGS = [
@@ -146,8 +147,10 @@ class DashboardProcess:
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = READY.search(self.output())
-            if found:
+            output = self.output()
+            found = READY.search(output)
+            # Ready once the whole banner is out: its warnings follow the address line.
+            if found and BANNER_END in output:
                 self.url, self.port = found.group(1), int(found.group(2))
                 return self
             if self.process.poll() is not None:
