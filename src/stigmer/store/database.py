@@ -130,11 +130,11 @@ def _private_file(path: Path) -> None:
     SQLite gives its -wal and -shm files the database file's permissions.
     """
     try:
-        if not path.parent.exists():
-            path.parent.mkdir(parents=True, mode=0o700)
+        # exist_ok: several processes may open a fresh home at once.
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    except NotADirectoryError:
+    except (NotADirectoryError, FileExistsError):  # FileExistsError: the home itself is a file
         raise InvalidArgument(
             f"cannot keep a database at {path}: a part of that path is a file, not a directory",
             hint="choose another home (--home DIR or STIGMER_HOME) or database path",
@@ -146,5 +146,4 @@ def _private_file(path: Path) -> None:
         ) from None
 
 
-__all__ = ["BUSY_TIMEOUT_MS", "Database", "corrupt"]
-__all__ = ["BUSY_TIMEOUT_MS", "SYNCHRONOUS", "Database"]
+__all__ = ["BUSY_TIMEOUT_MS", "SYNCHRONOUS", "Database", "corrupt"]
