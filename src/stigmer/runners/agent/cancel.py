@@ -8,10 +8,10 @@ last minutes, so while one is in flight the record is read every
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
-
-import anyio
 
 from stigmer.backend.protocol import RunJournal
 
@@ -27,32 +27,27 @@ class RunCancelled(Exception):
 async def unless_cancelled(backend: RunJournal, execution_id: str, call: Callable[[], Awaitable[T]]) -> T:
     """``await call()``, abandoned as soon as the run's record says it is cancelled.
 
+    A call that ends within :data:`CANCEL_POLL_SECONDS` costs one task and no read of the
+    record (most tool calls: this wraps every one).
+
     Raises:
         RunCancelled: A cancel was requested before the call returned.
     """
-    result: list[T] = []
-    cancelled = False
-
-    async def run_call(scope: anyio.CancelScope) -> None:
-        result.append(await call())
-        scope.cancel()
-
-    async def watch(scope: anyio.CancelScope) -> None:
-        nonlocal cancelled
+    task = asyncio.ensure_future(call())
+    try:
         while True:
-            await anyio.sleep(CANCEL_POLL_SECONDS)
+            done, _ = await asyncio.wait({task}, timeout=CANCEL_POLL_SECONDS)
+            if done:
+                return task.result()
             record = backend.get_execution(execution_id)  # one indexed read; the backend is not thread-safe
             if record.status.cancel_requested:
-                cancelled = True
-                scope.cancel()
-                return
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(run_call, group.cancel_scope)
-        group.start_soon(watch, group.cancel_scope)
-    if cancelled and not result:
-        raise RunCancelled(execution_id)
-    return result[0]
+                raise RunCancelled(execution_id)
+    finally:
+        if not task.done():
+            # Cancelling it is what tells the MCP server (notifications/cancelled).
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
 
 
 __all__ = ["CANCEL_POLL_SECONDS", "RunCancelled", "unless_cancelled"]
