@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +21,7 @@ from stigmer.cli.context import (
 from stigmer.config import DEFAULT_SERVER_PORT, durability_of
 
 if TYPE_CHECKING:
+    from stigmer.backend.local import LocalBackend
     from stigmer.backend.remote import RemoteBackend
     from stigmer.server.app import ServerOptions
 
@@ -249,8 +252,8 @@ def dashboard_banner(url: str, host: str) -> str:
     return f"{url} (sign in with an API key)"
 
 
-def _database(app: App, database: str | None) -> Path:
-    """The database of `server keys …`: its own --database, else `server --database`, else the home's."""
+def _chosen_database(database: str | None) -> Path | None:
+    """The database `server keys …` was pointed at: its own --database, else `server --database`."""
     if database:
         return Path(database).expanduser().absolute()
     ctx = click.get_current_context()
@@ -259,7 +262,7 @@ def _database(app: App, database: str | None) -> Path:
         chosen = ctx.params.get("database") if ctx.info_name == "server" else None
         if chosen:
             return Path(chosen).expanduser().absolute()
-    return app.config.database_path
+    return None
 
 
 _database_option = click.option(
@@ -275,22 +278,26 @@ def keys() -> None:
     """Create, list and revoke the API keys clients use (`stigmer login URL --token KEY`)."""
 
 
-def _remote(app: App, database: str | None) -> RemoteBackend | None:
-    """The server this home is logged in to, when keys are managed there (no --database given)."""
-    if database or app.config.backend != "cloud" or _database_chosen_above():
-        return None
-    from stigmer.backend.remote import RemoteBackend
+@contextlib.contextmanager
+def _key_store(app: App, database: str | None) -> Iterator[LocalBackend | RemoteBackend]:
+    """Where `server keys …` manage keys: the server this home is logged in to (no --database
+    given), else the chosen database or the home's, through the backend's API-keys part."""
+    chosen = _chosen_database(database)
+    if chosen is None and app.config.backend == "cloud":
+        from stigmer.backend.remote import RemoteBackend
 
-    return RemoteBackend.from_config(app.config)
+        store: LocalBackend | RemoteBackend = RemoteBackend.from_config(app.config)
+    else:
+        import getpass
 
+        from stigmer.backend.local import LocalBackend
 
-def _database_chosen_above() -> bool:
-    ctx = click.get_current_context()
-    while ctx.parent is not None:
-        ctx = ctx.parent
-        if ctx.info_name == "server" and ctx.params.get("database"):
-            return True
-    return False
+        path = chosen or app.config.database_path
+        store = LocalBackend.open(path, actor=getpass.getuser(), durability=durability_of(app.config))
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 _ROLE_HELP = (
@@ -323,25 +330,9 @@ def create(app: App, name: str, role: str, database: str | None) -> None:
       KEY=$(stigmer server keys create ci --role runner)
       stigmer server keys create build-box --role worker
     """
-    import getpass
-
-    from stigmer.backend.keys import create_key
-    from stigmer.store.database import Database
-
-    remote = _remote(app, database)
-    if remote is not None:
-        try:
-            wire, token = remote.create_api_key(name, role)
-        finally:
-            remote.close()
-        key_name, key_role, key_id = wire.name, wire.role, wire.id
-    else:
-        db = Database.open(_database(app, database))
-        try:
-            key, token = create_key(db, name, role=role, created_by=getpass.getuser())
-        finally:
-            db.close()
-        key_name, key_role, key_id = key.name, key.role, key.id
+    with _key_store(app, database) as store:
+        key, token = store.create_api_key(name, role)
+    key_name, key_role, key_id = key.name, key.role, key.id
     echo_result(app, token, {"name": key_name, "id": key_id, "role": key_role, "key": token})
     click.echo(
         f"API key {key_name!r} ({key_role}) created. It is shown only now: store it somewhere safe. "
@@ -356,23 +347,11 @@ def create(app: App, name: str, role: str, database: str | None) -> None:
 @pass_app
 def list_(app: App, database: str | None, output: str | None) -> None:
     """List the API keys (names, roles and dates, never the keys)."""
-    from stigmer.backend.keys import list_keys
     from stigmer.cli.output import dump_json, dump_yaml, table
     from stigmer.server.rpc.api_keys import from_wire
-    from stigmer.store.database import Database
 
-    remote = _remote(app, database)
-    if remote is not None:
-        try:
-            found = [from_wire(k) for k in remote.list_api_keys()]
-        finally:
-            remote.close()
-    else:
-        db = Database.open(_database(app, database))
-        try:
-            found = list_keys(db.conn)
-        finally:
-            db.close()
+    with _key_store(app, database) as store:
+        found = [from_wire(k) for k in store.list_api_keys()]
     fmt = app.output(output)
     if fmt != "table":
         data = [
@@ -420,19 +399,6 @@ def list_(app: App, database: str | None, output: str | None) -> None:
 @pass_app
 def revoke(app: App, name: str, database: str | None) -> None:
     """Revoke the API key NAME: calls with it are refused from now on (a running server too)."""
-    from stigmer.backend.keys import revoke_key
-    from stigmer.store.database import Database
-
-    remote = _remote(app, database)
-    if remote is not None:
-        try:
-            remote.revoke_api_key(name)
-        finally:
-            remote.close()
-    else:
-        db = Database.open(_database(app, database))
-        try:
-            revoke_key(db, name)
-        finally:
-            db.close()
+    with _key_store(app, database) as store:
+        store.revoke_api_key(name)
     echo_result(app, f"API key {name!r} revoked", {"name": name, "revoked": True})
