@@ -7,9 +7,6 @@ entropy, so a fast hash is enough; the salt makes equal secrets hash differently
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -55,6 +52,8 @@ def _now() -> str:
 
 
 def _digest(salt: bytes, secret: str) -> bytes:
+    import hashlib  # with hmac and secrets, only where keys are made or checked: not on every command
+
     return hashlib.sha256(salt + secret.encode("utf-8")).digest()
 
 
@@ -81,6 +80,8 @@ def create_key(
     """
     validate_name(name, field="name")
     role = parse_role(role)
+    import secrets
+
     key_id = secrets.token_hex(_ID_BYTES)
     secret = secrets.token_urlsafe(_SECRET_BYTES)
     salt = secrets.token_bytes(16)
@@ -128,6 +129,8 @@ def verify(conn: sqlite3.Connection, token: str) -> ApiKey | None:
     key_id, _, secret = rest.partition("_")
     if prefix != PREFIX or not key_id or not secret or len(token) > 200:
         return None
+    import hmac
+
     row = key_rows.active_by_id(conn, key_id)
     if row is None or not hmac.compare_digest(_digest(row.salt, secret), row.hash):
         return None

@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stigmer.errors import Unauthenticated
@@ -29,22 +28,6 @@ if TYPE_CHECKING:
 
 Verify = Callable[[str], "Caller | None"]
 """A bearer token to the active API key it is (name and role), or None."""
-
-
-def stored_keys(database: Path) -> tuple[Verify, Callable[[], None]]:
-    """A thread-safe check of tokens against the API keys stored in ``database``, and its closer."""
-    from stigmer.backend import keys
-    from stigmer.store.database import Database
-
-    db = Database.open(database)
-    lock = threading.Lock()
-
-    def verify(token: str) -> Caller | None:
-        with lock:
-            key = keys.verify(db.conn, token)
-        return key.caller if key else None
-
-    return verify, db.close
 
 
 def locked(verify: Verify) -> Verify:
@@ -144,5 +127,4 @@ __all__ = [
     "locked",
     "loopback_hosts",
     "set_cookie",
-    "stored_keys",
 ]

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
 from stigmer.backend.codec import timestamp
 from stigmer.backend.local.base import LocalStore
 from stigmer.errors import Conflict, NotFound
-from stigmer.mcp.credentials import Credentials
 from stigmer.resources.kinds import kind_info, kind_of_id
 from stigmer.resources.names import slugify
 from stigmer.secrets.keys import MasterKey, MasterKeys
@@ -24,6 +24,9 @@ from stigmer.secrets.sealing import key_id, seal, unseal
 from stigmer.store import leases, records
 from stigmer.store import sign_ins as store
 from stigmer.store.records import Record
+
+if TYPE_CHECKING:
+    from stigmer.mcp.credentials import Credentials
 
 SERVERS = kind_info(McpServer)
 # The sealing's associated data: the server's id and this name, so a sign-in copied to
@@ -41,6 +44,8 @@ class LocalMcpSignIns(LocalStore):
 
     def save_mcp_sign_in(self, server: str, credentials: str) -> None:
         """Store a server's sign-in, sealed, replacing any earlier one (an editor's act)."""
+        from stigmer.mcp.credentials import Credentials  # runs that sign in only, not every command
+
         creds = Credentials.from_json(credentials)
         with self.db.write() as conn:
             rec = _server(conn, server)
@@ -73,6 +78,8 @@ class LocalMcpSignIns(LocalStore):
         self, server: str, credentials: str, *, execution_id: str = "", worker_id: str = ""
     ) -> None:
         """Store tokens a run renewed (or, for client credentials, obtained) on its own."""
+        from stigmer.mcp.credentials import Credentials  # runs that sign in only, not every command
+
         creds = Credentials.from_json(credentials)
         with self.db.write() as conn:
             if execution_id:
