@@ -29,9 +29,10 @@
    **Baseline**, measured in the same run on the same filesystem: one durable commit, a raw
    ``sqlite3`` connection in WAL mode with ``PRAGMA synchronous=FULL`` inserting one small
    row per transaction (``BEGIN IMMEDIATE``, ``INSERT``, ``COMMIT``). The same with
-   ``synchronous=NORMAL``, the store's setting (WAL does not sync the log at commit then),
-   is shown as a reference. A ``set`` task's completion is one journal step, one write
-   transaction. **Goal** (issue #5): a chain task costs at most 2 commits' time.
+   ``synchronous=NORMAL`` (WAL does not sync the log at commit then) is shown as a reference;
+   the store runs at the ``durability`` setting (``full`` by default), reported with the
+   results. A ``set`` task's completion is one journal step, one write transaction.
+   **Goal** (issue #5): a chain task costs at most 2 commits' time.
 
    Diagnostics: one run of each shape at 1,000 with ``record_step``, ``expressions.evaluate``
    and the SQL statements metered, and one chain of 1,000 under cProfile.
@@ -750,9 +751,14 @@ def report_tasks(result: dict[str, Any], args: argparse.Namespace) -> tuple[dict
         "Baseline, same run, same filesystem: one durable commit (raw sqlite3, WAL, `synchronous=FULL`, "
         f"one small row per transaction, {full.n} commits): **{full.median_ms:.3f} ms** median (p90 "
         f"{full.p90_ms:.3f}). With `synchronous=NORMAL`: {normal.median_ms:.3f} ms. The store itself runs "
-        f"WAL with `synchronous={result['store_synchronous']}` (`src/stigmer/store/database.py`): its "
-        "commits do not wait for the disk, so they survive a crash of the process but the last ones may not "
-        "survive a power loss. A one-task workflow (claim, prepare, one step, finish, release) takes "
+        f"WAL with `synchronous={result['store_synchronous']}` (the `durability` setting): "
+        + (
+            "each commit waits for the disk, so it survives a power loss. "
+            if result["store_synchronous"] == "FULL"
+            else "its commits do not wait for the disk, so they survive a crash of the process but the last "
+            "ones may not survive a power loss. "
+        )
+        + "A one-task workflow (claim, prepare, one step, finish, release) takes "
         f"{fmt_ms(fixed.median_ms)} ms.",
         "",
         md_table(
