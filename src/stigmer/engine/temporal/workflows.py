@@ -58,6 +58,10 @@ RETRY = RetryPolicy(
     maximum_attempts=20,
 )
 SHORT = timedelta(minutes=2)
+# A store-only activity (conclude, skip, check, park...) sends no heartbeats: Temporal learns
+# its worker died only when this runs out, so it is short. It outlasts the store's own wait
+# for its write lock (30 s), so a try that merely queued for the lock is not run twice.
+STORE_ONLY = timedelta(seconds=40)
 LONG = timedelta(days=30)
 
 
@@ -94,7 +98,9 @@ class _Effects:
         self._resumes = {key: (int(r[0]), r[1], str(r[2] or "")) for key, r in plan["resumes"].items()}
         self.parked = bool(plan.get("parked"))
 
-    async def _call(self, name: str, arg: Any, *, timeout: timedelta = SHORT, beats: bool = False) -> Any:
+    async def _call(
+        self, name: str, arg: Any, *, timeout: timedelta = STORE_ONLY, beats: bool = False
+    ) -> Any:
         return await workflow.execute_activity(
             name,
             arg,
