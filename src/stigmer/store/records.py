@@ -168,6 +168,31 @@ def update_txn(conn: sqlite3.Connection, table: str, rec: Record, *, expected_ve
     return cur.rowcount == 1
 
 
+def update_status_txn(conn: sqlite3.Connection, table: str, rec: Record, *, expected_version: int) -> bool:
+    """Overwrite only a record's status, version, update stamp and message, if its stored
+    version is still ``expected_version``: for a run's status writes, which change nothing
+    else. Columns left out of ``SET`` spare the indexes on them (an execution's label
+    indexes), which SQLite rewrites for every column an ``UPDATE`` names.
+
+    Returns:
+        False when the record is gone or was changed since (nothing is written).
+    """
+    cur = conn.execute(
+        f"UPDATE {_ident(table)} SET version = ?, status = ?, updated_at = ?, updated_by = ?, message = ? "
+        "WHERE id = ? AND version = ?",
+        (
+            rec.version,
+            dumps(rec.status),
+            rec.updated_at,
+            rec.updated_by,
+            rec.message or None,
+            rec.id,
+            expected_version,
+        ),
+    )
+    return cur.rowcount == 1
+
+
 def delete_txn(conn: sqlite3.Connection, table: str, id: str) -> bool:
     """Delete a record by id; False when there was none."""
     return conn.execute(f"DELETE FROM {_ident(table)} WHERE id = ?", (id,)).rowcount == 1
@@ -314,5 +339,6 @@ __all__ = [
     "list_page",
     "replace_txn",
     "scan",
+    "update_status_txn",
     "update_txn",
 ]

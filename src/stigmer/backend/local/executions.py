@@ -155,7 +155,7 @@ class LocalExecutions(LocalStore):
         rec.status["cancelRequested"] = True
         rec.version += 1
         rec.updated_at, rec.updated_by = now, self.actor
-        records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
+        records.update_status_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
         if held:
             self._requeue_txn(conn, info, rec, now)
         if not idle:
@@ -249,7 +249,7 @@ class LocalExecutions(LocalStore):
         rec.status.pop("pendingApproval", None)
         rec.version += 1
         rec.updated_at, rec.updated_by = now, self.actor
-        records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
+        records.update_status_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
         if not held:
             leases.set_lease_txn(conn, info.table, rec.id, "", "")
         parent_id = str(rec.spec.get("parentExecutionId", ""))

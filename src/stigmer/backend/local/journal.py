@@ -75,7 +75,7 @@ class LocalRunJournal(LocalStore):
             current.version += 1
             current.updated_at, current.updated_by = timestamp(now), self.actor
             current.message = stored.SerializeToString()
-            records.update_txn(conn, info.table, current, expected_version=current.version - 1)
+            records.update_status_txn(conn, info.table, current, expected_version=current.version - 1)
             new_phase = current.status.get("phase", "")
             held = leases.is_engine(leases.lease_of(conn, info.table, execution_id)[0])
             if new_phase not in ("RUNNING", "") and (new_phase in _TERMINAL_NAMES or not held):
@@ -112,7 +112,9 @@ class LocalRunJournal(LocalStore):
                 rec.status.setdefault("startTime", now_s)
                 rec.version += 1
                 rec.updated_at, rec.updated_by = now_s, self.actor
-                records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
+                records.update_status_txn(
+                    conn, info.table, _sealed(info, rec), expected_version=rec.version - 1
+                )
                 leases.set_lease_txn(conn, info.table, candidate, worker_id, expires)
                 self._open_context_txn(conn, rec, now_s)
                 return _execution_view(conn, info, rec)
