@@ -30,7 +30,9 @@ from stigmer.api.backend.v1.backend_pb2 import (
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.common.v1.metadata_pb2 import ResourceReference
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
+from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
 from stigmer.backend.codec import from_record, record_json, seal, timestamp
+from stigmer.backend.local.sign_in_status import sign_in_status
 from stigmer.backend.protocol import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -153,9 +155,6 @@ class LocalStore:
     ) -> None:
         """Resolve the references of many resources with one query per referenced kind (and
         show whether each McpServer is signed in)."""
-        from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
-        from stigmer.backend.local.sign_in_status import sign_in_status
-
         sign_in_status([r for r in resources if isinstance(r, McpServer)], conn or self.db.conn)
         found = [(res, references(res)) for res in resources if has_reference_status(kind_info(res).kind)]
         wanted: dict[str, set[str]] = {}
