@@ -266,15 +266,15 @@ class _Builder:
 
 
 def _walk(expr: Expr) -> Iterator[Expr]:
-    yield expr
-    kind = expr.WhichOneof("expr_kind")
-    if kind == "comprehension_expr":
-        loop = expr.comprehension_expr
-        for part in (loop.iter_range, loop.accu_init, loop.loop_condition, loop.loop_step, loop.result):
-            yield from _walk(part)
-    else:
-        for child in _children(expr):
-            yield from _walk(child)
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if node.WhichOneof("expr_kind") == "comprehension_expr":
+            loop = node.comprehension_expr
+            stack += (loop.iter_range, loop.accu_init, loop.loop_condition, loop.loop_step, loop.result)
+        else:
+            stack += _children(node)
 
 
 def rewrite(parsed: ParsedExpr) -> ParsedExpr | None:
@@ -493,8 +493,8 @@ class _Rewriter:
 
     def _equality(self, function: str, left: Expr, right: Expr) -> Expr | None:
         kinds = [_number_kind(left), _number_kind(right)]
-        if None in kinds:
-            return None  # one side is no number: nothing to refuse
+        if None in kinds or _same_type(left, right):
+            return None  # one side is no number, or both are of one kind: nothing to refuse
         b = self.b
         operator = b.const(function.strip("_"))
         if "" not in kinds:  # two number literals
@@ -519,7 +519,7 @@ class _Rewriter:
     def _arithmetic(self, function: str, left: Expr, right: Expr) -> Expr | None:
         """``a + b`` of an int (or uint) and a double: the int as a double, as in arithmetic."""
         kinds = (_number_kind(left), _number_kind(right))
-        if None in kinds:
+        if None in kinds or _same_type(left, right):
             return None
         b = self.b
         if "" not in kinds:  # two number literals
@@ -528,6 +528,31 @@ class _Rewriter:
             return b.call(
                 function,
                 *(_as_double(e) if k != "double" else e for e, k in zip((left, right), kinds, strict=True)),
+            )
+
+        if kinds[0] or kinds[1]:  # a number literal and a value
+            literal, value = (left, right) if kinds[0] else (right, left)
+            kind = kinds[0] or kinds[1]
+
+            def ordered(lit: Expr, v: Expr) -> list[Expr]:
+                return [lit, v] if literal is left else [v, lit]
+
+            if kind == "double":  # 2.5 * v: v as a double when it is an int
+                return b.let(
+                    value,
+                    lambda v: b.choose(
+                        b.is_type(v, "int", "uint"),
+                        b.call(function, *ordered(b.copy(literal), b.call("double", b.copy(v)))),
+                        b.call(function, *ordered(b.copy(literal), b.copy(v))),
+                    ),
+                )
+            return b.let(  # v + 1: the literal as a double when v is one
+                value,
+                lambda v: b.choose(
+                    b.is_type(v, "double"),
+                    b.call(function, *ordered(_as_double(literal), b.copy(v))),
+                    b.call(function, *ordered(b.copy(literal), b.copy(v))),
+                ),
             )
 
         def mixed(x: Expr, y: Expr) -> Expr:
@@ -558,15 +583,58 @@ def _as_double(expr: Expr) -> Expr:
     return out
 
 
+def _same_type(left: Expr, right: Expr) -> bool:
+    known = _result_type(left)
+    return known is not None and known == _result_type(right)
+
+
 def _number_kind(expr: Expr) -> str | None:
     """``int``, ``uint`` or ``double`` for a number literal; "" for what may be a number at run
-    time; None for what cannot (text, bool, null, bytes literals; list and map literals)."""
+    time; None for what cannot (text, bool, null, lists, maps, and what is built of them)."""
+    if expr.WhichOneof("expr_kind") == "const_expr":
+        return _CONSTANT_KINDS.get(expr.const_expr.WhichOneof("constant_kind") or "")
+    known = _result_type(expr)
+    return "" if known is None or known in _NUMBERS else None
+
+
+_BOOLEAN = frozenset(
+    {"_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_", "_&&_", "_||_", "!_", "@in", "@not_strictly_false"}
+    | {"contains", "startsWith", "endsWith", "matches", IN_TEXT}
+)
+_RETURNS = {
+    "size": "int", "length": "int", "int": "int", "uint": "uint", "double": "double",
+    "string": "string", "lower": "string", "upper": "string", "json": "string", CHAR_AT: "string",
+}  # fmt: skip
+_CONSTANT_TYPES = {
+    "int64_value": "int", "uint64_value": "uint", "double_value": "double", "string_value": "string",
+    "bool_value": "bool", "null_value": "null", "bytes_value": "bytes",
+}  # fmt: skip
+
+
+def _result_type(expr: Expr) -> str | None:
+    """The type of what ``expr`` gives when it is plain from the tree (``"a" + x`` is text,
+    ``size(x)`` an int), else None."""
     kind = expr.WhichOneof("expr_kind")
     if kind == "const_expr":
-        return _CONSTANT_KINDS.get(expr.const_expr.WhichOneof("constant_kind") or "")
-    if kind in ("list_expr", "struct_expr"):
+        return _CONSTANT_TYPES.get(expr.const_expr.WhichOneof("constant_kind") or "")
+    if kind == "list_expr":
+        return "list"
+    if kind == "struct_expr":
+        return "map"
+    if kind != "call_expr":
         return None
-    return ""
+    function = expr.call_expr.function
+    if function in _BOOLEAN:
+        return "bool"
+    if function in _RETURNS:
+        return _RETURNS[function]
+    if function == "_+_" and len(expr.call_expr.args) == 2:
+        sides = {_result_type(arg) for arg in expr.call_expr.args}
+        for joined in ("string", "list", "bytes"):
+            if joined in sides:
+                return joined
+        return sides.pop() if len(sides) == 1 else None
+    return None
 
 
 __all__ = ["HAS", "HELPERS", "Refused", "Usage", "analyse", "path_of", "rewrite"]

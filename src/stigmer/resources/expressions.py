@@ -141,8 +141,10 @@ class _Expr:
     source: str
 
 
-def _parts(text: str) -> list[str | _Expr]:
-    """The literal text and the expressions of a string, in order."""
+@functools.lru_cache(maxsize=16384)
+def _parts(text: str) -> tuple[str | _Expr, ...]:
+    """The literal text and the expressions of a string, in order (a workflow's strings are
+    split once per process, not at every evaluation)."""
     parts: list[str | _Expr] = []
     pos = 0
     while (start := text.find("${", pos)) >= 0:
@@ -160,7 +162,7 @@ def _parts(text: str) -> list[str | _Expr]:
         pos = end + 1
     if pos < len(text):
         parts.append(text[pos:])
-    return parts
+    return tuple(parts)
 
 
 def _expression_end(text: str, pos: int) -> int:
@@ -191,7 +193,7 @@ def _quoted_start(text: str) -> str:
     return text[start:] if start >= 0 else text
 
 
-def _split(text: str, where: str) -> list[str | _Expr]:
+def _split(text: str, where: str) -> tuple[str | _Expr, ...]:
     try:
         return _parts(text)
     except _Problem as problem:
