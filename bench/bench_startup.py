@@ -8,8 +8,10 @@ the other processes' load.
 Goals: `stigmer version` under 4x `python -c pass` (median); `stigmer get agents` on 1,000
 agents under 6x (issue 18).
 
-Also reports `python -X importtime` for `stigmer get agents` (the top modules by cumulative
-and by self time, self time per package) and for `stigmer version`, to guide start-up work.
+Also reports the steps of `stigmer get agents` timed in one process (importing click, protobuf,
+the CLI, the local backend; opening the store; reading and decoding the agents; rendering), and
+`python -X importtime` for `stigmer get agents` (the top modules by cumulative and by self time,
+self time per package) and for `stigmer version`, to guide start-up work.
 Reads only: the store's durability setting (default `full`) plays no part.
 """
 
@@ -127,6 +129,55 @@ def import_times(env: dict[str, str], args: list[str], *, runs: int) -> list[dic
     ]
 
 
+# `stigmer get agents` in one process, its steps timed in the order the command takes them
+# (each import step imports only what the steps before it have not): where the time goes
+# without importtime's inflation.
+_PHASES_SCRIPT = """
+import sys, time
+marks = [("start", time.perf_counter())]
+def mark(name):
+    marks.append((name, time.perf_counter()))
+import click; mark("import click")
+import google.protobuf.descriptor_pool; mark("import protobuf")
+import stigmer.api.agent.v1.agent_pb2; mark("import the generated agent_pb2")
+import stigmer.cli.main, stigmer.cli.reads, stigmer.cli.output; mark("import the rest of the CLI")
+import stigmer.backend.local; mark("import the local backend")
+from stigmer.backend.factory import open_backend
+from stigmer.cli.output import render
+from stigmer.config import home_dir, load_config
+from stigmer.resources.kinds import kind_info
+backend = open_backend(load_config(home_dir())); mark("open the store")
+info = kind_info("agent")
+items, token = [], ""
+while True:
+    page = backend.list(info.message, labels={}, page_size=500, page_token=token)
+    items += page.items
+    token = page.next_page_token
+    if not token:
+        break
+mark("read and decode the agents")
+text = render(items, "table", kind=info.kind); mark("render the table")
+sys.stdout.write(text + chr(10)); sys.stdout.flush(); mark("write it")
+print(repr([(name, t - marks[0][1]) for name, t in marks[1:]]), file=sys.stderr)
+"""
+
+
+def phases(env: dict[str, str], *, runs: int) -> dict[str, float]:
+    """Median ms of each step of `stigmer get agents` in one process (see _PHASES_SCRIPT)."""
+    import ast
+
+    per_step: dict[str, list[float]] = defaultdict(list)
+    for _ in range(runs):
+        proc = subprocess.run(
+            [sys.executable, "-c", _PHASES_SCRIPT], env=env, capture_output=True, text=True, check=True
+        )
+        previous = 0.0
+        for name, at in ast.literal_eval(proc.stderr.strip().splitlines()[-1]):
+            per_step[name].append((at - previous) * 1000)
+            previous = at
+    return {name: statistics.median(times) for name, times in per_step.items()}
+
+
 def by_package(modules: list[dict[str, Any]]) -> list[tuple[str, float]]:
     """Self import time (µs) summed per top-level package, largest first."""
     totals: dict[str, float] = defaultdict(float)
@@ -163,7 +214,10 @@ def _profile_data(modules: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def report(
-    samples: dict[str, list[float]], cpu: dict[str, list[float]], profiles: dict[str, list[dict[str, Any]]]
+    samples: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+    profiles: dict[str, list[dict[str, Any]]],
+    steps: dict[str, float],
 ) -> tuple[dict[str, Any], str]:
     """The JSON data and the Markdown summary."""
     base = stats(samples[BASELINE])
@@ -220,7 +274,9 @@ def report(
         },
         "commands": results,
         "importtime": {name: _profile_data(mods) for name, mods in profiles.items()},
+        "get_agents_steps_ms": steps,
     }
+    steps_total = sum(steps.values())
     md = [
         "# Start-up",
         "",
@@ -238,6 +294,18 @@ def report(
         f"**Goal** `{GET_AGENTS}` < {GET_GOAL_RATIO:g}x `{BASELINE}` (median): {get_ratio:.2f}x "
         f"(CPU time: {results[GET_AGENTS]['cpu_ratio_median_vs_baseline']:.2f}x), "
         f"**{'met' if get_met else 'NOT met'}**. Reads only: durability plays no part.",
+        "",
+        f"## Where `{GET_AGENTS}` spends its time",
+        "",
+        "The command's steps in one process, timed in order (median of runs; each import step "
+        "imports what the steps before it have not). Python's own start-up comes before them: "
+        f"`{BASELINE}` is {base.median_ms:.1f} ms here.",
+        "",
+        md_table(
+            ["step", "ms", "share of the steps"],
+            [[name, fmt_ms(ms), f"{ms / steps_total:.0%}"] for name, ms in steps.items()]
+            + [["**all steps**", fmt_ms(steps_total), ""]],
+        ),
         "",
         f"## `python -X importtime {GET_AGENTS}` (median of runs; {total_us / 1000:.1f} ms of imports "
         "under importtime, which inflates them)",
@@ -285,12 +353,14 @@ def main(argv: list[str] | None = None) -> int:
         envs = {"": env, GET_AGENTS: env_with_home(many)}
         log(f"startup: {args.warmups} warm-ups + {args.runs} runs of {len(COMMANDS)} commands")
         samples, cpu = measure(envs, runs=args.runs, warmups=args.warmups)
+        log(f"startup: the steps of get agents x{args.importtime_runs}")
+        steps = phases(envs[GET_AGENTS], runs=args.importtime_runs)
         log(f"startup: importtime x{args.importtime_runs}")
         profiles = {
             "get agents": import_times(envs[GET_AGENTS], ["get", "agents"], runs=args.importtime_runs),
             "version": import_times(env, ["version"], runs=args.importtime_runs),
         }
-    data, md = report(samples, cpu, profiles)
+    data, md = report(samples, cpu, profiles, steps)
     data["params"] = {"runs": args.runs, "warmups": args.warmups, "importtime_runs": args.importtime_runs}
     json_path, md_path = write_results("startup", data, md)
     print(md)

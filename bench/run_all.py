@@ -1,7 +1,7 @@
 """Run every benchmark, each in its own process, then write bench/results/results.md.
 
 Usage (from the repository root):
-    .venv/bin/python bench/run_all.py [--only startup,apply,read,agent,server,workflow,temporal,ui,peers]
+    .venv/bin/python bench/run_all.py [--only startup,apply,read,agent,server,workflow,temporal,ui,peers,cel]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ BENCHMARKS = {
     "temporal": "bench_temporal.py",
     "ui": "bench_ui.py",
     "peers": "bench_peers.py",
+    "cel": "bench_cel.py",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -119,3 +121,23 @@ def test_invalid_config_is_reported_with_its_file(stigmer: Stigmer) -> None:
     assert result.code == 2
     assert f"{stigmer.home / 'config.yaml'}: output: invalid output 'xml'" in result.err
     assert "Hint: use one of: table, yaml, json" in result.err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["get", "agents"], ["execution", "list"]], ids=" ".join)
+def test_commands_that_evaluate_no_expression_import_no_cel(stigmer: Stigmer, argv: list[str]) -> None:
+    code = (
+        "import sys; from stigmer.cli.main import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('cel_expr_python', 'stigmer.resources.cel_tree') if m in sys.modules),"
+        " file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        env=stigmer.env(),
+        cwd=stigmer.cwd,
+        check=True,
+        timeout=60,
+    )
+    assert result.stderr.splitlines()[-1] == "[]"

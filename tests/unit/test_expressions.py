@@ -412,3 +412,106 @@ def test_a_doubled_dollar_writes_a_literal_expression_opening() -> None:
     with pytest.raises(ExpressionError, match="unknown name 'PATH'") as refused:
         check("run ${PATH}", where="w")
     assert "for a literal ${, write $${" in refused.value.hint
+
+
+def test_importing_the_module_does_not_import_the_cel_runtime() -> None:
+    code = (
+        "import sys, stigmer.resources.expressions;"
+        "print([m for m in ('cel_expr_python', 'stigmer.resources.cel_tree') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("${tasks.gather.outputs.ratio * 100}", 50.0),
+        ("${tasks.fetch-pr.outputs.count * 1.5}", 4.5),
+        ("${tasks.fetch-pr.outputs.count - tasks.gather.outputs.ratio}", 2.5),
+        ("${1 + 2.5}", 3.5),
+        ("${tasks.fetch-pr.outputs.count / 2}", 1),
+        ("${'a' + 'b'}", "ab"),
+        ("${[1] + [2]}", [1, 2]),
+    ],
+)
+def test_ints_and_doubles_mix_in_arithmetic(text: str, expected: Any) -> None:
+    # A Struct's integral numbers arrive as ints: `ratio * 100` must not depend on that.
+    result = ev(text)
+
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("${has(tasks.fetch-pr.outputs.title)}", True),
+        ("${has(tasks.fetch-pr.outputs.nope)}", False),
+        ("${has(tasks.fetch-pr.outputs.draft)}", True),
+        ("${has(workflow.inputs.max-items)}", True),
+        ("${has(tasks.never-ran)}", False),
+        ("${has(tasks.fetch-pr.outputs.labels[1])}", True),
+        ("${has(tasks.fetch-pr.outputs.labels[5])}", False),
+        ("${has(tasks.fetch-pr.outputs.title.x)}", False),
+        ("${has(item)}", False),
+    ],
+)
+def test_has_takes_any_path(text: str, expected: bool) -> None:
+    assert ev(text) is expected
+
+
+def test_has_of_something_else_than_a_path_is_malformed() -> None:
+    with pytest.raises(ExpressionError, match=r"has\(\) takes a path"):
+        check("${has(1 + 2)}", where="x")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("${default(int(workflow.inputs.missing), 10)}", 10),
+        ("${default(size(tasks.fetch-pr.outputs.labels), 0)}", 2),
+        ("${default(tasks.fetch-pr.outputs.labels[7], 'none')}", "none"),
+        ("${default(tasks.fetch-pr.outputs.labels[-1], 'none')}", "ui"),
+        ("${default(tasks.fetch-pr.outputs.title.x, 'not a map')}", "not a map"),
+        ("${default(tasks[env.REGION].outputs, 'no such task')}", "no such task"),
+        ("${[{'id': 1}, {}].map(r, default(r.id, 0))}", [1, 0]),
+    ],
+)
+def test_default_of_a_computation_or_a_deep_path(text: str, expected: Any) -> None:
+    assert ev(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("${workflow.inputs.week[0]}", "2"),
+        ("${workflow.inputs.week[-1]}", "7"),
+        ("${tasks.fetch-pr.outputs.labels[-1]}", "ui"),
+        ("${string(tasks.fetch-pr.outputs.draft)}", "null"),
+        ("${json({'b': 1, 'a': [true, null]})}", '{"a":[true,null],"b":1}'),
+        ("${timestamp('2024-01-01T00:00:00Z') + duration('90m')}", "2024-01-01T01:30:00Z"),
+        ("${duration('90s')}", "90s"),
+        ("${timestamp('2024-03-05T10:00:00Z').getFullYear()}", 2024),
+        ("${tasks.fetch-pr.outputs.labels.exists_one(l, l.startsWith('b'))}", True),
+        ("${tasks.fetch-pr.outputs.labels.map(l, upper(l))}", ["BUG", "UI"]),
+    ],
+)
+def test_text_lists_times_and_macros(text: str, expected: Any) -> None:
+    assert ev(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("${tasks.fetch-pr.outputs.labels[-3]}", "tasks.fetch-pr.outputs.labels has 2 items"),
+        ("${'a' < 1}", "cannot apply < to a string and an int"),
+        ("${size(1)}", "size() cannot take these arguments"),
+        ("${1 in 'abc'}", "'in' a string takes a string, not an int"),
+        ("${9223372036854775807 + 1}", "the number is too large"),
+        ("${{'a': 1}.b}", "no member 'b'"),
+    ],
+)
+def test_more_evaluation_errors_in_user_terms(text: str, words: str) -> None:
+    assert words in fails(text).message

@@ -8,6 +8,7 @@ columns a person scans for, per kind.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -44,7 +45,8 @@ def age(when: Any) -> str:
     """How long ago a protobuf Timestamp was: 42s, 5m, 3h, 2d."""
     if not when.seconds:
         return "-"
-    seconds = int((datetime.now(UTC) - when.ToDatetime(UTC)).total_seconds())
+    # Arithmetic on the seconds, not datetimes: a table of 1,000 rows computes it 1,000 times.
+    seconds = int(time.time() - when.seconds - when.nanos / 1e9)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"
@@ -239,12 +241,10 @@ COLUMNS: dict[str, list[Column]] = {
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Columns aligned with two spaces, headers in capitals: easy to read, grep and cut."""
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [headers, *rows]
-    ]
-    return "\n".join(lines)
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
+    widths = [max((len(h), *map(len, column))) for h, column in zip(headers, columns, strict=True)]
+    pattern = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(pattern.format(*row).rstrip() for row in [headers, *rows])
 
 
 def render(messages: Sequence[Message], fmt: str, *, single: bool = False, kind: str = "") -> str:

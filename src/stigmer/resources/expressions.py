@@ -11,21 +11,24 @@ loop forever, read files or the clock, or run code. On top of CEL:
   ``tasks["fetch-pr"].outputs``. So subtraction needs spaces: ``a - b``, not ``a-b``.
 - Functions besides CEL's own (``size``, ``contains``, ``startsWith``, ``int``, …):
   ``length(x)``, ``lower(s)``, ``upper(s)``, ``json(x)`` (compact JSON text) and
-  ``default(x, fallback)`` (the fallback when ``x`` is missing, null or fails).
+  ``default(x, fallback)`` (the fallback when ``x``, or a path read in it, is missing or null).
+- ``has(x)`` takes any path; ``needle in text`` tests for a substring; ``text[i]`` is a
+  character; ``==`` between an int and a double fails (see :mod:`stigmer.resources.cel_tree`).
 
 A string that is exactly one expression yields its value with its type (number, boolean,
 list, map, …); anywhere else each expression's value is written into the text.
 
-``celpy`` is imported by the functions that compile or run expressions: importing it and
-building its parser costs ~100 ms, once per process.
+CEL here is Google's C++ implementation (``cel-expr-python``). It and the expression trees
+are imported by the functions that compile or run expressions, never by a command that
+does not (``stigmer --help``, ``stigmer get``): the runtime and protobuf cost ~40 ms.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import re
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,18 +37,21 @@ from stigmer.errors import InvalidArgument
 from stigmer.resources.steps import plain
 
 if TYPE_CHECKING:
-    import celpy
-    import lark
+    from cel_expr_python import cel
 
 ROOTS = ("workflow", "tasks", "env", "secrets", "item", "index")
 FUNCTIONS = ("length", "lower", "upper", "json", "default")
 
-_MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
-# default(x, y) becomes `has(x) && _present(x) ? x : y`: CEL evaluates a function's
-# arguments first and stops at the first error, so no function could see a missing x.
-_PRESENT = "__stigmer_present__"
+# CEL's standard functions (macros are expanded by the parser and never show as calls).
+_CEL_FUNCTIONS = frozenset(
+    {
+        "size", "contains", "startsWith", "endsWith", "matches",
+        "int", "uint", "double", "string", "bytes", "bool", "type", "dyn",
+        "timestamp", "duration", "getFullYear", "getMonth", "getDayOfYear", "getDayOfMonth",
+        "getDate", "getDayOfWeek", "getHours", "getMinutes", "getSeconds", "getMilliseconds",
+    }
+)  # fmt: skip
 _QUOTE_LIMIT = 160
-_MAX_REWRITTEN = 20_000
 _HINT = (
     'expressions are CEL: compare with ==, combine with && and ||, quote text in "…"; '
     "subtraction needs spaces (a - b)"
@@ -109,10 +115,6 @@ def _token() -> re.Pattern[str]:
     return re.compile(*_TOKEN_PATTERN)
 
 
-_OPEN = "([{"
-_CLOSE = ")]}"
-
-
 @dataclass
 class _Tok:
     kind: str
@@ -139,8 +141,10 @@ class _Expr:
     source: str
 
 
-def _parts(text: str) -> list[str | _Expr]:
-    """The literal text and the expressions of a string, in order."""
+@functools.lru_cache(maxsize=16384)
+def _parts(text: str) -> tuple[str | _Expr, ...]:
+    """The literal text and the expressions of a string, in order (a workflow's strings are
+    split once per process, not at every evaluation)."""
     parts: list[str | _Expr] = []
     pos = 0
     while (start := text.find("${", pos)) >= 0:
@@ -158,7 +162,7 @@ def _parts(text: str) -> list[str | _Expr]:
         pos = end + 1
     if pos < len(text):
         parts.append(text[pos:])
-    return parts
+    return tuple(parts)
 
 
 def _expression_end(text: str, pos: int) -> int:
@@ -189,7 +193,7 @@ def _quoted_start(text: str) -> str:
     return text[start:] if start >= 0 else text
 
 
-def _split(text: str, where: str) -> list[str | _Expr]:
+def _split(text: str, where: str) -> tuple[str | _Expr, ...]:
     try:
         return _parts(text)
     except _Problem as problem:
@@ -248,69 +252,21 @@ def _output_synonym(tokens: list[_Tok]) -> None:
             tokens[name] = _Tok("name", "outputs")
 
 
-def _call_arguments(tokens: list[_Tok], open_paren: int) -> tuple[list[list[_Tok]], int] | None:
-    """The arguments of the call whose ``(`` is at ``open_paren``, and the index past its ``)``."""
-    args: list[list[_Tok]] = [[]]
-    depth = 0
-    for i in range(open_paren + 1, len(tokens)):
-        tok = tokens[i]
-        if tok.kind == "op" and tok.text in _OPEN:
-            depth += 1
-        elif tok.kind == "op" and tok.text in _CLOSE:
-            if depth == 0:
-                return ([] if len(args) == 1 and not _text(args[0]).strip() else args), i + 1
-            depth -= 1
-        elif tok.kind == "op" and tok.text == "," and depth == 0:
-            args.append([])
-            continue
-        args[-1].append(tok)
-    return None
-
-
-def _text(tokens: list[_Tok]) -> str:
-    return "".join(t.text for t in tokens)
-
-
-def _rewrite_default(tokens: list[_Tok]) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        paren = _significant(tokens, i + 1, 1)
-        if (
-            tok.kind == "name"
-            and tok.text == "default"
-            and not _after_dot(tokens, i)
-            and paren is not None
-            and tokens[paren].text == "("
-            and (call := _call_arguments(tokens, paren)) is not None
-        ):
-            args, i = call
-            if len(args) != 2:
-                raise _Problem(
-                    "malformed expression",
-                    detail=f"default() takes 2 arguments, got {len(args)}",
-                    hint="write default(value, fallback)",
-                )
-            value, fallback = (_rewrite_default(arg) for arg in args)
-            if len(value) > _MAX_REWRITTEN:
-                # Each default() in the first argument of another repeats it three times.
-                raise _Problem("expression too large", hint="nest default() in the fallback instead")
-            out.append(f"(has({value}) && {_PRESENT}({value}) ? ({value}) : ({fallback}))")
-            continue
-        out.append(tok.text)
-        i += 1
-    return "".join(out)
-
-
 def _rewrite(source: str) -> str:
-    """Our additions to CEL, in plain CEL: hyphenated names, ``.output.``, ``default()``."""
+    """Our additions to CEL that its parser would refuse, in text it takes: hyphenated names,
+    ``.output.``, and ``has(…)`` as a call of our own (CEL's ``has`` takes only ``a.b``)."""
+    from stigmer.resources.cel_tree import HAS
+
     tokens = _tokens(source)
     _output_synonym(tokens)
-    for tok in tokens:
+    for i, tok in enumerate(tokens):
         if tok.kind == "seg":
             tok.kind, tok.text = "op", f'["{tok.text[1:]}"]'
-    return _rewrite_default(tokens)
+        elif tok.kind == "name" and tok.text == "has" and not _after_dot(tokens, i):
+            paren = _significant(tokens, i + 1, 1)
+            if paren is not None and tokens[paren].text == "(":
+                tok.text = HAS
+    return "".join(t.text for t in tokens)
 
 
 # ---------------------------------------------------------------------------- compiling
@@ -318,49 +274,70 @@ def _rewrite(source: str) -> str:
 
 @dataclass(frozen=True)
 class _Program:
-    runner: celpy.Runner
+    expression: cel.Expression
     references: frozenset[tuple[str, str]]
     roots: frozenset[str]
     # The tasks it reads by name; None when it reads `tasks` as a whole or by a computed key.
     tasks: frozenset[str] | None
+    # The roots it reads outside default() and has(), which must have a value.
+    required: frozenset[str]
+    # The paths it reads, to say which one was missing when an evaluation fails.
+    paths: tuple[tuple[str | int, ...], ...]
 
 
-@functools.cache
-def _environment() -> celpy.Environment:
-    import celpy
+def _parse(source: str) -> Any:
+    """The parsed tree of CEL source (a ParsedExpr).
 
-    # celpy sets the process's recursion limit to 2500 when an Environment is made; keep a
-    # higher one if the process had set it.
-    limit = sys.getrecursionlimit()
-    environment = celpy.Environment()
-    sys.setrecursionlimit(max(limit, sys.getrecursionlimit()))
-    return environment
+    Raises:
+        _Problem: The source is not CEL.
+    """
+    from google.protobuf import any_pb2
+
+    from stigmer.api.cel.v1.syntax_pb2 import ParsedExpr
+
+    try:
+        parsed = _environment().compile(source, disable_check=True)
+    except RuntimeError as exc:
+        raise _Problem("malformed expression", detail=_complaint(str(exc)), hint=_HINT) from None
+    return ParsedExpr.FromString(any_pb2.Any.FromString(parsed.serialize()).value)
+
+
+def _runnable(parsed: Any) -> cel.Expression:
+    from google.protobuf import any_pb2
+
+    packed = any_pb2.Any(type_url="type.googleapis.com/cel.expr.ParsedExpr", value=parsed.SerializeToString())
+    return _environment().deserialize(packed.SerializeToString())
 
 
 @functools.lru_cache(maxsize=16384)
 def _compile(source: str, roots: tuple[str, ...] = ROOTS) -> _Program:
-    from celpy.celparser import CELParseError
+    from stigmer.resources import cel_tree
 
-    rewritten = _rewrite(source)
-    try:
-        ast = _environment().compile(rewritten)
-    except CELParseError as exc:
-        raise _Problem("malformed expression", detail=_complaint(exc), hint=_HINT) from None
-    refs: set[tuple[str, str]] = set()
-    calls: set[str] = set()
-    _visit(ast, frozenset(), refs, calls)
-    for root, _ in sorted(refs):
+    parsed = _parse(_rewrite(source))
+    usage = cel_tree.analyse(parsed)
+    for root, _ in sorted(usage.references):
         if root not in roots:
             raise _Problem(f"unknown name {root!r} in", hint=_root_hint(root, roots))
-    unknown = sorted(calls - _known_functions())
+    unknown = sorted(usage.calls - _known_functions())
     if unknown:
         raise _Problem(
             f"unknown function {unknown[0]!r} in",
             hint=f"functions: {', '.join(FUNCTIONS)}, and CEL's own (size, contains, int, string, …)",
         )
-    runner = _environment().program(ast, functions=_functions())
+    try:
+        rewritten = cel_tree.rewrite(parsed)
+    except cel_tree.Refused as refused:
+        raise _Problem(refused.what, detail=refused.detail, hint=refused.hint) from None
+    refs = usage.references
     tasks = None if ("tasks", "") in refs else frozenset(name for root, name in refs if root == "tasks")
-    return _Program(runner, frozenset(refs), frozenset(root for root, _ in refs), tasks)
+    return _Program(
+        expression=_runnable(rewritten if rewritten is not None else parsed),
+        references=frozenset(refs),
+        roots=frozenset(root for root, _ in refs),
+        tasks=tasks,
+        required=frozenset(usage.required),
+        paths=tuple(usage.paths),
+    )
 
 
 def _program(expr: _Expr, where: str, roots: tuple[str, ...] = ROOTS) -> _Program:
@@ -380,189 +357,155 @@ def _root_hint(root: str, roots: tuple[str, ...] = ROOTS) -> str:
     return f"an expression starts from one of: {', '.join(ROOTS)}; for a literal ${{, write $${{"
 
 
-_CLOSERS = {"RPAR": ")", "RSQB": "]", "RBRACE": "}", "COLON": ":"}
+# Patterns of messages read only when something failed: compiled then (re caches them), not
+# by every command that imports this module.
+_SYNTAX = r"ERROR: <input>:\d+:\d+: (?:Syntax error: )?(.*)"
 
 
-def _complaint(exc: Exception) -> str:
-    """What the parser did not like, in words."""
-    cause = exc.__context__
-    token = getattr(cause, "token", None)
-    expected = set(getattr(cause, "expected", None) or ())
-    if token is not None and token.type == "$END":
-        closer = [_CLOSERS[e] for e in expected if e in _CLOSERS]
-        return f"{closer[0]!r} is missing at the end" if len(closer) == 1 else "it ends too early"
-    if token is not None:
-        return f"unexpected {str(token)!r}"
-    char = getattr(cause, "char", None)
-    if char == "=":
-        return "unexpected '=' (compare with ==)"
-    if char in ("'", '"'):
-        return f"a {char} is not closed"
-    if char is not None:
+def _complaint(message: str) -> str:
+    """What the parser did not like, in words (from the first of its errors)."""
+    first = re.search(_SYNTAX, message)
+    text = first.group(1).strip() if first else message.splitlines()[0]
+    if missing := re.match(r"missing '(.+?)' at '<EOF>'", text):
+        return f"{missing.group(1)!r} is missing at the end"
+    if text.startswith("mismatched input '<EOF>'"):
+        return "it ends too early"
+    if unexpected := re.match(r"(?:extraneous|mismatched) input '(.+?)' expecting", text):
+        return f"unexpected {unexpected.group(1)!r}"
+    if bad := re.match(r"token recognition error at: '(.)", text):
+        char = bad.group(1)
+        if char == "=":
+            return "unexpected '=' (compare with ==)"
+        if char in ("'", '"'):
+            return f"a {char} is not closed"
         return f"unexpected {char!r}"
-    return str(exc).splitlines()[0] if str(exc) else "it cannot be parsed"
-
-
-def _unwrap(node: Any) -> Any:
-    """Below the chain of one-child rules CEL's grammar wraps every term in."""
-    import lark
-
-    while isinstance(node, lark.Tree) and len(node.children) == 1 and isinstance(node.children[0], lark.Tree):
-        node = node.children[0]
-    return node
-
-
-def _ident(node: Any) -> str | None:
-    """The name, when ``node`` is a bare identifier."""
-    import lark
-
-    node = _unwrap(node)
-    if isinstance(node, lark.Tree) and node.data == "ident":
-        return str(node.children[0])
-    return None
-
-
-def _literal(node: Any) -> str | int | None:
-    """The value, when ``node`` is a string or integer literal."""
-    import lark
-    from celpy.evaluation import celstr
-
-    node = _unwrap(node)
-    if not (isinstance(node, lark.Tree) and node.data == "literal"):
-        return None
-    token = node.children[0]
-    assert isinstance(token, lark.Token)
-    if token.type in ("STRING_LIT", "MLSTRING_LIT"):
-        return str(celstr(token))
-    if token.type == "INT_LIT":
-        try:
-            return int(token, 0)
-        except ValueError:
-            return None
-    return None
-
-
-def _children(node: lark.Tree[Any]) -> list[Any]:
-    return [c for c in node.children if c is not None]
-
-
-def _visit(node: Any, bound: frozenset[str], refs: set[tuple[str, str]], calls: set[str]) -> None:
-    """Collect the (root, first name) pairs and the functions an expression uses."""
-    import lark
-
-    if not isinstance(node, lark.Tree):
-        return
-    kids = _children(node)
-    if node.data in ("member_dot", "member_index"):
-        root = _ident(kids[0])
-        if root is not None:
-            if root not in bound:
-                first = str(kids[1]) if node.data == "member_dot" else _literal(kids[1])
-                refs.add((root, first if isinstance(first, str) else ""))
-            kids = kids[1:]
-    elif node.data == "member_dot_arg":
-        method = str(kids[1])
-        calls.add(method)
-        args = _children(kids[2]) if len(kids) > 2 else []
-        var = _ident(args[0]) if method in _MACROS and len(args) >= 2 else None
-        if var is not None:
-            _visit(kids[0], bound, refs, calls)
-            for arg in args[1:]:
-                _visit(arg, bound | {var}, refs, calls)
-            return
-    elif node.data in ("ident_arg", "dot_ident_arg"):
-        calls.add(str(kids[0]))
-    elif node.data in ("ident", "dot_ident"):
-        if str(kids[0]) not in bound:
-            refs.add((str(kids[0]), ""))
-        return
-    for kid in kids:
-        _visit(kid, bound, refs, calls)
+    if viable := re.match(r"no viable alternative at input '(.+?)'", text):
+        return f"unexpected {viable.group(1)[-1:]!r}"
+    return text
 
 
 @functools.cache
 def _known_functions() -> frozenset[str]:
-    from celpy.evaluation import base_functions
+    from stigmer.resources.cel_tree import HAS
 
-    return frozenset(base_functions) | frozenset(_functions()) | _MACROS | {"has"}
+    return _CEL_FUNCTIONS | frozenset(FUNCTIONS) | {HAS}
 
 
 # ---------------------------------------------------------------------------- functions
 
+# What each function of ours takes, for the error when it is given something else.
+_TAKES = {"length": "a string, list or map", "lower": "a string", "upper": "a string"}
 
-def _member(item: Any, container: Any) -> Any:
-    """``in``: as CEL for lists and maps; for a string, a substring test (CEL has none)."""
-    from celpy import celtypes
-    from celpy.evaluation import CELEvalError, operator_in
 
-    if isinstance(container, str) and not isinstance(item, CELEvalError):
-        if not isinstance(item, str):
-            return CELEvalError(f"'in' a string takes a string, not {_kind(item)}")
-        return celtypes.BoolType(item in container)
-    return operator_in(item, container)
+def _length(value: Any) -> int:
+    return len(value)
+
+
+def _char_at(text: str, index: int) -> str:
+    if not -len(text) <= index < len(text):
+        raise ValueError(f"text has {len(text)} characters, no index {index}")
+    return text[index]
+
+
+def _mismatch(kinds: tuple[str, str]) -> Callable[[str, Any, Any], bool]:
+    def refuse(operator: str, left: Any, right: Any) -> bool:
+        raise ValueError(f"cannot apply {operator} to {_KINDS[kinds[0]]} and {_KINDS[kinds[1]]}")
+
+    return refuse
 
 
 @functools.cache
-def _functions() -> dict[str, Callable[..., Any]]:
-    from celpy import celtypes
-    from celpy.evaluation import CELEvalError
+def _environment() -> cel.Env:
+    """The CEL environment: CEL's standard library and our functions (one per process).
 
-    def length(value: Any) -> Any:
-        if isinstance(value, str | bytes | list | dict):
-            return celtypes.IntType(len(value))
-        return CELEvalError(f"length() takes a string, list or map, not {_kind(value)}")
+    Expressions are compiled unchecked (every name is dynamic), so an overload is chosen by
+    the types of the values at run time; each of ours is declared for each type it takes,
+    as a function and as a method (``x.upper()``).
+    """
+    from cel_expr_python import cel
 
-    def text_function(name: str, convert: Callable[[str], str]) -> Callable[[Any], Any]:
-        def function(value: Any) -> Any:
-            if isinstance(value, str):
-                return celtypes.StringType(convert(value))
-            return CELEvalError(f"{name}() takes a string, not {_kind(value)}")
-
-        return function
-
-    def to_json(value: Any) -> Any:
-        return celtypes.StringType(_json(_to_plain(value)))
-
-    def present(value: Any) -> Any:
-        return celtypes.BoolType(value is not None)
-
-    def string(value: Any) -> Any:
-        # celpy writes booleans the Python way (True); CEL and JSON write true.
-        if isinstance(value, celtypes.BoolType | bool):
-            return celtypes.StringType("true" if value else "false")
-        return celtypes.StringType("null" if value is None else value)
-
-    return {
-        "_in_": _member,
-        "length": length,
-        "lower": text_function("lower", str.lower),
-        "upper": text_function("upper", str.upper),
-        "json": to_json,
-        "string": string,
-        _PRESENT: present,
+    t = cel.Type
+    every = {
+        "string": t.STRING, "int": t.INT, "uint": t.UINT, "double": t.DOUBLE, "bool": t.BOOL,
+        "null": t.NULL, "bytes": t.BYTES, "list": t.LIST, "map": t.MAP,
+        "timestamp": t.TIMESTAMP, "duration": t.DURATION,
+    }  # fmt: skip
+    ours: dict[str, tuple[Any, dict[str, Any], Callable[..., Any]]] = {
+        "length": (t.INT, {k: every[k] for k in ("string", "bytes", "list", "map")}, _length),
+        "lower": (t.STRING, {"string": t.STRING}, str.lower),
+        "upper": (t.STRING, {"string": t.STRING}, str.upper),
+        "json": (t.STRING, every, lambda value: _json(_to_plain(value))),
     }
+    declarations = []
+    for name, (returns, takes, impl) in ours.items():
+        overloads = [
+            cel.Overload(
+                f"{name}_{kind}{'_method' if method else ''}", returns, [arg], is_member=method, impl=impl
+            )
+            for kind, arg in takes.items()
+            for method in (False, True)
+        ]
+        declarations.append(cel.FunctionDecl(name, overloads))
+    from stigmer.resources import cel_tree
+
+    declarations.append(
+        cel.FunctionDecl(
+            cel_tree.IN_TEXT,
+            [cel.Overload("in_text", t.BOOL, [t.STRING, t.STRING], impl=lambda a, b: a in b)],
+        )
+    )
+    declarations.append(
+        cel.FunctionDecl(
+            cel_tree.CHAR_AT, [cel.Overload("char_at", t.STRING, [t.STRING, t.INT], impl=_char_at)]
+        )
+    )
+    numbers = ("int", "uint", "double")
+    declarations.append(
+        cel.FunctionDecl(
+            cel_tree.MISMATCH,
+            [
+                cel.Overload(
+                    f"mismatch_{a}_{b}", t.BOOL, [t.STRING, every[a], every[b]], impl=_mismatch((a, b))
+                )
+                for a in numbers
+                for b in numbers
+                if a != b
+            ],
+        )
+    )
+    return cel.NewEnv(functions=declarations)
 
 
 # ---------------------------------------------------------------------------- values
 
 _KINDS = {
-    "BoolType": "a boolean",
-    "IntType": "an int",
-    "UintType": "a uint",
-    "DoubleType": "a double",
-    "StringType": "a string",
-    "BytesType": "bytes",
-    "ListType": "a list",
-    "MapType": "a map",
-    "NoneType": "null",
-    "TimestampType": "a timestamp",
-    "DurationType": "a duration",
+    # Python's types, of plain data
     "bool": "a boolean",
     "int": "an int",
     "float": "a double",
     "str": "a string",
     "list": "a list",
     "dict": "a map",
+    "NoneType": "null",
+    # CEL's, as its runtime names them
+    "int64": "an int",
+    "uint": "a uint",
+    "uint64": "a uint",
+    "double": "a double",
+    "string": "a string",
+    "bytes": "bytes",
+    "map": "a map",
+    "null_type": "null",
+    "timestamp": "a timestamp",
+    "google.protobuf.Timestamp": "a timestamp",
+    "duration": "a duration",
+    "google.protobuf.Duration": "a duration",
+}
+# CEL's names of the types `type(x)` gives, where the runtime's differ.
+_TYPE_NAMES = {
+    "NULL": "null_type",
+    "TIMESTAMP": "google.protobuf.Timestamp",
+    "DURATION": "google.protobuf.Duration",
 }
 
 
@@ -571,28 +514,24 @@ def _kind(value: Any) -> str:
 
 
 def _to_plain(value: Any) -> Any:
-    """A CEL value as plain Python data (bool, int, float, str, None, list, dict)."""
-    from celpy import celtypes
-
-    if value is None or isinstance(value, bool):
+    """A CEL value, as the runtime gives it to Python, as plain data (bool, int, float, str,
+    None, list, dict): bytes as text, times as RFC 3339 text, a type as its CEL name, a map
+    with its keys sorted."""
+    if value is None or isinstance(value, bool | int | float | str):
         return value
-    if isinstance(value, celtypes.BoolType):
-        return bool(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="replace")
     if isinstance(value, Mapping):
-        return {_key(k): _to_plain(v) for k, v in value.items()}
+        # CEL's maps keep no order: sorted keys make the same map the same text every time.
+        return dict(sorted(((_key(k), _to_plain(v)) for k, v in value.items()), key=lambda kv: kv[0]))
     if isinstance(value, list | tuple):
         return [_to_plain(v) for v in value]
-    if isinstance(value, type):
-        return _KINDS.get(value.__name__, value.__name__).split(" ")[-1]
-    return str(value)
+    if isinstance(value, datetime.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, datetime.timedelta):
+        return f"{value.total_seconds():g}s"
+    name = str(value.name()) if hasattr(value, "name") else str(value)  # a cel.Type
+    return _TYPE_NAMES.get(name, name.split("<")[0].lower())
 
 
 def _key(key: Any) -> str:
@@ -625,53 +564,53 @@ def _as_text(value: Any) -> str:
 
 
 class _Scope:
-    """The context of one evaluation, converted to CEL when first used: a root at a time, and
-    under ``tasks`` a task at a time (a workflow's outputs can be large; an expression reads few)."""
+    """The context of one evaluation as plain data, converted when first used: a root at a
+    time, and under ``tasks`` a task at a time (a workflow's outputs can be large; an
+    expression reads few)."""
 
     def __init__(self, context: Mapping[str, Any], roots: tuple[str, ...] = ROOTS) -> None:
         self.data = context
         self.roots = roots
-        self.cel: dict[str, Any] = {}
+        self.values: dict[str, Any] = {}
 
     def activation(self, program: _Program) -> dict[str, Any]:
-        from celpy.adapter import json_to_cel
-
+        """The roots ``program`` reads (null for one the context lacks: default() reads it so)."""
         tasks = self.data.get("tasks")
         by_task = isinstance(tasks, Mapping)
-        for root in program.roots - self.cel.keys():
-            if root in self.data and not (root == "tasks" and by_task):
-                self.cel[root] = json_to_cel(plain(self.data[root]))
+        for root in program.roots - self.values.keys():
+            if not (root == "tasks" and by_task):
+                self.values[root] = plain(self.data[root]) if root in self.data else None
         if "tasks" in program.roots and isinstance(tasks, Mapping):
             self._tasks(tasks, tasks.keys() if program.tasks is None else program.tasks)
-        return self.cel
+        return {root: self.values[root] for root in program.roots}
 
     def _tasks(self, tasks: Mapping[str, Any], names: Iterable[str]) -> None:
-        from celpy.adapter import json_to_cel
-        from celpy.celtypes import MapType, StringType
-
-        cel = self.cel.setdefault("tasks", MapType())
+        values = self.values.setdefault("tasks", {})
         for name in names:
-            key = StringType(name)
-            if name in tasks and key not in cel:
-                cel[key] = json_to_cel(plain(tasks[name]))
+            if name in tasks and name not in values:
+                values[name] = plain(tasks[name])
 
 
 def _run(expr: _Expr, scope: _Scope, where: str) -> Any:
-    from celpy.evaluation import CELEvalError, CELUnsupportedError
+    from cel_expr_python import cel
 
     program = _program(expr, where, scope.roots)
-    try:
-        result = program.runner.evaluate(scope.activation(program))
-    except CELEvalError as exc:
-        message, hint = _explain(exc, scope.data)
-        raise ExpressionError(
+
+    def failed(message: str, hint: str) -> ExpressionError:
+        return ExpressionError(
             f"cannot evaluate {_short(expr.text)}: {message}", field=where, hint=hint, expression=expr.text
-        ) from None
-    except (CELUnsupportedError, ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as exc:
-        raise ExpressionError(
-            f"cannot evaluate {_short(expr.text)}: {exc}", field=where, hint=_HINT, expression=expr.text
-        ) from None
-    return _to_plain(result)
+        )
+
+    for root in sorted(program.required - scope.data.keys()):
+        hint = f"{root} is only defined inside forEach.do" if root in ("item", "index") else ""
+        raise failed(f"no value at {root}", hint)
+    try:
+        result = program.expression.eval(_environment().Activation(scope.activation(program)))
+    except (RuntimeError, TypeError, ValueError) as exc:  # data CEL cannot hold
+        raise failed(str(exc), _HINT) from None
+    if result.type() == cel.Type.ERROR:
+        raise failed(*_explain(str(result.value()), program, scope.data))
+    return _to_plain(result.plain_value())
 
 
 def _evaluate_text(text: str, scope: _Scope, where: str) -> Any:
@@ -697,41 +636,103 @@ def _evaluate(value: Any, scope: _Scope, where: str) -> Any:
 # ---------------------------------------------------------------------------- explaining
 
 _OPERATORS = {
-    "relation_eq": "==",
-    "relation_ne": "!=",
-    "relation_lt": "<",
-    "relation_le": "<=",
-    "relation_gt": ">",
-    "relation_ge": ">=",
-    "relation_in": "in",
-    "addition_add": "+",
-    "addition_sub": "-",
-    "multiplication_mul": "*",
-    "multiplication_div": "/",
-    "multiplication_mod": "%",
+    "_==_": "==",
+    "_!=_": "!=",
+    "_<_": "<",
+    "_<=_": "<=",
+    "_>_": ">",
+    "_>=_": ">=",
+    "@in": "in",
+    "_+_": "+",
+    "_-_": "-",
+    "_*_": "*",
+    "_/_": "/",
+    "_%_": "%",
+    "-_": "-",
+    "!_": "!",
+    "_[_]": "[]",
 }
-_OVERLOAD = re.compile(r"overload for Token\('RULE', '(\w+)'\) applied to '\((.*)\)'")
-_CLASS = re.compile(r"celtypes\.(\w+)'|<class '(\w+)'>")
+_STATUS = r"^[A-Z_]+: "
+_NO_OVERLOAD = (
+    r"No matching overloads found : (?:\((?P<target>[^)]*)\)\.)?(?P<name>[^(\s]+)(?:\((?P<args>.*)\))?"
+)
+_KEY = r'Key not found in map : "?(.*?)"?$'
+_MISSING_VALUE = (
+    "Key not found in map",
+    "Applying SELECT to non-message type",
+    "Index error",
+    "No value with name",
+)
+_CONVERT = "convert a value with int(…), double(…) or string(…), or check the names"
 
 
-def _path_of(node: Any) -> list[str | int] | None:
-    """The path a member expression reads (``["tasks", "fetch", "outputs"]``), if it is a plain path."""
-    import lark
+def _explain(message: str, program: _Program, data: Mapping[str, Any]) -> tuple[str, str]:
+    """An evaluation error in the user's terms: what was missing or mismatched, and a hint."""
+    text = re.sub(_STATUS, "", message).strip()
+    if text.startswith(_MISSING_VALUE):
+        key = re.search(_KEY, text)
+        path = _failing_path(program.paths, data, key.group(1) if key else None)
+        if path is not None:
+            return _missing(path, data)
+        if key:
+            return f"no member {key.group(1)!r}", ""
+    if overload := re.search(_NO_OVERLOAD, text):
+        return _no_overload(overload)
+    if text.startswith("cannot apply"):
+        return text, _CONVERT
+    if text in ("divide by zero", "modulus by zero"):
+        return "division by zero", ""
+    if "integer overflow" in text or "out of int64 range" in text:
+        return "the number is too large (integers are 64-bit)", ""
+    return text, ""
 
-    node = _unwrap(node)
-    if not isinstance(node, lark.Tree):
-        return None
-    kids = _children(node)
-    if node.data == "ident":
-        return [str(kids[0])]
-    if node.data not in ("member_dot", "member_index"):
-        return None
-    inner = _path_of(kids[0])
-    key = str(kids[1]) if node.data == "member_dot" else _literal(kids[1])
-    return None if inner is None or key is None else [*inner, key]
+
+def _no_overload(overload: re.Match[str]) -> tuple[str, str]:
+    """A function or operator given values of types it does not take."""
+    from stigmer.resources import cel_tree
+
+    name = overload.group("name")
+    args = (overload.group("args") or "").split(",")
+    kinds = [_KINDS.get(k.strip(), k.strip()) for k in args if k.strip()]
+    if overload.group("target"):
+        kinds.insert(0, _KINDS.get(overload.group("target"), overload.group("target")))
+    if name in _OPERATORS:
+        return f"cannot apply {_OPERATORS[name]} to {' and '.join(kinds) or 'this value'}", _CONVERT
+    if name in _TAKES and kinds:
+        return f"{name}() takes {_TAKES[name]}, not {kinds[0]}", "check the argument types"
+    if name == cel_tree.IN_TEXT and kinds:
+        return f"'in' a string takes a string, not {kinds[0]}", "check the argument types"
+    if name == cel_tree.CHAR_AT and len(kinds) > 1:
+        return f"text[i] takes an int, not {kinds[1]}", "check the argument types"
+    return f"{name}() cannot take these arguments", "check the argument types"
 
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+def _failing_path(
+    paths: Iterable[tuple[str | int, ...]], data: Mapping[str, Any], key: str | None
+) -> list[str | int] | None:
+    """The first path read whose last step is missing from ``data`` (one missing ``key``
+    first, when the runtime named it), up to that step."""
+    failing: list[list[str | int]] = []
+    for path in paths:
+        value: Any = data
+        for i, step in enumerate(path):
+            if _has_step(value, step):
+                value = value[step]
+                continue
+            if i > 0:
+                failing.append(list(path[: i + 1]))
+            break
+    named = [p for p in failing if key is not None and str(p[-1]) == key]
+    return next(iter(named or failing), None)
+
+
+def _has_step(value: Any, step: str | int) -> bool:
+    if isinstance(value, list):
+        return isinstance(step, int) and -len(value) <= step < len(value)
+    return isinstance(value, Mapping) and step in value
+
+
+_NAME = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 
 
 def _render(path: list[str | int]) -> str:
@@ -740,7 +741,7 @@ def _render(path: list[str | int]) -> str:
         if isinstance(key, int):
             out += f"[{key}]"
         else:
-            out += f".{key}" if _NAME.match(key) else f"[{json.dumps(key)}]"
+            out += f".{key}" if re.match(_NAME, key) else f"[{json.dumps(key)}]"
     return out
 
 
@@ -750,41 +751,10 @@ _MISSING = object()
 def _lookup(data: Mapping[str, Any], path: list[str | int]) -> Any:
     value: Any = data
     for key in path:
-        in_list = isinstance(value, list) and isinstance(key, int) and -len(value) <= key < len(value)
-        if in_list or (isinstance(value, Mapping) and key in value):
-            value = value[key]
-        else:
+        if not _has_step(value, key):
             return _MISSING
+        value = value[key]
     return value
-
-
-def _explain(exc: Exception, data: Mapping[str, Any]) -> tuple[str, str]:
-    """An evaluation error in the user's terms: what was missing or mismatched, and a hint."""
-    message = str(exc.args[0]) if exc.args else "evaluation failed"
-    cause = exc.args[1] if len(exc.args) > 1 else None
-    path = _path_of(getattr(exc, "tree", None)) if getattr(exc, "tree", None) is not None else None
-    if path is not None and len(path) > 1 and cause in (KeyError, IndexError, TypeError):
-        return _missing(path, data)
-    if message.startswith("undeclared reference"):
-        name = re.search(r"'([^']*)'", message)
-        root = name.group(1) if name else "?"
-        hint = f"{root} is only defined inside forEach.do" if root in ("item", "index") else ""
-        return f"no value at {root}", hint
-    if overload := _OVERLOAD.search(message):
-        op = _OPERATORS.get(overload.group(1), overload.group(1))
-        kinds = [_KINDS.get(a or b, a or b) for a, b in _CLASS.findall(overload.group(2))]
-        return (
-            f"cannot apply {op} to {' and '.join(kinds)}",
-            "convert a value with int(…), double(…) or string(…), or check the names",
-        )
-    if cause is ZeroDivisionError:
-        return "division by zero", ""
-    if message == "return error for overflow":
-        return "the number is too large (integers are 64-bit)", ""
-    token = getattr(exc, "token", None)
-    if message == "no such overload" and token is not None:
-        return f"{token}() cannot take these arguments", "check the argument types"
-    return message, ""
 
 
 def _task_phase(path: list[str | int], data: Mapping[str, Any]) -> str:

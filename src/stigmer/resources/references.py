@@ -15,7 +15,6 @@ from stigmer.api.agentinstance.v1.agentinstance_pb2 import AgentInstance
 from stigmer.api.session.v1.session_pb2 import Session
 from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow
 from stigmer.api.workflowinstance.v1.workflowinstance_pb2 import WorkflowInstance
-from stigmer.resources import task_fields
 from stigmer.resources.kinds import Resource, kind_info
 from stigmer.resources.task_kinds import kind_of
 
@@ -52,6 +51,10 @@ def _agent(agent: Agent) -> list[Ref]:
 
 
 def _task(task: Task, field: str) -> list[Ref]:
+    # Imported for workflows only: it brings the expression language, which reading the
+    # references of agents (every `stigmer get agents`) never needs.
+    from stigmer.resources import task_fields
+
     kind = kind_of(task)
     if kind is None:
         return []

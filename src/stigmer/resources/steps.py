@@ -29,8 +29,11 @@ def plain(value: Any) -> Any:
     Struct keeps every number as a double, so a tool argument ``2`` would come back from
     the record as ``2.0``; a tool that validates ``integer`` must get what the model sent.
     """
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
+    kind = type(value)  # the exact types first: this runs for every value an expression reads
+    if kind is str or kind is bool or kind is int or value is None:
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -7,11 +7,16 @@ keys …`` against a server), so the CLI never opens a server's store to manage 
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING
 
 from stigmer.api.backend.v1 import backend_pb2 as pb
-from stigmer.backend import keys
-from stigmer.backend.keys import ApiKey
 from stigmer.backend.local.base import LocalStore
+
+if TYPE_CHECKING:
+    from stigmer.backend.keys import ApiKey
+
+# stigmer.backend.keys (roles, token hashing) is imported by the methods: every command opens
+# a LocalBackend, and only `stigmer server keys` manages keys.
 
 
 def key_to_wire(key: ApiKey) -> pb.ApiKey:
@@ -32,16 +37,22 @@ class LocalApiKeys(LocalStore):
 
     def create_api_key(self, name: str, role: str) -> tuple[pb.ApiKey, str]:
         """Create a key; return it and its token (shown once)."""
+        from stigmer.backend import keys
+
         key, token = keys.create_key(self.db, name, role=role or "admin", created_by=str(self.actor))
         return key_to_wire(key), token
 
     def list_api_keys(self) -> builtins.list[pb.ApiKey]:
         """Every key (never their secrets)."""
+        from stigmer.backend import keys
+
         with self.db.read() as conn:
             return [key_to_wire(k) for k in keys.list_keys(conn)]
 
     def revoke_api_key(self, name: str) -> pb.ApiKey:
         """Revoke the active key ``name``."""
+        from stigmer.backend import keys
+
         return key_to_wire(keys.revoke_key(self.db, name))
 
 

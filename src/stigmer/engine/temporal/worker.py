@@ -25,7 +25,7 @@ from .workflows import StigmerAgent, StigmerWorkflow
 
 # Workflow code imports these outside the sandbox, once: they are deterministic, and
 # re-importing protobuf and Stigmer for every workflow run would cost more than the run.
-PASSTHROUGH = ("stigmer", "google.protobuf", "celpy", "lark", "yaml")
+PASSTHROUGH = ("stigmer", "google.protobuf", "cel_expr_python", "yaml")
 DEFAULT_ACTIVITIES = 100
 
 
