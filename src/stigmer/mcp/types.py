@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from stigmer.errors import StigmerError
 from stigmer.mcp.credentials import OAuthSettings
@@ -40,8 +40,55 @@ class ServerSpec:
     sampler: Any = None
     # The McpServer's sampling setting ("allow", "deny" or "").
     sampling: str = ""
+    # Answers what the server asks a person during a tool call (a run's journal); without
+    # one, such requests are refused.
+    person: Person | None = None
     # An HTTP server that may ask for OAuth (an McpServer resource: its sign-in is stored).
     oauth: OAuthSettings | None = None
+
+
+@dataclass
+class Elicitation:
+    """What a server asks a person during a tool call (MCP elicitation)."""
+
+    message: str
+    # "form": answer the fields of requested_schema; "url": open url, then accept.
+    mode: str = "form"
+    requested_schema: dict[str, Any] = field(default_factory=dict)
+    url: str = ""
+    elicitation_id: str = ""
+
+
+@dataclass
+class ElicitationAnswer:
+    """A person's answer: ``accept`` (with the content of a form), ``decline`` or ``cancel``."""
+
+    action: str
+    content: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SamplingRequest:
+    """A server's request for a completion by the agent's model, as a person reads it."""
+
+    text: str
+    max_tokens: int = 0
+
+
+class Person(Protocol):
+    """Who answers what a server asks a person during one of its tool calls.
+
+    A run answers through its journal (see :mod:`stigmer.runners.agent.asks`): the answer
+    is recorded, so a tool call made again after the run resumes gets the same answer.
+    """
+
+    async def elicit(self, server: str, request: Elicitation) -> ElicitationAnswer:
+        """The person's answer to ``request``."""
+        ...
+
+    async def allow_sampling(self, server: str, request: SamplingRequest) -> bool:
+        """Whether the person lets the agent's model answer ``request``."""
+        ...
 
 
 @dataclass
@@ -92,8 +139,12 @@ class McpServerError(StigmerError):
 __all__ = [
     "DEFAULT_STARTUP_TIMEOUT_S",
     "DEFAULT_TOOL_TIMEOUT_S",
+    "Elicitation",
+    "ElicitationAnswer",
     "ListedTool",
     "McpServerError",
+    "Person",
+    "SamplingRequest",
     "ServerSpec",
     "Tool",
     "ToolResult",
