@@ -34,6 +34,8 @@ CALLS: dict[str, dict[str, Any]] = {
     # These two ask a person mid-call (MCP elicitation): the test answers from "another terminal".
     "trigger-elicitation-request": {},
     "trigger-url-elicitation": {"url": "https://example.org/confirm", "message": "Confirm there."},
+    # This one asks for the agent's model, which a person approves first (sampling: ask).
+    "trigger-sampling-request": {"prompt": "Name a colour.", "maxTokens": 20},
 }
 
 
@@ -99,6 +101,9 @@ def test_an_agent_uses_every_tool_server_everything_offers(
         page = pending_input(stigmer, after_step=int(asked["step"]))["status"]["pendingInput"]
         assert page["tool"] == "trigger-url-elicitation" and page["url"] == "https://example.org/confirm"
         stigmer("execution", "respond", execution_id, "--detach")
+        sampling = pending_input(stigmer, after_step=int(page["step"]))["status"]["pendingInput"]
+        assert (sampling["kind"], sampling["tool"]) == ("sampling", "trigger-sampling-request")
+        stigmer("execution", "approve", execution_id, "--detach")
         out, err = running.communicate(timeout=120)
     finally:
         if running.poll() is None:
@@ -119,3 +124,4 @@ def test_an_agent_uses_every_tool_server_everything_offers(
     assert "- Name: Ada" in form_result and "- Favorite Integer: 7" in form_result
     assert '"untitledSingleSelectEnum": "Monica"' in form_result and '"number": 3.14' in form_result
     assert '"action": "accept"' in results["trigger-url-elicitation"]
+    assert '"model": "scripted"' in results["trigger-sampling-request"]

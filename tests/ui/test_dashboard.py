@@ -245,3 +245,46 @@ def test_an_mcp_server_asks_a_person_and_the_page_shows_a_form_built_from_its_sc
     )
     expect(page.locator("#input")).to_have_count(0)
     expect(page.locator("#log")).to_contain_text("book_table answered")
+
+
+SAMPLER = """
+apiVersion: agentic.stigmer.ai/v1
+kind: McpServer
+metadata: {{name: everything}}
+spec:
+  stdio: {{command: "{everything}", args: [stdio]}}
+  enabledTools: [trigger-sampling-request]
+---
+apiVersion: agentic.stigmer.ai/v1
+kind: Agent
+metadata: {{name: sampled}}
+spec:
+  instructions: Use the tool.
+  model:
+    provider: scripted
+    options:
+      script:
+        - toolCalls:
+            - {{name: trigger-sampling-request, arguments: {{prompt: Name a colour., maxTokens: 20}}}}
+        - echoToolResult: true
+  mcpServers: [everything]
+"""
+
+
+def test_a_sampling_request_waits_for_a_person_to_approve_it_on_the_page(
+    page: Page, dashboard: DashboardProcess, home: Stigmer
+) -> None:
+    from tests.cli.helpers import write
+    from tests.fixtures.mcp_servers.npm import everything_bin
+
+    home("apply", "-f", write(home.cwd / "sampled.yaml", SAMPLER.format(everything=everything_bin())))
+    page.goto(f"{dashboard.url}#/agents/sampled")
+    page.fill('#run-agent textarea[name="message"]', "Ask the server")
+    page.click("#run")
+
+    panel = page.locator("#approval")
+    expect(panel).to_contain_text("for a completion by the agent's model", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#approval-message")).to_contain_text("Name a colour.")
+    panel.locator('[data-action="approve"]').click()
+    expect(phase(page)).to_have_attribute("data-phase", "COMPLETED", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#outputs")).to_contain_text("LLM sampling result")

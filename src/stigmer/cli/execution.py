@@ -374,6 +374,9 @@ def _decide(
             run_workflow_foreground(app, execution_id, fmt=fmt, wait_for_approval=wait)
         return
     pending = waiting.status.pending_approval.name
+    if waiting.status.pending_input.kind == "sampling":
+        asked = waiting.status.pending_input
+        pending = f"{asked.server}'s sampling request (during {asked.tool})"
     remote = not app.runs_here
     # A server's worker (or Temporal) continues the run: follow it from what is on record now.
     after = last_step_sequence(app.backend, execution_id) if remote and not detach else 0

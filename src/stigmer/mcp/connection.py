@@ -31,6 +31,7 @@ from stigmer.mcp.types import (
     Elicitation,
     ListedTool,
     McpServerError,
+    SamplingRequest,
     ServerSpec,
     Tool,
     ToolResult,
@@ -271,9 +272,29 @@ class ServerConnection:
                 return roots
 
             callbacks["list_roots_callback"] = list_roots
-        if self.spec.sampler is not None:
-            callbacks["sampling_callback"] = self.spec.sampler
+        from stigmer.mcp.sampling import DENY, policy
+
+        if policy(self.spec.sampling) != DENY:
+            callbacks["sampling_callback"] = self._sample
         return callbacks
+
+    async def _sample(self, context: Any, params: mcp_types.CreateMessageRequestParams) -> Any:
+        from stigmer.mcp.sampling import ASK, REJECTED, policy, sampling_text
+
+        if self.spec.sampler is None:  # a listing: no model to answer with
+            return mcp_types.ErrorData(
+                code=mcp_types.INVALID_REQUEST, message="no model can answer outside an agent run"
+            )
+        if policy(self.spec.sampling) == ASK:
+            person = self.spec.person
+            allowed = False
+            if person is not None:
+                with self._timeouts_paused():
+                    request = SamplingRequest(sampling_text(params), params.max_tokens)
+                    allowed = await person.allow_sampling(self.name, request)
+            if not allowed:
+                return mcp_types.ErrorData(code=REJECTED, message="the user rejected the sampling request")
+        return await self.spec.sampler(context, params)
 
     async def _elicit(
         self, context: Any, params: mcp_types.ElicitRequestParams

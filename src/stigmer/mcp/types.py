@@ -36,9 +36,9 @@ class ServerSpec:
     startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
     # file:// URIs offered as MCP roots; empty: the client declares no roots capability.
     roots: list[str] = field(default_factory=list)
-    # Answers the server's sampling requests (the agent's model), when its McpServer allows it.
+    # Answers the server's sampling requests (the agent's model), unless its McpServer denies it.
     sampler: Any = None
-    # The McpServer's sampling setting ("allow", "deny" or "").
+    # The McpServer's sampling setting ("ask", "allow", "deny"; "" is the default, ask).
     sampling: str = ""
     # Answers what the server asks a person during a tool call (a run's journal); without
     # one, such requests are refused.

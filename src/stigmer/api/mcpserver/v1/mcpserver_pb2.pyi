@@ -136,8 +136,9 @@ class McpServerSpec(_message.Message):
     timeout: _builtins.str
     """Per tool call, e.g. "30s"."""
     sampling: _builtins.str
-    """Whether the server may ask the agent's model for completions (MCP sampling): "allow"
-    answers with the agent's own model; "deny" (the default) declares no sampling.
+    """Whether the server may ask the agent's model for completions (MCP sampling): "ask" (the
+    default) waits for a person to approve each request (`stigmer execution approve`), then
+    the agent's own model answers; "allow" answers without asking; "deny" declares no sampling.
     """
     @_builtins.property
     def stdio(self) -> Global___StdioTransport: ...
