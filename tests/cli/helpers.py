@@ -154,9 +154,10 @@ class Stigmer:
         return self.home / "local.db"
 
 
-def pending_input(stigmer: Stigmer, *, after_step: int = 0, timeout: float = 60) -> dict[str, Any]:
+def pending_input(stigmer: Stigmer, *, after_step: int = -1, timeout: float = 60) -> dict[str, Any]:
     """The newest run, once it shows a request of its MCP server for a person (``pendingInput``)
-    recorded after step ``after_step``; fails the test when none comes within ``timeout``."""
+    recorded after step ``after_step`` (a sign-in has no step: 0); fails the test when none
+    comes within ``timeout``."""
     import time
 
     deadline = time.monotonic() + timeout

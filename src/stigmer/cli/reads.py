@@ -138,7 +138,8 @@ def _show_pending_input(found: Execution) -> None:
     schema = plain(to_dict(p.requested_schema)) if p.HasField("requested_schema") else {}
     event = InputNeeded(p.kind, p.tool, p.server, p.message, schema, p.url, list(p.fields))
     click.echo(f"\nWaiting for a person: {asked(event)}")
-    click.echo(f"Answer with {how_to_answer(found.metadata.id, p.kind, p.url)}.")
+    verb = "Sign in with" if p.kind == "sign-in" else "Answer with"
+    click.echo(f"{verb} {how_to_answer(found.metadata.id, p.kind, p.url, p.server)}.")
 
 
 def add_read_and_delete(group: click.Group, kind: str, noun: str) -> None:

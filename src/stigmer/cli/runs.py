@@ -74,6 +74,8 @@ class LivePrinter:
 
 def asked(event: InputNeeded) -> str:
     """What an MCP server asks a person, in one line."""
+    if event.kind == "sign-in":
+        return event.message
     if event.kind == "sampling":
         return f"{event.server} asks the agent's model (during {event.tool}): {_short(event.message)}"
     if event.url:
@@ -84,8 +86,10 @@ def asked(event: InputNeeded) -> str:
     return f"{event.server} asks (during {event.tool}): {event.message} [{fields}]"
 
 
-def how_to_answer(execution_id: str, kind: str, url: str = "") -> str:
+def how_to_answer(execution_id: str, kind: str, url: str = "", server: str = "") -> str:
     """The commands that answer what a server asked."""
+    if kind == "sign-in":
+        return f"`stigmer mcpserver login {server}`"
     if kind == "sampling":
         return f"`stigmer execution approve {execution_id}` (or `reject {execution_id}`)"
     if url:
@@ -146,8 +150,10 @@ async def _render(
         elif isinstance(event, InputNeeded):
             if printer:
                 printer(event)
+            how = how_to_answer(execution_id, event.kind, event.url, event.server)
+            verb = "Sign in with" if event.kind == "sign-in" else "Answer with"
             click.secho(
-                f"Answer with {how_to_answer(execution_id, event.kind, event.url)} from any terminal.",
+                f"{verb} {how} from any terminal; the run continues then.",
                 err=True,
                 fg="yellow",
             )
@@ -180,7 +186,9 @@ def _announce(app: App, waiting: AgentExecution, wait: bool) -> None:
     if waiting.status.HasField("pending_input"):
         what = "a decision on" if pending.kind == "sampling" else "an answer to"
         waits = f"The run parked, waiting for {what} what {pending.server} asked during {pending.tool}."
-        how = how_to_answer(execution_id, pending.kind, pending.url)
+        if pending.kind == "sign-in":
+            waits = f"The run parked, waiting for a sign-in to MCP server {pending.server!r}."
+        how = how_to_answer(execution_id, pending.kind, pending.url, pending.server)
     else:
         tool = waiting.status.pending_approval.name
         waits = f"Waiting for approval of {tool}."

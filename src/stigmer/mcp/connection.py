@@ -86,6 +86,7 @@ class ServerConnection:
         self._listed: list[ListedTool] = []
         self._failure: str | None = None
         self._hint = ""
+        self._sign_in_needed = False
         self._started = anyio.Event()  # set when ready, or when start-up failed
         self._stop = anyio.Event()
         self._done = anyio.Event()
@@ -110,7 +111,10 @@ class ServerConnection:
         """What went wrong (or that the session is closed), with the tail of the server's stderr."""
         if self._failure is None:
             return McpServerError(self.name, "is closed; open the servers again to call its tools")
-        return McpServerError(self.name, self._failure, stderr_tail=self.stderr_tail(), hint=self._hint)
+        waits = self._sign_in_needed and self.spec.oauth is not None and self.spec.oauth.wait_for_sign_in
+        return McpServerError(
+            self.name, self._failure, stderr_tail=self.stderr_tail(), hint=self._hint, waits_for_sign_in=waits
+        )
 
     def stderr_tail(self, lines: int = STDERR_TAIL_LINES) -> str:
         """The last ``lines`` lines the stdio server wrote to stderr (empty for HTTP)."""
@@ -367,6 +371,9 @@ class ServerConnection:
             self._hint = cause.hint
             return cause.message
         if isinstance(cause, StigmerError):  # a sign-in needed or refused: its own words
+            from stigmer.mcp.credentials import SignInRequired
+
+            self._sign_in_needed = isinstance(cause, SignInRequired)
             self._hint = cause.hint or self._hint
             return cause.message.removeprefix(f"MCP server {self.name!r} ")
         if isinstance(cause, FileNotFoundError) and not self.spec.url:

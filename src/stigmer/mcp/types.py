@@ -123,17 +123,30 @@ class ToolResult:
 
 
 class McpServerError(StigmerError):
-    """An MCP server failed to start, or died: names the server and shows its stderr tail."""
+    """An MCP server failed to start, or died: names the server and shows its stderr tail.
+
+    ``waits_for_sign_in`` is set when it needs a person to sign in and its McpServer says a run
+    then waits (``oauth.onSignInNeeded: wait``) rather than fails.
+    """
 
     grpc_code = "UNAVAILABLE"
 
-    def __init__(self, server: str, message: str, *, stderr_tail: str = "", hint: str = "") -> None:
+    def __init__(
+        self,
+        server: str,
+        message: str,
+        *,
+        stderr_tail: str = "",
+        hint: str = "",
+        waits_for_sign_in: bool = False,
+    ) -> None:
         detail = f"MCP server {server!r}: {message}"
         if stderr_tail:
             detail += f"\n--- stderr (last lines) ---\n{stderr_tail}"
         super().__init__(detail, hint=hint)
         self.server = server
         self.stderr_tail = stderr_tail
+        self.waits_for_sign_in = waits_for_sign_in
 
 
 __all__ = [

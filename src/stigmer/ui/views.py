@@ -189,6 +189,8 @@ def actions(execution: Execution, asked: dict[str, Any] | None = None) -> list[s
         return []
     if asked is not None and asked["kind"] == "elicitation":
         return ["respond", "cancel"]
+    if asked is not None and asked["kind"] == "sign-in":  # `stigmer mcpserver login` continues it
+        return ["cancel"]
     if asked is not None or phase == ExecutionPhase.WAITING_APPROVAL:
         return ["approve", "reject", "cancel"]
     return ["cancel", "resume"]

@@ -27,6 +27,7 @@ from stigmer.backend.local.base import (
     _sealed,
     _step_message,
     _system_slug,
+    _waits_for_sign_in,
 )
 from stigmer.backend.protocol import (
     MAX_PAGE_SIZE,
@@ -229,6 +230,9 @@ class LocalExecutions(LocalStore):
         found = self._find_waiting_txn(conn, info, rec, names)
         if found is not None:
             return found
+        signing_in = rec.status.get("pendingInput") or {}
+        if signing_in.get("kind") == "sign-in":
+            raise _waits_for_sign_in(rec.id, str(signing_in.get("server", "")))
         phase = rec.status.get("phase", "") or "PENDING"
         other = self._find_waiting_txn(conn, info, rec, (*DECISIONS, ELICITATION))
         if other is not None and other[2].name.startswith(ELICITATION):
@@ -280,32 +284,6 @@ class LocalExecutions(LocalStore):
         step.output = dict(decision)
         step_store.upsert_txn(conn, step)
         self._requeue_txn(conn, info, rec, now)
-
-    def _requeue_txn(self, conn: sqlite3.Connection, info: KindInfo, rec: Record, now: str) -> None:
-        """Queue a run that waited for a decision, and every parent that waited for it.
-
-        A run held by an engine (see :mod:`stigmer.store.leases`) is queued again from RUNNING
-        too, under its lease, so that the engine claims it back and learns of the change.
-        """
-        phase = rec.status.get("phase", "")
-        owner, _ = leases.lease_of(conn, info.table, rec.id)
-        held = leases.is_engine(owner)
-        if phase != "WAITING_APPROVAL" and not (held and phase == "RUNNING"):
-            return
-        rec.status["phase"] = "PENDING"
-        rec.status.pop("pendingApproval", None)
-        rec.status.pop("pendingInput", None)
-        rec.version += 1
-        rec.updated_at, rec.updated_by = now, self.actor
-        records.update_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
-        if not held:
-            leases.set_lease_txn(conn, info.table, rec.id, "", "")
-        parent_id = str(rec.spec.get("parentExecutionId", ""))
-        if parent_id:
-            parent_info = _execution_kind(parent_id)
-            parent = records.get(conn, parent_info.table, id=parent_id)
-            if parent is not None:
-                self._requeue_txn(conn, parent_info, parent, now)
 
     def _instance_environment_txn(
         self, conn: sqlite3.Connection, info: KindInfo, rec: Record, definition: Record

@@ -23,7 +23,7 @@ from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.backend.protocol import RunJournal
 from stigmer.clock import Clock, utcnow
 from stigmer.errors import StigmerError
-from stigmer.mcp.types import Tool, ToolResult
+from stigmer.mcp.types import McpServerError, Tool, ToolResult
 from stigmer.models.registry import default_model, resolve_model, split_model
 from stigmer.models.types import (
     ChatMessage,
@@ -46,6 +46,7 @@ from stigmer.runners.agent.environment import RedactingSink, RedactingTools, Run
 from stigmer.runners.agent.events import (
     ApprovalNeeded,
     EventSink,
+    InputNeeded,
     ToolFinished,
     ToolStarted,
     TurnEnded,
@@ -143,11 +144,25 @@ class AgentRunner:
         except _Stop as stop:
             return self._finish(execution, env, stop.phase, stop.code, stop.message)
         except StigmerError as exc:
+            if isinstance(exc, McpServerError) and exc.waits_for_sign_in:
+                return self._wait_for_sign_in(execution, env, exc)
             message = f"{exc}" + (f"\nHint: {exc.hint}" if exc.hint else "")
             return self._finish(execution, env, ExecutionPhase.FAILED, type(exc).__name__.upper(), message)
         finally:
             self._environments.pop(run_id, None)
         return self._finish(execution, env, ExecutionPhase.COMPLETED)
+
+    def _wait_for_sign_in(
+        self, execution: AgentExecution, env: RunEnvironment, exc: McpServerError
+    ) -> AgentExecution:
+        """Park the run until a person signs in to the server (`stigmer mcpserver login`, which
+        queues it again); it then goes on from its last recorded step."""
+        pending = execution.status.pending_input
+        pending.Clear()
+        pending.kind, pending.server = "sign-in", exc.server
+        pending.message = env.redactor.text(exc.message.partition("\n--- stderr")[0])
+        self.on_event(InputNeeded("sign-in", "", exc.server, pending.message))
+        return self._finish(execution, env, ExecutionPhase.WAITING_APPROVAL)
 
     async def _prepare(self, execution: AgentExecution, stack: AsyncExitStack) -> _Run:
         env = self._environments[execution.metadata.id]

@@ -387,6 +387,15 @@ function formContent(form, request) {
  * page to open, or a sampling request to approve). */
 function inputPanel(view, act) {
   const request = view.input;
+  if (request.kind === "sign-in") {
+    return h(
+      "section",
+      { class: "card approval", id: "input" },
+      h("h2", {}, "Waiting for a sign-in"),
+      h("blockquote", { id: "input-message" }, request.message),
+      h("p", {}, "Sign in from a terminal with ", h("code", {}, `stigmer mcpserver login ${request.server}`), "; the run continues then."),
+    );
+  }
   const where = [
     request.child ? `Task ${request.task}: ` : "",
     h("code", {}, request.server),
@@ -548,7 +557,7 @@ export async function executionPage(main, id) {
     if (actionKey !== shownActions) {
       shownActions = actionKey;
       const buttons = [];
-      if (view.input && (actions.includes("respond") || actions.includes("approve"))) buttons.push(inputPanel(view, act));
+      if (view.input && mayRun && !FINISHED.includes(view.summary.phase)) buttons.push(inputPanel(view, act));
       else if (actions.includes("approve")) buttons.push(approvalPanel(view, act));
       const small = [];
       if (actions.includes("resume")) small.push(h("button", { type: "button", dataset: { action: "resume" }, onclick: () => act("resume") }, "Resume"));
