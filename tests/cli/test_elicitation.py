@@ -181,3 +181,28 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_a_workflow_whose_agent_task_is_asked_continues_once_answered(stigmer: Stigmer) -> None:
+    log = stigmer.cwd / "asker.log"
+    _apply(stigmer, log, [{"name": "book_table", "arguments": {"restaurant": "Fika"}}], timeout="1s")
+    workflow = {
+        "apiVersion": "agentic.stigmer.ai/v1",
+        "kind": "Workflow",
+        "metadata": {"name": "dinner"},
+        "spec": {
+            "tasks": [{"name": "book", "agent": "host", "message": "Book Fika"}],
+            "outputs": {"booking": "${tasks.book.output}"},
+        },
+    }
+    stigmer("apply", "-f", write(stigmer.cwd / "dinner.yaml", yaml.safe_dump(workflow)))
+    parked = stigmer("workflow", "execute", "dinner", "--no-wait")
+    assert "Task book waits for a person: asker asks (during book_table): Booking at Fika" in parked.err
+    assert "Answer with `stigmer execution respond wex_" in parked.err
+    runs = stigmer("execution", "list", "--kind", "workflow", "-o", "json").json()
+    workflow_id = runs[0]["metadata"]["id"]
+    # Answered through the workflow: its agent task's run is the one that waits.
+    stigmer("execution", "respond", workflow_id, "--set", "name=Ada")
+    record = stigmer("execution", "get", workflow_id, "-o", "json").json()
+    assert record["status"]["phase"] == "COMPLETED"
+    assert record["status"]["outputs"]["booking"].startswith("booked Fika for Ada")
