@@ -154,6 +154,22 @@ class Stigmer:
         return self.home / "local.db"
 
 
+def pending_input(stigmer: Stigmer, *, after_step: int = -1, timeout: float = 60) -> dict[str, Any]:
+    """The newest run, once it shows a request of its MCP server for a person (``pendingInput``)
+    recorded after step ``after_step`` (a sign-in has no step: 0); fails the test when none
+    comes within ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = stigmer("execution", "list", "-o", "json").json()
+        pending = runs[0]["status"].get("pendingInput", {}) if runs else {}
+        if pending and int(pending.get("step", 0)) > after_step:
+            return dict(runs[0])
+        time.sleep(0.1)
+    pytest.fail(f"no run came to wait for a person within {timeout:g}s")
+
+
 def write(path: Path, text: str) -> Path:
     """Write a (dedented) file, creating its directory; return the path."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from stigmer.backend.local import LocalBackend
 from tests.fixtures.mcp_servers.helpdesk import helpdesk_http
 from tests.fixtures.mcp_servers.oauth import OAuthNotes, approve, oauth_notes
 
-from .helpers import Stigmer, table, write
+from .helpers import Stigmer, pending_input, table, write
 
 AGENT = """
 apiVersion: agentic.stigmer.ai/v1
@@ -194,6 +194,45 @@ def test_a_token_that_cannot_be_refreshed_fails_the_run_naming_login(
     # Signing in again mends it.
     login(stigmer)
     assert "COMPLETED" in stigmer("agent", "execute", "reader", "read it").err
+
+
+def test_a_run_that_needs_a_sign_in_waits_for_login_when_its_server_says_so(
+    stigmer: Stigmer, short_lived: OAuthNotes
+) -> None:
+    waits = AGENT.format(url=short_lived.url).replace(
+        '  http: {url: "' + short_lived.url + '"}',
+        '  http: {url: "' + short_lived.url + '"}\n  oauth: {onSignInNeeded: wait}',
+    )
+    stigmer("apply", "-f", write(stigmer.cwd / "notes.yaml", waits))
+    login(stigmer)
+    short_lived.revoke_all()
+    running = stigmer.start("agent", "execute", "reader", "read it")
+    try:
+        run = pending_input(stigmer)
+        execution_id = run["metadata"]["id"]
+        assert run["status"]["phase"] == "WAITING_APPROVAL"
+        asked = run["status"]["pendingInput"]
+        assert (asked["kind"], asked["server"]) == ("sign-in", "notes")
+        assert "its token has expired and could not be refreshed" in asked["message"]
+        approve = stigmer("execution", "approve", execution_id, check=False)
+        assert approve.code == 1 and "waits for a sign-in to MCP server 'notes'" in approve.err
+        assert "stigmer mcpserver login notes" in approve.err
+        login(stigmer)  # …and the run waiting in the first terminal goes on
+        out, err = running.communicate(timeout=60)
+    finally:
+        if running.poll() is None:
+            running.kill()
+    assert running.returncode == 0, err
+    assert out == "done\n"
+    assert "The run parked, waiting for a sign-in to MCP server 'notes'" in err
+    assert "Sign in with `stigmer mcpserver login notes` from any terminal; the run continues then" in err
+    assert "note 'chores' of alice" in err and "COMPLETED" in err
+    bad = AGENT.format(url=short_lived.url).replace(
+        '  http: {url: "' + short_lived.url + '"}',
+        '  http: {url: "' + short_lived.url + '"}\n  oauth: {onSignInNeeded: later}',
+    )
+    refused = stigmer("apply", "-f", write(stigmer.cwd / "bad.yaml", bad), check=False)
+    assert refused.code == 2 and "spec.oauth.onSignInNeeded" in refused.err
 
 
 def test_logout_forgets_the_tokens(stigmer: Stigmer, notes: OAuthNotes) -> None:

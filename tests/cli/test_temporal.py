@@ -224,6 +224,42 @@ def test_an_approval_on_temporal_is_decided_from_another_terminal(
     assert rejected.code == 1 and "rejected" in rejected.err
 
 
+def test_an_mcp_servers_question_on_temporal_is_answered_from_another_terminal(
+    on_temporal: Stigmer, workers: Workers
+) -> None:
+    from tests.cli.test_elicitation import ASKER
+
+    stigmer = on_temporal
+    asker = f"""
+    apiVersion: agentic.stigmer.ai/v1
+    kind: McpServer
+    metadata: {{name: asker}}
+    spec:
+      stdio: {{command: "{sys.executable}", args: ["{ASKER}"]}}
+      timeout: 1s
+    ---
+    apiVersion: agentic.stigmer.ai/v1
+    kind: Agent
+    metadata: {{name: host}}
+    spec:
+      instructions: Book.
+      model:
+        provider: scripted
+        options:
+          script:
+            - toolCalls: [{{name: book_table, arguments: {{restaurant: Fika}}}}]
+            - echoToolResult: true
+      mcpServers: [asker]
+    """
+    stigmer("apply", "-f", write(stigmer.cwd / "asker.yaml", asker))
+    workers.start()
+    parked = stigmer("agent", "execute", "host", "Book", "--no-wait", env=_env())
+    assert "The run parked, waiting for an answer to what asker asked during book_table" in parked.err
+    execution_id = stigmer("execution", "list", "-o", "json").json()[0]["metadata"]["id"]
+    answered = stigmer("execution", "respond", execution_id, "--set", "name=Ada", env=_env())
+    assert answered.out == "booked Fika for Ada: 2 guests at 19:00, terrace False, budget 0.0\n"
+
+
 def test_cancel_on_temporal_stops_the_run(on_temporal: Stigmer, workers: Workers) -> None:
     stigmer = on_temporal
     flow = """

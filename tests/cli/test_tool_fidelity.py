@@ -14,7 +14,7 @@ import pytest
 
 from tests.fixtures.openai_fake import fake_openai
 
-from .helpers import Stigmer, write
+from .helpers import Stigmer, pending_input, write
 
 PROBE = Path(__file__).resolve().parents[1] / "fixtures" / "mcp_servers" / "probe.py"
 
@@ -200,7 +200,7 @@ metadata: {{name: everything}}
 spec:
   stdio: {{command: {everything}, args: [stdio]}}
   enabledTools: [trigger-sampling-request]
-  sampling: {sampling}
+  {sampling}
 ---
 apiVersion: agentic.stigmer.ai/v1
 kind: Agent
@@ -220,7 +220,7 @@ def test_a_server_may_sample_the_agents_own_model_when_its_mcpserver_allows_it(s
 
     arguments = {"prompt": "Name a colour.", "maxTokens": 20}
     with fake_openai(arguments=arguments, answer="Teal.") as api:
-        text = SAMPLER.format(everything=everything_bin(), sampling="allow", url=api.url)
+        text = SAMPLER.format(everything=everything_bin(), sampling="sampling: allow", url=api.url)
         stigmer("apply", "-f", write(stigmer.cwd / "sampled.yaml", text))
         result = stigmer("agent", "execute", "sampled", "Ask the server")
     assert result.out == "Teal.\n"
@@ -235,10 +235,66 @@ def test_a_server_may_sample_the_agents_own_model_when_its_mcpserver_allows_it(s
     assert '"text": "Teal."' in result.err and "fake-model" in result.err
 
 
-def test_sampling_is_off_unless_allowed(stigmer: Stigmer) -> None:
+def test_by_default_a_person_approves_a_sampling_request_before_the_model_answers(
+    stigmer: Stigmer,
+) -> None:
     from tests.fixtures.mcp_servers.npm import everything_bin
 
-    text = SAMPLER.format(everything=everything_bin(), sampling="deny", url="http://127.0.0.1:9/v1")
+    arguments = {"prompt": "Name a colour.", "maxTokens": 20}
+    with fake_openai(arguments=arguments, answer="Teal.") as api:
+        text = SAMPLER.format(everything=everything_bin(), sampling="", url=api.url)
+        stigmer("apply", "-f", write(stigmer.cwd / "sampled.yaml", text))
+        running = stigmer.start("agent", "execute", "sampled", "Ask the server")
+        try:
+            run = pending_input(stigmer)
+            asked = run["status"]["pendingInput"]
+            assert (asked["kind"], asked["tool"], asked["server"]) == (
+                "sampling",
+                "trigger-sampling-request",
+                "everything",
+            )
+            assert "system: You are a helpful test server." in asked["message"]
+            assert "Name a colour." in asked["message"] and asked["maxTokens"] == 20
+            assert len(api.requests) == 1  # the model has not been asked for the server yet
+            approved = stigmer("execution", "approve", run["metadata"]["id"], "--detach")
+            assert "approved everything's sampling request (during trigger-sampling-request)" in approved.err
+            out, err = running.communicate(timeout=60)
+        finally:
+            if running.poll() is None:
+                running.kill()
+    assert out == "Teal.\n", err
+    assert "everything asks the agent's model (during trigger-sampling-request)" in err
+    assert "stigmer execution approve" in err
+    assert len(api.requests) == 3 and "tools" not in api.requests[1]
+
+
+def test_a_rejected_sampling_request_is_refused_to_the_server_after_the_run_parked(
+    stigmer: Stigmer,
+) -> None:
+    from tests.fixtures.mcp_servers.npm import everything_bin
+
+    arguments = {"prompt": "Name a colour.", "maxTokens": 20}
+    with fake_openai(arguments=arguments, answer="It said no.") as api:
+        setting = "sampling: ask\n  timeout: 1s"  # held open 1s, then the run parks
+        text = SAMPLER.format(everything=everything_bin(), sampling=setting, url=api.url)
+        stigmer("apply", "-f", write(stigmer.cwd / "sampled.yaml", text))
+        parked = stigmer("agent", "execute", "sampled", "Ask", "--no-wait")
+        assert "The run parked, waiting for a decision on what everything asked" in parked.err
+        execution_id = stigmer("execution", "list", "-o", "json").json()[0]["metadata"]["id"]
+        answer = stigmer("execution", "respond", execution_id, check=False)
+        assert answer.code == 1 and "waits for an approval, not for an answer" in answer.err
+        rejected = stigmer("execution", "reject", execution_id, "--reason", "not now")
+    assert rejected.out == "It said no.\n"
+    # The model was never asked for the server: only the agent's two turns reached it.
+    assert len(api.requests) == 2
+    (call,) = stigmer("execution", "get", execution_id, "-o", "json").json()["status"]["toolCalls"]
+    assert call["isError"] and "rejected the sampling request" in call["result"]
+
+
+def test_sampling_is_off_when_denied(stigmer: Stigmer) -> None:
+    from tests.fixtures.mcp_servers.npm import everything_bin
+
+    text = SAMPLER.format(everything=everything_bin(), sampling="sampling: deny", url="http://127.0.0.1:9/v1")
     stigmer("apply", "-f", write(stigmer.cwd / "sampled.yaml", text))
     refused = stigmer("agent", "execute", "sampled", "Ask", check=False)
     assert refused.code == 1

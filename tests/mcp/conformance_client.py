@@ -7,14 +7,19 @@ suite's URL and an agent whose scripted model calls the scenario's tool, signs i
 ``stigmer mcpserver login`` where the scenario wants a person, and runs the agent with
 ``stigmer agent execute``. The "browser" is ``$BROWSER``: this same script with ``--browse``,
 which opens the authorization URL and follows its redirect to Stigmer's loopback listener.
+Where the scenario's server asks a person for input (elicitation), a person answers from
+another terminal: ``stigmer execution respond ID`` (accepting the defaults), run by a thread
+of this script once the run shows what it waits for.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +82,20 @@ def resources(url: str, scenario: str, context: dict[str, Any]) -> tuple[str, di
     return "\n---\n".join(json.dumps(d) for d in docs), secrets
 
 
+def answer_with_defaults(stop: threading.Event) -> None:
+    """Play the person at another terminal: once the run waits for input, accept the defaults."""
+    command = str(Path(sys.executable).parent / "stigmer")
+    while not stop.wait(0.2):
+        listed = subprocess.run(
+            [command, "execution", "list", "-o", "json"], capture_output=True, text=True, check=False
+        )
+        runs = json.loads(listed.stdout or "[]")
+        if runs and runs[0]["status"].get("pendingInput"):
+            execution_id = runs[0]["metadata"]["id"]
+            subprocess.run([command, "execution", "respond", execution_id, "--detach"], check=False)
+            return
+
+
 def stigmer(*args: str) -> int:
     """Run one `stigmer` command in this process (one start-up for the scenario's commands)."""
     from stigmer.cli.main import main as cli
@@ -119,7 +138,16 @@ def main() -> int:
             code = stigmer("mcpserver", "login", "suite", *env_args, "--timeout", "20")
             if code:
                 return code
-        return stigmer("agent", "execute", "tester", "go", *env_args)
+        if not scenario.startswith("elicitation"):
+            return stigmer("agent", "execute", "tester", "go", *env_args)
+        stop = threading.Event()
+        person = threading.Thread(target=answer_with_defaults, args=(stop,), daemon=True)
+        person.start()
+        try:
+            return stigmer("agent", "execute", "tester", "go", *env_args)
+        finally:
+            stop.set()
+            person.join(timeout=30)
 
 
 if __name__ == "__main__":

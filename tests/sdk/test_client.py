@@ -322,6 +322,32 @@ def test_a_run_waits_for_approval_and_approve_continues_it(client: Client, tmp_p
     ]
 
 
+def test_respond_answers_what_an_mcp_server_asked_and_continues_the_run(
+    client: Client, tmp_path: Path
+) -> None:
+    asker = Path(__file__).resolve().parents[1] / "fixtures" / "mcp_servers" / "asker.py"
+    server = {"name": "asker", "stdio": {"command": sys.executable, "args": [str(asker)]}, "timeout": "1s"}
+    client.agents.apply(
+        agent(
+            "booker",
+            model=scripted(tool_call("book_table", restaurant="Ada's"), {"echoToolResult": True}),
+            mcpServers=[server],
+        )
+    )
+    parked = client.agents.execute("booker", "book")
+    assert parked.status.phase == ExecutionPhase.WAITING_APPROVAL
+    assert isinstance(parked, AgentExecution)
+    assert parked.status.pending_input.kind == "elicitation"
+    assert list(parked.status.pending_input.fields) == ["name", "guests", "time", "terrace", "budget"]
+    with pytest.raises(InvalidArgument, match="guests: expected a whole number"):
+        client.executions.respond(parked.metadata.id, {"name": "Ada", "guests": 2.5})
+    done = client.executions.respond(parked.metadata.id, {"name": "Ada", "guests": 3})
+    assert isinstance(done, AgentExecution)
+    assert done.status.output == "booked Ada's for Ada: 3 guests at 19:00, terrace False, budget 0.0"
+    with pytest.raises(Conflict, match="not waiting for an answer"):
+        client.executions.respond(parked.metadata.id, action="decline")
+
+
 def test_a_rejection_is_told_to_the_agent_and_streams_the_rest(client: Client, tmp_path: Path) -> None:
     _refunder(client, tmp_path / "helpdesk.log")
     stream = client.agents.execute("refunder", "refund A-1", stream=True)

@@ -36,7 +36,7 @@ READS = {
     "GetArtifact",
     "GetBackendInfo",
 }
-RUNS = {"CreateExecution", "CancelExecution", "ResolveApproval"}
+RUNS = {"CreateExecution", "CancelExecution", "ResolveApproval", "Respond"}
 EDITS = {
     "CreateResource",
     "UpdateResource",

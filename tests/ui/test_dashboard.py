@@ -176,3 +176,115 @@ def test_an_mcp_servers_page_shows_its_live_tools(page: Page, dashboard: Dashboa
     )
     expect(tools.locator('tr[data-tool="refund_order"] td').nth(2)).to_have_text("yes")  # approval
     expect(tools.locator('tr[data-tool="sleep"] td').nth(3)).to_have_text("no: not in enabledTools")
+
+
+BOOKER = """
+apiVersion: agentic.stigmer.ai/v1
+kind: McpServer
+metadata: {{name: asker}}
+spec:
+  stdio: {{command: "{python}", args: ["{asker}"]}}
+---
+apiVersion: agentic.stigmer.ai/v1
+kind: Agent
+metadata: {{name: booker}}
+spec:
+  instructions: Book the table you are asked for.
+  model:
+    provider: scripted
+    options:
+      script:
+        - toolCalls: [{{name: book_table, arguments: {{restaurant: Chez Ada}}}}]
+        - echoToolResult: true
+  mcpServers: [asker]
+"""
+
+
+def test_an_mcp_server_asks_a_person_and_the_page_shows_a_form_built_from_its_schema(
+    page: Page, dashboard: DashboardProcess, home: Stigmer
+) -> None:
+    import sys
+    from pathlib import Path
+
+    from tests.cli.helpers import write
+
+    asker = Path(__file__).resolve().parents[1] / "fixtures" / "mcp_servers" / "asker.py"
+    home("apply", "-f", write(home.cwd / "booker.yaml", BOOKER.format(python=sys.executable, asker=asker)))
+    page.goto(f"{dashboard.url}#/agents/booker")
+    page.fill('#run-agent textarea[name="message"]', "Book Chez Ada")
+    page.click("#run")
+
+    panel = page.locator("#input")
+    expect(panel).to_contain_text("Booking at Chez Ada: who is it for?", timeout=RUN_TIMEOUT_MS)
+    expect(panel).to_contain_text("asker asks during book_table")
+    form = page.locator("#input-form")
+    # The fields in the server's order, with its defaults filled in.
+    expect(form.locator("label.field .label")).to_have_text(
+        [re.compile(f"^{name}") for name in ("Name", "Guests", "Time", "Terrace", "Budget")]
+    )
+    expect(form.locator('select[name="time"]')).to_have_value("19:00")
+    expect(form.locator('input[name="guests"]')).to_have_value("2")
+    expect(page.locator('#transcript [data-tool="book_table"]')).to_contain_text("waiting for a person")
+
+    # An answer that does not fit (sent past the browser's own checks) is refused, and the run waits.
+    run = execution_id(page)
+    status, _, body = http(
+        f"{dashboard.url}api/executions/{run}/respond", method="POST", body={"content": {"guests": "many"}}
+    )
+    assert status == 400 and 'guests: expected a whole number, got "many"' in body["error"]
+    assert "name: required" in body["error"]
+    expect(panel).to_be_visible()
+
+    form.locator('input[name="name"]').fill("Ada")
+    form.locator('input[name="guests"]').fill("4")
+    form.locator('input[name="terrace"]').check()
+    form.locator('[data-action="respond"]').click()
+    expect(phase(page)).to_have_attribute("data-phase", "COMPLETED", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#outputs")).to_contain_text(
+        "booked Chez Ada for Ada: 4 guests at 19:00, terrace True, budget 0.0"
+    )
+    expect(page.locator("#input")).to_have_count(0)
+    expect(page.locator("#log")).to_contain_text("book_table answered")
+
+
+SAMPLER = """
+apiVersion: agentic.stigmer.ai/v1
+kind: McpServer
+metadata: {{name: everything}}
+spec:
+  stdio: {{command: "{everything}", args: [stdio]}}
+  enabledTools: [trigger-sampling-request]
+---
+apiVersion: agentic.stigmer.ai/v1
+kind: Agent
+metadata: {{name: sampled}}
+spec:
+  instructions: Use the tool.
+  model:
+    provider: scripted
+    options:
+      script:
+        - toolCalls:
+            - {{name: trigger-sampling-request, arguments: {{prompt: Name a colour., maxTokens: 20}}}}
+        - echoToolResult: true
+  mcpServers: [everything]
+"""
+
+
+def test_a_sampling_request_waits_for_a_person_to_approve_it_on_the_page(
+    page: Page, dashboard: DashboardProcess, home: Stigmer
+) -> None:
+    from tests.cli.helpers import write
+    from tests.fixtures.mcp_servers.npm import everything_bin
+
+    home("apply", "-f", write(home.cwd / "sampled.yaml", SAMPLER.format(everything=everything_bin())))
+    page.goto(f"{dashboard.url}#/agents/sampled")
+    page.fill('#run-agent textarea[name="message"]', "Ask the server")
+    page.click("#run")
+
+    panel = page.locator("#approval")
+    expect(panel).to_contain_text("for a completion by the agent's model", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#approval-message")).to_contain_text("Name a colour.")
+    panel.locator('[data-action="approve"]').click()
+    expect(phase(page)).to_have_attribute("data-phase", "COMPLETED", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#outputs")).to_contain_text("LLM sampling result")

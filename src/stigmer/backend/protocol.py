@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from stigmer.api.apiresourceversion.v1.apiresourceversion_pb2 import ApiResourceVersion
 from stigmer.api.backend.v1.backend_pb2 import (
@@ -189,7 +189,25 @@ class Executions(ExecutionReads, ChildRuns, Protocol):
         ...
 
     def resolve_approval(self, execution_id: str, *, approved: bool, reason: str = "") -> Execution:
-        """Decide the approval an execution waits for; it is queued to continue."""
+        """Decide the approval an execution waits for (a tool call, a workflow task, or an MCP
+        server's sampling request); a parked run is queued to continue."""
+        ...
+
+    def respond(
+        self, execution_id: str, *, action: str = "accept", content: dict[str, Any] | None = None
+    ) -> Execution:
+        """Answer what an MCP server asked a person during one of the run's tool calls.
+
+        Args:
+            execution_id: The run (or a workflow run whose agent task's run waits).
+            action: ``accept`` (with ``content``), ``decline`` or ``cancel``.
+            content: The answer's fields; text is read as the requested schema's types, and
+                fields left out take the schema's defaults.
+
+        Raises:
+            InvalidArgument: The answer does not fit the request (nothing is recorded).
+            Conflict: Nothing of the kind waits.
+        """
         ...
 
     def prune_executions(

@@ -62,6 +62,7 @@ RPC_ROLES: dict[str, Role] = {
     "CreateExecution": Role.RUNNER,
     "CancelExecution": Role.RUNNER,
     "ResolveApproval": Role.RUNNER,
+    "Respond": Role.RUNNER,
     # changing definitions (a runner may create a Session only: `execute --session NEW`;
     # see check_request)
     "CreateResource": Role.RUNNER,

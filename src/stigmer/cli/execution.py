@@ -1,4 +1,4 @@
-"""`stigmer execution list|get|logs|approve|reject|resume|cancel|prune`."""
+"""`stigmer execution list|get|logs|approve|reject|respond|resume|cancel|prune`."""
 
 from __future__ import annotations
 
@@ -101,7 +101,16 @@ def get(app: App, execution_id: str, output: str | None) -> None:
 
 def _print_step(step: Any) -> None:
     from stigmer.cli.runs import _short
-    from stigmer.resources.steps import AGENT, APPROVAL, MODEL, TOOL, WAITING, input_of, output_of
+    from stigmer.resources.steps import (
+        AGENT,
+        APPROVAL,
+        ASKS,
+        MODEL,
+        TOOL,
+        WAITING,
+        input_of,
+        output_of,
+    )
     from stigmer.resources.workflow_steps import END, START
 
     out, inp = output_of(step), input_of(step)
@@ -132,6 +141,8 @@ def _print_step(step: Any) -> None:
         else:
             verdict = "approved" if out.get("approved") else f"rejected ({out.get('reason') or 'no reason'})"
             click.secho(f"✓ {tool} {verdict} by {out.get('by', '?')}", err=True, fg="yellow")
+    elif step.name.startswith(ASKS):
+        _print_ask(step, tool, inp, out)
     elif step.name.startswith((TOOL, AGENT)):
         if step.status == WAITING:
             click.secho(f"→ {tool} {_short(inp.get('arguments', {}))} (running)", err=True, fg="cyan")
@@ -139,6 +150,25 @@ def _print_step(step: Any) -> None:
         click.secho(f"→ {tool} {_short(inp.get('arguments', {}))}", err=True, fg="cyan")
         mark, colour = ("✗", "red") if out.get("isError") else ("←", "green")
         click.secho(f"{mark} {tool}: {_short(out.get('text', ''))}", err=True, fg=colour)
+
+
+def _print_ask(step: Any, tool: str, inp: dict[str, Any], out: dict[str, Any]) -> None:
+    """A request an MCP server made of a person during a tool call, and its answer."""
+    from stigmer.cli.runs import _short, asked
+    from stigmer.resources.steps import ELICITATION, WAITING
+    from stigmer.runners.agent.events import input_needed
+
+    server = inp.get("server", "?")
+    if step.status == WAITING:
+        click.secho(f"⏸ {asked(input_needed(step))}", err=True, fg="yellow")
+    elif step.name.startswith(ELICITATION):
+        content = f": {_short(out['content'])}" if out.get("content") else ""
+        by = f" by {out['by']}" if out.get("by") else f" ({out.get('unanswered', '')})"
+        action = out.get("action")
+        click.secho(f"✓ {server}'s request during {tool}: {action}{by}{content}", err=True, fg="yellow")
+    else:
+        verdict = "approved" if out.get("approved") else f"rejected ({out.get('reason') or 'no reason'})"
+        click.secho(f"✓ {server}'s sampling request during {tool} {verdict}", err=True, fg="yellow")
 
 
 @execution.command("logs")
@@ -254,6 +284,76 @@ def reject(app: App, execution_id: str, reason: str, detach: bool, no_wait: bool
     )
 
 
+@execution.command("respond")
+@click.argument("execution_id", metavar="ID")
+@click.option(
+    "--set",
+    "fields",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="A field of the answer, read as the type the server asked for (42, 3.5, true, a choice; "
+    "several choices: a,b). Fields left out take the server's defaults.",
+)
+@click.option("--decline", "action", flag_value="decline", help="Refuse to answer (the server is told).")
+@click.option("--cancel", "action", flag_value="cancel", help="Dismiss the request without a choice.")
+@click.option("--detach", is_flag=True, help="Only record the answer; a worker continues the run.")
+@no_wait_option
+@output_option
+@pass_app
+def respond(
+    app: App,
+    execution_id: str,
+    fields: tuple[str, ...],
+    action: str | None,
+    detach: bool,
+    no_wait: bool,
+    output: str | None,
+) -> None:
+    """Answer what an MCP server asked during a tool call of the execution ID, and continue it.
+
+    A server may ask for input in the middle of a tool call (MCP elicitation); the run waits
+    for a person: `stigmer execution get ID` shows the request and its fields. The answer
+    goes to the server and the tool call goes on (or, when the run had parked, the call is
+    made again and the server's request is answered from the record).
+
+    \b
+    Examples:
+      stigmer execution respond aex_123 --set name=Ada --set age=36
+      stigmer execution respond aex_123                 # accept, with the defaults
+      stigmer execution respond aex_123 --decline
+    """
+    from stigmer.backend.watch import last_step_sequence
+
+    content = parse_pairs(fields, option="--set")
+    if action and content:
+        raise click.UsageError(f"--{action} takes no --set: a {action} carries no fields")
+    waiting = app.backend.get_execution(execution_id)
+    remote = not app.runs_here
+    after = last_step_sequence(app.backend, execution_id) if remote and not detach else 0
+    app.backend.respond(execution_id, action=action or "accept", content=content)
+    verdict = {"decline": "declined", "cancel": "cancelled"}.get(action or "", "answered")
+    click.echo(f"execution {execution_id}: {verdict} what its MCP server asked", err=True)
+    if detach:
+        app.hand_over(execution_id)
+        return
+    _continue(app, waiting, fmt=app.output(output), after=after, wait=not no_wait)
+
+
+def _continue(app: App, waiting: Execution, *, fmt: str, after: int, wait: bool) -> None:
+    """Go on with a run a person just decided for: here, or in the terminal that started it
+    and waits (the store's claim picks one to run it, and the other shows what it does)."""
+    from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+    from stigmer.cli.runs import run_foreground
+
+    execution_id = waiting.metadata.id
+    if isinstance(waiting, AgentExecution):
+        run_foreground(app, execution_id, fmt=fmt, after_sequence=after, wait_for_approval=wait)
+        return
+    from stigmer.cli.workflow_runs import run_workflow_foreground
+
+    run_workflow_foreground(app, execution_id, fmt=fmt, wait_for_approval=wait)
+
+
 def _decide(
     app: App, execution_id: str, *, approved: bool, reason: str, detach: bool, wait: bool, fmt: str
 ) -> None:
@@ -274,6 +374,9 @@ def _decide(
             run_workflow_foreground(app, execution_id, fmt=fmt, wait_for_approval=wait)
         return
     pending = waiting.status.pending_approval.name
+    if waiting.status.pending_input.kind == "sampling":
+        asked = waiting.status.pending_input
+        pending = f"{asked.server}'s sampling request (during {asked.tool})"
     remote = not app.runs_here
     # A server's worker (or Temporal) continues the run: follow it from what is on record now.
     after = last_step_sequence(app.backend, execution_id) if remote and not detach else 0

@@ -6,9 +6,14 @@ Below the command modules (it imports none of them), so they all build on it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from stigmer.cli.context import App, echo_result, output_option, parse_pairs, pass_app, result_output_option
+
+if TYPE_CHECKING:
+    from stigmer.resources.kinds import Execution
 
 
 def list_resources(app: App, kind: str, *, labels: dict[str, str], limit: int | None, fmt: str) -> None:
@@ -110,10 +115,31 @@ def show_execution(app: App, execution_id: str, fmt: str) -> None:
         if found.status.error.message:
             click.echo(f"\nError: {found.status.error.message}")
     if fmt == "table":
+        _show_pending_input(found)
+    if fmt == "table":
         from stigmer.resources.provenance import describe
 
         started_by = describe(found.spec.trigger)
         click.echo(f"\nStarted by: {started_by or 'its parent run ' + found.spec.parent_execution_id}")
+
+
+def _show_pending_input(found: Execution) -> None:
+    """What an MCP server asks a person during a tool call of an agent run, and how to answer."""
+    from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+
+    if not isinstance(found, AgentExecution) or not found.status.HasField("pending_input"):
+        return
+    from stigmer.cli.runs import asked, how_to_answer
+    from stigmer.resources.codec import to_dict
+    from stigmer.resources.steps import plain
+    from stigmer.runners.events import InputNeeded
+
+    p = found.status.pending_input
+    schema = plain(to_dict(p.requested_schema)) if p.HasField("requested_schema") else {}
+    event = InputNeeded(p.kind, p.tool, p.server, p.message, schema, p.url, list(p.fields))
+    click.echo(f"\nWaiting for a person: {asked(event)}")
+    verb = "Sign in with" if p.kind == "sign-in" else "Answer with"
+    click.echo(f"{verb} {how_to_answer(found.metadata.id, p.kind, p.url, p.server)}.")
 
 
 def add_read_and_delete(group: click.Group, kind: str, noun: str) -> None:

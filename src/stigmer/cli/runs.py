@@ -20,6 +20,7 @@ from stigmer.cli.context import App
 from stigmer.runners.events import (
     ApprovalNeeded,
     ConnectionLost,
+    InputNeeded,
     PhaseChanged,
     Reconnected,
     RunEvent,
@@ -61,12 +62,39 @@ class LivePrinter:
             )
         elif isinstance(event, ApprovalNeeded):
             click.secho(f"⏸ {event.name} {_short(event.arguments)} needs approval", err=True, fg="yellow")
+        elif isinstance(event, InputNeeded):
+            click.secho(f"⏸ {asked(event)}", err=True, fg="yellow")
 
     def newline(self) -> None:
         if self.mid_line:
             sys.stdout.write("\n")
             sys.stdout.flush()
             self.mid_line = False
+
+
+def asked(event: InputNeeded) -> str:
+    """What an MCP server asks a person, in one line."""
+    if event.kind == "sign-in":
+        return event.message
+    if event.kind == "sampling":
+        return f"{event.server} asks the agent's model (during {event.tool}): {_short(event.message)}"
+    if event.url:
+        return f"{event.server} asks (during {event.tool}): {event.message} Open {event.url}"
+    from stigmer.resources.elicitation import describe
+
+    fields = describe(event.requested_schema, event.fields)
+    return f"{event.server} asks (during {event.tool}): {event.message} [{fields}]"
+
+
+def how_to_answer(execution_id: str, kind: str, url: str = "", server: str = "") -> str:
+    """The commands that answer what a server asked."""
+    if kind == "sign-in":
+        return f"`stigmer mcpserver login {server}`"
+    if kind == "sampling":
+        return f"`stigmer execution approve {execution_id}` (or `reject {execution_id}`)"
+    if url:
+        return f"`stigmer execution respond {execution_id}` once done there (or --decline)"
+    return f"`stigmer execution respond {execution_id} --set FIELD=VALUE …` (or --decline, --cancel)"
 
 
 def tokens(usage: Usage) -> str:
@@ -118,7 +146,17 @@ async def _render(
             if final.status.phase == ExecutionPhase.WAITING_APPROVAL:
                 if printer:
                     printer.newline()
-                _announce(app, execution_id, final.status.pending_approval.name, wait)
+                _announce(app, final, wait)
+        elif isinstance(event, InputNeeded):
+            if printer:
+                printer(event)
+            how = how_to_answer(execution_id, event.kind, event.url, event.server)
+            verb = "Sign in with" if event.kind == "sign-in" else "Answer with"
+            click.secho(
+                f"{verb} {how} from any terminal; the run continues then.",
+                err=True,
+                fg="yellow",
+            )
         elif isinstance(event, ConnectionLost | Reconnected):
             say_connection(event, where)
         elif printer and not isinstance(event, TaskChanged | StepRecorded):
@@ -142,22 +180,24 @@ def say_connection(event: ConnectionLost | Reconnected, where: str) -> None:
         click.secho(f"Reconnected to {where}; continuing where it left off.", err=True, fg="yellow")
 
 
-def _announce(app: App, execution_id: str, pending: str, wait: bool) -> None:
+def _announce(app: App, waiting: AgentExecution, wait: bool) -> None:
+    execution_id = waiting.metadata.id
+    pending = waiting.status.pending_input
+    if waiting.status.HasField("pending_input"):
+        what = "a decision on" if pending.kind == "sampling" else "an answer to"
+        waits = f"The run parked, waiting for {what} what {pending.server} asked during {pending.tool}."
+        if pending.kind == "sign-in":
+            waits = f"The run parked, waiting for a sign-in to MCP server {pending.server!r}."
+        how = how_to_answer(execution_id, pending.kind, pending.url, pending.server)
+    else:
+        tool = waiting.status.pending_approval.name
+        waits = f"Waiting for approval of {tool}."
+        how = f"`stigmer execution approve {execution_id}` (or `reject {execution_id} --reason …`)"
     if not wait:
         elsewhere = "" if app.runs_here else f" (on {where_runs(app)})"
-        click.secho(
-            f"Waiting for approval of {pending}. Decide with `stigmer execution approve {execution_id}` "
-            f"or `stigmer execution reject {execution_id}`; the run continues then{elsewhere}.",
-            err=True,
-            fg="yellow",
-        )
+        click.secho(f"{waits} Decide with {how}; the run continues then{elsewhere}.", err=True, fg="yellow")
         return
-    click.secho(
-        f"Waiting for approval of {pending}: run `stigmer execution approve {execution_id}` "
-        f"(or `reject {execution_id} --reason …`) from any terminal. Ctrl-C leaves it waiting.",
-        err=True,
-        fg="yellow",
-    )
+    click.secho(f"{waits} Run {how} from any terminal. Ctrl-C leaves it waiting.", err=True, fg="yellow")
 
 
 def run_foreground(

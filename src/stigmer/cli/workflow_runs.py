@@ -149,7 +149,8 @@ async def _render(app: App, execution_id: str, display: _Display | _Quiet, wait:
             assert isinstance(event.execution, WorkflowExecution)
             display.show(event.execution)
             shown = time.monotonic()
-            if event.execution.status.phase == ExecutionPhase.WAITING_APPROVAL:
+            waiting = event.execution.status.phase == ExecutionPhase.WAITING_APPROVAL
+            if waiting and not _announce_input(app, event.execution, wait):
                 _announce_approval(execution_id, wait)
         elif isinstance(event, TaskChanged) and time.monotonic() - shown >= REFRESH_SECONDS:
             # Task changes come in bursts (a fan-out): the table is redrawn at most this often.
@@ -161,6 +162,35 @@ async def _render(app: App, execution_id: str, display: _Display | _Quiet, wait:
             click.secho(f"Lost the connection: {event.message}. Reconnecting…", err=True, fg="yellow")
         elif isinstance(event, Reconnected):
             click.secho("Reconnected; continuing where it left off.", err=True, fg="yellow")
+
+
+def _announce_input(app: App, execution: WorkflowExecution, wait: bool) -> bool:
+    """Tell the user what an MCP server asks during a tool call of an agent task's run, if
+    that is what the run waits for (answered through the workflow's id); whether it was."""
+    from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+    from stigmer.cli.runs import asked, how_to_answer
+    from stigmer.resources.codec import to_dict
+    from stigmer.resources.steps import plain
+    from stigmer.runners.events import InputNeeded
+
+    for task in execution.status.tasks:
+        waits = (ExecutionPhase.RUNNING, ExecutionPhase.WAITING_APPROVAL)  # the row may lag its run
+        if task.phase not in waits or not task.child_execution_id:
+            continue
+        child = app.backend.get_execution(task.child_execution_id)
+        if not isinstance(child, AgentExecution) or not child.status.HasField("pending_input"):
+            continue
+        p = child.status.pending_input
+        schema = plain(to_dict(p.requested_schema)) if p.HasField("requested_schema") else {}
+        event = InputNeeded(p.kind, p.tool, p.server, p.message, schema, p.url, list(p.fields))
+        how = how_to_answer(execution.metadata.id, p.kind, p.url, p.server)
+        then = "; the run continues then." if not wait else " from any terminal. Ctrl-C leaves it waiting."
+        click.secho(f"Task {task.name} waits for a person: {asked(event)}", err=True, fg="yellow")
+        click.secho(
+            f"{'Sign in' if p.kind == 'sign-in' else 'Answer'} with {how}{then}", err=True, fg="yellow"
+        )
+        return True
+    return False
 
 
 def _announce_approval(execution_id: str, wait: bool) -> bool:

@@ -7,9 +7,11 @@ Importing this module imports the ``mcp`` SDK (about half a second), so only
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
-from contextlib import AsyncExitStack
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
@@ -25,7 +27,15 @@ from pydantic import ValidationError
 
 from stigmer import policy
 from stigmer.errors import StigmerError
-from stigmer.mcp.types import ListedTool, McpServerError, ServerSpec, Tool, ToolResult
+from stigmer.mcp.types import (
+    Elicitation,
+    ListedTool,
+    McpServerError,
+    SamplingRequest,
+    ServerSpec,
+    Tool,
+    ToolResult,
+)
 from stigmer.models.types import ToolSpec
 from stigmer.version import __version__
 
@@ -76,11 +86,16 @@ class ServerConnection:
         self._listed: list[ListedTool] = []
         self._failure: str | None = None
         self._hint = ""
+        self._sign_in_needed = False
         self._started = anyio.Event()  # set when ready, or when start-up failed
         self._stop = anyio.Event()
         self._done = anyio.Event()
         self._scope = anyio.CancelScope()
         self._calls: set[anyio.CancelScope] = set()
+        # While the server waits for a person (elicitation), the calls' timeouts stand still:
+        # (number of such waits, what each call had left when the first began).
+        self._pauses = 0
+        self._left: dict[anyio.CancelScope, float] = {}
 
     @property
     def name(self) -> str:
@@ -96,7 +111,10 @@ class ServerConnection:
         """What went wrong (or that the session is closed), with the tail of the server's stderr."""
         if self._failure is None:
             return McpServerError(self.name, "is closed; open the servers again to call its tools")
-        return McpServerError(self.name, self._failure, stderr_tail=self.stderr_tail(), hint=self._hint)
+        waits = self._sign_in_needed and self.spec.oauth is not None and self.spec.oauth.wait_for_sign_in
+        return McpServerError(
+            self.name, self._failure, stderr_tail=self.stderr_tail(), hint=self._hint, waits_for_sign_in=waits
+        )
 
     def stderr_tail(self, lines: int = STDERR_TAIL_LINES) -> str:
         """The last ``lines`` lines the stdio server wrote to stderr (empty for HTTP)."""
@@ -242,7 +260,8 @@ class ServerConnection:
     def _callbacks(self) -> dict[str, Any]:
         # A capability is declared only when it is configured: servers change what they offer
         # by what the client declares (server-everything's get-roots-list, for one).
-        callbacks: dict[str, Any] = {}
+        # Elicitation is always declared, so that a listing offers what a run offers.
+        callbacks: dict[str, Any] = {"elicitation_callback": self._elicit}
         if self.spec.roots:
             roots = mcp_types.ListRootsResult.model_validate(
                 {
@@ -257,9 +276,68 @@ class ServerConnection:
                 return roots
 
             callbacks["list_roots_callback"] = list_roots
-        if self.spec.sampler is not None:
-            callbacks["sampling_callback"] = self.spec.sampler
+        from stigmer.mcp.sampling import DENY, policy
+
+        if policy(self.spec.sampling) != DENY:
+            callbacks["sampling_callback"] = self._sample
         return callbacks
+
+    async def _sample(self, context: Any, params: mcp_types.CreateMessageRequestParams) -> Any:
+        from stigmer.mcp.sampling import ASK, REJECTED, policy, sampling_text
+
+        if self.spec.sampler is None:  # a listing: no model to answer with
+            return mcp_types.ErrorData(
+                code=mcp_types.INVALID_REQUEST, message="no model can answer outside an agent run"
+            )
+        if policy(self.spec.sampling) == ASK:
+            person = self.spec.person
+            allowed = False
+            if person is not None:
+                with self._timeouts_paused():
+                    request = SamplingRequest(sampling_text(params), params.max_tokens)
+                    allowed = await person.allow_sampling(self.name, request)
+            if not allowed:
+                return mcp_types.ErrorData(code=REJECTED, message="the user rejected the sampling request")
+        return await self.spec.sampler(context, params)
+
+    async def _elicit(
+        self, context: Any, params: mcp_types.ElicitRequestParams
+    ) -> mcp_types.ElicitResult | mcp_types.ErrorData:
+        person = self.spec.person
+        if person is None:  # no run to park (a listing): nobody can answer
+            return mcp_types.ErrorData(
+                code=mcp_types.INVALID_REQUEST, message="no person can answer outside an agent run"
+            )
+        if isinstance(params, mcp_types.ElicitRequestURLParams):
+            request = Elicitation(
+                params.message, mode="url", url=params.url, elicitation_id=params.elicitation_id or ""
+            )
+        else:
+            request = Elicitation(params.message, requested_schema=dict(params.requested_schema))
+        with self._timeouts_paused():
+            answer = await person.elicit(self.name, request)
+        content = answer.content if answer.action == "accept" and request.mode == "form" else None
+        return mcp_types.ElicitResult(action=answer.action, content=content)  # type: ignore[arg-type]
+
+    @contextmanager
+    def _timeouts_paused(self) -> Iterator[None]:
+        """Stop the clock of the calls in flight while a person is asked: a tool's timeout
+        bounds the tool's own work, not how long somebody takes to answer it."""
+        self._pauses += 1
+        if self._pauses == 1:
+            now = anyio.current_time()
+            self._left = {scope: scope.deadline - now for scope in self._calls}
+            for scope in self._left:
+                scope.deadline = math.inf
+        try:
+            yield
+        finally:
+            self._pauses -= 1
+            if self._pauses == 0:
+                now = anyio.current_time()
+                for scope, left in self._left.items():
+                    scope.deadline = now + left
+                self._left = {}
 
     async def _list_tools(self, client: Client) -> list[Tool]:
         listed: list[mcp_types.Tool] = []
@@ -293,6 +371,9 @@ class ServerConnection:
             self._hint = cause.hint
             return cause.message
         if isinstance(cause, StigmerError):  # a sign-in needed or refused: its own words
+            from stigmer.mcp.credentials import SignInRequired
+
+            self._sign_in_needed = isinstance(cause, SignInRequired)
             self._hint = cause.hint or self._hint
             return cause.message.removeprefix(f"MCP server {self.name!r} ")
         if isinstance(cause, FileNotFoundError) and not self.spec.url:

@@ -118,6 +118,8 @@ class OAuthSettings:
     signing_algorithm: str = ""
     # Told every token obtained or refreshed (a run masks them in what it records).
     on_token: Callable[[str], None] | None = field(default=None, repr=False)
+    # Whether a run that needs a person to sign in waits for `mcpserver login` (else fails).
+    wait_for_sign_in: bool = False
 
 
 class InvalidCredentials(StigmerError):

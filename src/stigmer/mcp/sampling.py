@@ -1,8 +1,9 @@
 """MCP sampling: a server asks the client's model for a completion; the agent's own model answers.
 
-Whether a server may is the McpServer's ``sampling`` setting: ``allow`` answers with the
-agent's model (its usage is the run's), anything else declares no sampling capability, so
-the server never asks (and tools that need it are not offered by such servers).
+Whether a server may is the McpServer's ``sampling`` setting: ``ask`` (the default) has a
+person approve each request first (the run waits, as for an approval), ``allow`` answers
+with the agent's model at once, and ``deny`` declares no sampling capability, so the server
+never asks (and tools that need it are not offered by such servers).
 """
 
 from __future__ import annotations
@@ -15,9 +16,28 @@ from stigmer.models.types import ChatMessage, Model, ModelRequest, collect
 if TYPE_CHECKING:
     import mcp_types
 
+ASK = "ask"
 ALLOW = "allow"
 DENY = "deny"
-POLICIES = (ALLOW, DENY)
+POLICIES = (ASK, ALLOW, DENY)
+DEFAULT = ASK
+# The error code a client sends when its person rejects a sampling request (the MCP spec's).
+REJECTED = -1
+
+
+def policy(setting: str) -> str:
+    """An McpServer's sampling setting, the default filled in."""
+    return setting or DEFAULT
+
+
+def sampling_text(params: mcp_types.CreateMessageRequestParams) -> str:
+    """A sampling request as a person reads it before approving: its system prompt and messages."""
+    lines = [f"system: {params.system_prompt}"] if params.system_prompt else []
+    for message in params.messages:
+        blocks = message.content if isinstance(message.content, list) else [message.content]
+        text = " ".join(getattr(block, "text", f"[{getattr(block, 'type', '?')}]") for block in blocks)
+        lines.append(f"{message.role}: {text}")
+    return "\n".join(lines)
 
 
 @dataclass
@@ -46,4 +66,14 @@ class ModelSampler:
         )
 
 
-__all__ = ["ALLOW", "DENY", "POLICIES", "ModelSampler"]
+__all__ = [
+    "ALLOW",
+    "ASK",
+    "DEFAULT",
+    "DENY",
+    "POLICIES",
+    "REJECTED",
+    "ModelSampler",
+    "policy",
+    "sampling_text",
+]

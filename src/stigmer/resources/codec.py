@@ -37,7 +37,10 @@ def to_dict(message: Message) -> dict[str, Any]:
     from google.protobuf import json_format
 
     data = json_format.MessageToDict(message)
-    _sort_maps(cast(Descriptor, message.DESCRIPTOR), data)
+    desc = cast(Descriptor, message.DESCRIPTOR)
+    if desc.full_name in _FREE_FORM:  # a Struct is its data: a key "fields" is not its map
+        return cast(dict[str, Any], _sorted(data))
+    _sort_maps(desc, data)
     return data
 
 

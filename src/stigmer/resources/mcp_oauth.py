@@ -12,6 +12,10 @@ from stigmer.errors import InvalidArgument
 REFERENCE = re.compile(r"\$\{\s*(secrets|env)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 GRANTS = ("authorization_code", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "private_key_jwt")
+FAIL = "fail"
+WAIT = "wait"
+# What a run does when the server needs a person to sign in.
+ON_SIGN_IN_NEEDED = (FAIL, WAIT)
 
 
 def validate_oauth(oauth: McpOAuth, transport: str) -> None:
@@ -54,6 +58,13 @@ def validate_oauth(oauth: McpOAuth, transport: str) -> None:
             "the client_credentials grant needs a pre-registered client: clientId and clientSecret",
             field=f"{field}.clientId",
         )
+    if oauth.on_sign_in_needed not in ("", *ON_SIGN_IN_NEEDED):
+        raise InvalidArgument(
+            f"unknown onSignInNeeded {oauth.on_sign_in_needed!r}",
+            field=f"{field}.onSignInNeeded",
+            hint="fail (the default: the run fails, naming `stigmer mcpserver login`) or wait (the run "
+            "waits for that login, which continues it)",
+        )
     url = urlparse(oauth.client_metadata_url)
     if oauth.client_metadata_url and (url.scheme != "https" or url.path in ("", "/")):
         raise InvalidArgument(
@@ -62,4 +73,4 @@ def validate_oauth(oauth: McpOAuth, transport: str) -> None:
         )
 
 
-__all__ = ["AUTH_METHODS", "GRANTS", "validate_oauth"]
+__all__ = ["AUTH_METHODS", "FAIL", "GRANTS", "ON_SIGN_IN_NEEDED", "WAIT", "validate_oauth"]

@@ -1,7 +1,9 @@
 """The format of an agent execution's durable steps, and the transcript they make.
 
 The runner writes one step per model turn (``model``), tool call (``tool:NAME``),
-approval (``approval:NAME``) and sub-agent run (``agent:NAME``). Each message is stored
+approval (``approval:NAME``) and sub-agent run (``agent:NAME``), and, before a tool call's
+own step, one per request its MCP server made of a person during the call: an elicitation
+(``elicitation:NAME``) or a sampling request to approve (``sampling:NAME``). Each message is stored
 once, in the step that produced it; the conversation shown by ``execution get`` and the
 history a session replays are assembled from the steps here.
 """
@@ -17,6 +19,10 @@ MODEL = "model"
 TOOL = "tool:"
 APPROVAL = "approval:"
 AGENT = "agent:"
+ELICITATION = "elicitation:"
+SAMPLING = "sampling:"
+# What a server asks a person during a tool call (runners/agent/asks.py).
+ASKS = (ELICITATION, SAMPLING)
 
 COMPLETED = "completed"
 FAILED = "failed"
@@ -101,9 +107,12 @@ def transcript(message: str, steps: list[ExecutionStep]) -> tuple[list[Message],
 __all__ = [
     "AGENT",
     "APPROVAL",
+    "ASKS",
     "COMPLETED",
+    "ELICITATION",
     "FAILED",
     "MODEL",
+    "SAMPLING",
     "TOOL",
     "WAITING",
     "duration_ms",

@@ -112,11 +112,12 @@ def _mcp_server(server: McpServer) -> None:
     if not transport:
         raise InvalidArgument("an McpServer needs exactly one of stdio or http", field="spec")
     _transport(server.spec.stdio.command if transport == "stdio" else server.spec.http.url, transport, "spec")
-    if server.spec.sampling not in ("", "allow", "deny"):
+    if server.spec.sampling not in ("", "ask", "allow", "deny"):
         raise InvalidArgument(
             f"sampling is {server.spec.sampling!r}",
             field="spec.sampling",
-            hint="allow (the agent's model answers the server) or deny (the default)",
+            hint="ask (the default: a person approves each request, then the agent's model answers), "
+            "allow (the agent's model answers without asking) or deny (no sampling)",
         )
     if server.spec.HasField("oauth"):
         from stigmer.resources.mcp_oauth import validate_oauth

@@ -1,7 +1,8 @@
 """What a run reports while it is driven: the events every viewer renders.
 
 An agent run reports what its runner emits (:class:`TextDelta`, :class:`ToolStarted`,
-:class:`ToolFinished`, :class:`ApprovalNeeded`, :class:`TurnEnded`); a workflow run reports
+:class:`ToolFinished`, :class:`ApprovalNeeded`, :class:`InputNeeded`,
+:class:`TurnEnded`); a workflow run reports
 a :class:`TaskChanged` each time one of its tasks changes phase or starts another attempt;
 every run reports a :class:`PhaseChanged` with its record when its phase changes, the last
 one being its final record (finished, or waiting for a person). A follower that loses its
@@ -22,6 +23,7 @@ from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecu
 from stigmer.resources.kinds import Execution
 from stigmer.runners.agent.events import (
     ApprovalNeeded,
+    InputNeeded,
     RunEvent,
     StepEvents,
     TextDelta,
@@ -124,6 +126,7 @@ __all__ = [
     "ConnectionLost",
     "DriveEvent",
     "Event",
+    "InputNeeded",
     "PhaseChanged",
     "Reconnected",
     "RunEvent",

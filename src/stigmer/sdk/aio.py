@@ -735,6 +735,56 @@ class ExecutionRuns(_Runs, Generic[Run, Stream, Retried, RetriedStream, Listed])
         return cast("Run | Stream", self._see(decide, wait=wait, stream=stream, check=check))
 
     @overload
+    def respond(
+        self,
+        execution_id: str,
+        fields: dict[str, Any] | None = ...,
+        *,
+        action: str = ...,
+        wait: bool = ...,
+        stream: Literal[False] = ...,
+        check: bool = ...,
+    ) -> Run: ...
+
+    @overload
+    def respond(
+        self,
+        execution_id: str,
+        fields: dict[str, Any] | None = ...,
+        *,
+        action: str = ...,
+        wait: bool = ...,
+        stream: Literal[True],
+        check: bool = ...,
+    ) -> Stream: ...
+
+    def respond(
+        self,
+        execution_id: str,
+        fields: dict[str, Any] | None = None,
+        *,
+        action: str = "accept",
+        wait: bool = True,
+        stream: bool = False,
+        check: bool = True,
+    ) -> Run | Stream:
+        """Answer what an MCP server asked a person during a tool call of a run (MCP
+        elicitation), and continue it. Other arguments as :meth:`approve`.
+
+        Args:
+            execution_id: The waiting run (or a workflow run whose agent task's run waits).
+            fields: The answer's fields (text is read as the requested types; fields left out
+                take the server's defaults).
+            action: ``accept``, ``decline`` or ``cancel`` (the last two with no fields).
+
+        Raises:
+            InvalidArgument: The answer does not fit what the server asked (nothing is recorded).
+            Conflict: It is not waiting for an answer.
+        """
+        answer = self._starts._responder(execution_id, action, fields or {}, wait or stream)
+        return cast("Run | Stream", self._see(answer, wait=wait, stream=stream, check=check))
+
+    @overload
     def resume(self, execution_id: str, *, stream: Literal[False] = ..., check: bool = ...) -> Run: ...
 
     @overload
@@ -918,6 +968,21 @@ class AsyncExecutionClient(
             return decided, after
 
         return decide
+
+    def _responder(
+        self, execution_id: str, action: str, fields: dict[str, Any], follow: bool
+    ) -> Start[Execution]:
+        client = self._client
+        backend = client.backend
+
+        async def answer() -> tuple[Execution, int]:
+            after = 0
+            if follow and not client.runs_here:
+                after = await client._call(_last_step, backend, execution_id)
+            answered = await client._call(backend.respond, execution_id, action=action, content=fields)
+            return answered, after
+
+        return answer
 
     def _resumer(self, execution_id: str) -> Start[Execution]:
         client = self._client

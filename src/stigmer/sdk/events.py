@@ -1,7 +1,8 @@
 """What a run reports while the SDK runs or follows it, and the stream that carries it.
 
 An agent run reports the events its runner emits (:class:`TextDelta`, :class:`ToolStarted`,
-:class:`ToolFinished`, :class:`ApprovalNeeded`, :class:`TurnEnded`); a workflow run reports
+:class:`ToolFinished`, :class:`ApprovalNeeded`, :class:`InputNeeded`,
+:class:`TurnEnded`); a workflow run reports
 a :class:`TaskChanged` each time one of its tasks changes phase or starts another attempt.
 The event types are the engine's (:mod:`stigmer.runners.events`), re-exported here.
 """
@@ -19,6 +20,7 @@ from stigmer.resources.kinds import Execution
 from stigmer.runners.events import (
     ApprovalNeeded,
     Event,
+    InputNeeded,
     RunEvent,
     TaskChanged,
     TaskDiff,
@@ -123,6 +125,7 @@ __all__ = [
     "ApprovalNeeded",
     "Event",
     "ExecutionStream",
+    "InputNeeded",
     "RunEvent",
     "TaskChanged",
     "TaskDiff",

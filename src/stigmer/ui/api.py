@@ -269,6 +269,24 @@ def approval_of(backend: Backend, execution: AgentExecution | WorkflowExecution)
     return None
 
 
+def input_of(backend: Backend, execution: AgentExecution | WorkflowExecution) -> dict[str, Any] | None:
+    """What an MCP server asks a person during a tool call of this run, or of the run of one
+    of its agent tasks (which answering the workflow answers)."""
+    if execution.status.phase not in (ExecutionPhase.RUNNING, ExecutionPhase.WAITING_APPROVAL):
+        return None
+    if isinstance(execution, AgentExecution):
+        return views.input_request(execution)
+    for task in execution.status.tasks:
+        if task.child_execution_id and task.phase in (
+            ExecutionPhase.RUNNING,
+            ExecutionPhase.WAITING_APPROVAL,
+        ):
+            found = input_of(backend, backend.get_execution(task.child_execution_id))
+            if found is not None:
+                return {**found, "task": task.name, "child": task.child_execution_id}
+    return None
+
+
 def execution_view(backend: Backend, execution_id: str, *, with_graph: bool = True) -> dict[str, Any]:
     """One execution as the detail page shows it (see :func:`views.execution_detail`)."""
     execution = backend.get_execution(execution_id)
@@ -280,7 +298,12 @@ def execution_view(backend: Backend, execution_id: str, *, with_graph: bool = Tr
             workflow = pinned_workflow(backend, execution)
         except StigmerError:
             workflow = None  # deleted since: the page shows the tasks on record
-    return views.execution_detail(execution, workflow=workflow, approval=approval_of(backend, execution))
+    return views.execution_detail(
+        execution,
+        workflow=workflow,
+        approval=approval_of(backend, execution),
+        asked=input_of(backend, execution),
+    )
 
 
 @route("GET", "/api/executions/{id}")
@@ -344,6 +367,20 @@ def approve(call: Call) -> tuple[int, Any]:
 def reject(call: Call) -> tuple[int, Any]:
     """Reject what the execution waits for (``reason`` is told to the agent, or recorded)."""
     return _decide(call, approved=False)
+
+
+@route("POST", "/api/executions/{id}/respond")
+def respond(call: Call) -> tuple[int, Any]:
+    """Answer what an MCP server asks during a tool call: ``action`` (accept, decline, cancel)
+    and ``content`` (the form's fields, as text or typed; the backend reads them as the
+    requested schema's types and applies its defaults)."""
+    content = call.body.get("content") or {}
+    if not isinstance(content, dict):
+        raise InvalidArgument("content must be an object of field names to values", field="content")
+    answered = call.backend.respond(
+        call.params["id"], action=call.text("action") or "accept", content=content
+    )
+    return 200, {"summary": views.execution_summary(answered)}
 
 
 @route("POST", "/api/executions/{id}/cancel")

@@ -17,6 +17,7 @@ from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflow.v1.workflow_pb2 import Workflow, WorkflowInput
 from stigmer.backend.watch import FINISHED
 from stigmer.resources.codec import to_dict
+from stigmer.resources.elicitation import properties
 from stigmer.resources.graph import describe, edges, label, levels
 from stigmer.resources.kinds import Execution, Resource
 from stigmer.resources.steps import APPROVAL, WAITING, input_of, output_of, plain
@@ -181,12 +182,16 @@ def _trigger(execution: Execution) -> dict[str, str]:
     return {"type": trigger.type, "source": trigger.source, "text": describe(trigger)}
 
 
-def actions(execution: Execution) -> list[str]:
-    """What a person can do to an execution in its phase."""
+def actions(execution: Execution, asked: dict[str, Any] | None = None) -> list[str]:
+    """What a person can do to an execution in its phase (``asked``: what its MCP server asks)."""
     phase = execution.status.phase
     if phase in FINISHED:
         return []
-    if phase == ExecutionPhase.WAITING_APPROVAL:
+    if asked is not None and asked["kind"] == "elicitation":
+        return ["respond", "cancel"]
+    if asked is not None and asked["kind"] == "sign-in":  # `stigmer mcpserver login` continues it
+        return ["cancel"]
+    if asked is not None or phase == ExecutionPhase.WAITING_APPROVAL:
         return ["approve", "reject", "cancel"]
     return ["cancel", "resume"]
 
@@ -210,15 +215,39 @@ def tool_approval(execution: AgentExecution) -> dict[str, Any]:
     }
 
 
+def input_request(execution: AgentExecution) -> dict[str, Any] | None:
+    """What an MCP server asks a person during a tool call of an agent run, for the page's
+    form: the schema's fields in the server's order, with the schema itself."""
+    if not execution.status.HasField("pending_input"):
+        return None
+    pending = execution.status.pending_input
+    schema = plain(to_dict(pending.requested_schema)) if pending.HasField("requested_schema") else {}
+    return {
+        "kind": pending.kind,
+        "tool": pending.tool,
+        "server": pending.server,
+        "message": pending.message,
+        "url": pending.url,
+        "schema": schema,
+        "fields": list(properties(schema, list(pending.fields))),
+    }
+
+
 def execution_detail(
-    execution: Execution, *, workflow: Workflow | None = None, approval: dict[str, Any] | None = None
+    execution: Execution,
+    *,
+    workflow: Workflow | None = None,
+    approval: dict[str, Any] | None = None,
+    asked: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One execution: its row, its whole record, what can be done, and what it waits for."""
+    """One execution: its row, its whole record, what can be done, and what it waits for
+    (an approval, or what an MCP server asks during a tool call)."""
     return {
         "summary": execution_summary(execution),
         "record": record(execution),
-        "actions": actions(execution),
+        "actions": actions(execution, asked),
         "approval": approval,
+        "input": asked,
         "graph": graph(workflow) if workflow is not None else None,
     }
 
@@ -253,6 +282,7 @@ __all__ = [
     "execution_detail",
     "execution_summary",
     "graph",
+    "input_request",
     "inputs",
     "record",
     "resource_detail",

@@ -40,13 +40,13 @@ from stigmer.backend.protocol import (
 )
 from stigmer.backend.vault import Vault
 from stigmer.clock import Clock, utcnow
-from stigmer.errors import InvalidArgument, NotFound
+from stigmer.errors import Conflict, InvalidArgument, NotFound
 from stigmer.resources.kinds import KINDS, Execution, KindInfo, Resource, kind_info, kind_of_id
 from stigmer.resources.names import new_id, slugify
 from stigmer.resources.references import has_reference_status, references
 from stigmer.resources.steps import transcript
 from stigmer.secrets.keys import MasterKeys
-from stigmer.store import records, versions
+from stigmer.store import leases, records, versions
 from stigmer.store import steps as step_store
 from stigmer.store.database import Database
 from stigmer.store.migrations import current_version
@@ -177,6 +177,32 @@ class LocalStore:
                     )
                 )
 
+    def _requeue_txn(self, conn: sqlite3.Connection, info: KindInfo, rec: Record, now: str) -> None:
+        """Queue a run that waited for a decision, and every parent that waited for it.
+
+        A run held by an engine (see :mod:`stigmer.store.leases`) is queued again from RUNNING
+        too, under its lease, so that the engine claims it back and learns of the change.
+        """
+        phase = rec.status.get("phase", "")
+        owner, _ = leases.lease_of(conn, info.table, rec.id)
+        held = leases.is_engine(owner)
+        if phase != "WAITING_APPROVAL" and not (held and phase == "RUNNING"):
+            return
+        rec.status["phase"] = "PENDING"
+        rec.status.pop("pendingApproval", None)
+        rec.status.pop("pendingInput", None)
+        rec.version += 1
+        rec.updated_at, rec.updated_by = now, self.actor
+        records.update_status_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
+        if not held:
+            leases.set_lease_txn(conn, info.table, rec.id, "", "")
+        parent_id = str(rec.spec.get("parentExecutionId", ""))
+        if parent_id:
+            parent_info = _execution_kind(parent_id)
+            parent = records.get(conn, parent_info.table, id=parent_id)
+            if parent is not None:
+                self._requeue_txn(conn, parent_info, parent, now)
+
     def info(self) -> BackendInfo:
         with self.db.read() as conn:
             counts = {k.kind: records.count(conn, k.table) for k in KINDS}
@@ -255,6 +281,14 @@ def _step_message(rec: step_store.StepRecord) -> ExecutionStep:
     if rec.ended_at:
         step.end_time.FromJsonString(rec.ended_at)
     return step
+
+
+def _waits_for_sign_in(execution_id: str, server: str) -> Conflict:
+    """The error for deciding (or resuming) a run that waits for a person to sign in."""
+    return Conflict(
+        f"execution {execution_id} waits for a sign-in to MCP server {server!r}",
+        hint=f"sign in with `stigmer mcpserver login {server}`; the run continues then",
+    )
 
 
 def _execution_kind(execution_id: str) -> KindInfo:

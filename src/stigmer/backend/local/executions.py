@@ -27,6 +27,7 @@ from stigmer.backend.local.base import (
     _sealed,
     _step_message,
     _system_slug,
+    _waits_for_sign_in,
 )
 from stigmer.backend.protocol import (
     MAX_PAGE_SIZE,
@@ -35,13 +36,18 @@ from stigmer.backend.protocol import (
     Page,
 )
 from stigmer.errors import AlreadyExists, Conflict, InvalidArgument
+from stigmer.resources.elicitation import ACCEPT, check_answer
 from stigmer.resources.kinds import Execution, KindInfo, kind_info
 from stigmer.resources.names import new_id, validate_label_key
 from stigmer.resources.provenance import stamp as stamp_trigger
-from stigmer.resources.steps import APPROVAL, plain
+from stigmer.resources.steps import APPROVAL, ELICITATION, SAMPLING, plain
 from stigmer.store import fires, leases, records
 from stigmer.store import steps as step_store
 from stigmer.store.records import PageRequest, Record
+
+# Steps a person approves or rejects: an approval (a tool, a workflow task) and a sampling
+# request of an MCP server.
+DECISIONS = (APPROVAL, SAMPLING)
 
 
 class LocalExecutions(LocalStore):
@@ -149,6 +155,7 @@ class LocalExecutions(LocalStore):
         if idle:
             rec.status.update(phase="CANCELLED", endTime=now)
             rec.status.pop("pendingApproval", None)
+            rec.status.pop("pendingInput", None)
             rec.status["error"] = {"code": "CANCELLED", "message": f"cancelled by {self.actor}"}
             _drop_context_txn(conn, rec.id)
             leases.set_lease_txn(conn, info.table, rec.id, "", "")
@@ -185,79 +192,98 @@ class LocalExecutions(LocalStore):
         decision = {"approved": approved, "reason": reason, "by": self.actor}
         with self.db.write() as conn:
             rec = self._find(conn, info, execution_id)
-            self._resolve_approval_txn(conn, info, rec, decision, now)
+            found = self._waiting_step_txn(conn, info, rec, DECISIONS)
+            self._decide_txn(conn, found, decision, now)
         return self.get_execution(execution_id)
 
-    def _resolve_approval_txn(
-        self, conn: sqlite3.Connection, info: KindInfo, rec: Record, decision: dict[str, Any], now: str
-    ) -> None:
-        """Decide the oldest approval ``rec`` waits for: its own, else that of a child run.
+    def respond(
+        self, execution_id: str, *, action: str = ACCEPT, content: dict[str, Any] | None = None
+    ) -> Execution:
+        info = _execution_kind(execution_id)
+        now = timestamp(self.clock())
+        with self.db.write() as conn:
+            rec = self._find(conn, info, execution_id)
+            found = self._waiting_step_txn(conn, info, rec, (ELICITATION,))
+            request = plain(found[2].input)
+            # A URL-mode request takes no fields: the person accepts once done on its page.
+            schema = request.get("requestedSchema") or {} if request.get("mode") != "url" else {}
+            given = plain(content or {})
+            answer: dict[str, Any] = {"action": action, "by": self.actor}
+            checked = check_answer(schema, action, given, request.get("fields") or ())
+            if checked:
+                answer["content"] = checked
+            self._decide_txn(conn, found, answer, now)
+        return self.get_execution(execution_id)
 
-        A workflow may be RUNNING while one of its branches waits; the runner sees the
-        decision at its next look. A run parked WAITING_APPROVAL is queued again, and so are
-        the parents that waited for it.
+    def _waiting_step_txn(
+        self, conn: sqlite3.Connection, info: KindInfo, rec: Record, names: tuple[str, ...]
+    ) -> tuple[KindInfo, Record, step_store.StepRecord]:
+        """The oldest step waiting for a person's decision (``names``: its prefixes) in ``rec``,
+        else in the child runs it waits for (any depth), with the run that holds it.
+
+        A run parks WAITING_APPROVAL; a workflow may be RUNNING while one of its branches
+        waits, and an agent is RUNNING while its tool call is held open for an answer.
+
+        Raises:
+            Conflict: Nothing of that kind waits (what does, if anything, is named).
         """
-        phase = rec.status.get("phase", "")
-        waiting = [
-            s
-            for s in step_store.list_steps(conn, rec.id)
-            if s.status == "waiting" and s.name.startswith(APPROVAL)
-        ]
-        runs_on = phase == "RUNNING" and info.kind == "WorkflowExecution"
-        if phase != "WAITING_APPROVAL" and not (runs_on and waiting):
+        found = self._find_waiting_txn(conn, info, rec, names)
+        if found is not None:
+            return found
+        signing_in = rec.status.get("pendingInput") or {}
+        if signing_in.get("kind") == "sign-in":
+            raise _waits_for_sign_in(rec.id, str(signing_in.get("server", "")))
+        phase = rec.status.get("phase", "") or "PENDING"
+        other = self._find_waiting_txn(conn, info, rec, (*DECISIONS, ELICITATION))
+        if other is not None and other[2].name.startswith(ELICITATION):
             raise Conflict(
-                f"execution {rec.id} is {phase or 'PENDING'}, not waiting for an approval",
-                hint=f"see what it is doing: stigmer execution get {rec.id}",
+                f"execution {rec.id} waits for an answer to what an MCP server asked, not for an approval",
+                hint=f"answer it: stigmer execution respond {other[1].id} --set FIELD=VALUE (or --decline)",
             )
-        if not waiting:
-            child = self._waiting_child_txn(conn, rec.id)
-            if child is None:
-                raise Conflict(f"execution {rec.id} has no approval waiting")
-            self._resolve_approval_txn(conn, *child, decision, now)
-            return
-        step = waiting[0]
+        if other is not None:
+            raise Conflict(
+                f"execution {rec.id} waits for an approval, not for an answer",
+                hint=f"decide it: stigmer execution approve {other[1].id}  (or reject)",
+            )
+        what = "an approval" if names == DECISIONS else "an answer"
+        raise Conflict(
+            f"execution {rec.id} is {phase}, not waiting for {what}",
+            hint=f"see what it is doing: stigmer execution get {rec.id}",
+        )
+
+    def _find_waiting_txn(
+        self, conn: sqlite3.Connection, info: KindInfo, rec: Record, names: tuple[str, ...]
+    ) -> tuple[KindInfo, Record, step_store.StepRecord] | None:
+        if rec.status.get("phase", "") not in ("WAITING_APPROVAL", "RUNNING"):
+            return None
+        for step in step_store.list_steps(conn, rec.id):
+            if step.status == "waiting" and step.name.startswith(names):
+                return info, rec, step
+        for child_info in _EXECUTION_KINDS:
+            for phase in ("WAITING_APPROVAL", "RUNNING"):
+                req = PageRequest(
+                    order="newest", limit=100, where={"parent_execution_id": rec.id, "phase": phase}
+                )
+                for child in reversed(records.list_page(conn, child_info.table, req)):
+                    found = self._find_waiting_txn(conn, child_info, child, names)
+                    if found is not None:
+                        return found
+        return None
+
+    def _decide_txn(
+        self,
+        conn: sqlite3.Connection,
+        found: tuple[KindInfo, Record, step_store.StepRecord],
+        decision: dict[str, Any],
+        now: str,
+    ) -> None:
+        """Record the decision in the waiting step; a parked run is queued to continue (a run
+        that holds the call open reads it there)."""
+        info, rec, step = found
         step.status, step.ended_at = "completed", now
         step.output = dict(decision)
         step_store.upsert_txn(conn, step)
         self._requeue_txn(conn, info, rec, now)
-
-    def _waiting_child_txn(self, conn: sqlite3.Connection, parent_id: str) -> tuple[KindInfo, Record] | None:
-        """The oldest child run of ``parent_id`` that waits for an approval."""
-        for child_info in _EXECUTION_KINDS:
-            req = PageRequest(
-                order="newest",
-                limit=100,
-                where={"parent_execution_id": parent_id, "phase": "WAITING_APPROVAL"},
-            )
-            found = records.list_page(conn, child_info.table, req)
-            if found:
-                return child_info, found[-1]
-        return None
-
-    def _requeue_txn(self, conn: sqlite3.Connection, info: KindInfo, rec: Record, now: str) -> None:
-        """Queue a run that waited for a decision, and every parent that waited for it.
-
-        A run held by an engine (see :mod:`stigmer.store.leases`) is queued again from RUNNING
-        too, under its lease, so that the engine claims it back and learns of the change.
-        """
-        phase = rec.status.get("phase", "")
-        owner, _ = leases.lease_of(conn, info.table, rec.id)
-        held = leases.is_engine(owner)
-        if phase != "WAITING_APPROVAL" and not (held and phase == "RUNNING"):
-            return
-        rec.status["phase"] = "PENDING"
-        rec.status.pop("pendingApproval", None)
-        rec.version += 1
-        rec.updated_at, rec.updated_by = now, self.actor
-        records.update_status_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
-        if not held:
-            leases.set_lease_txn(conn, info.table, rec.id, "", "")
-        parent_id = str(rec.spec.get("parentExecutionId", ""))
-        if parent_id:
-            parent_info = _execution_kind(parent_id)
-            parent = records.get(conn, parent_info.table, id=parent_id)
-            if parent is not None:
-                self._requeue_txn(conn, parent_info, parent, now)
 
     def _instance_environment_txn(
         self, conn: sqlite3.Connection, info: KindInfo, rec: Record, definition: Record

@@ -24,6 +24,7 @@ from stigmer.backend.local.base import (
     _execution_view,
     _sealed,
     _ts,
+    _waits_for_sign_in,
 )
 from stigmer.backend.protocol import (
     E,
@@ -229,6 +230,9 @@ class LocalRunJournal(LocalStore):
     ) -> str | None:
         rec = self._find(conn, info, execution_id)
         phase = rec.status.get("phase", "")
+        signing_in = rec.status.get("pendingInput") or {}
+        if phase == "WAITING_APPROVAL" and signing_in.get("kind") == "sign-in":
+            raise _waits_for_sign_in(execution_id, str(signing_in.get("server", "")))
         if phase == "WAITING_APPROVAL":
             raise Conflict(
                 f"execution {execution_id} is waiting for an approval",

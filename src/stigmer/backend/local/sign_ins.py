@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from stigmer.mcp.credentials import Credentials
 
 SERVERS = kind_info(McpServer)
+RUNS = kind_info("AgentExecution")
 # The sealing's associated data: the server's id and this name, so a sign-in copied to
 # another server (or into an Environment) fails its integrity check.
 _SEALED_NAME = "oauth-sign-in"
@@ -43,13 +44,17 @@ class LocalMcpSignIns(LocalStore):
     read and refresh (with the RunJournal)."""
 
     def save_mcp_sign_in(self, server: str, credentials: str) -> None:
-        """Store a server's sign-in, sealed, replacing any earlier one (an editor's act)."""
+        """Store a server's sign-in, sealed, replacing any earlier one (an editor's act); the
+        runs that waited for it (``oauth.onSignInNeeded: wait``) are queued to continue."""
         from stigmer.mcp.credentials import Credentials  # runs that sign in only, not every command
 
         creds = Credentials.from_json(credentials)
         with self.db.write() as conn:
             rec = _server(conn, server)
             self._put_txn(conn, rec.id, creds)
+            now = timestamp(self.clock())
+            for waiting in _waiting_for_sign_in(conn, rec.name):
+                self._requeue_txn(conn, RUNS, waiting, now)
 
     def delete_mcp_sign_in(self, server: str) -> bool:
         """Forget a server's sign-in; whether there was one."""
@@ -110,6 +115,21 @@ def reseal_sign_ins_txn(conn: sqlite3.Connection, keys: MasterKeys, new: MasterK
         store.put_txn(conn, store.SignInRow(**{**row.__dict__, "sealed": resealed}))
         count += 1
     return count
+
+
+def _waiting_for_sign_in(conn: sqlite3.Connection, server: str) -> list[Record]:
+    """Agent runs parked until a person signs in to ``server`` (few: found by their phase)."""
+    found: list[Record] = []
+    req = records.PageRequest(order="newest", limit=500, where={"phase": "WAITING_APPROVAL"})
+    while True:
+        page = records.list_page(conn, RUNS.table, req)
+        for run in page:
+            pending = run.status.get("pendingInput") or {}
+            if pending.get("kind") == "sign-in" and pending.get("server") == server:
+                found.append(run)
+        if len(page) < req.limit:
+            return found
+        req.after = records.cursor_of(page[-1], "newest")
 
 
 def _server(conn: sqlite3.Connection, ref: str) -> Record:

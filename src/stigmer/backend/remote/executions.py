@@ -78,5 +78,13 @@ class RemoteExecutions(RemoteChannel):
         request = pb.ResolveApprovalRequest(execution_id=execution_id, approved=approved, reason=reason)
         return unpack_execution(self._unary(self._stub.ResolveApproval, request))
 
+    def respond(
+        self, execution_id: str, *, action: str = "accept", content: dict[str, Any] | None = None
+    ) -> Execution:
+        request = pb.RespondRequest(execution_id=execution_id, action=action)
+        if content:
+            request.content.update(content)
+        return unpack_execution(self._unary(self._stub.Respond, request))
+
 
 __all__ = ["RemoteExecutions"]

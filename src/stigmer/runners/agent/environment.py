@@ -22,6 +22,7 @@ from stigmer.resources.kinds import Execution
 from stigmer.runners.agent.events import (
     ApprovalNeeded,
     EventSink,
+    InputNeeded,
     RunEvent,
     ToolFinished,
     ToolStarted,
@@ -94,6 +95,8 @@ class RunEnvironment:
             status.outputs.update(outputs)
         status.error.message = self.redactor.text(status.error.message)
         status.error.details = self.redactor.text(status.error.details)
+        if status.HasField("pending_input"):
+            status.pending_input.message = self.redactor.text(status.pending_input.message)
         if status.pending_approval.HasField("arguments"):
             arguments = self.redact(to_dict(status.pending_approval.arguments))
             status.pending_approval.arguments.Clear()
@@ -128,6 +131,8 @@ class RedactingSink:
             event = ToolFinished(event.name, r.text(event.text), event.is_error, event.duration_ms)
         elif isinstance(event, ApprovalNeeded):
             event = ApprovalNeeded(event.name, r.value(event.arguments))
+        elif isinstance(event, InputNeeded):
+            event = replace(event, message=r.text(event.message))
         self.sink(event)
 
     def flush(self) -> None:

@@ -40,6 +40,30 @@ class ApprovalNeeded:
 
 
 @dataclass
+class InputNeeded:
+    """An MCP server asks a person something during a tool call; the run waits for the answer.
+
+    Attributes:
+        kind: ``elicitation`` (answer with `stigmer execution respond`) or ``sampling``
+            (the server wants the agent's model: approve or reject).
+        tool: The tool call it came from.
+        server: The MCP server asking.
+        message: What the server says it needs, or the text it wants completed.
+        requested_schema: The fields of the answer (an elicitation form).
+        url: The page to open (an elicitation in URL mode).
+        fields: The names of the schema's fields, in the server's order.
+    """
+
+    kind: str
+    tool: str
+    server: str
+    message: str
+    requested_schema: dict[str, Any] = field(default_factory=dict)
+    url: str = ""
+    fields: list[str] = field(default_factory=list)
+
+
+@dataclass
 class TurnEnded:
     """A model turn ended (usage so far, for a live total)."""
 
@@ -47,7 +71,7 @@ class TurnEnded:
     output_tokens: int
 
 
-RunEvent = TextDelta | ToolStarted | ToolFinished | ApprovalNeeded | TurnEnded
+RunEvent = TextDelta | ToolStarted | ToolFinished | ApprovalNeeded | InputNeeded | TurnEnded
 EventSink = Callable[[RunEvent], None]
 
 
@@ -64,6 +88,7 @@ class StepEvents:
         from stigmer.resources.steps import (
             AGENT,
             APPROVAL,
+            ASKS,
             MODEL,
             TOOL,
             WAITING,
@@ -80,6 +105,8 @@ class StepEvents:
             return [TextDelta(text)] if text else []
         if step.name.startswith(APPROVAL):
             return [ApprovalNeeded(name, arguments)] if step.status == WAITING else []
+        if step.name.startswith(ASKS):
+            return [input_needed(step)] if step.status == WAITING else []
         if not step.name.startswith((TOOL, AGENT)):
             return []
         events: list[RunEvent] = []
@@ -92,6 +119,23 @@ class StepEvents:
         return events
 
 
+def input_needed(step: ExecutionStep) -> InputNeeded:
+    """What a waiting elicitation or sampling step asks (see :mod:`stigmer.runners.agent.asks`)."""
+    from stigmer.resources.steps import input_of
+
+    kind, _, tool = step.name.partition(":")
+    inp = input_of(step)
+    return InputNeeded(
+        kind,
+        tool,
+        str(inp.get("server", "")),
+        str(inp.get("message", "")),
+        dict(inp.get("requestedSchema") or {}),
+        str(inp.get("url", "")),
+        [str(f) for f in inp.get("fields") or []],
+    )
+
+
 def ignore(_: RunEvent) -> None:
     """An event sink that drops everything (detached runs)."""
 
@@ -99,6 +143,7 @@ def ignore(_: RunEvent) -> None:
 __all__ = [
     "ApprovalNeeded",
     "EventSink",
+    "InputNeeded",
     "RunEvent",
     "StepEvents",
     "TextDelta",
@@ -106,4 +151,5 @@ __all__ = [
     "ToolStarted",
     "TurnEnded",
     "ignore",
+    "input_needed",
 ]

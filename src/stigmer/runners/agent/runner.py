@@ -7,6 +7,7 @@ died resumes after its last recorded step and no completed tool call runs twice.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -22,7 +23,7 @@ from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.backend.protocol import RunJournal
 from stigmer.clock import Clock, utcnow
 from stigmer.errors import StigmerError
-from stigmer.mcp.types import Tool, ToolResult
+from stigmer.mcp.types import McpServerError, Tool, ToolResult
 from stigmer.models.registry import default_model, resolve_model, split_model
 from stigmer.models.types import (
     ChatMessage,
@@ -38,12 +39,14 @@ from stigmer.resources.codec import to_dict
 from stigmer.resources.durations import parse_duration
 from stigmer.resources.kinds import Execution
 from stigmer.resources.steps import AGENT, APPROVAL, COMPLETED, MODEL, TOOL, WAITING, input_of, output_of
+from stigmer.runners.agent.asks import RunAsks
 from stigmer.runners.agent.cancel import RunCancelled, unless_cancelled
 from stigmer.runners.agent.durable import DurableSteps
 from stigmer.runners.agent.environment import RedactingSink, RedactingTools, RunEnvironment
 from stigmer.runners.agent.events import (
     ApprovalNeeded,
     EventSink,
+    InputNeeded,
     ToolFinished,
     ToolStarted,
     TurnEnded,
@@ -88,6 +91,7 @@ class _Run:
     tools: dict[str, Tool] = field(default_factory=dict)
     sub_agents: dict[str, SubAgentTool] = field(default_factory=dict)
     host: ToolHost = field(default_factory=NoTools)
+    asks: RunAsks | None = None
     input_tokens: int = 0
     output_tokens: int = 0
     turns: int = 0
@@ -140,11 +144,25 @@ class AgentRunner:
         except _Stop as stop:
             return self._finish(execution, env, stop.phase, stop.code, stop.message)
         except StigmerError as exc:
+            if isinstance(exc, McpServerError) and exc.waits_for_sign_in:
+                return self._wait_for_sign_in(execution, env, exc)
             message = f"{exc}" + (f"\nHint: {exc.hint}" if exc.hint else "")
             return self._finish(execution, env, ExecutionPhase.FAILED, type(exc).__name__.upper(), message)
         finally:
             self._environments.pop(run_id, None)
         return self._finish(execution, env, ExecutionPhase.COMPLETED)
+
+    def _wait_for_sign_in(
+        self, execution: AgentExecution, env: RunEnvironment, exc: McpServerError
+    ) -> AgentExecution:
+        """Park the run until a person signs in to the server (`stigmer mcpserver login`, which
+        queues it again); it then goes on from its last recorded step."""
+        pending = execution.status.pending_input
+        pending.Clear()
+        pending.kind, pending.server = "sign-in", exc.server
+        pending.message = env.redactor.text(exc.message.partition("\n--- stderr")[0])
+        self.on_event(InputNeeded("sign-in", "", exc.server, pending.message))
+        return self._finish(execution, env, ExecutionPhase.WAITING_APPROVAL)
 
     async def _prepare(self, execution: AgentExecution, stack: AsyncExitStack) -> _Run:
         env = self._environments[execution.metadata.id]
@@ -169,6 +187,17 @@ class AgentRunner:
         messages.append(ChatMessage("user", execution.spec.message))
         run = _Run(execution, agent, model, steps, messages, env, emit)
         if specs:
+            run.asks = RunAsks(
+                self.backend,
+                execution,
+                steps,
+                worker_id=self.worker_id,
+                clock=self.clock,
+                emit=emit,
+                holds={spec.name: spec.tool_timeout_s for spec in specs},
+            )
+            for spec in specs:
+                spec.person = run.asks
             from stigmer.mcp.servers import ToolServers
 
             run.host = await stack.enter_async_context(ToolServers(specs))
@@ -340,7 +369,9 @@ class AgentRunner:
                 )
         if sub is not None:
             return await self._sub_agent(run, call, sub)
-        recorded = run.steps.next(TOOL + call.name)
+        # What the server asked a person during this call on an earlier pass comes first.
+        asked = run.asks.recorded(call) if run.asks is not None else []
+        recorded = run.steps.next(TOOL + call.name) if run.steps.replaying else None
         if recorded is not None:
             out = output_of(recorded)
             return ToolResult(str(out.get("text", "")), bool(out.get("isError", False)))
@@ -351,13 +382,8 @@ class AgentRunner:
             offered = ", ".join([*run.tools, *run.sub_agents]) or "none"
             result = ToolResult(f"unknown tool {call.name!r}; the tools are: {offered}", is_error=True)
         else:
-            try:
-                result = await unless_cancelled(
-                    self.backend, run.execution.metadata.id, lambda: run.host.call(call.name, call.arguments)
-                )
-            except RunCancelled:
-                raise _Stop(ExecutionPhase.CANCELLED, "CANCELLED", f"cancelled during {call.name}") from None
-            faults.hit("agent.tool_called")
+            result = await self._call_tool(run, call, tool.server, asked)
+        run.steps.next(TOOL + call.name)
         run.emit(
             ToolFinished(call.name, result.text, result.is_error, int((time.perf_counter() - t0) * 1000))
         )
@@ -368,6 +394,25 @@ class AgentRunner:
             started=started,
         )
         faults.hit("agent.tool_recorded")
+        return result
+
+    async def _call_tool(self, run: _Run, call: ToolCall, server: str, asked: list[Any]) -> ToolResult:
+        """Call an MCP tool; its server's requests of a person are answered through the journal
+        (a request nobody answers in time parks the run: see :mod:`.asks`)."""
+        task = asyncio.current_task()
+        assert task is not None and run.asks is not None  # a run with MCP tools has servers to ask
+        with run.asks.during(call, server, asked) as current:
+            try:
+                result = await unless_cancelled(
+                    self.backend, run.execution.metadata.id, lambda: run.host.call(call.name, call.arguments)
+                )
+            except RunCancelled:
+                raise _Stop(ExecutionPhase.CANCELLED, "CANCELLED", f"cancelled during {call.name}") from None
+            except asyncio.CancelledError:
+                if current.parked and task.uncancel() == 0:
+                    raise _Stop(ExecutionPhase.WAITING_APPROVAL) from None
+                raise
+        faults.hit("agent.tool_called")
         return result
 
     def _tool_step(
@@ -451,6 +496,7 @@ class AgentRunner:
         execution.status.phase = phase
         if phase != ExecutionPhase.WAITING_APPROVAL:
             execution.status.ClearField("pending_approval")
+            execution.status.ClearField("pending_input")
             execution.status.end_time.FromDatetime(self.clock())
         if code:
             execution.status.error.code, execution.status.error.message = code, message

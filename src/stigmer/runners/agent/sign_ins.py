@@ -33,6 +33,7 @@ def oauth_settings(server: McpServer) -> OAuthSettings | None:
         issuer=o.issuer,
         private_key=o.private_key,
         signing_algorithm=o.signing_algorithm,
+        wait_for_sign_in=o.on_sign_in_needed == "wait",
     )
 
 

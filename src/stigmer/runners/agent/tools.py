@@ -118,10 +118,11 @@ def _spec(
 
 
 def with_sampler(specs: list[ServerSpec], model: Model) -> list[ServerSpec]:
-    """The specs, those whose McpServer allows sampling answered by ``model`` (the agent's)."""
-    from stigmer.mcp.sampling import ALLOW, ModelSampler
+    """The specs, those whose McpServer does not deny sampling answered by ``model`` (the
+    agent's; with ``ask``, once a person approves)."""
+    from stigmer.mcp.sampling import DENY, ModelSampler, policy
 
-    return [replace(s, sampler=ModelSampler(model)) if s.sampling == ALLOW else s for s in specs]
+    return [s if policy(s.sampling) == DENY else replace(s, sampler=ModelSampler(model)) for s in specs]
 
 
 def root_uri(root: str) -> str:

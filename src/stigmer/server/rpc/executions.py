@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from google.protobuf.json_format import MessageToDict
+
 from stigmer.api.backend.v1 import backend_pb2 as pb
 from stigmer.backend.protocol import Backend, ExecutionQuery
 from stigmer.backend.wire import pack, unpack_execution
+from stigmer.resources.steps import plain
 from stigmer.server.rpc.table import Unary
 
 
@@ -49,6 +52,11 @@ def _resolve(b: Backend, r: pb.ResolveApprovalRequest) -> pb.Resource:
     return pack(b.resolve_approval(r.execution_id, approved=r.approved, reason=r.reason))
 
 
+def _respond(b: Backend, r: pb.RespondRequest) -> pb.Resource:
+    content = plain(MessageToDict(r.content)) if r.HasField("content") else None
+    return pack(b.respond(r.execution_id, action=r.action or "accept", content=content))
+
+
 EXECUTIONS: Unary = {
     "CreateExecution": (pb.CreateExecutionRequest, _create_execution),
     "GetExecution": (pb.GetExecutionRequest, _get_execution),
@@ -57,6 +65,7 @@ EXECUTIONS: Unary = {
     "PruneExecutions": (pb.PruneExecutionsRequest, _prune),
     "ListSteps": (pb.ListStepsRequest, _list_steps),
     "ResolveApproval": (pb.ResolveApprovalRequest, _resolve),
+    "Respond": (pb.RespondRequest, _respond),
 }
 
 __all__ = ["EXECUTIONS"]

@@ -206,6 +206,8 @@ function transcript(record) {
   const calls = new Map((status.toolCalls || []).map((call) => [call.id, call]));
   const pending = status.pendingApproval;
   if (pending && pending.id) calls.set(pending.id, { ...pending, approval: "pending", ...(calls.get(pending.id) || {}) });
+  const asking = status.pendingInput;
+  if (asking && asking.callId) calls.set(asking.callId, { ...(calls.get(asking.callId) || {}), asking: true });
   const shown = new Set();
   const entries = [];
   for (const message of status.messages || []) {
@@ -229,7 +231,7 @@ function transcript(record) {
 }
 
 function toolCall(call) {
-  const state = call.approval === "pending" ? "waiting for approval" : call.approval || "";
+  const state = call.asking ? "waiting for a person" : call.approval === "pending" ? "waiting for approval" : call.approval || "";
   const finished = call.result !== undefined || call.isError;
   return h(
     "div",
@@ -245,7 +247,7 @@ function toolCall(call) {
     h("pre", { class: "args" }, JSON.stringify(call.arguments || {}, null, 1)),
     finished
       ? h("pre", { class: `result${call.isError ? " error-text" : ""}` }, call.result || "")
-      : h("div", { class: "muted" }, call.approval === "pending" ? "waits for a person" : "running…"),
+      : h("div", { class: "muted" }, call.approval === "pending" || call.asking ? "waits for a person" : "running…"),
   );
 }
 
@@ -276,6 +278,8 @@ function stepLine(step) {
   if (kind === "start") what = `▶ ${name} started`;
   else if (kind === "end") what = `■ ${name} ${(step.phase || (step.status === "failed" ? "FAILED" : "COMPLETED")).toLowerCase()}`;
   else if (kind === "approval") what = step.status === "waiting" ? `◆ ${name} waits for approval` : `◆ ${name} decided`;
+  else if (kind === "elicitation") what = step.status === "waiting" ? `? ${name} asks a person` : `? ${name} answered`;
+  else if (kind === "sampling") what = step.status === "waiting" ? `? ${name} asks for the model` : `? ${name} decided`;
   else if (kind === "model") what = "model turn";
   else if (kind === "tool") what = step.status === "waiting" ? `→ ${name} (running)` : `→ ${name}`;
   else if (kind === "agent") what = `⇢ sub-agent ${name}`;
@@ -317,6 +321,135 @@ function approvalPanel(view, act) {
       reason,
     ),
   );
+}
+
+function choicesOf(field) {
+  const source = field.type === "array" ? field.items || {} : field;
+  if (source.enum) return source.enum.map((value, i) => [String(value), (source.enumNames || [])[i] || String(value)]);
+  return (source.oneOf || source.anyOf || []).filter((o) => "const" in o).map((o) => [String(o.const), o.title || String(o.const)]);
+}
+
+/** One control for one field of an elicitation's schema, its default filled in. */
+function inputControl(name, field, required) {
+  const given = field.default;
+  const choices = choicesOf(field);
+  if (field.type === "array") {
+    const chosen = new Set((given || []).map(String));
+    return h(
+      "span",
+      { class: "choices", dataset: { field: name } },
+      choices.map(([value, title]) => h("label", {}, h("input", { type: "checkbox", name, value, checked: chosen.has(value) }), ` ${title}`)),
+    );
+  }
+  if (field.type === "boolean") return h("input", { type: "checkbox", name, checked: given === true });
+  if (choices.length) {
+    return h(
+      "select",
+      { name, required },
+      required && given === undefined ? h("option", { value: "" }, "—") : null,
+      !required ? h("option", { value: "" }, "(none)") : null,
+      choices.map(([value, title]) => h("option", { value, selected: String(given) === value }, title)),
+    );
+  }
+  const types = { email: "email", uri: "url", date: "date" };
+  const numeric = field.type === "integer" || field.type === "number";
+  return h("input", {
+    name,
+    required,
+    type: numeric ? "number" : types[field.format] || "text",
+    step: field.type === "integer" ? "1" : numeric ? "any" : null,
+    min: field.minimum ?? null,
+    max: field.maximum ?? null,
+    minlength: field.minLength ?? null,
+    maxlength: field.maxLength ?? null,
+    value: given === undefined ? "" : String(given),
+  });
+}
+
+/** The answer a form gives: text for the backend to read as the schema's types. */
+function formContent(form, request) {
+  const content = {};
+  for (const name of request.fields) {
+    const field = request.schema.properties[name];
+    if (field.type === "array") {
+      content[name] = [...form.querySelectorAll(`[data-field="${CSS.escape(name)}"] input:checked`)].map((box) => box.value);
+    } else if (field.type === "boolean") {
+      content[name] = form.elements.namedItem(name).checked;
+    } else {
+      const value = form.elements.namedItem(name).value;
+      if (value !== "") content[name] = value;
+    }
+  }
+  return content;
+}
+
+/** What an MCP server asks a person during a tool call: a form built from its schema (or a
+ * page to open, or a sampling request to approve). */
+function inputPanel(view, act) {
+  const request = view.input;
+  if (request.kind === "sign-in") {
+    return h(
+      "section",
+      { class: "card approval", id: "input" },
+      h("h2", {}, "Waiting for a sign-in"),
+      h("blockquote", { id: "input-message" }, request.message),
+      h("p", {}, "Sign in from a terminal with ", h("code", {}, `stigmer mcpserver login ${request.server}`), "; the run continues then."),
+    );
+  }
+  const where = [
+    request.child ? `Task ${request.task}: ` : "",
+    h("code", {}, request.server),
+    " asks during ",
+    h("code", {}, request.tool),
+    request.kind === "sampling" ? " for a completion by the agent's model:" : ":",
+  ];
+  if (request.kind === "sampling") {
+    const reason = h("input", { id: "reason", name: "reason", placeholder: "reason (optional, for a rejection)", size: 40 });
+    return h(
+      "section",
+      { class: "card approval", id: "approval" },
+      h("h2", {}, "Waiting for approval"),
+      h("p", {}, where),
+      h("blockquote", { id: "approval-message" }, request.message),
+      h(
+        "div",
+        { class: "buttons" },
+        h("button", { type: "button", class: "primary", dataset: { action: "approve" }, onclick: () => act("approve", { reason: reason.value }) }, "Approve"),
+        h("button", { type: "button", class: "danger", dataset: { action: "reject" }, onclick: () => act("reject", { reason: reason.value }) }, "Reject"),
+        reason,
+      ),
+    );
+  }
+  const required = new Set(request.schema.required || []);
+  const fields = request.fields.map((name) => {
+    const field = request.schema.properties[name];
+    return h(
+      "label",
+      { class: "field" },
+      h("span", { class: "label" }, field.title || name, " ", h("small", { class: "muted" }, field.type), required.has(name) ? h("span", { class: "required", title: "required" }, " *") : null),
+      inputControl(name, field, required.has(name)),
+      field.description ? h("small", { class: "muted" }, field.description) : null,
+    );
+  });
+  const error = h("div", { class: "form-error" });
+  const form = h(
+    "form",
+    { class: "run", id: "input-form" },
+    request.url ? h("p", {}, "Open ", h("a", { href: request.url, target: "_blank", rel: "noopener noreferrer", id: "input-url" }, request.url), ", then accept here once done there.") : fields,
+    error,
+    h(
+      "div",
+      { class: "buttons" },
+      h("button", { type: "submit", class: "primary", dataset: { action: "respond" } }, request.url ? "Done" : "Send"),
+      h("button", { type: "button", dataset: { action: "decline" }, onclick: () => act("respond", { action: "decline" }, error) }, "Decline"),
+      h("button", { type: "button", dataset: { action: "dismiss" }, onclick: () => act("respond", { action: "cancel" }, error) }, "Dismiss"),
+    ),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    act("respond", { action: "accept", content: request.url ? {} : formContent(form, request) }, error);
+  });
+  return h("section", { class: "card approval", id: "input" }, h("h2", {}, "Waiting for an answer"), h("p", {}, where), h("blockquote", { id: "input-message" }, request.message), form);
 }
 
 /** #/executions/ID: the execution live. */
@@ -367,17 +500,18 @@ export async function executionPage(main, id) {
   put(main, ...sections);
 
   let shownActions = "";
-  const act = async (action, body) => {
+  const act = async (action, body, errorSlot) => {
     put(message);
+    if (errorSlot) put(errorSlot);
     const buttons = [...actionBox.querySelectorAll("button")];
     for (const button of buttons) button.disabled = true;
     try {
       const done = await post(`/executions/${enc(id)}/${action}`, body || {});
-      const words = { approve: "Approved", reject: "Rejected", cancel: "Cancellation asked", resume: "Resumed" };
+      const words = { approve: "Approved", reject: "Rejected", cancel: "Cancellation asked", resume: "Resumed", respond: "Answered" };
       put(message, h("div", { class: "notice", role: "status" }, done.note ? `${words[action]}: ${done.note}` : `${words[action]}.`));
       update(await get(`/executions/${enc(id)}`, { graph: "0" }));
     } catch (error) {
-      put(message, problem(error));
+      put(errorSlot || message, problem(error));
     } finally {
       for (const button of buttons) button.disabled = false;
     }
@@ -419,11 +553,12 @@ export async function executionPage(main, id) {
       ]),
     );
     const actions = mayRun ? view.actions : [];
-    const actionKey = JSON.stringify([actions, view.approval]);
+    const actionKey = JSON.stringify([actions, view.approval, view.input]);
     if (actionKey !== shownActions) {
       shownActions = actionKey;
       const buttons = [];
-      if (actions.includes("approve")) buttons.push(approvalPanel(view, act));
+      if (view.input && mayRun && !FINISHED.includes(view.summary.phase)) buttons.push(inputPanel(view, act));
+      else if (actions.includes("approve")) buttons.push(approvalPanel(view, act));
       const small = [];
       if (actions.includes("resume")) small.push(h("button", { type: "button", dataset: { action: "resume" }, onclick: () => act("resume") }, "Resume"));
       if (actions.includes("cancel")) small.push(h("button", { type: "button", class: "danger", dataset: { action: "cancel" }, onclick: () => act("cancel") }, "Cancel run"));

@@ -189,6 +189,68 @@ class ExecutionLimits(_message.Message):
 Global___ExecutionLimits: _TypeAlias = ExecutionLimits  # noqa: Y015
 
 @_typing.final
+class PendingInput(_message.Message):
+    """A request an MCP server made during a tool call that waits for a person."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    TOOL_FIELD_NUMBER: _builtins.int
+    SERVER_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    REQUESTED_SCHEMA_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    MAX_TOKENS_FIELD_NUMBER: _builtins.int
+    FIELDS_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """"elicitation": the server asks for input; answer with `stigmer execution respond`.
+    "sampling": the server asks for a completion by the agent's model; approve or reject it.
+    """
+    call_id: _builtins.str
+    """The tool call it came from, and where that tool lives."""
+    tool: _builtins.str
+    server: _builtins.str
+    message: _builtins.str
+    """What the server says it needs (elicitation), or the text it wants completed (sampling)."""
+    url: _builtins.str
+    """Elicitation in URL mode: the page the person opens; they accept once done there."""
+    step: _builtins.int
+    """The durable step that records the request and, once given, its answer."""
+    max_tokens: _builtins.int
+    """Sampling: the most tokens the server asked for."""
+    @_builtins.property
+    def requested_schema(self) -> _struct_pb2.Struct:
+        """Elicitation in form mode: the JSON schema of the answer (an object of flat fields)."""
+
+    @_builtins.property
+    def fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The requested schema's fields in the order the server gave them (a Struct keeps none)."""
+
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        call_id: _builtins.str = ...,
+        tool: _builtins.str = ...,
+        server: _builtins.str = ...,
+        message: _builtins.str = ...,
+        requested_schema: _struct_pb2.Struct | None = ...,
+        url: _builtins.str = ...,
+        step: _builtins.int = ...,
+        max_tokens: _builtins.int = ...,
+        fields: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["requested_schema", b"requested_schema"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "fields", b"fields", "kind", b"kind", "max_tokens", b"max_tokens", "message", b"message", "requested_schema", b"requested_schema", "server", b"server", "step", b"step", "tool", b"tool", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PendingInput: _TypeAlias = PendingInput  # noqa: Y015
+
+@_typing.final
 class AgentExecutionStatus(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -204,6 +266,7 @@ class AgentExecutionStatus(_message.Message):
     MODEL_FIELD_NUMBER: _builtins.int
     MESSAGES_FIELD_NUMBER: _builtins.int
     PENDING_APPROVAL_FIELD_NUMBER: _builtins.int
+    PENDING_INPUT_FIELD_NUMBER: _builtins.int
     phase: _execution_pb2.ExecutionPhase.ValueType
     output: _builtins.str
     cancel_requested: _builtins.bool
@@ -229,6 +292,12 @@ class AgentExecutionStatus(_message.Message):
     def pending_approval(self) -> Global___ToolCall:
         """The tool call waiting for a person's decision, when phase is WAITING_APPROVAL."""
 
+    @_builtins.property
+    def pending_input(self) -> Global___PendingInput:
+        """What an MCP server asked a person during a tool call; set while the run waits for the
+        answer (RUNNING while the call is held open, WAITING_APPROVAL once parked).
+        """
+
     def __init__(
         self,
         *,
@@ -244,10 +313,11 @@ class AgentExecutionStatus(_message.Message):
         model: _builtins.str = ...,
         messages: _abc.Iterable[Global___Message] | None = ...,
         pending_approval: Global___ToolCall | None = ...,
+        pending_input: Global___PendingInput | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "error", b"error", "outputs", b"outputs", "pending_approval", b"pending_approval", "start_time", b"start_time", "usage", b"usage"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "error", b"error", "outputs", b"outputs", "pending_approval", b"pending_approval", "pending_input", b"pending_input", "start_time", b"start_time", "usage", b"usage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_requested", b"cancel_requested", "end_time", b"end_time", "error", b"error", "messages", b"messages", "model", b"model", "output", b"output", "outputs", b"outputs", "pending_approval", b"pending_approval", "phase", b"phase", "start_time", b"start_time", "tool_calls", b"tool_calls", "usage", b"usage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_requested", b"cancel_requested", "end_time", b"end_time", "error", b"error", "messages", b"messages", "model", b"model", "output", b"output", "outputs", b"outputs", "pending_approval", b"pending_approval", "pending_input", b"pending_input", "phase", b"phase", "start_time", b"start_time", "tool_calls", b"tool_calls", "usage", b"usage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1353,6 +1353,37 @@ class ResolveApprovalRequest(_message.Message):
 Global___ResolveApprovalRequest: _TypeAlias = ResolveApprovalRequest  # noqa: Y015
 
 @_typing.final
+class RespondRequest(_message.Message):
+    """The answer to what an MCP server asked a person during a tool call (elicitation)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXECUTION_ID_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    execution_id: _builtins.str
+    action: _builtins.str
+    """"accept" (with content), "decline" or "cancel"."""
+    @_builtins.property
+    def content(self) -> _struct_pb2.Struct:
+        """The fields of the answer; strings are read as the requested schema's types."""
+
+    def __init__(
+        self,
+        *,
+        execution_id: _builtins.str = ...,
+        action: _builtins.str = ...,
+        content: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "content", b"content", "execution_id", b"execution_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RespondRequest: _TypeAlias = RespondRequest  # noqa: Y015
+
+@_typing.final
 class ImportResourcesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

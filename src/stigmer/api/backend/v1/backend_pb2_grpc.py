@@ -160,6 +160,11 @@ class BackendServiceStub:
                 request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ResolveApprovalRequest.SerializeToString,
                 response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Resource.FromString,
                 _registered_method=True)
+        self.Respond = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/Respond',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RespondRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Resource.FromString,
+                _registered_method=True)
         self.StoreArtifact = channel.unary_unary(
                 '/stigmer.backend.v1.BackendService/StoreArtifact',
                 request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.StoreArtifactRequest.SerializeToString,
@@ -376,6 +381,12 @@ class BackendServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Respond(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StoreArtifact(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -569,6 +580,11 @@ def add_BackendServiceServicer_to_server(servicer, server):
             'ResolveApproval': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveApproval,
                     request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ResolveApprovalRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Resource.SerializeToString,
+            ),
+            'Respond': grpc.unary_unary_rpc_method_handler(
+                    servicer.Respond,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RespondRequest.FromString,
                     response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Resource.SerializeToString,
             ),
             'StoreArtifact': grpc.unary_unary_rpc_method_handler(
@@ -1262,6 +1278,33 @@ class BackendService:
             target,
             '/stigmer.backend.v1.BackendService/ResolveApproval',
             stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ResolveApprovalRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Resource.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Respond(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/Respond',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.RespondRequest.SerializeToString,
             stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.Resource.FromString,
             options,
             channel_credentials,

@@ -70,6 +70,7 @@ class BackendServiceStub:
     RenewLease: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RenewLeaseRequest, _backend_pb2.RenewLeaseResponse]
     ReleaseExecution: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ReleaseExecutionRequest, _backend_pb2.ReleaseExecutionResponse]
     ResolveApproval: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ResolveApprovalRequest, _backend_pb2.Resource]
+    Respond: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RespondRequest, _backend_pb2.Resource]
     StoreArtifact: _grpc.UnaryUnaryMultiCallable[_backend_pb2.StoreArtifactRequest, _backend_pb2.Artifact]
     GetArtifact: _grpc.UnaryUnaryMultiCallable[_backend_pb2.GetArtifactRequest, _backend_pb2.Artifact]
     RevealSecret: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RevealSecretRequest, _backend_pb2.RevealSecretResponse]
@@ -129,6 +130,7 @@ class BackendServiceAsyncStub(BackendServiceStub):
     RenewLease: _aio.UnaryUnaryMultiCallable[_backend_pb2.RenewLeaseRequest, _backend_pb2.RenewLeaseResponse]  # type: ignore[assignment]
     ReleaseExecution: _aio.UnaryUnaryMultiCallable[_backend_pb2.ReleaseExecutionRequest, _backend_pb2.ReleaseExecutionResponse]  # type: ignore[assignment]
     ResolveApproval: _aio.UnaryUnaryMultiCallable[_backend_pb2.ResolveApprovalRequest, _backend_pb2.Resource]  # type: ignore[assignment]
+    Respond: _aio.UnaryUnaryMultiCallable[_backend_pb2.RespondRequest, _backend_pb2.Resource]  # type: ignore[assignment]
     StoreArtifact: _aio.UnaryUnaryMultiCallable[_backend_pb2.StoreArtifactRequest, _backend_pb2.Artifact]  # type: ignore[assignment]
     GetArtifact: _aio.UnaryUnaryMultiCallable[_backend_pb2.GetArtifactRequest, _backend_pb2.Artifact]  # type: ignore[assignment]
     RevealSecret: _aio.UnaryUnaryMultiCallable[_backend_pb2.RevealSecretRequest, _backend_pb2.RevealSecretResponse]  # type: ignore[assignment]
@@ -321,6 +323,13 @@ class BackendServiceServicer(metaclass=_abc_1.ABCMeta):
     def ResolveApproval(
         self,
         request: _backend_pb2.ResolveApprovalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.Resource, _abc.Awaitable[_backend_pb2.Resource]]: ...
+
+    @_abc_1.abstractmethod
+    def Respond(
+        self,
+        request: _backend_pb2.RespondRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_backend_pb2.Resource, _abc.Awaitable[_backend_pb2.Resource]]: ...
 

@@ -136,8 +136,9 @@ class McpServerSpec(_message.Message):
     timeout: _builtins.str
     """Per tool call, e.g. "30s"."""
     sampling: _builtins.str
-    """Whether the server may ask the agent's model for completions (MCP sampling): "allow"
-    answers with the agent's own model; "deny" (the default) declares no sampling.
+    """Whether the server may ask the agent's model for completions (MCP sampling): "ask" (the
+    default) waits for a person to approve each request (`stigmer execution approve`), then
+    the agent's own model answers; "allow" answers without asking; "deny" declares no sampling.
     """
     @_builtins.property
     def stdio(self) -> Global___StdioTransport: ...
@@ -201,6 +202,7 @@ class McpOAuth(_message.Message):
     ISSUER_FIELD_NUMBER: _builtins.int
     PRIVATE_KEY_FIELD_NUMBER: _builtins.int
     SIGNING_ALGORITHM_FIELD_NUMBER: _builtins.int
+    ON_SIGN_IN_NEEDED_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
     """A pre-registered client; empty: registered dynamically (or a client ID metadata document)."""
     client_secret: _builtins.str
@@ -223,6 +225,11 @@ class McpOAuth(_message.Message):
     """For private_key_jwt: the client's private key (PEM), a `${secrets.X}` reference."""
     signing_algorithm: _builtins.str
     """For private_key_jwt: the JWT signing algorithm, e.g. ES256 (default RS256)."""
+    on_sign_in_needed: _builtins.str
+    """What a run does when the server needs a person to sign in (nobody has, or the token
+    expired and cannot be refreshed): "fail" (the default) ends it FAILED, naming
+    `stigmer mcpserver login`; "wait" parks it until that login, which continues it.
+    """
     @_builtins.property
     def scopes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Scopes to ask for; empty: those the server names (WWW-Authenticate, its metadata)."""
@@ -239,10 +246,11 @@ class McpOAuth(_message.Message):
         issuer: _builtins.str = ...,
         private_key: _builtins.str = ...,
         signing_algorithm: _builtins.str = ...,
+        on_sign_in_needed: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "client_metadata_url", b"client_metadata_url", "client_secret", b"client_secret", "grant", b"grant", "issuer", b"issuer", "private_key", b"private_key", "scopes", b"scopes", "signing_algorithm", b"signing_algorithm", "token_endpoint_auth_method", b"token_endpoint_auth_method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "client_metadata_url", b"client_metadata_url", "client_secret", b"client_secret", "grant", b"grant", "issuer", b"issuer", "on_sign_in_needed", b"on_sign_in_needed", "private_key", b"private_key", "scopes", b"scopes", "signing_algorithm", b"signing_algorithm", "token_endpoint_auth_method", b"token_endpoint_auth_method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
