@@ -324,15 +324,34 @@ def resume(app: App, execution_id: str, no_wait: bool, output: str | None) -> No
     "from_task",
     default="",
     metavar="TASK",
-    help="Run again from this task (and everything after it); default: from the first task that "
-    "did not complete.",
+    help="Workflow runs: run again from this task (and everything after it); default: from the first "
+    "task that did not complete.",
 )
 @click.option(
     "--definition",
     type=click.Choice(["pinned", "latest"]),
-    default="pinned",
-    show_default=True,
-    help="Run the retried part on the workflow version the run used, or on the latest one.",
+    default=None,
+    help="Workflow runs: run the retried part on the workflow version the run used (pinned, the "
+    "default), or on the latest one.",
+)
+@click.option(
+    "--timeout",
+    default="",
+    metavar="DURATION",
+    help="A new timeout for the run (a workflow's timeout, an agent's limits.timeout), e.g. 30m.",
+)
+@click.option(
+    "--max-turns", type=click.IntRange(min=1), default=None, help="Agent runs: a new limit of model calls."
+)
+@click.option(
+    "--max-tokens", type=click.IntRange(min=1), default=None, help="Agent runs: a new limit of tokens."
+)
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="DOLLARS",
+    help="Agent runs: a new limit of cost in US dollars (priced by `prices:` in config.yaml).",
 )
 @click.option("--detach", is_flag=True, help="Only queue the new run; a worker runs it. Prints its id.")
 @no_wait_option
@@ -342,33 +361,74 @@ def retry(
     app: App,
     execution_id: str,
     from_task: str,
-    definition: str,
+    definition: str | None,
+    timeout: str,
+    max_turns: int | None,
+    max_tokens: int | None,
+    max_cost: float | None,
     detach: bool,
     no_wait: bool,
     output: str | None,
 ) -> None:
-    """Start a new run of a workflow execution that reuses its recorded task results.
+    """Start a new run of the execution ID that reuses what it recorded.
 
-    Every task before TASK (or, without --from, every task that completed) keeps its
-    recorded outputs and does not run again, so a failed run is fixed and continued
-    without paying again for its model calls. The new run is linked to ID.
+    A workflow run keeps the recorded outputs of every task before TASK (or, without --from,
+    of every task that completed): they do not run again, so a failed run is fixed and
+    continued without paying again for its model calls. An agent run replays its recorded
+    model turns and tool calls and goes on from there: a run stopped by one of its limits
+    (LIMIT_TURNS, LIMIT_TOKENS, LIMIT_COST, LIMIT_TIME) continues with a higher one. The new
+    run is linked to ID.
 
     \b
     Examples:
       stigmer execution retry wex_01…                      # from the first failed task
       stigmer execution retry wex_01… --from write-notes   # redo write-notes and what follows
       stigmer apply -f fixed-workflow.yaml && stigmer execution retry wex_01… --definition latest
+      stigmer execution retry wex_01… --timeout 2h         # stopped by its timeout: a longer one
+      stigmer execution retry aex_01… --max-turns 50       # stopped by maxTurns: go on to 50
     """
-    from stigmer.backend.runs import retried_execution
+    from stigmer.backend.runs import retried_agent_execution, retried_execution
     from stigmer.cli.output import echo_queued
-    from stigmer.cli.workflow_runs import run_workflow_foreground
+    from stigmer.resources.durations import parse_duration
+    from stigmer.resources.kinds import kind_of_id
 
-    created = retried_execution(app.backend, execution_id, from_task=from_task, definition=definition)
+    if timeout:
+        parse_duration(timeout, field="--timeout")
+    agent_limits = max_turns is not None or max_tokens is not None or max_cost is not None
+    is_agent = (info := kind_of_id(execution_id)) is not None and info.kind == "AgentExecution"
+    created: Execution
+    if is_agent:
+        if from_task or definition:
+            raise click.UsageError(
+                "--from and --definition are for workflow runs; an agent run "
+                "goes on from its last recorded step"
+            )
+        from stigmer.api.agentexecution.v1.agentexecution_pb2 import ExecutionLimits
+
+        limits = ExecutionLimits(
+            max_turns=max_turns or 0, max_tokens=max_tokens or 0, max_cost=max_cost or 0.0, timeout=timeout
+        )
+        created = retried_agent_execution(app.backend, execution_id, limits=limits)
+    else:
+        if agent_limits:
+            raise click.UsageError(
+                "--max-turns, --max-tokens and --max-cost are for agent runs; a workflow run takes --timeout"
+            )
+        created = retried_execution(
+            app.backend, execution_id, from_task=from_task, definition=definition or "pinned", timeout=timeout
+        )
     click.echo(f"retrying {execution_id} as {created.metadata.id}", err=True)
     if detach:
         app.hand_over(created.metadata.id)
         echo_queued(app, created, output)
         return
+    if is_agent:
+        from stigmer.cli.runs import run_foreground
+
+        run_foreground(app, created.metadata.id, fmt=app.output(output), wait_for_approval=not no_wait)
+        return
+    from stigmer.cli.workflow_runs import run_workflow_foreground
+
     run_workflow_foreground(app, created.metadata.id, fmt=app.output(output), wait_for_approval=not no_wait)
 
 

@@ -146,7 +146,7 @@ def server(
             from stigmer.engine.temporal.engine import TemporalEngine
 
             assert isinstance(chosen, TemporalEngine)
-            options.temporal = chosen.settings
+            options.temporal = chosen.temporal
         _serve(options, retention)
 
 
@@ -162,6 +162,7 @@ def _options(
     grace: float,
 ) -> ServerOptions:
     from stigmer.policy import ExecutionPolicy
+    from stigmer.runners.settings import run_settings
     from stigmer.server.app import ServerOptions
 
     return ServerOptions(
@@ -173,7 +174,7 @@ def _options(
         insecure=insecure,
         max_request_bytes=max_request_mb * 1024 * 1024,
         grace_seconds=grace,
-        config_model=str(app.config.extra.get("model", "")),
+        run_settings=run_settings(app.config),
         policy=ExecutionPolicy.for_server(app.config.server_settings),
         durability=durability_of(app.config),
     )

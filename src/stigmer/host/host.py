@@ -28,6 +28,7 @@ from stigmer.backend.keys import ApiKeyStore
 from stigmer.backend.protocol import Backend
 from stigmer.config import TemporalSettings
 from stigmer.host.services import PRUNE_EVERY_SECONDS, Retention, Service
+from stigmer.runners.settings import DEFAULTS, RunSettings
 
 if TYPE_CHECKING:
     from stigmer.backend.roles import Caller
@@ -47,7 +48,7 @@ class WorkerPlan:
     Args:
         engine: ``local`` (claims runs from the store) or ``temporal``.
         concurrency: Runs at once (local), or Temporal activities at once.
-        config_model: The home's default model (config.yaml).
+        run_settings: The home's default model and model prices (config.yaml).
         temporal: Where Temporal is, with the ``temporal`` engine.
         work: With ``temporal``, also run Temporal activities here (else only hand the store's
             queued runs to Temporal).
@@ -55,7 +56,7 @@ class WorkerPlan:
 
     engine: str = "local"
     concurrency: int = 2
-    config_model: str = ""
+    run_settings: RunSettings = DEFAULTS
     temporal: TemporalSettings | None = None
     work: bool = True
 
@@ -96,7 +97,7 @@ class HostOptions:
             worker = WorkerPlan(
                 engine=options.engine,
                 concurrency=options.concurrency,
-                config_model=options.config_model,
+                run_settings=options.run_settings,
                 temporal=options.temporal,
                 work=options.worker,
             )
@@ -225,13 +226,13 @@ class Host:
                 plan.temporal or TemporalSettings(),
                 activities=plan.concurrency,
                 work=plan.work,
-                config_model=plan.config_model,
+                run_settings=plan.run_settings,
             )
         if not plan.work:
             return None
         from stigmer.engine.thread import EngineThread
 
-        return EngineThread(self.open_backend, concurrency=plan.concurrency, config_model=plan.config_model)
+        return EngineThread(self.open_backend, concurrency=plan.concurrency, settings=plan.run_settings)
 
     def _start_dashboard(self, options: DashboardOptions) -> None:
         from stigmer.ui import Dashboard

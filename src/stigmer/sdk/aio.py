@@ -43,7 +43,9 @@ from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecu
 from stigmer.api.workflowinstance.v1.workflowinstance_pb2 import WorkflowInstance
 from stigmer.backend.protocol import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ApplyOutcome, Backend, ExecutionQuery
 from stigmer.errors import InvalidArgument, StigmerError
+from stigmer.models.prices import Prices
 from stigmer.resources.kinds import Execution, Resource, kind_info
+from stigmer.runners.settings import RunSettings, run_settings
 from stigmer.sdk import runs
 from stigmer.sdk.events import Event
 from stigmer.sdk.resources import ResourceLike, as_resources
@@ -106,6 +108,7 @@ class _Opened(NamedTuple):
     home: Path | None
     default_model: str
     runs_here: bool
+    prices: Prices
 
 
 class _Opens:
@@ -125,6 +128,7 @@ class _Opens:
     ) -> None:
         opened_home: Path | None = None
         config_model = ""
+        prices = Prices()
         if backend is not None:
             if url is not None:
                 raise InvalidArgument("pass either url or backend, not both", field="url")
@@ -138,12 +142,13 @@ class _Opens:
             config = load_config(home_dir(home))
             opened_home = config.home
             backend, owned = open_backend(config), True
-            config_model = str(config.extra.get("model", "") or "")
+            settings = run_settings(config)
+            config_model, prices = settings.model, settings.prices
         from stigmer.backend.local import LocalBackend
 
         here = isinstance(backend, LocalBackend) if run_here is None else run_here
         model = config_model if default_model is None else default_model
-        self._setup(_Opened(backend, owned, opened_home, model, here))
+        self._setup(_Opened(backend, owned, opened_home, model, here, prices))
 
     def _setup(self, opened: _Opened) -> None:
         raise NotImplementedError
@@ -270,6 +275,7 @@ class AsyncClient(_Opens):
         self.home: Path | None = opened.home
         self.default_model = opened.default_model
         self.runs_here = opened.runs_here
+        self.prices = opened.prices
         # A LocalBackend's connection serves one thread at a time; gRPC channels any number.
         shared = opened.backend
         self.backend: Backend = (
@@ -326,7 +332,7 @@ class AsyncClient(_Opens):
             execution_id,
             final,
             run_here=self.runs_here and not follow_only,
-            config_model=self.default_model,
+            settings=RunSettings(self.default_model, self.prices),
             after_sequence=after,
         )
 

@@ -1,0 +1,45 @@
+"""What a home's config.yaml says about running: the default model and the model prices.
+
+The engine reads them once (:func:`run_settings`) and hands them to every runner it starts,
+so a run on a worker is priced by that worker's home.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stigmer.config import CONFIG_FILE, Config
+from stigmer.models.prices import Prices, parse_prices
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The settings runners use.
+
+    Attributes:
+        model: The default model (``model`` in config.yaml), for agents that name none.
+        prices: What model calls cost (``prices`` in config.yaml).
+    """
+
+    model: str = ""
+    prices: Prices = field(default_factory=Prices)
+
+
+DEFAULTS = RunSettings()
+"""No default model of the home's (the usual order then: see models.registry) and no prices."""
+
+
+def run_settings(config: Config) -> RunSettings:
+    """The run settings of a home.
+
+    Raises:
+        InvalidArgument: ``prices`` in config.yaml is malformed.
+    """
+    source = str(config.home / CONFIG_FILE)
+    return RunSettings(
+        model=str(config.extra.get("model", "") or ""),
+        prices=parse_prices(config.extra.get("prices"), source=source),
+    )
+
+
+__all__ = ["DEFAULTS", "RunSettings", "run_settings"]
