@@ -15,6 +15,7 @@ from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.backend.protocol import Backend
 from stigmer.engine.local import run_claimed
 from stigmer.runners.agent.events import RunEvent
+from stigmer.runners.settings import RunSettings
 from tests.builders import agent
 from tests.clock import FakeClock
 
@@ -94,12 +95,19 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def run_settings() -> RunSettings:
+    """What the engines of ``flows`` run with (a test module overrides it for prices or telemetry)."""
+    return RunSettings()
+
+
+@pytest.fixture
 def flows(
     engine: str,
     backend: Backend,
     backend_type: str,
     tmp_path: Path,
     clock: FakeClock,
+    run_settings: RunSettings,
     request: pytest.FixtureRequest,
 ) -> Iterator[Flows]:
     """Workflows run by ``engine``: this process (local), or a Temporal worker on a real dev server."""
@@ -108,11 +116,15 @@ def flows(
     from tests.runners.flows import Flows, TemporalFlows
 
     if engine == "local":
-        yield Flows(backend, tmp_path)
+        yield Flows(backend, tmp_path, run_settings)
         return
     server: DevServer = request.getfixturevalue("temporal_server")
     harness = TemporalFlows(
-        backend, tmp_path, server.address, worker_backend(backend, backend_type, tmp_path, clock)
+        backend,
+        tmp_path,
+        server.address,
+        worker_backend(backend, backend_type, tmp_path, clock),
+        run_settings,
     )
     try:
         yield harness

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
@@ -12,7 +10,7 @@ from stigmer.backend.runs import retried_execution
 from stigmer.errors import InvalidArgument
 from stigmer.resources.steps import output_of
 from tests.builders import agent, workflow
-from tests.clock import FakeClock
+from tests.clock import FakeClock, WallClock
 from tests.runners.flows import Flows
 from tests.runners.test_workflow_runner import phases
 
@@ -22,7 +20,7 @@ P = ExecutionPhase
 @pytest.fixture
 def clock() -> FakeClock:
     """The store's clock on the wall clock's time: a run's timeout counts from its recorded start."""
-    return FakeClock(start=datetime.now(UTC), tick=timedelta(microseconds=1))
+    return WallClock()
 
 
 SLOW = [

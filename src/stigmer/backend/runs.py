@@ -137,6 +137,7 @@ def retried_execution(
     retried.spec.CopyFrom(source.spec)
     retried.spec.retry_of, retried.spec.retry_from = execution_id, from_task
     retried.spec.ClearField("parent_execution_id")
+    retried.spec.ClearField("trace_parent")  # a retry starts a trace of its own
     retried.spec.timeout = timeout or retried.spec.timeout
     if definition == "latest":
         retried.spec.workflow_version = 0
@@ -167,6 +168,7 @@ def retried_agent_execution(
     retried.spec.CopyFrom(source.spec)
     retried.spec.retry_of = execution_id
     retried.spec.ClearField("parent_execution_id")
+    retried.spec.ClearField("trace_parent")  # a retry starts a trace of its own
     if limits is not None:
         own = retried.spec.limits
         own.max_turns = limits.max_turns or own.max_turns

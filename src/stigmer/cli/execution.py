@@ -216,6 +216,51 @@ async def _follow_steps(app: App, execution_id: str, show: Callable[[list[Any]],
     return final
 
 
+@execution.command("trace")
+@click.argument("execution_id", metavar="ID")
+@click.option(
+    "--width", type=click.IntRange(min=10, max=400), default=40, show_default=True, help="Width of the bars."
+)
+@output_option
+@pass_app
+def trace(app: App, execution_id: str, width: int, output: str | None) -> None:
+    """Show where the time and money of the execution ID went: a waterfall of its spans.
+
+    Built from the run's journal (no collector needed): the run, its task attempts, model
+    calls, tool calls and approvals, and the runs it started (sub-agents, agent tasks, child
+    workflows), each with its start, duration, tokens and cost. -o json|yaml gives the tree
+    with each span's OpenTelemetry attributes; the dashboard draws the same waterfall.
+
+    \b
+    Examples:
+      stigmer execution trace wex_01…
+      stigmer execution trace aex_01… -o json | jq '.root.children[] | {name, durationMs}'
+    """
+    from datetime import UTC, datetime
+
+    from stigmer.cli.output import dump_json, dump_yaml
+    from stigmer.telemetry.trace import build_trace
+
+    now = datetime.now(UTC)
+    found = build_trace(app.backend, execution_id)
+    fmt = app.output(output)
+    if fmt != "table":
+        data = found.to_dict(now)
+        click.echo(dump_json(data) if fmt == "json" else dump_yaml([data]).rstrip("\n"))
+        return
+    import sys
+
+    from rich.console import Console
+
+    from stigmer.cli.waterfall import headline, waterfall
+
+    click.echo(headline(found, now))
+    # Piped, the table keeps its natural width rather than a terminal's 80 columns.
+    Console(width=None if sys.stdout.isatty() else 400).print(waterfall(found, now, width))
+    if found.runs_left_out:
+        click.echo(f"{found.runs_left_out} more child runs are not shown.", err=True)
+
+
 @execution.command("approve")
 @click.argument("execution_id", metavar="ID")
 @click.option("--detach", is_flag=True, help="Only record the decision; a worker continues the run.")

@@ -49,6 +49,7 @@ from stigmer.runners.events import (
     TaskDiff,
 )
 from stigmer.runners.settings import DEFAULTS, RunSettings
+from stigmer.telemetry.export import run_ended, run_started
 
 FINISHED = (ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED)
 STOPPED = (*FINISHED, ExecutionPhase.WAITING_APPROVAL)
@@ -160,6 +161,7 @@ async def run_execution(
         # worker holds it, until it ends or waits for a person.
         return await run_to_stop(backend, child_id, worker_id=worker_id, settings=settings)
 
+    run_started(execution, settings.telemetry)
     seconds = lease_seconds()
     beat = asyncio.create_task(_heartbeat(backend, execution.metadata.id, worker_id, seconds))
     cancelled = False
@@ -168,10 +170,13 @@ async def run_execution(
             runner = AgentRunner(
                 backend, worker_id=worker_id, on_event=on_event, settings=settings, run_child=child
             )
-            return await runner.run(execution)
-        from stigmer.runners.workflow.runner import WorkflowRunner
+            ended: Execution = await runner.run(execution)
+        else:
+            from stigmer.runners.workflow.runner import WorkflowRunner
 
-        return await WorkflowRunner(backend, worker_id=worker_id, run_child=child).run(execution)
+            ended = await WorkflowRunner(backend, worker_id=worker_id, run_child=child).run(execution)
+        run_ended(backend, ended, settings.telemetry)
+        return ended
     except asyncio.CancelledError:
         cancelled = True
         raise

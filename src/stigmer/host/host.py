@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,11 +93,22 @@ class HostOptions:
         off; with Temporal, the hand-over to Temporal still runs), retention beside the worker,
         and the dashboard on ``options.ui_port``, behind the same keys and TLS."""
         worker = None
+        run_settings = options.run_settings
+        beside: list[Service] = []
+        if options.metrics_port is not None:
+            from stigmer.config import TelemetrySettings
+            from stigmer.telemetry.prometheus import MetricsEndpoint
+
+            telemetry = replace(
+                run_settings.telemetry or TelemetrySettings(export=False), metrics_port=options.metrics_port
+            )
+            run_settings = replace(run_settings, telemetry=telemetry)
+            beside.append(MetricsEndpoint(options.host, telemetry))
         if options.worker or options.engine == "temporal":
             worker = WorkerPlan(
                 engine=options.engine,
                 concurrency=options.concurrency,
-                run_settings=options.run_settings,
+                run_settings=run_settings,
                 temporal=options.temporal,
                 work=options.worker,
             )
@@ -119,6 +130,7 @@ class HostOptions:
             server=options,
             dashboard=dashboard,
             policy=options.policy,
+            beside=beside,
         )
 
 

@@ -1,4 +1,5 @@
-"""What a home's config.yaml says about running: the default model and the model prices.
+"""What a home's config.yaml says about running: the default model, the model prices, and
+where telemetry goes.
 
 The engine reads them once (:func:`run_settings`) and hands them to every runner it starts,
 so a run on a worker is priced by that worker's home.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from stigmer.config import CONFIG_FILE, Config
+from stigmer.config import CONFIG_FILE, Config, TelemetrySettings, telemetry_settings
 from stigmer.models.prices import Prices, parse_prices
 
 
@@ -19,10 +20,12 @@ class RunSettings:
     Attributes:
         model: The default model (``model`` in config.yaml), for agents that name none.
         prices: What model calls cost (``prices`` in config.yaml).
+        telemetry: Where finished runs' traces and metrics go (OpenTelemetry); None: nowhere.
     """
 
     model: str = ""
     prices: Prices = field(default_factory=Prices)
+    telemetry: TelemetrySettings | None = None
 
 
 DEFAULTS = RunSettings()
@@ -33,12 +36,13 @@ def run_settings(config: Config) -> RunSettings:
     """The run settings of a home.
 
     Raises:
-        InvalidArgument: ``prices`` in config.yaml is malformed.
+        InvalidArgument: ``prices`` or ``telemetry`` in config.yaml is malformed.
     """
     source = str(config.home / CONFIG_FILE)
     return RunSettings(
         model=str(config.extra.get("model", "") or ""),
         prices=parse_prices(config.extra.get("prices"), source=source),
+        telemetry=telemetry_settings(config),
     )
 
 

@@ -62,6 +62,8 @@ class ServerOptions:
         policy: What resources may make this host run or reach (stigmer.policy); None: anything
             (tests). `stigmer server` passes the one of its config.yaml, strict by default.
         durability: ``full`` (commits survive a power loss) or ``normal`` (a crashed process).
+        metrics_port: Show the worker's run metrics as Prometheus text on this port (0: any free
+            one); None: no.
     """
 
     database: Path
@@ -82,6 +84,7 @@ class ServerOptions:
     ui_port: int | None = None
     policy: ExecutionPolicy | None = None
     durability: str = "full"
+    metrics_port: int | None = None
 
     @property
     def tls(self) -> bool:

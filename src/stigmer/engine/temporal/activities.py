@@ -34,6 +34,7 @@ from stigmer.resources.codec import to_dict
 from stigmer.resources.inputs import resolve_inputs
 from stigmer.resources.kinds import Execution
 from stigmer.resources.steps import WAITING, input_of, output_of, plain
+from stigmer.resources.trace_ids import run_trace_id
 from stigmer.runners.agent.environment import RunEnvironment
 from stigmer.runners.settings import DEFAULTS, RunSettings
 from stigmer.runners.usage import children_usage
@@ -51,6 +52,7 @@ from stigmer.runners.workflow.runner import (
 )
 from stigmer.runners.workflow.tasks import RunContext, TaskAttempts, struct
 from stigmer.store.leases import ENGINE_LEASE_SECONDS, ENGINE_PREFIX
+from stigmer.telemetry.export import run_ended
 
 from .codec import begun_from, begun_to, failure_from, outcome_to, tried_to
 
@@ -159,7 +161,10 @@ class StoreActivities:
         inputs = resolve_inputs(workflow.spec.inputs, given)
         env = self._environment(execution)
         reads = check_references(workflow, env)
-        context = RunContext(execution_id, execution.spec.environment, workflow.metadata.name, inputs, env)
+        trace_id = run_trace_id(execution_id, execution.spec.trace_parent)
+        context = RunContext(
+            execution_id, execution.spec.environment, workflow.metadata.name, inputs, env, trace_id
+        )
         run = _Run(workflow, {t.name: t for t in workflow.spec.tasks}, reads, context)
         self._runs[execution_id] = run
         while len(self._runs) > CACHED_RUNS:
@@ -385,7 +390,8 @@ class StoreActivities:
         finish_status(current, env, phase, code, message, outputs, utcnow())
         children_usage(self.backend, execution_id).to_usage(current.status.usage)
         with contextlib.suppress(Conflict):
-            self.backend.update_execution_status(current, worker_id=ENGINE_OWNER)
+            current = self.backend.update_execution_status(current, worker_id=ENGINE_OWNER)
+            run_ended(self.backend, current, self.settings.telemetry)
         self._runs.pop(execution_id, None)
         return {"phase": ExecutionPhase.Name(phase)}
 
@@ -410,6 +416,7 @@ class StoreActivities:
         runner = AgentRunner(self.backend, worker_id=ENGINE_OWNER, settings=self.settings, run_child=child)
         async with heartbeating(self.heartbeat_seconds):
             done = await runner.run(held)
+        run_ended(self.backend, done, self.settings.telemetry)
         return {"phase": ExecutionPhase.Name(done.status.phase)}
 
     @activity.defn(name="stigmer.cancel_run")
@@ -429,7 +436,8 @@ class StoreActivities:
         else:
             current.status.ClearField("tasks")
         with contextlib.suppress(Conflict):
-            self.backend.update_execution_status(current, worker_id=ENGINE_OWNER)
+            ended = self.backend.update_execution_status(current, worker_id=ENGINE_OWNER)
+            run_ended(self.backend, ended, self.settings.telemetry)
         self._runs.pop(execution_id, None)
 
 

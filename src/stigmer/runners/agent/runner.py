@@ -39,6 +39,7 @@ from stigmer.resources.codec import to_dict
 from stigmer.resources.durations import parse_duration
 from stigmer.resources.kinds import Execution
 from stigmer.resources.steps import AGENT, APPROVAL, COMPLETED, MODEL, TOOL, WAITING, input_of, output_of
+from stigmer.resources.trace_ids import run_trace_id, step_span_id, traceparent
 from stigmer.runners.agent.cancel import RunCancelled, unless_cancelled
 from stigmer.runners.agent.durable import DurableSteps, reuse_steps
 from stigmer.runners.agent.environment import RedactingSink, RedactingTools, RunEnvironment
@@ -432,6 +433,9 @@ class AgentRunner:
             child.spec.message = str(call.arguments.get("message", ""))
             child.spec.parent_execution_id = run.execution.metadata.id
             child.spec.environment = run.execution.spec.environment
+            parent = run.execution
+            trace = run_trace_id(parent.metadata.id, parent.spec.trace_parent)
+            child.spec.trace_parent = traceparent(trace, step_span_id(parent.metadata.id, run.steps.position))
             child_id = self.backend.create_execution(child).metadata.id
             call_input["childExecutionId"] = child_id
             run.steps.record(name, input=call_input, output={}, started=self.clock(), status=WAITING)

@@ -33,6 +33,7 @@ from stigmer.resources.codec import from_dict, to_dict
 from stigmer.resources.durations import parse_duration
 from stigmer.resources.inputs import resolve_inputs
 from stigmer.resources.steps import WAITING, plain
+from stigmer.resources.trace_ids import run_trace_id
 from stigmer.runners.agent.environment import RunEnvironment
 from stigmer.runners.usage import children_usage
 from stigmer.runners.workflow.journal import SUCCEEDED, Journal, Outcome
@@ -117,7 +118,12 @@ class WorkflowRunner:
         if execution.spec.retry_of and journal.next_step == 1:
             reuse(self.backend, execution, workflow, reads, journal, env, self.clock)
         context = RunContext(
-            execution.metadata.id, execution.spec.environment, workflow.metadata.name, inputs, env
+            execution.metadata.id,
+            execution.spec.environment,
+            workflow.metadata.name,
+            inputs,
+            env,
+            run_trace_id(execution.metadata.id, execution.spec.trace_parent),
         )
         tasks = {t.name: t for t in workflow.spec.tasks}
         attempts = TaskAttempts(
