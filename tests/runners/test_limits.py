@@ -17,8 +17,8 @@ from stigmer.backend.protocol import ExecutionQuery
 from stigmer.backend.runs import retried_agent_execution
 from stigmer.engine.local import run_claimed
 from stigmer.errors import InvalidArgument
-from stigmer.models.prices import Price, Prices, parse_prices
 from stigmer.models.types import ToolCall
+from stigmer.prices import Price, Prices, parse_prices
 from stigmer.resources.steps import MODEL, output_of
 from stigmer.runners.agent.runner import AgentRunner
 from stigmer.runners.settings import DEFAULTS, RunSettings

@@ -13,7 +13,7 @@ import pytest
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.config import TelemetrySettings
 from stigmer.engine.local import run_claimed
-from stigmer.models.prices import Price, Prices
+from stigmer.prices import Price, Prices
 from stigmer.resources.trace_ids import run_span_id, trace_id_of
 from stigmer.runners.settings import RunSettings
 from stigmer.telemetry import metrics

@@ -71,7 +71,7 @@ def tokens_cell(usage: Any) -> str:
 
 def cost_text(usage: Any) -> str:
     """A run's cost: "-" when no call was priced, "+" after it when some were not."""
-    from stigmer.models.prices import money
+    from stigmer.prices import money
 
     if not usage.model_calls or usage.unpriced_model_calls >= usage.model_calls:
         return "-"
@@ -94,7 +94,7 @@ def usage_text(usage: Any) -> str:
     parts = [f"{usage.model_calls} model call{'s' if usage.model_calls != 1 else ''}", tokens(usage)]
     unpriced = usage.unpriced_model_calls
     if usage.model_calls and unpriced < usage.model_calls:
-        from stigmer.models.prices import money
+        from stigmer.prices import money
 
         left_out = f" ({unpriced} call{'s' if unpriced != 1 else ''} unpriced)" if unpriced else ""
         parts.append(money(usage.cost) + left_out)

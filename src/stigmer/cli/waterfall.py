@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from stigmer.models.prices import money
+from stigmer.prices import money
 
 if TYPE_CHECKING:
     from rich.table import Table

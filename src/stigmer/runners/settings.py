@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from stigmer.config import CONFIG_FILE, Config, TelemetrySettings, telemetry_settings
-from stigmer.models.prices import Prices, parse_prices
+from stigmer.prices import Prices, parse_prices
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from stigmer.backend.protocol import RunJournal
 from stigmer.clock import Clock, utcnow
 from stigmer.errors import InvalidArgument, StigmerError
 from stigmer.mcp.types import Tool, ToolResult
-from stigmer.models.prices import money
 from stigmer.models.registry import default_model, resolve_model, split_model
 from stigmer.models.types import (
     ChatMessage,
@@ -35,6 +34,7 @@ from stigmer.models.types import (
     ToolSpec,
     UsageEvent,
 )
+from stigmer.prices import money
 from stigmer.resources.codec import to_dict
 from stigmer.resources.durations import parse_duration
 from stigmer.resources.kinds import Execution
