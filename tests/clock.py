@@ -24,3 +24,19 @@ class FakeClock:
     def advance(self, delta: timedelta) -> None:
         """Jump forward, as if time passed between two calls."""
         self.now += delta
+
+
+class WallClock(FakeClock):
+    """The wall clock, for tests where the store's times and a runner's must line up (timeouts,
+    spans); ``advance`` still moves it ahead."""
+
+    def __init__(self) -> None:
+        super().__init__(datetime.now(UTC), timedelta(0))
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        self.now = datetime.now(UTC) + self.offset
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta

@@ -256,6 +256,78 @@ def retention_seconds(config: Config) -> int | None:
     return parse_age(str(value), field="retention", source=str(config.home / CONFIG_FILE))
 
 
+@dataclass(frozen=True)
+class TelemetrySettings:
+    """Where a process sends its runs' traces and metrics (OpenTelemetry, OTLP over HTTP).
+
+    Attributes:
+        endpoint: The OTLP/HTTP base URL (``/v1/traces`` and ``/v1/metrics`` are added);
+            "" leaves it to the exporter, which reads the ``OTEL_EXPORTER_OTLP_*`` variables.
+        headers: Sent with every export (``OTEL_EXPORTER_OTLP_HEADERS`` adds to them).
+        service_name: ``service.name`` of the resource (``OTEL_SERVICE_NAME`` wins).
+        capture_content: Put prompts, completions, tool arguments and results in the spans
+            (masked like every stored output); off by default.
+        export: Send traces and metrics over OTLP (False: only show metrics on a port).
+        metrics_port: Where `stigmer server --metrics-port` shows metrics as Prometheus text.
+    """
+
+    endpoint: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    service_name: str = "stigmer"
+    capture_content: bool = False
+    export: bool = True
+    metrics_port: int | None = None
+
+
+_OTLP_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+CAPTURE_CONTENT_VARIABLE = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+
+
+def telemetry_settings(config: Config) -> TelemetrySettings | None:
+    """Whether, and where, this home's processes export telemetry: on when an OTLP endpoint is
+    set (``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``, or
+    ``telemetry: {endpoint: URL}`` in config.yaml), off otherwise and with
+    ``OTEL_SDK_DISABLED=true``. None when off.
+
+    Raises:
+        InvalidArgument: ``telemetry`` in config.yaml is malformed.
+    """
+    source = str(config.home / CONFIG_FILE)
+    value = config.extra.get("telemetry")
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise InvalidArgument(
+            "telemetry must be a mapping", source=source, field="telemetry", hint="telemetry: {endpoint: URL}"
+        )
+    known = {"endpoint", "headers", "serviceName", "captureContent"}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise InvalidArgument(
+            f"unknown setting telemetry.{unknown[0]}",
+            source=source,
+            field=f"telemetry.{unknown[0]}",
+            hint="telemetry takes endpoint, headers, serviceName and captureContent",
+        )
+    headers = value.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise InvalidArgument("telemetry.headers must be a mapping", source=source, field="telemetry.headers")
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    endpoint = str(value.get("endpoint") or "")
+    if not endpoint and not any(os.environ.get(name, "").strip() for name in _OTLP_VARIABLES):
+        return None
+    from_env = os.environ.get(CAPTURE_CONTENT_VARIABLE, "").strip().lower()
+    capture = from_env in ("true", "1", "yes") if from_env else bool(value.get("captureContent", False))
+    return TelemetrySettings(
+        endpoint=endpoint.rstrip("/"),
+        headers=tuple(sorted((str(k), str(v)) for k, v in headers.items())),
+        service_name=os.environ.get("OTEL_SERVICE_NAME", "").strip()
+        or str(value.get("serviceName") or "stigmer"),
+        capture_content=capture,
+    )
+
+
 def save_config(config: Config) -> Path:
     """Write ``config.yaml`` atomically."""
     import yaml
@@ -340,6 +412,7 @@ def save_token(home: Path, server: str, token: str) -> Path:
 
 __all__ = [
     "BACKENDS",
+    "CAPTURE_CONTENT_VARIABLE",
     "CONFIG_FILE",
     "CREDENTIALS_FILE",
     "DATABASE_FILE",
@@ -354,6 +427,7 @@ __all__ = [
     "RETENTION_VARIABLE",
     "TEMPORAL_ADDRESS_VARIABLE",
     "Config",
+    "TelemetrySettings",
     "TemporalSettings",
     "durability_of",
     "engine_of",
@@ -363,5 +437,6 @@ __all__ = [
     "retention_seconds",
     "save_config",
     "save_token",
+    "telemetry_settings",
     "temporal_settings",
 ]

@@ -206,7 +206,7 @@ def test_execution_list_in_every_format(home: Home) -> None:
     assert list(yaml.safe_load_all(stigmer("execution", "list", "-o", "yaml").out)) == as_json
 
     shown = stigmer("execution", "list").out
-    assert headers(shown) == ["ID", "KIND", "TARGET", "PHASE", "TRIGGER", "AGE", "DURATION"]
+    assert headers(shown) == ["ID", "KIND", "TARGET", "PHASE", "TRIGGER", "AGE", "DURATION", "TOKENS", "COST"]
     assert [(r["ID"], r["KIND"], r["TARGET"], r["PHASE"]) for r in table(shown)] == [
         (home.workflow_run, "workflow", "weekly-release-notes", "PENDING"),
         (home.agent_run, "agent", "support-bot", "PENDING"),

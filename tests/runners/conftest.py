@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,7 +15,12 @@ from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.backend.protocol import Backend
 from stigmer.engine.local import run_claimed
 from stigmer.runners.agent.events import RunEvent
+from stigmer.runners.settings import RunSettings
 from tests.builders import agent
+from tests.clock import FakeClock
+
+if TYPE_CHECKING:
+    from tests.runners.flows import Flows
 
 ROOT = Path(__file__).resolve().parents[2]
 HELPDESK = ROOT / "examples" / "mcpservers" / "helpdesk_server.py"
@@ -81,3 +87,46 @@ class Runs:
 @pytest.fixture
 def runs(backend: Backend, tmp_path: Path) -> Runs:
     return Runs(backend, tmp_path)
+
+
+@pytest.fixture(params=["local", "temporal"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def run_settings() -> RunSettings:
+    """What the engines of ``flows`` run with (a test module overrides it for prices or telemetry)."""
+    return RunSettings()
+
+
+@pytest.fixture
+def flows(
+    engine: str,
+    backend: Backend,
+    backend_type: str,
+    tmp_path: Path,
+    clock: FakeClock,
+    run_settings: RunSettings,
+    request: pytest.FixtureRequest,
+) -> Iterator[Flows]:
+    """Workflows run by ``engine``: this process (local), or a Temporal worker on a real dev server."""
+    # Imported here: tests.runners.flows imports this module.
+    from tests.fixtures.temporal import DevServer, worker_backend
+    from tests.runners.flows import Flows, TemporalFlows
+
+    if engine == "local":
+        yield Flows(backend, tmp_path, run_settings)
+        return
+    server: DevServer = request.getfixturevalue("temporal_server")
+    harness = TemporalFlows(
+        backend,
+        tmp_path,
+        server.address,
+        worker_backend(backend, backend_type, tmp_path, clock),
+        run_settings,
+    )
+    try:
+        yield harness
+    finally:
+        harness.close()

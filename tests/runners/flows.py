@@ -25,6 +25,7 @@ from stigmer.backend.protocol import Backend
 from stigmer.config import TemporalSettings
 from stigmer.engine.local import run_claimed
 from stigmer.errors import Conflict
+from stigmer.runners.settings import DEFAULTS, RunSettings
 from tests.builders import workflow, workflow_execution
 from tests.runners.conftest import WORKER
 
@@ -42,9 +43,10 @@ class Flows:
 
     engine = "local"
 
-    def __init__(self, backend: Backend, tmp_path: Path) -> None:
+    def __init__(self, backend: Backend, tmp_path: Path, settings: RunSettings = DEFAULTS) -> None:
         self.backend = backend
         self.tmp_path = tmp_path
+        self.settings = settings
 
     def apply(self, name: str, tasks: list[dict[str, Any]], **spec: Any) -> None:
         self.backend.apply([workflow(name, tasks, **spec)])
@@ -54,7 +56,7 @@ class Flows:
 
     def resume(self, execution_id: str) -> WorkflowExecution:
         """Run the execution until it ends or waits for a person."""
-        asyncio.run(run_claimed(self.backend, execution_id, worker_id=WORKER))
+        asyncio.run(run_claimed(self.backend, execution_id, worker_id=WORKER, settings=self.settings))
         return self.get(execution_id)
 
     def get(self, execution_id: str) -> WorkflowExecution:
@@ -108,11 +110,16 @@ class TemporalFlows(Flows):
     engine = "temporal"
 
     def __init__(
-        self, backend: Backend, tmp_path: Path, address: str, open_backend: Callable[[], Backend]
+        self,
+        backend: Backend,
+        tmp_path: Path,
+        address: str,
+        open_backend: Callable[[], Backend],
+        settings: RunSettings = DEFAULTS,
     ) -> None:
-        super().__init__(backend, tmp_path)
+        super().__init__(backend, tmp_path, settings)
         # A task queue of its own: no other test's worker takes its runs.
-        self.settings = TemporalSettings(address=address, task_queue=f"test-{uuid.uuid4().hex[:12]}")
+        self.temporal = TemporalSettings(address=address, task_queue=f"test-{uuid.uuid4().hex[:12]}")
         self.open_backend = open_backend
         self.worker: TemporalWorkerThread | None = None
         self.start_worker()
@@ -120,7 +127,9 @@ class TemporalFlows(Flows):
     def start_worker(self) -> None:
         from stigmer.engine.temporal.worker import TemporalWorkerThread
 
-        self.worker = TemporalWorkerThread(self.open_backend, self.settings, bridge=False).start()
+        self.worker = TemporalWorkerThread(
+            self.open_backend, self.temporal, bridge=False, run_settings=self.settings
+        ).start()
 
     def stop_worker(self) -> None:
         if self.worker is not None:
@@ -132,9 +141,9 @@ class TemporalFlows(Flows):
         from stigmer.engine.temporal.control import connect, submit
 
         async def main() -> None:
-            client = await connect(self.settings)
+            client = await connect(self.temporal)
             with contextlib.suppress(Conflict):
-                await submit(client, self.backend, execution_id, self.settings)
+                await submit(client, self.backend, execution_id, self.temporal)
 
         asyncio.run(main())
 

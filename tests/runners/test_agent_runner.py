@@ -16,6 +16,7 @@ from stigmer.models.types import TextDelta, ToolCall
 from stigmer.runners.agent.events import RunEvent
 from stigmer.runners.agent.prompt import system_prompt
 from stigmer.runners.agent.runner import AgentRunner
+from stigmer.runners.settings import RunSettings
 from tests.builders import skill
 from tests.clock import FakeClock
 from tests.runners.conftest import WORKER, Runs, calls, scripted
@@ -43,7 +44,7 @@ def test_the_default_model_is_the_configured_one(runs: Runs) -> None:
     execution_id = runs.create("plain", "hi")
     claimed = runs.backend.claim_execution(WORKER, execution_id=execution_id)
     assert isinstance(claimed, AgentExecution)
-    runner = AgentRunner(runs.backend, worker_id=WORKER, config_model="scripted")
+    runner = AgentRunner(runs.backend, worker_id=WORKER, settings=RunSettings(model="scripted"))
     done = asyncio.run(runner.run(claimed))
     assert (done.status.model, done.status.output) == ("scripted", "echo: hi")
 

@@ -12,46 +12,17 @@ import pytest
 
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import TaskState, WorkflowExecution
-from stigmer.backend.protocol import Backend, ExecutionQuery
+from stigmer.backend.protocol import ExecutionQuery
 from stigmer.errors import InvalidArgument
 from stigmer.resources.codec import to_dict
 from stigmer.resources.steps import plain
 from tests.builders import agent, environment, workflow_execution
-from tests.clock import FakeClock
 from tests.fixtures.http_counter import Hits, counting_server
-from tests.fixtures.temporal import DevServer, worker_backend
 from tests.runners.conftest import calls, helpdesk, scripted
-from tests.runners.flows import Flows, TemporalFlows
+from tests.runners.flows import Flows
 
 FN = "tests.runners.workflow_functions"
 P = ExecutionPhase
-
-
-@pytest.fixture(params=["local", "temporal"])
-def engine(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def flows(
-    engine: str,
-    backend: Backend,
-    backend_type: str,
-    tmp_path: Path,
-    clock: FakeClock,
-    request: pytest.FixtureRequest,
-) -> Iterator[Flows]:
-    if engine == "local":
-        yield Flows(backend, tmp_path)
-        return
-    server: DevServer = request.getfixturevalue("temporal_server")
-    harness = TemporalFlows(
-        backend, tmp_path, server.address, worker_backend(backend, backend_type, tmp_path, clock)
-    )
-    try:
-        yield harness
-    finally:
-        harness.close()
 
 
 def outputs(execution: WorkflowExecution) -> dict[str, Any]:

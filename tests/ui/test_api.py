@@ -159,6 +159,23 @@ def test_approve_reject_cancel_and_resume(dashboard: DashboardProcess) -> None:
     assert status == 409
 
 
+def test_a_run_s_trace_is_the_one_the_terminal_draws(dashboard: DashboardProcess, home: Stigmer) -> None:
+    run = start(dashboard, "traced")
+    waiting(dashboard, run)
+    assert api(dashboard, f"/executions/{run}/approve", method="POST", body={})[0] == 200
+    wait_for(lambda: phase_of(dashboard, run) == "COMPLETED")
+    status, _, trace = api(dashboard, f"/executions/{run}/trace")
+    assert status == 200, trace
+    assert trace == home("execution", "trace", run, "-o", "json").json()
+    assert trace["root"]["name"] == "workflow release-gate"
+    tasks = [c["name"] for c in trace["root"]["children"]]
+    assert tasks == ["task prepare", "task notes", "task sign-off", "task publish"]
+    (approval,) = trace["root"]["children"][2]["children"]
+    assert (approval["kind"], approval["attributes"]["stigmer.approval.approved"]) == ("approval", True)
+    status, _, body = api(dashboard, "/executions/wex_nope/trace")
+    assert status == 404 and "wex_nope" in body["error"]
+
+
 def sse(
     dashboard: DashboardProcess, execution_id: str, last_event_id: str = ""
 ) -> Iterator[tuple[str, str, Any]]:

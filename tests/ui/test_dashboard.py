@@ -23,6 +23,12 @@ def test_a_workflow_runs_from_its_form_lights_up_waits_for_approval_and_shows_it
     row.locator("a").first.click()
     expect(phase(page)).to_have_attribute("data-phase", "COMPLETED")
     expect(page.locator("#outputs-json")).to_contain_text("Release 2.0")
+    # Its waterfall: the run, its tasks, each with its bar on the run's timeline.
+    waterfall = page.locator("#waterfall")
+    expect(waterfall.locator('tr[data-kind="workflow"]')).to_contain_text("workflow release-gate")
+    expect(waterfall.locator('tr[data-kind="task"]').first).to_contain_text("task prepare")
+    expect(waterfall.locator('tr[data-kind="approval"]')).to_contain_text("approval sign-off")
+    expect(waterfall.locator("div.bar").first).to_be_visible()
 
 
 def test_every_kind_of_resource_is_listed_and_shown(page: Page, dashboard: DashboardProcess) -> None:

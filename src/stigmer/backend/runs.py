@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stigmer.api.agent.v1.agent_pb2 import Agent
-from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution, ExecutionLimits
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.session.v1.session_pb2 import Session
 from stigmer.api.workflow.v1.workflow_pb2 import Workflow
@@ -106,42 +106,94 @@ def new_workflow_execution(
 
 
 def retried_execution(
-    backend: Backend, execution_id: str, *, from_task: str = "", definition: str = "pinned"
+    backend: Backend,
+    execution_id: str,
+    *,
+    from_task: str = "",
+    definition: str = "pinned",
+    timeout: str = "",
 ) -> WorkflowExecution:
     """Record a new run of a finished workflow run that reuses its recorded task results:
     those of every task before ``from_task`` (or of every completed task, without it), on
-    the version it ran (``definition="pinned"``) or the latest one.
+    the version it ran (``definition="pinned"``) or the latest one; ``timeout`` replaces the
+    run's timeout (a run stopped by its own goes on with a longer one).
 
     Raises:
-        InvalidArgument: It is an agent run, or ``definition`` is neither "pinned" nor "latest".
+        InvalidArgument: It is an agent run (see :func:`retried_agent_execution`), or
+            ``definition`` is neither "pinned" nor "latest".
         Conflict: The run has not finished.
     """
     if definition not in ("pinned", "latest"):
         raise InvalidArgument(
             f"definition must be 'pinned' or 'latest', got {definition!r}", field="definition"
         )
-    source = backend.get_execution(execution_id)
+    source = _finished(backend, execution_id)
     if not isinstance(source, WorkflowExecution):
         raise InvalidArgument(
-            f"{execution_id} is an agent execution; only workflow runs are retried",
-            hint="run the agent again instead",
+            f"{execution_id} is an agent execution; --from and --definition are for workflow runs",
+            hint=f"retry it without them: stigmer execution retry {execution_id}",
         )
+    retried = WorkflowExecution(api_version=API_VERSION, kind="WorkflowExecution")
+    retried.spec.CopyFrom(source.spec)
+    retried.spec.retry_of, retried.spec.retry_from = execution_id, from_task
+    retried.spec.ClearField("parent_execution_id")
+    retried.spec.ClearField("trace_parent")  # a retry starts a trace of its own
+    retried.spec.timeout = timeout or retried.spec.timeout
+    if definition == "latest":
+        retried.spec.workflow_version = 0
+    _copy_labels(source, retried)
+    return backend.create_execution(retried)
+
+
+def retried_agent_execution(
+    backend: Backend, execution_id: str, *, limits: ExecutionLimits | None = None
+) -> AgentExecution:
+    """Record a new run of a finished agent run that replays its recorded steps (model turns,
+    tool calls, sub-agent runs, up to the first that did not complete) and goes on from there,
+    with ``limits`` raised where it sets them: a run stopped by a limit continues past it
+    without paying again for what it did.
+
+    Raises:
+        InvalidArgument: It is a workflow run (see :func:`retried_execution`).
+        Conflict: The run has not finished.
+    """
+    source = _finished(backend, execution_id)
+    if not isinstance(source, AgentExecution):
+        raise InvalidArgument(
+            f"{execution_id} is a workflow execution; --max-turns, --max-tokens and --max-cost "
+            "are for agent runs",
+            hint="a workflow run takes --timeout, --from and --definition",
+        )
+    retried = AgentExecution(api_version=API_VERSION, kind="AgentExecution")
+    retried.spec.CopyFrom(source.spec)
+    retried.spec.retry_of = execution_id
+    retried.spec.ClearField("parent_execution_id")
+    retried.spec.ClearField("trace_parent")  # a retry starts a trace of its own
+    if limits is not None:
+        own = retried.spec.limits
+        own.max_turns = limits.max_turns or own.max_turns
+        own.max_tokens = limits.max_tokens or own.max_tokens
+        own.max_cost = limits.max_cost or own.max_cost
+        own.timeout = limits.timeout or own.timeout
+    _copy_labels(source, retried)
+    return backend.create_execution(retried)
+
+
+def _finished(backend: Backend, execution_id: str) -> Execution:
+    source = backend.get_execution(execution_id)
     if source.status.phase not in FINISHED:
         raise Conflict(
             f"execution {execution_id} is {ExecutionPhase.Name(source.status.phase)}; "
             "only a finished run is retried",
             hint="wait for it to finish, or cancel it first",
         )
-    retried = WorkflowExecution(api_version=API_VERSION, kind="WorkflowExecution")
-    retried.spec.CopyFrom(source.spec)
-    retried.spec.retry_of, retried.spec.retry_from = execution_id, from_task
-    retried.spec.ClearField("parent_execution_id")
-    if definition == "latest":
-        retried.spec.workflow_version = 0
+    return source
+
+
+def _copy_labels(source: Execution, retried: Execution) -> None:
     retried.metadata.labels.update(
         {k: v for k, v in source.metadata.labels.items() if not k.startswith("stigmer.ai/")}
     )
-    return backend.create_execution(retried)
 
 
 def check_resumable(backend: Backend, execution_id: str) -> Execution:
@@ -169,5 +221,6 @@ __all__ = [
     "check_resumable",
     "new_agent_execution",
     "new_workflow_execution",
+    "retried_agent_execution",
     "retried_execution",
 ]

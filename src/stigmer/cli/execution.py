@@ -246,6 +246,51 @@ async def _follow_steps(app: App, execution_id: str, show: Callable[[list[Any]],
     return final
 
 
+@execution.command("trace")
+@click.argument("execution_id", metavar="ID")
+@click.option(
+    "--width", type=click.IntRange(min=10, max=400), default=40, show_default=True, help="Width of the bars."
+)
+@output_option
+@pass_app
+def trace(app: App, execution_id: str, width: int, output: str | None) -> None:
+    """Show where the time and money of the execution ID went: a waterfall of its spans.
+
+    Built from the run's journal (no collector needed): the run, its task attempts, model
+    calls, tool calls and approvals, and the runs it started (sub-agents, agent tasks, child
+    workflows), each with its start, duration, tokens and cost. -o json|yaml gives the tree
+    with each span's OpenTelemetry attributes; the dashboard draws the same waterfall.
+
+    \b
+    Examples:
+      stigmer execution trace wex_01…
+      stigmer execution trace aex_01… -o json | jq '.root.children[] | {name, durationMs}'
+    """
+    from datetime import UTC, datetime
+
+    from stigmer.cli.output import dump_json, dump_yaml
+    from stigmer.telemetry.trace import build_trace
+
+    now = datetime.now(UTC)
+    found = build_trace(app.backend, execution_id)
+    fmt = app.output(output)
+    if fmt != "table":
+        data = found.to_dict(now)
+        click.echo(dump_json(data) if fmt == "json" else dump_yaml([data]).rstrip("\n"))
+        return
+    import sys
+
+    from rich.console import Console
+
+    from stigmer.cli.waterfall import headline, waterfall
+
+    click.echo(headline(found, now))
+    # Piped, the table keeps its natural width rather than a terminal's 80 columns.
+    Console(width=None if sys.stdout.isatty() else 400).print(waterfall(found, now, width))
+    if found.runs_left_out:
+        click.echo(f"{found.runs_left_out} more child runs are not shown.", err=True)
+
+
 @execution.command("approve")
 @click.argument("execution_id", metavar="ID")
 @click.option("--detach", is_flag=True, help="Only record the decision; a worker continues the run.")
@@ -427,15 +472,34 @@ def resume(app: App, execution_id: str, no_wait: bool, output: str | None) -> No
     "from_task",
     default="",
     metavar="TASK",
-    help="Run again from this task (and everything after it); default: from the first task that "
-    "did not complete.",
+    help="Workflow runs: run again from this task (and everything after it); default: from the first "
+    "task that did not complete.",
 )
 @click.option(
     "--definition",
     type=click.Choice(["pinned", "latest"]),
-    default="pinned",
-    show_default=True,
-    help="Run the retried part on the workflow version the run used, or on the latest one.",
+    default=None,
+    help="Workflow runs: run the retried part on the workflow version the run used (pinned, the "
+    "default), or on the latest one.",
+)
+@click.option(
+    "--timeout",
+    default="",
+    metavar="DURATION",
+    help="A new timeout for the run (a workflow's timeout, an agent's limits.timeout), e.g. 30m.",
+)
+@click.option(
+    "--max-turns", type=click.IntRange(min=1), default=None, help="Agent runs: a new limit of model calls."
+)
+@click.option(
+    "--max-tokens", type=click.IntRange(min=1), default=None, help="Agent runs: a new limit of tokens."
+)
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="DOLLARS",
+    help="Agent runs: a new limit of cost in US dollars (priced by `prices:` in config.yaml).",
 )
 @click.option("--detach", is_flag=True, help="Only queue the new run; a worker runs it. Prints its id.")
 @no_wait_option
@@ -445,33 +509,74 @@ def retry(
     app: App,
     execution_id: str,
     from_task: str,
-    definition: str,
+    definition: str | None,
+    timeout: str,
+    max_turns: int | None,
+    max_tokens: int | None,
+    max_cost: float | None,
     detach: bool,
     no_wait: bool,
     output: str | None,
 ) -> None:
-    """Start a new run of a workflow execution that reuses its recorded task results.
+    """Start a new run of the execution ID that reuses what it recorded.
 
-    Every task before TASK (or, without --from, every task that completed) keeps its
-    recorded outputs and does not run again, so a failed run is fixed and continued
-    without paying again for its model calls. The new run is linked to ID.
+    A workflow run keeps the recorded outputs of every task before TASK (or, without --from,
+    of every task that completed): they do not run again, so a failed run is fixed and
+    continued without paying again for its model calls. An agent run replays its recorded
+    model turns and tool calls and goes on from there: a run stopped by one of its limits
+    (LIMIT_TURNS, LIMIT_TOKENS, LIMIT_COST, LIMIT_TIME) continues with a higher one. The new
+    run is linked to ID.
 
     \b
     Examples:
       stigmer execution retry wex_01…                      # from the first failed task
       stigmer execution retry wex_01… --from write-notes   # redo write-notes and what follows
       stigmer apply -f fixed-workflow.yaml && stigmer execution retry wex_01… --definition latest
+      stigmer execution retry wex_01… --timeout 2h         # stopped by its timeout: a longer one
+      stigmer execution retry aex_01… --max-turns 50       # stopped by maxTurns: go on to 50
     """
-    from stigmer.backend.runs import retried_execution
+    from stigmer.backend.runs import retried_agent_execution, retried_execution
     from stigmer.cli.output import echo_queued
-    from stigmer.cli.workflow_runs import run_workflow_foreground
+    from stigmer.resources.durations import parse_duration
+    from stigmer.resources.kinds import kind_of_id
 
-    created = retried_execution(app.backend, execution_id, from_task=from_task, definition=definition)
+    if timeout:
+        parse_duration(timeout, field="--timeout")
+    agent_limits = max_turns is not None or max_tokens is not None or max_cost is not None
+    is_agent = (info := kind_of_id(execution_id)) is not None and info.kind == "AgentExecution"
+    created: Execution
+    if is_agent:
+        if from_task or definition:
+            raise click.UsageError(
+                "--from and --definition are for workflow runs; an agent run "
+                "goes on from its last recorded step"
+            )
+        from stigmer.api.agentexecution.v1.agentexecution_pb2 import ExecutionLimits
+
+        limits = ExecutionLimits(
+            max_turns=max_turns or 0, max_tokens=max_tokens or 0, max_cost=max_cost or 0.0, timeout=timeout
+        )
+        created = retried_agent_execution(app.backend, execution_id, limits=limits)
+    else:
+        if agent_limits:
+            raise click.UsageError(
+                "--max-turns, --max-tokens and --max-cost are for agent runs; a workflow run takes --timeout"
+            )
+        created = retried_execution(
+            app.backend, execution_id, from_task=from_task, definition=definition or "pinned", timeout=timeout
+        )
     click.echo(f"retrying {execution_id} as {created.metadata.id}", err=True)
     if detach:
         app.hand_over(created.metadata.id)
         echo_queued(app, created, output)
         return
+    if is_agent:
+        from stigmer.cli.runs import run_foreground
+
+        run_foreground(app, created.metadata.id, fmt=app.output(output), wait_for_approval=not no_wait)
+        return
+    from stigmer.cli.workflow_runs import run_workflow_foreground
+
     run_workflow_foreground(app, created.metadata.id, fmt=app.output(output), wait_for_approval=not no_wait)
 
 

@@ -62,6 +62,47 @@ def duration(start: Any, end: Any) -> str:
     return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60)}s"
 
 
+def tokens_cell(usage: Any) -> str:
+    """A run's tokens in a table: "-" before any model call, "?" when none reported usage."""
+    if not usage.model_calls:
+        return "-"
+    if usage.unreported_model_calls >= usage.model_calls:
+        return "?"
+    return str(usage.input_tokens + usage.output_tokens)
+
+
+def cost_text(usage: Any) -> str:
+    """A run's cost: "-" when no call was priced, "+" after it when some were not."""
+    from stigmer.prices import money
+
+    if not usage.model_calls or usage.unpriced_model_calls >= usage.model_calls:
+        return "-"
+    return money(usage.cost) + ("+" if usage.unpriced_model_calls else "")
+
+
+def tokens(usage: Any) -> str:
+    """Token usage for people: unknown where the provider reported none, never a made-up 0."""
+    unreported = usage.unreported_model_calls
+    if unreported and unreported >= usage.model_calls:
+        return "tokens unknown (the model server reported no usage)"
+    counted = f"{usage.input_tokens} in / {usage.output_tokens} out tokens"
+    if unreported:
+        return f"{counted} ({unreported} model call{'s' if unreported != 1 else ''} unreported)"
+    return counted
+
+
+def usage_text(usage: Any) -> str:
+    """Model calls, tokens and cost, for people (cost where the calls were priced)."""
+    parts = [f"{usage.model_calls} model call{'s' if usage.model_calls != 1 else ''}", tokens(usage)]
+    unpriced = usage.unpriced_model_calls
+    if usage.model_calls and unpriced < usage.model_calls:
+        from stigmer.prices import money
+
+        left_out = f" ({unpriced} call{'s' if unpriced != 1 else ''} unpriced)" if unpriced else ""
+        parts.append(money(usage.cost) + left_out)
+    return " · ".join(parts)
+
+
 def _model(m: Any) -> str:
     model = m.spec.model
     return "/".join(p for p in (model.provider, model.name) if p) or "(default)"
@@ -133,6 +174,8 @@ EXECUTION: list[Column] = [
     ("TRIGGER", lambda m: _started_by(m)),
     ("AGE", lambda m: age(m.metadata.create_time)),
     ("DURATION", lambda m: duration(m.status.start_time, m.status.end_time)),
+    ("TOKENS", lambda m: tokens_cell(m.status.usage)),
+    ("COST", lambda m: cost_text(m.status.usage)),
 ]
 
 
@@ -287,6 +330,7 @@ def echo_queued(app: Any, execution: Execution, output: str | None) -> None:
 __all__ = [
     "COLUMNS",
     "age",
+    "cost_text",
     "dump_json",
     "dump_yaml",
     "duration",
@@ -294,4 +338,7 @@ __all__ = [
     "echo_resources",
     "render",
     "table",
+    "tokens",
+    "tokens_cell",
+    "usage_text",
 ]

@@ -114,6 +114,10 @@ def show_execution(app: App, execution_id: str, fmt: str) -> None:
         Console(soft_wrap=True).print(task_table(workflow_of(app, found), found))
         if found.status.error.message:
             click.echo(f"\nError: {found.status.error.message}")
+    if fmt == "table" and found.status.usage.model_calls:
+        from stigmer.cli.output import usage_text
+
+        click.echo(f"\nUsage: {usage_text(found.status.usage)}")
     if fmt == "table":
         _show_pending_input(found)
     if fmt == "table":

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
-from stigmer.api.common.v1.execution_pb2 import ExecutionPhase, Usage
+from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.cli.context import App
 from stigmer.runners.events import (
     ApprovalNeeded,
@@ -97,26 +97,12 @@ def how_to_answer(execution_id: str, kind: str, url: str = "", server: str = "")
     return f"`stigmer execution respond {execution_id} --set FIELD=VALUE …` (or --decline, --cancel)"
 
 
-def tokens(usage: Usage) -> str:
-    """Token usage for people: unknown where the provider reported none, never a made-up 0."""
-    unreported = usage.unreported_model_calls
-    if unreported and unreported >= usage.model_calls:
-        return "tokens unknown (the model server reported no usage)"
-    counted = f"{usage.input_tokens} in / {usage.output_tokens} out tokens"
-    if unreported:
-        return f"{counted} ({unreported} model call{'s' if unreported != 1 else ''} unreported)"
-    return counted
-
-
 def summary(execution: AgentExecution) -> str:
-    """One line: phase, turns, tokens, model, id."""
+    """One line: phase, turns, tokens, cost, model, id."""
     status = execution.status
-    usage = status.usage
-    parts = [
-        ExecutionPhase.Name(status.phase),
-        f"{usage.model_calls} model call{'s' if usage.model_calls != 1 else ''}",
-        tokens(usage),
-    ]
+    from stigmer.cli.output import usage_text
+
+    parts = [ExecutionPhase.Name(status.phase), usage_text(status.usage)]
     if status.model:
         parts.append(status.model)
     parts.append(execution.metadata.id)

@@ -76,6 +76,13 @@ if TYPE_CHECKING:
     default=None,
     help="Also serve the web dashboard on this port, behind the same API keys and TLS (0: any free one).",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Show run metrics as Prometheus text on http://HOST:PORT/metrics (0: any free port; "
+    "needs the telemetry extra).",
+)
 @pass_app
 @click.pass_context
 def server(
@@ -95,6 +102,7 @@ def server(
     max_request_mb: int,
     grace: float,
     ui_port: int | None,
+    metrics_port: int | None,
 ) -> None:
     """Serve this home's store over gRPC, for a team: the same API the CLI uses locally.
 
@@ -116,6 +124,7 @@ def server(
       stigmer server --port 7878
       stigmer server --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
       stigmer server --ui-port 7879            # and the dashboard: sign in with a key
+      stigmer server --metrics-port 9464       # and Prometheus metrics at :9464/metrics
       stigmer server --engine temporal --temporal-address temporal.internal:7233 --no-worker
     Then, anywhere: stigmer login grpc://HOST:7878 --token KEY
     """
@@ -140,13 +149,14 @@ def server(
         options = _options(app, database, host, port, tls_cert, tls_key, insecure, max_request_mb, grace)
         options.worker = not no_worker
         options.ui_port = ui_port
+        options.metrics_port = metrics_port
         options.engine = chosen.name
         options.concurrency = concurrency or (2 if chosen.runs_here else 100)
         if chosen.name == "temporal":
             from stigmer.engine.temporal.engine import TemporalEngine
 
             assert isinstance(chosen, TemporalEngine)
-            options.temporal = chosen.settings
+            options.temporal = chosen.temporal
         _serve(options, retention)
 
 
@@ -162,6 +172,7 @@ def _options(
     grace: float,
 ) -> ServerOptions:
     from stigmer.policy import ExecutionPolicy
+    from stigmer.runners.settings import run_settings
     from stigmer.server.app import ServerOptions
 
     return ServerOptions(
@@ -173,7 +184,7 @@ def _options(
         insecure=insecure,
         max_request_bytes=max_request_mb * 1024 * 1024,
         grace_seconds=grace,
-        config_model=str(app.config.extra.get("model", "")),
+        run_settings=run_settings(app.config),
         policy=ExecutionPolicy.for_server(app.config.server_settings),
         durability=durability_of(app.config),
     )

@@ -59,6 +59,7 @@ def ui(app: App, port: int, require_key: bool, no_worker: bool, concurrency: int
     from stigmer.backend.factory import open_backend
     from stigmer.config import retention_seconds
     from stigmer.host import Host, HostOptions, WorkerPlan
+    from stigmer.runners.settings import run_settings
     from stigmer.ui import DashboardOptions
     from stigmer.version import __version__
 
@@ -72,9 +73,7 @@ def ui(app: App, port: int, require_key: bool, no_worker: bool, concurrency: int
     where = config.server if remote else str(config.database_path)
     runs_here = not (no_worker or remote)
     options = HostOptions(
-        worker=WorkerPlan(concurrency=concurrency, config_model=str(config.extra.get("model", "")))
-        if runs_here
-        else None,
+        worker=WorkerPlan(concurrency=concurrency, run_settings=run_settings(config)) if runs_here else None,
         # A bad setting stops the dashboard before it starts, as it stops a worker.
         retention_seconds=(retention_seconds(config) or 0) if runs_here else 0,
         dashboard=DashboardOptions(

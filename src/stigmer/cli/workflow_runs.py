@@ -250,7 +250,12 @@ def run_workflow_foreground(app: App, execution_id: str, *, fmt: str, wait_for_a
 
             click.echo(dump_yaml([dict(sorted(plain(to_dict(final.status.outputs)).items()))]).rstrip("\n"))
         phase = ExecutionPhase.Name(final.status.phase)
-        click.secho(f"— {phase} · {execution_id} · {time.perf_counter() - started:.1f}s", err=True, dim=True)
+        line = f"— {phase} · {execution_id} · {time.perf_counter() - started:.1f}s"
+        if final.status.usage.model_calls:
+            from stigmer.cli.output import usage_text
+
+            line += f" · {usage_text(final.status.usage)}"
+        click.secho(line, err=True, dim=True)
     if failed:
         sys.exit(1)
 

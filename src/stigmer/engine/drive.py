@@ -48,6 +48,8 @@ from stigmer.runners.events import (
     StepRecorded,
     TaskDiff,
 )
+from stigmer.runners.settings import DEFAULTS, RunSettings
+from stigmer.telemetry.export import run_ended, run_started
 
 FINISHED = (ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED)
 STOPPED = (*FINISHED, ExecutionPhase.WAITING_APPROVAL)
@@ -145,7 +147,7 @@ async def run_execution(
     *,
     worker_id: str,
     on_event: EventSink = ignore,
-    config_model: str = "",
+    settings: RunSettings = DEFAULTS,
     keep_lease_on_cancel: bool = False,
 ) -> Execution:
     """Run an execution this worker has claimed, renewing its lease meanwhile.
@@ -157,20 +159,24 @@ async def run_execution(
     async def child(child_id: str) -> Execution:
         # A child run goes the way every run goes: claimed here, or followed while another
         # worker holds it, until it ends or waits for a person.
-        return await run_to_stop(backend, child_id, worker_id=worker_id, config_model=config_model)
+        return await run_to_stop(backend, child_id, worker_id=worker_id, settings=settings)
 
+    run_started(execution, settings.telemetry)
     seconds = lease_seconds()
     beat = asyncio.create_task(_heartbeat(backend, execution.metadata.id, worker_id, seconds))
     cancelled = False
     try:
         if isinstance(execution, AgentExecution):
             runner = AgentRunner(
-                backend, worker_id=worker_id, on_event=on_event, config_model=config_model, run_child=child
+                backend, worker_id=worker_id, on_event=on_event, settings=settings, run_child=child
             )
-            return await runner.run(execution)
-        from stigmer.runners.workflow.runner import WorkflowRunner
+            ended: Execution = await runner.run(execution)
+        else:
+            from stigmer.runners.workflow.runner import WorkflowRunner
 
-        return await WorkflowRunner(backend, worker_id=worker_id, run_child=child).run(execution)
+            ended = await WorkflowRunner(backend, worker_id=worker_id, run_child=child).run(execution)
+        run_ended(backend, ended, settings.telemetry)
+        return ended
     except asyncio.CancelledError:
         cancelled = True
         raise
@@ -188,7 +194,7 @@ async def run_claimed(
     *,
     worker_id: str,
     on_event: EventSink = ignore,
-    config_model: str = "",
+    settings: RunSettings = DEFAULTS,
 ) -> Execution:
     """Claim one execution (agent or workflow) and run it here.
 
@@ -201,9 +207,7 @@ async def run_claimed(
             f"execution {execution_id} is being run by another worker",
             hint=f"follow it with `stigmer execution logs {execution_id} -f`",
         )
-    return await run_execution(
-        backend, claimed, worker_id=worker_id, on_event=on_event, config_model=config_model
-    )
+    return await run_execution(backend, claimed, worker_id=worker_id, on_event=on_event, settings=settings)
 
 
 async def drive(
@@ -211,7 +215,7 @@ async def drive(
     execution_id: str,
     *,
     run_here: bool = True,
-    config_model: str = "",
+    settings: RunSettings = DEFAULTS,
     worker_id: str = "",
     after_sequence: int | None = None,
     wait_for_decision: bool = False,
@@ -228,7 +232,7 @@ async def drive(
         execution_id: The run.
         run_here: Whether this process may claim and run it (the local engine on a store it
             shares); else it is only followed.
-        config_model: The configured default model, for runs that name none.
+        settings: The home's run settings (default model, prices).
         worker_id: The lease owner to claim as (a parent run passes its own); a new one else.
         after_sequence: When following, show the steps after this watch sequence; by default
             only what happens from now on.
@@ -276,9 +280,7 @@ async def drive(
             return
         if run_here and phase != ExecutionPhase.WAITING_APPROVAL:
             try:
-                async for run_event in _run_here(
-                    backend, current, worker_id, config_model, tasks, watch_tasks
-                ):
+                async for run_event in _run_here(backend, current, worker_id, settings, tasks, watch_tasks):
                     yield run_event
                 follower = None
                 continue
@@ -295,7 +297,7 @@ async def _run_here(
     backend: RunJournal,
     current: Execution,
     worker_id: str,
-    config_model: str,
+    settings: RunSettings,
     tasks: TaskDiff,
     watch_tasks: bool,
 ) -> AsyncIterator[DriveEvent]:
@@ -310,9 +312,7 @@ async def _run_here(
     # come from its runner and wake this loop at once.
     tick = POLL_SECONDS if watch_tasks and isinstance(current, WorkflowExecution) else None
     running = asyncio.ensure_future(
-        run_claimed(
-            backend, execution_id, worker_id=worker_id, on_event=queue.put_nowait, config_model=config_model
-        )
+        run_claimed(backend, execution_id, worker_id=worker_id, on_event=queue.put_nowait, settings=settings)
     )
     try:
         while True:
@@ -343,7 +343,7 @@ async def run_to_stop(
     execution_id: str,
     *,
     worker_id: str = "",
-    config_model: str = "",
+    settings: RunSettings = DEFAULTS,
     run_here: bool = True,
 ) -> Execution:
     """Drive a run (here, or by following it) until it is finished or waits; its record then.
@@ -355,7 +355,7 @@ async def run_to_stop(
         execution_id,
         run_here=run_here,
         worker_id=worker_id,
-        config_model=config_model,
+        settings=settings,
         watch_tasks=False,
     ):
         if isinstance(event, PhaseChanged):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from stigmer.backend.protocol import RunJournal
 from stigmer.config import Config, TemporalSettings, engine_of, temporal_settings
 from stigmer.engine import OnDone
+from stigmer.runners.settings import DEFAULTS, RunSettings, run_settings
 
 if TYPE_CHECKING:
     from stigmer.engine.temporal.devserver import DevServer
@@ -81,8 +82,8 @@ class LocalEngine:
     name = "local"
     runs_here = True
 
-    def __init__(self, *, config_model: str = "") -> None:
-        self.config_model = config_model
+    def __init__(self, *, settings: RunSettings = DEFAULTS) -> None:
+        self.settings = settings
 
     def submit(self, backend: RunJournal, execution_id: str) -> None:
         """Nothing to do: the foreground command or a worker claims the run from the store."""
@@ -92,7 +93,7 @@ class LocalEngine:
     ) -> None:
         from stigmer.engine.local import Worker
 
-        worker = Worker(backend, concurrency=concurrency, config_model=self.config_model, on_done=on_done)
+        worker = Worker(backend, concurrency=concurrency, settings=self.settings, on_done=on_done)
         await worker.run(stop)
 
     def drive(
@@ -110,7 +111,7 @@ class LocalEngine:
             backend,
             execution_id,
             run_here=run_here,
-            config_model=self.config_model,
+            settings=self.settings,
             after_sequence=after_sequence,
             wait_for_decision=wait_for_decision,
         )
@@ -129,22 +130,22 @@ def open_engine(
     """The engine ``config`` (or ``engine``) selects.
 
     Args:
-        config: The home's settings (``engine``, ``temporal``, ``model``).
+        config: The home's settings (``engine``, ``temporal``, ``model``, ``prices``).
         engine: ``local`` or ``temporal``, overriding the config and ``$STIGMER_ENGINE``.
         temporal_address: HOST:PORT of the Temporal server, overriding the config.
         dev_server: A Temporal dev server started for this process (``--temporal dev``).
     """
     chosen = engine or engine_of(config)
-    config_model = str(config.extra.get("model", ""))
+    settings = run_settings(config)
     if chosen == "local":
-        return LocalEngine(config_model=config_model)
+        return LocalEngine(settings=settings)
     from stigmer.engine.temporal.engine import TemporalEngine
 
-    settings = temporal_settings(config)
+    temporal = temporal_settings(config)
     address = dev_server.address if dev_server is not None else temporal_address
     if address:
-        settings = TemporalSettings(address, settings.namespace, settings.task_queue)
-    return TemporalEngine(settings, config_model=config_model)
+        temporal = TemporalSettings(address, temporal.namespace, temporal.task_queue)
+    return TemporalEngine(temporal, settings=settings)
 
 
 __all__ = ["Engine", "LocalEngine", "OnDone", "open_engine"]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from stigmer.backend.protocol import RunJournal
 from stigmer.engine.drive import lease_seconds, new_worker_id, run_claimed, run_execution
 from stigmer.resources.kinds import Execution
+from stigmer.runners.settings import DEFAULTS, RunSettings
 
 KINDS = ("AgentExecution", "WorkflowExecution")
 
@@ -32,14 +33,14 @@ class Worker:
         *,
         concurrency: int = 1,
         poll_seconds: float = 0.5,
-        config_model: str = "",
+        settings: RunSettings = DEFAULTS,
         on_done: Callable[[Execution], None] | None = None,
         drain: bool = True,
     ) -> None:
         self.backend = backend
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
-        self.config_model = config_model
+        self.settings = settings
         self.on_done = on_done
         self.drain = drain
         self.worker_id = new_worker_id()
@@ -63,7 +64,7 @@ class Worker:
                         self.backend,
                         claimed,
                         worker_id=self.worker_id,
-                        config_model=self.config_model,
+                        settings=self.settings,
                         keep_lease_on_cancel=not self.drain,
                     )
                 )

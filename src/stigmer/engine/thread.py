@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from stigmer.backend.protocol import RunJournal
 from stigmer.errors import Conflict, Unavailable
+from stigmer.runners.settings import DEFAULTS, RunSettings
 
 log = logging.getLogger("stigmer.engine")
 RESUME_TIMEOUT_SECONDS = 15.0
@@ -27,15 +28,19 @@ class EngineThread:
     Args:
         open_backend: Opens the backend the worker uses (on its thread).
         concurrency: Executions run at once.
-        config_model: The home's default model (config.yaml).
+        settings: The home's run settings (default model, prices).
     """
 
     def __init__(
-        self, open_backend: Callable[[], RunJournal], *, concurrency: int = 2, config_model: str = ""
+        self,
+        open_backend: Callable[[], RunJournal],
+        *,
+        concurrency: int = 2,
+        settings: RunSettings = DEFAULTS,
     ) -> None:
         self.open_backend = open_backend
         self.concurrency = concurrency
-        self.config_model = config_model
+        self.settings = settings
         self.worker_id = ""
         self._backend: RunJournal | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -55,9 +60,7 @@ class EngineThread:
         backend = self.open_backend()
         self._backend = backend
         try:
-            worker = Worker(
-                backend, concurrency=self.concurrency, config_model=self.config_model, drain=False
-            )
+            worker = Worker(backend, concurrency=self.concurrency, settings=self.settings, drain=False)
             self.worker_id = worker.worker_id
 
             async def run() -> None:
@@ -108,7 +111,7 @@ class EngineThread:
                 backend,
                 claimed,
                 worker_id=worker_id,
-                config_model=self.config_model,
+                settings=self.settings,
                 keep_lease_on_cancel=True,
             )
         )

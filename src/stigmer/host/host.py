@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from stigmer.backend.keys import ApiKeyStore
 from stigmer.backend.protocol import Backend
 from stigmer.config import TemporalSettings
 from stigmer.host.services import PRUNE_EVERY_SECONDS, Retention, Service
+from stigmer.runners.settings import DEFAULTS, RunSettings
 
 if TYPE_CHECKING:
     from stigmer.backend.roles import Caller
@@ -47,7 +48,7 @@ class WorkerPlan:
     Args:
         engine: ``local`` (claims runs from the store) or ``temporal``.
         concurrency: Runs at once (local), or Temporal activities at once.
-        config_model: The home's default model (config.yaml).
+        run_settings: The home's default model and model prices (config.yaml).
         temporal: Where Temporal is, with the ``temporal`` engine.
         work: With ``temporal``, also run Temporal activities here (else only hand the store's
             queued runs to Temporal).
@@ -55,7 +56,7 @@ class WorkerPlan:
 
     engine: str = "local"
     concurrency: int = 2
-    config_model: str = ""
+    run_settings: RunSettings = DEFAULTS
     temporal: TemporalSettings | None = None
     work: bool = True
 
@@ -92,11 +93,22 @@ class HostOptions:
         off; with Temporal, the hand-over to Temporal still runs), retention beside the worker,
         and the dashboard on ``options.ui_port``, behind the same keys and TLS."""
         worker = None
+        run_settings = options.run_settings
+        beside: list[Service] = []
+        if options.metrics_port is not None:
+            from stigmer.config import TelemetrySettings
+            from stigmer.telemetry.prometheus import MetricsEndpoint
+
+            telemetry = replace(
+                run_settings.telemetry or TelemetrySettings(export=False), metrics_port=options.metrics_port
+            )
+            run_settings = replace(run_settings, telemetry=telemetry)
+            beside.append(MetricsEndpoint(options.host, telemetry))
         if options.worker or options.engine == "temporal":
             worker = WorkerPlan(
                 engine=options.engine,
                 concurrency=options.concurrency,
-                config_model=options.config_model,
+                run_settings=run_settings,
                 temporal=options.temporal,
                 work=options.worker,
             )
@@ -118,6 +130,7 @@ class HostOptions:
             server=options,
             dashboard=dashboard,
             policy=options.policy,
+            beside=beside,
         )
 
 
@@ -225,13 +238,13 @@ class Host:
                 plan.temporal or TemporalSettings(),
                 activities=plan.concurrency,
                 work=plan.work,
-                config_model=plan.config_model,
+                run_settings=plan.run_settings,
             )
         if not plan.work:
             return None
         from stigmer.engine.thread import EngineThread
 
-        return EngineThread(self.open_backend, concurrency=plan.concurrency, config_model=plan.config_model)
+        return EngineThread(self.open_backend, concurrency=plan.concurrency, settings=plan.run_settings)
 
     def _start_dashboard(self, options: DashboardOptions) -> None:
         from stigmer.ui import Dashboard

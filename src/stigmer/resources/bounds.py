@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import math
+
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import ExecutionLimits
 from stigmer.api.workflow.v1.workflow_pb2 import Task
 from stigmer.errors import InvalidArgument
 from stigmer.resources.durations import parse_duration
@@ -12,6 +15,7 @@ MAX_DURATION_SECONDS = 366 * 86400
 MAX_ATTEMPTS = 100
 MAX_CONCURRENCY = 1000
 MAX_MULTIPLIER = 100.0
+MAX_TURNS = 10_000
 
 
 def check_duration(text: str, field: str, *, zero: bool = False) -> None:
@@ -50,11 +54,40 @@ def check_task_bounds(task: Task, field: str) -> None:
     # A kind's own durations and counts are checked by its validate (runners/workflow/kinds/).
 
 
+def check_run_timeout(text: str, field: str) -> None:
+    """Refuse a run's timeout that is malformed, computed (``${…}``) or out of bounds."""
+    if "${" in text:
+        raise InvalidArgument(
+            "a run's timeout is a fixed duration, not an expression", field=field, hint="write e.g. 30m or 2h"
+        )
+    check_duration(text, field)
+
+
+def check_limits(limits: ExecutionLimits, field: str) -> None:
+    """Refuse limits that cannot work (negative, not a number, a malformed timeout).
+
+    Raises:
+        InvalidArgument: One is; the field is named.
+    """
+    check_count(limits.max_turns, f"{field}.maxTurns", 0, MAX_TURNS, "maxTurns")
+    if limits.max_tokens < 0:
+        raise InvalidArgument("maxTokens must be 0 (no limit) or more", field=f"{field}.maxTokens")
+    if not math.isfinite(limits.max_cost) or limits.max_cost < 0:
+        raise InvalidArgument(
+            "maxCost must be 0 (no limit) or more US dollars",
+            field=f"{field}.maxCost",
+            hint="e.g. maxCost: 0.5",
+        )
+    check_run_timeout(limits.timeout, f"{field}.timeout")
+
+
 __all__ = [
     "MAX_ATTEMPTS",
     "MAX_CONCURRENCY",
     "MAX_DURATION_SECONDS",
     "check_count",
     "check_duration",
+    "check_limits",
+    "check_run_timeout",
     "check_task_bounds",
 ]

@@ -22,7 +22,7 @@ from stigmer.api.workflow.v1.workflow_pb2 import Task, Workflow, WorkflowSpec
 from stigmer.api.workflowinstance.v1.workflowinstance_pb2 import WorkflowInstance
 from stigmer.errors import InvalidArgument
 from stigmer.resources import expressions, task_fields
-from stigmer.resources.bounds import check_task_bounds
+from stigmer.resources.bounds import check_limits, check_run_timeout, check_task_bounds
 from stigmer.resources.kinds import Resource, kind_info
 from stigmer.resources.names import validate_label_key, validate_name
 from stigmer.resources.task_kinds import TaskKindSpec, all_kinds, kind_of
@@ -105,6 +105,7 @@ def _agent(agent: Agent) -> None:
         _reference(skill, f"spec.skills[{i}]")
     for i, sub in enumerate(spec.sub_agents):
         _sub_agent(sub, f"spec.subAgents[{i}]")
+    check_limits(spec.limits, "spec.limits")
 
 
 def _mcp_server(server: McpServer) -> None:
@@ -204,6 +205,7 @@ def _workflow(workflow: Workflow) -> None:
             )
     if not spec.tasks:
         raise InvalidArgument("a workflow needs at least one task", field="spec.tasks")
+    check_run_timeout(spec.timeout, "spec.timeout")
     index: dict[str, int] = {}
     for i, task in enumerate(spec.tasks):
         _task(task, f"spec.tasks[{i}]")

@@ -24,6 +24,7 @@ import functools
 import os
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Generator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, Literal, NamedTuple, ParamSpec, TypeAlias, TypeVar, cast, overload
@@ -44,6 +45,7 @@ from stigmer.api.workflowinstance.v1.workflowinstance_pb2 import WorkflowInstanc
 from stigmer.backend.protocol import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ApplyOutcome, Backend, ExecutionQuery
 from stigmer.errors import InvalidArgument, StigmerError
 from stigmer.resources.kinds import Execution, Resource, kind_info
+from stigmer.runners.settings import RunSettings, run_settings
 from stigmer.sdk import runs
 from stigmer.sdk.events import Event
 from stigmer.sdk.resources import ResourceLike, as_resources
@@ -106,6 +108,8 @@ class _Opened(NamedTuple):
     home: Path | None
     default_model: str
     runs_here: bool
+    # The home's prices and telemetry (its default model is ``default_model``).
+    settings: RunSettings
 
 
 class _Opens:
@@ -125,6 +129,7 @@ class _Opens:
     ) -> None:
         opened_home: Path | None = None
         config_model = ""
+        settings = RunSettings()
         if backend is not None:
             if url is not None:
                 raise InvalidArgument("pass either url or backend, not both", field="url")
@@ -138,12 +143,13 @@ class _Opens:
             config = load_config(home_dir(home))
             opened_home = config.home
             backend, owned = open_backend(config), True
-            config_model = str(config.extra.get("model", "") or "")
+            settings = run_settings(config)
+            config_model = settings.model
         from stigmer.backend.local import LocalBackend
 
         here = isinstance(backend, LocalBackend) if run_here is None else run_here
         model = config_model if default_model is None else default_model
-        self._setup(_Opened(backend, owned, opened_home, model, here))
+        self._setup(_Opened(backend, owned, opened_home, model, here, settings))
 
     def _setup(self, opened: _Opened) -> None:
         raise NotImplementedError
@@ -270,6 +276,7 @@ class AsyncClient(_Opens):
         self.home: Path | None = opened.home
         self.default_model = opened.default_model
         self.runs_here = opened.runs_here
+        self._settings = opened.settings
         # A LocalBackend's connection serves one thread at a time; gRPC channels any number.
         shared = opened.backend
         self.backend: Backend = (
@@ -326,7 +333,7 @@ class AsyncClient(_Opens):
             execution_id,
             final,
             run_here=self.runs_here and not follow_only,
-            config_model=self.default_model,
+            settings=replace(self._settings, model=self.default_model),
             after_sequence=after,
         )
 

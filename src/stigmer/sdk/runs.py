@@ -24,6 +24,7 @@ from stigmer.backend.runs import (
 from stigmer.engine.drive import FINISHED, POLL_SECONDS, STOPPED, drive
 from stigmer.resources.kinds import Execution
 from stigmer.runners.events import ConnectionLost, Event, PhaseChanged, Reconnected, StepRecorded
+from stigmer.runners.settings import DEFAULTS, RunSettings
 from stigmer.sdk.events import check_finished
 
 T = TypeVar("T")
@@ -35,7 +36,7 @@ async def see_through(
     final: list[Execution],
     *,
     run_here: bool,
-    config_model: str = "",
+    settings: RunSettings = DEFAULTS,
     after_sequence: int = 0,
 ) -> AsyncGenerator[Event, None]:
     """The events of a run, driven by the engine (run here, or followed) until it is finished
@@ -47,7 +48,7 @@ async def see_through(
         backend,
         execution_id,
         run_here=run_here,
-        config_model=config_model,
+        settings=settings,
         after_sequence=None if run_here else after_sequence,
     ):
         if isinstance(event, PhaseChanged):

@@ -26,6 +26,7 @@ from stigmer.backend.wire import DEFAULT_PORT, is_loopback
 from stigmer.config import TemporalSettings
 from stigmer.errors import InvalidArgument
 from stigmer.policy import OPEN, ExecutionPolicy
+from stigmer.runners.settings import DEFAULTS, RunSettings
 from stigmer.server.auth import AuthInterceptor, Verify
 from stigmer.server.reflection import enable_reflection
 from stigmer.server.servicer import SERVICE, BackendPool, BackendServicer
@@ -53,7 +54,7 @@ class ServerOptions:
         max_request_bytes: Larger requests are refused with RESOURCE_EXHAUSTED.
         grace_seconds: How long in-flight calls may take to finish on shutdown.
         threads: Backend calls served at once.
-        config_model: The default model of the home (config.yaml), for the worker.
+        run_settings: The home's default model and model prices (config.yaml), for the worker.
         ui_port: Also serve the web dashboard on this port (same host, keys and TLS); None: no.
         engine: What runs executions: ``local`` (the worker inside, on leases) or ``temporal``
             (queued runs are handed to Temporal; the worker inside is a Temporal worker).
@@ -61,6 +62,8 @@ class ServerOptions:
         policy: What resources may make this host run or reach (stigmer.policy); None: anything
             (tests). `stigmer server` passes the one of its config.yaml, strict by default.
         durability: ``full`` (commits survive a power loss) or ``normal`` (a crashed process).
+        metrics_port: Show the worker's run metrics as Prometheus text on this port (0: any free
+            one); None: no.
     """
 
     database: Path
@@ -74,13 +77,14 @@ class ServerOptions:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_MB * 1024 * 1024
     grace_seconds: float = 10.0
     threads: int = 8
-    config_model: str = ""
+    run_settings: RunSettings = DEFAULTS
     engine: str = "local"
     temporal: TemporalSettings | None = None
     extra_options: list[tuple[str, Any]] = field(default_factory=list)
     ui_port: int | None = None
     policy: ExecutionPolicy | None = None
     durability: str = "full"
+    metrics_port: int | None = None
 
     @property
     def tls(self) -> bool:

@@ -312,6 +312,15 @@ def get_execution(call: Call) -> tuple[int, Any]:
     return 200, execution_view(call.backend, call.params["id"], with_graph=call.query.get("graph") != "0")
 
 
+@route("GET", "/api/executions/{id}/trace")
+def get_trace(call: Call) -> tuple[int, Any]:
+    """A run's waterfall: its spans (and those of the runs it started), as
+    `stigmer execution trace -o json` prints them."""
+    from stigmer.telemetry.trace import build_trace
+
+    return 200, build_trace(call.backend, call.params["id"]).to_dict()
+
+
 @route("GET", "/api/executions/{id}/steps")
 def list_steps(call: Call) -> tuple[int, Any]:
     """An execution's durable steps after ``after``, in order (compact: no prompts)."""

@@ -13,7 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.backend.v1.backend_pb2 import ExecutionStep
-from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+from stigmer.api.common.v1.execution_pb2 import ExecutionPhase, Usage
 from stigmer.api.workflow.v1.workflow_pb2 import Workflow, WorkflowInput
 from stigmer.backend.watch import FINISHED
 from stigmer.resources.codec import to_dict
@@ -171,6 +171,20 @@ def execution_summary(execution: Execution) -> dict[str, Any]:
         "error": status.error.message.splitlines()[0] if status.error.message else "",
         "cancelRequested": status.cancel_requested,
         "trigger": _trigger(execution),
+        "usage": _usage(status.usage),
+    }
+
+
+def _usage(usage: Usage) -> dict[str, Any]:
+    """A run's model calls, tokens and cost (cost only where calls were priced)."""
+    priced = usage.model_calls - usage.unpriced_model_calls
+    return {
+        "modelCalls": usage.model_calls,
+        "inputTokens": usage.input_tokens,
+        "outputTokens": usage.output_tokens,
+        "unreportedModelCalls": usage.unreported_model_calls,
+        "cost": usage.cost if priced > 0 else None,
+        "unpricedModelCalls": usage.unpriced_model_calls,
     }
 
 

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Generator
 from typing import Any, cast
 
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.backend.v1.backend_pb2 import (
     ExecutionEvent,
     ExecutionStep,
@@ -36,6 +37,7 @@ from stigmer.backend.protocol import (
     Page,
 )
 from stigmer.errors import AlreadyExists, Conflict, InvalidArgument
+from stigmer.resources.bounds import check_limits, check_run_timeout
 from stigmer.resources.elicitation import ACCEPT, check_answer
 from stigmer.resources.kinds import Execution, KindInfo, kind_info
 from stigmer.resources.names import new_id, validate_label_key
@@ -68,6 +70,10 @@ class LocalExecutions(LocalStore):
         md.name = md.name or execution_id
         md.slug = _system_slug(md.name, execution_id)
         fire = stamp_trigger(message, actor=self.actor)
+        if isinstance(message, AgentExecution):
+            check_limits(message.spec.limits, "spec.limits")
+        else:
+            check_run_timeout(message.spec.timeout, "spec.timeout")
         for key in md.labels:
             validate_label_key(key, field=f"metadata.labels.{key}")
         message.api_version, message.kind = "agentic.stigmer.ai/v1", info.kind

@@ -109,6 +109,11 @@ class LocalRunJournal(LocalStore):
                 if candidate is None:
                     continue
                 rec = self._find(conn, info, candidate)
+                previous, _ = leases.lease_of(conn, info.table, candidate)
+                if rec.status.get("phase") == "RUNNING" and previous not in ("", worker_id):
+                    rec.status["takenOverFrom"] = previous  # it died, or its lease ran out
+                else:
+                    rec.status.pop("takenOverFrom", None)
                 rec.status["phase"] = "RUNNING"
                 rec.status.setdefault("startTime", now_s)
                 rec.version += 1

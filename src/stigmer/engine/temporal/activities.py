@@ -34,7 +34,10 @@ from stigmer.resources.codec import to_dict
 from stigmer.resources.inputs import resolve_inputs
 from stigmer.resources.kinds import Execution
 from stigmer.resources.steps import WAITING, input_of, output_of, plain
+from stigmer.resources.trace_ids import run_trace_id
 from stigmer.runners.agent.environment import RunEnvironment
+from stigmer.runners.settings import DEFAULTS, RunSettings
+from stigmer.runners.usage import children_usage
 from stigmer.runners.workflow.attempt import Attempt, Begun, Tried
 from stigmer.runners.workflow.journal import Journal, Outcome
 from stigmer.runners.workflow.kinds import kind_of
@@ -44,10 +47,12 @@ from stigmer.runners.workflow.runner import (
     finish_status,
     pinned_workflow,
     reuse,
+    run_deadline,
     run_outputs,
 )
 from stigmer.runners.workflow.tasks import RunContext, TaskAttempts, struct
 from stigmer.store.leases import ENGINE_LEASE_SECONDS, ENGINE_PREFIX
+from stigmer.telemetry.export import run_ended
 
 from .codec import begun_from, begun_to, failure_from, outcome_to, tried_to
 
@@ -91,16 +96,16 @@ class StoreActivities:
 
     Args:
         backend: The Stigmer store (the home's SQLite file, or a `stigmer server`).
-        config_model: The home's default model, for agent runs.
+        settings: The home's run settings (default model, prices), for agent runs.
         heartbeat_seconds: How often long activities heartbeat (the SDK sends them on at most
             as often as their workflow's heartbeat timeout needs).
     """
 
     def __init__(
-        self, backend: RunJournal, *, config_model: str = "", heartbeat_seconds: float = 1.0
+        self, backend: RunJournal, *, settings: RunSettings = DEFAULTS, heartbeat_seconds: float = 1.0
     ) -> None:
         self.backend = backend
-        self.config_model = config_model
+        self.settings = settings
         self.heartbeat_seconds = heartbeat_seconds
         self._runs: OrderedDict[str, _Run] = OrderedDict()
 
@@ -156,7 +161,10 @@ class StoreActivities:
         inputs = resolve_inputs(workflow.spec.inputs, given)
         env = self._environment(execution)
         reads = check_references(workflow, env)
-        context = RunContext(execution_id, execution.spec.environment, workflow.metadata.name, inputs, env)
+        trace_id = run_trace_id(execution_id, execution.spec.trace_parent)
+        context = RunContext(
+            execution_id, execution.spec.environment, workflow.metadata.name, inputs, env, trace_id
+        )
         run = _Run(workflow, {t.name: t for t in workflow.spec.tasks}, reads, context)
         self._runs[execution_id] = run
         while len(self._runs) > CACHED_RUNS:
@@ -195,7 +203,9 @@ class StoreActivities:
                 resumes[key] = [resume.attempt, resume.started, resume.retry_at]
         outputs = struct(run.workflow.spec.outputs) if run.workflow.spec.HasField("outputs") else None
         output_reads = sorted({n for r, n in expressions.references(outputs) if r == "tasks" and n})
+        deadline = run_deadline(run.workflow, execution)
         return {
+            "deadline": [deadline[0], deadline[1].isoformat()] if deadline else None,
             "workflow": to_dict(run.workflow),
             "reads": {name: sorted(names) for name, names in run.reads.items()},
             "recorded": recorded,
@@ -378,8 +388,10 @@ class StoreActivities:
             phase, code = ExecutionPhase.FAILED, type(exc).__name__.upper()
             message = f"{exc}" + (f"\nHint: {exc.hint}" if exc.hint else "")
         finish_status(current, env, phase, code, message, outputs, utcnow())
+        children_usage(self.backend, execution_id).to_usage(current.status.usage)
         with contextlib.suppress(Conflict):
-            self.backend.update_execution_status(current, worker_id=ENGINE_OWNER)
+            current = self.backend.update_execution_status(current, worker_id=ENGINE_OWNER)
+            run_ended(self.backend, current, self.settings.telemetry)
         self._runs.pop(execution_id, None)
         return {"phase": ExecutionPhase.Name(phase)}
 
@@ -399,15 +411,12 @@ class StoreActivities:
         from stigmer.engine.drive import run_to_stop
 
         async def child(child_id: str) -> Execution:
-            return await run_to_stop(
-                self.backend, child_id, worker_id=ENGINE_OWNER, config_model=self.config_model
-            )
+            return await run_to_stop(self.backend, child_id, worker_id=ENGINE_OWNER, settings=self.settings)
 
-        runner = AgentRunner(
-            self.backend, worker_id=ENGINE_OWNER, config_model=self.config_model, run_child=child
-        )
+        runner = AgentRunner(self.backend, worker_id=ENGINE_OWNER, settings=self.settings, run_child=child)
         async with heartbeating(self.heartbeat_seconds):
             done = await runner.run(held)
+        run_ended(self.backend, done, self.settings.telemetry)
         return {"phase": ExecutionPhase.Name(done.status.phase)}
 
     @activity.defn(name="stigmer.cancel_run")
@@ -427,7 +436,8 @@ class StoreActivities:
         else:
             current.status.ClearField("tasks")
         with contextlib.suppress(Conflict):
-            self.backend.update_execution_status(current, worker_id=ENGINE_OWNER)
+            ended = self.backend.update_execution_status(current, worker_id=ENGINE_OWNER)
+            run_ended(self.backend, ended, self.settings.telemetry)
         self._runs.pop(execution_id, None)
 
 

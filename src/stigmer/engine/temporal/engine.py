@@ -11,6 +11,7 @@ from stigmer.backend.protocol import Backend, RunJournal
 from stigmer.config import TemporalSettings
 from stigmer.engine import OnDone
 from stigmer.errors import Conflict
+from stigmer.runners.settings import DEFAULTS, RunSettings
 
 if TYPE_CHECKING:
     from stigmer.runners.events import DriveEvent
@@ -23,36 +24,36 @@ class TemporalEngine:
     """Runs executions as Temporal workflows.
 
     Args:
-        settings: Where the Temporal server is, and the namespace and task queue.
-        config_model: The home's default model, for agent runs.
+        temporal: Where the Temporal server is, and the namespace and task queue.
+        settings: The home's run settings (default model, prices), for agent runs.
     """
 
     name = "temporal"
     runs_here = False
 
-    def __init__(self, settings: TemporalSettings, *, config_model: str = "") -> None:
+    def __init__(self, temporal: TemporalSettings, *, settings: RunSettings = DEFAULTS) -> None:
+        self.temporal = temporal
         self.settings = settings
-        self.config_model = config_model
 
     def submit(self, backend: RunJournal, execution_id: str) -> None:
         async def main() -> None:
-            client = await connect(self.settings)
-            await submit(client, backend, execution_id, self.settings)
+            client = await connect(self.temporal)
+            await submit(client, backend, execution_id, self.temporal)
 
         asyncio.run(main())
 
     async def serve(
         self, backend: RunJournal, stop: asyncio.Event, *, concurrency: int, on_done: OnDone | None = None
     ) -> None:
-        client = await connect(self.settings)
+        client = await connect(self.temporal)
         # `stigmer worker` hands in its whole Backend: its bridge also mirrors the Schedules.
         schedules = cast(Backend, backend) if hasattr(backend, "list") else None
         worker = TemporalWorker(
             client,
             backend,
-            self.settings,
+            self.temporal,
             activities=concurrency,
-            config_model=self.config_model,
+            run_settings=self.settings,
             schedules=schedules,
         )
         await worker.run(stop)
@@ -71,20 +72,20 @@ class TemporalEngine:
 
         if run_here:
             with contextlib.suppress(Conflict):
-                client = await connect(self.settings)
-                await submit(client, backend, execution_id, self.settings)
+                client = await connect(self.temporal)
+                await submit(client, backend, execution_id, self.temporal)
         async for event in drive(
             backend,
             execution_id,
             run_here=False,
-            config_model=self.config_model,
+            settings=self.settings,
             after_sequence=after_sequence,
             wait_for_decision=wait_for_decision,
         ):
             yield event
 
     def describe(self) -> str:
-        s = self.settings
+        s = self.temporal
         return f"Temporal at {s.address} (namespace {s.namespace}, task queue {s.task_queue})"
 
 

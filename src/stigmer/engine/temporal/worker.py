@@ -17,6 +17,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from stigmer.backend.protocol import Backend, RunJournal
 from stigmer.config import TemporalSettings
+from stigmer.runners.settings import DEFAULTS, RunSettings
 
 from .activities import StoreActivities
 from .control import bridge, connect
@@ -47,7 +48,7 @@ class TemporalWorker:
         bridge: Also hand queued runs of the store to Temporal (every worker does, by default).
         work: Run workflows and activities (False: only the bridge, for a server whose
             executions other workers run).
-        config_model: The home's default model, for agent runs.
+        run_settings: The home's run settings (default model, prices), for agent runs.
         schedules: The whole Backend, when there is one: the bridge then mirrors the store's
             Schedules as Temporal Schedules (see stigmer.engine.temporal.schedules).
     """
@@ -61,7 +62,7 @@ class TemporalWorker:
         activities: int = DEFAULT_ACTIVITIES,
         bridge: bool = True,
         work: bool = True,
-        config_model: str = "",
+        run_settings: RunSettings = DEFAULTS,
         schedules: Backend | None = None,
     ) -> None:
         self.client = client
@@ -69,7 +70,7 @@ class TemporalWorker:
         self.schedules = schedules
         self.settings = settings
         self.bridge = bridge
-        self.activities = StoreActivities(backend, config_model=config_model)
+        self.activities = StoreActivities(backend, settings=run_settings)
         self.worker: Worker | None = None
         if not work:
             return
@@ -131,14 +132,14 @@ class TemporalWorkerThread:
         activities: int = DEFAULT_ACTIVITIES,
         bridge: bool = True,
         work: bool = True,
-        config_model: str = "",
+        run_settings: RunSettings = DEFAULTS,
     ) -> None:
         self.open_backend = open_backend
         self.settings = settings
         self.activities = activities
         self.bridge = bridge
         self.work = work
-        self.config_model = config_model
+        self.run_settings = run_settings
         self.error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -168,7 +169,7 @@ class TemporalWorkerThread:
                     activities=self.activities,
                     bridge=self.bridge,
                     work=self.work,
-                    config_model=self.config_model,
+                    run_settings=self.run_settings,
                     # The host opens whole Backends: then the bridge mirrors the Schedules too.
                     schedules=cast(Backend, backend) if hasattr(backend, "list") else None,
                 )

@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from stigmer.runners.workflow.attempt import Attempt, Begun, Blocked, Failure, Tried
     from stigmer.runners.workflow.journal import Outcome
     from stigmer.runners.workflow.kinds import all_kinds, kind_named, kind_of
-    from stigmer.runners.workflow.scheduler import Rollover, Scheduler, Stop
+    from stigmer.runners.workflow.scheduler import Rollover, Scheduler, Stop, TimeLimit
 
     # Every kind's module is imported here, outside the sandbox: workflow code only looks them up.
     all_kinds()
@@ -278,10 +278,15 @@ class StigmerWorkflow:
             error = plan["error"]
             return await self._finish(execution_id, "FAILED", error["code"], error["message"])
         effects = _Effects(self, request, plan)
+        limit = None
+        if plan.get("deadline"):
+            timeout, at = plan["deadline"]
+            limit = TimeLimit(timeout, (datetime.fromisoformat(at) - workflow.now()).total_seconds())
         scheduler = Scheduler(
             from_dict(Workflow, plan["workflow"]),
             {name: set(names) for name, names in plan["reads"].items()},
             effects,
+            limit,
         )
         try:
             await scheduler.run()

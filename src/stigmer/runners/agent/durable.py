@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.backend.v1.backend_pb2 import ExecutionStep
 from stigmer.backend.protocol import RunJournal
 from stigmer.errors import Conflict
@@ -93,4 +94,21 @@ class DurableSteps:
         return written
 
 
-__all__ = ["DurableSteps", "NonDeterminism"]
+def reuse_steps(backend: RunJournal, execution: AgentExecution, worker_id: str) -> list[ExecutionStep]:
+    """A retry begins with the steps of the run it retries: every step up to the first one that
+    did not complete (a tool call cut short, an approval still open) is copied into its journal,
+    marked ``reusedFrom``, and replayed rather than run again. The copies, as recorded."""
+    source = execution.spec.retry_of
+    copied: list[ExecutionStep] = []
+    for step in backend.list_steps(source):
+        if step.status != COMPLETED:
+            break
+        copy = ExecutionStep()
+        copy.CopyFrom(step)
+        copy.execution_id = execution.metadata.id
+        copy.output["reusedFrom"] = source
+        copied.append(backend.record_step(copy, worker_id=worker_id))
+    return copied
+
+
+__all__ = ["DurableSteps", "NonDeterminism", "reuse_steps"]

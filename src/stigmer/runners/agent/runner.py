@@ -18,11 +18,11 @@ from typing import Any
 
 from stigmer import faults
 from stigmer.api.agent.v1.agent_pb2 import Agent
-from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution, ExecutionLimits
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.backend.protocol import RunJournal
 from stigmer.clock import Clock, utcnow
-from stigmer.errors import StigmerError
+from stigmer.errors import InvalidArgument, StigmerError
 from stigmer.mcp.types import McpServerError, Tool, ToolResult
 from stigmer.models.registry import default_model, resolve_model, split_model
 from stigmer.models.types import (
@@ -35,13 +35,15 @@ from stigmer.models.types import (
     ToolSpec,
     UsageEvent,
 )
+from stigmer.prices import money
 from stigmer.resources.codec import to_dict
 from stigmer.resources.durations import parse_duration
 from stigmer.resources.kinds import Execution
 from stigmer.resources.steps import AGENT, APPROVAL, COMPLETED, MODEL, TOOL, WAITING, input_of, output_of
+from stigmer.resources.trace_ids import run_trace_id, step_span_id, traceparent
 from stigmer.runners.agent.asks import RunAsks
 from stigmer.runners.agent.cancel import RunCancelled, unless_cancelled
-from stigmer.runners.agent.durable import DurableSteps
+from stigmer.runners.agent.durable import DurableSteps, reuse_steps
 from stigmer.runners.agent.environment import RedactingSink, RedactingTools, RunEnvironment
 from stigmer.runners.agent.events import (
     ApprovalNeeded,
@@ -62,6 +64,8 @@ from stigmer.runners.agent.tools import (
     sub_agent_tools,
     with_sampler,
 )
+from stigmer.runners.settings import DEFAULTS, RunSettings
+from stigmer.runners.usage import Tally
 
 DEFAULT_MAX_TURNS = 25
 STRUCTURED_OUTPUT_RETRIES = 2
@@ -91,12 +95,26 @@ class _Run:
     tools: dict[str, Tool] = field(default_factory=dict)
     sub_agents: dict[str, SubAgentTool] = field(default_factory=dict)
     host: ToolHost = field(default_factory=NoTools)
+    limits: ExecutionLimits = field(default_factory=ExecutionLimits)
     asks: RunAsks | None = None
     input_tokens: int = 0
     output_tokens: int = 0
     turns: int = 0
-    # Turns whose provider reported no usage: their tokens are unknown, not 0.
-    unreported_turns: int = 0
+    # What this run's model calls and sub-agents used (its record's usage) ...
+    spent: Tally = field(default_factory=Tally)
+    # ... and what the run it retries had used in the steps it replays: limits count both.
+    reused: Tally = field(default_factory=Tally)
+
+    def used(self) -> Tally:
+        """Everything the conversation has used so far, for its limits."""
+        both = Tally()
+        both.add(self.spent)
+        both.add(self.reused)
+        return both
+
+    def tally(self, step_output: dict[str, Any]) -> Tally:
+        """Where a replayed step's usage counts: copied from the retried run, or this run's."""
+        return self.reused if step_output.get("reusedFrom") else self.spent
 
 
 class AgentRunner:
@@ -106,7 +124,7 @@ class AgentRunner:
         backend: Where the run's record lives.
         worker_id: The lease holder; every write is fenced by it.
         on_event: Live events (text deltas, tool calls) for a viewer.
-        config_model: The home's default model (config.yaml), if any.
+        settings: The home's default model and model prices (config.yaml).
         clock: Where "now" comes from.
         run_child: Runs a sub-agent's child execution until it ends or waits, and returns
             its record; handed in by the engine (a runner starts no runs of its own).
@@ -118,7 +136,7 @@ class AgentRunner:
         *,
         worker_id: str,
         on_event: EventSink = ignore,
-        config_model: str = "",
+        settings: RunSettings = DEFAULTS,
         clock: Clock = utcnow,
         run_child: ChildRunner | None = None,
     ) -> None:
@@ -126,7 +144,7 @@ class AgentRunner:
         self.worker_id = worker_id
         self.run_child = run_child
         self.on_event = on_event
-        self.config_model = config_model
+        self.settings = settings
         self.clock = clock
         # The environment of each run in progress, by execution id (read once, after the claim).
         self._environments: dict[str, RunEnvironment] = {}
@@ -174,18 +192,25 @@ class AgentRunner:
         specs = with_sampler(env.servers(server_specs(self.backend, agent)), model)
         attach_sign_ins(specs, env, self.backend, execution.metadata.id, self.worker_id)
         execution.status.model = model.id
+        limits = effective_limits(agent, execution)
+        if limits.max_cost and self.settings.prices.of(model.id) is None:
+            raise InvalidArgument(
+                f"agent {agent.metadata.name!r} has a cost limit (maxCost {money(limits.max_cost)}), "
+                f"but its model {model.id} has no price",
+                field="limits.maxCost",
+                hint=f"give it one in config.yaml of the home that runs it: "
+                f"prices: {{{model.id}: {{input: DOLLARS, output: DOLLARS}}}} (per million tokens)",
+            )
+        recorded = self.backend.list_steps(execution.metadata.id)
+        if execution.spec.retry_of and not recorded:
+            recorded = reuse_steps(self.backend, execution, self.worker_id)
         steps = DurableSteps(
-            self.backend,
-            execution.metadata.id,
-            self.worker_id,
-            self.backend.list_steps(execution.metadata.id),
-            self.clock,
-            redact=env.redact,
+            self.backend, execution.metadata.id, self.worker_id, recorded, self.clock, redact=env.redact
         )
         system = system_prompt(agent, load_skills(self.backend, agent))
         messages = [ChatMessage("system", system), *session_history(self.backend, execution)]
         messages.append(ChatMessage("user", execution.spec.message))
-        run = _Run(execution, agent, model, steps, messages, env, emit)
+        run = _Run(execution, agent, model, steps, messages, env, emit, limits=limits)
         if specs:
             run.asks = RunAsks(
                 self.backend,
@@ -214,7 +239,7 @@ class AgentRunner:
         options = env.resolve(options, where=f"{'execution ' if overridden else 'agent '}spec.model.options")
         if chosen.provider:
             return resolve_model(chosen.provider, chosen.name, options)
-        provider, name = split_model(default_model(self.config_model)[0])
+        provider, name = split_model(default_model(self.settings.model)[0])
         return resolve_model(provider, name, options)
 
     def _tool_specs(self, run: _Run) -> list[ToolSpec]:
@@ -251,31 +276,30 @@ class AgentRunner:
             return
 
     def _check_limits(self, run: _Run) -> None:
-        limits = run.execution.spec.limits if run.execution.spec.HasField("limits") else run.agent.spec.limits
+        limits, used = run.limits, run.used()
         max_turns = limits.max_turns or DEFAULT_MAX_TURNS
         if run.turns >= max_turns:
-            raise _Stop(
-                ExecutionPhase.FAILED,
-                "LIMIT_TURNS",
-                f"stopped before model call {run.turns + 1}: the limit is {max_turns} turns",
+            raise _limit(
+                run, "LIMIT_TURNS", f"{run.turns} model calls made, the limit (maxTurns) is {max_turns}"
             )
-        if limits.max_tokens and run.input_tokens + run.output_tokens >= limits.max_tokens:
-            raise _Stop(
-                ExecutionPhase.FAILED,
+        if limits.max_tokens and used.tokens >= limits.max_tokens:
+            raise _limit(
+                run,
                 "LIMIT_TOKENS",
-                f"stopped before model call {run.turns + 1}: "
-                f"{run.input_tokens + run.output_tokens} tokens used, the limit is {limits.max_tokens}",
+                f"{used.tokens} tokens used, the limit (maxTokens) is {limits.max_tokens}",
+            )
+        if limits.max_cost and used.cost >= limits.max_cost:
+            raise _limit(
+                run,
+                "LIMIT_COST",
+                f"{money(used.cost)} spent, the limit (maxCost) is {money(limits.max_cost)}",
             )
         if limits.timeout and run.execution.status.start_time.seconds:
             started = run.execution.status.start_time.ToDatetime(UTC)
             elapsed = (self.clock() - started).total_seconds()
-            limit = parse_duration(limits.timeout, field="limits.timeout")
-            if elapsed >= limit:
-                raise _Stop(
-                    ExecutionPhase.FAILED,
-                    "LIMIT_TIME",
-                    f"stopped before model call {run.turns + 1}: "
-                    f"{elapsed:.1f}s elapsed, the limit is {limits.timeout}",
+            if elapsed >= parse_duration(limits.timeout, field="limits.timeout"):
+                raise _limit(
+                    run, "LIMIT_TIME", f"{elapsed:.1f}s elapsed, the limit (timeout) is {limits.timeout}"
                 )
         # Every status write returns the stored record, which carries a cancel from anywhere.
         if run.execution.status.cancel_requested:
@@ -291,23 +315,22 @@ class AgentRunner:
                 ToolCall(str(c["id"]), str(c["name"]), dict(c.get("arguments") or {}))
                 for c in out.get("toolCalls", [])
             ]
-            usage = out.get("usage", {})
-            run.input_tokens += int(usage.get("inputTokens", 0))
-            run.output_tokens += int(usage.get("outputTokens", 0))
-            run.unreported_turns += int(bool(usage.get("unreported")))
+            run.tally(out).add_call(dict(out.get("usage") or {}))
         else:
             started = self.clock()
             text, calls, usage_event, stop = await self._stream(run)
             recorded_usage: dict[str, Any] = {"unreported": True}
-            if usage_event is None:
-                run.unreported_turns += 1
-            else:
-                run.input_tokens += usage_event.input_tokens
-                run.output_tokens += usage_event.output_tokens
+            if usage_event is not None:
                 recorded_usage = {
                     "inputTokens": usage_event.input_tokens,
                     "outputTokens": usage_event.output_tokens,
                 }
+                cost = self.settings.prices.cost(
+                    run.model.id, usage_event.input_tokens, usage_event.output_tokens
+                )
+                if cost is not None:
+                    recorded_usage["cost"] = cost
+            run.spent.add_call(recorded_usage)
             output = {
                 "text": text,
                 "toolCalls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls],
@@ -318,7 +341,7 @@ class AgentRunner:
             run.steps.record(MODEL, input={"turn": run.turns}, output=output, started=started)
             faults.hit("agent.model_recorded")
             self._save_usage(run)
-            run.emit(TurnEnded(run.input_tokens, run.output_tokens))
+            run.emit(TurnEnded(run.spent.input_tokens, run.spent.output_tokens))
         run.messages.append(ChatMessage("assistant", text, tool_calls=calls))
         return text, calls
 
@@ -447,6 +470,7 @@ class AgentRunner:
         call_input = {"callId": call.id, "arguments": call.arguments, "server": "agent", "agent": sub.agent}
         if recorded is not None and recorded.status != WAITING:
             out = output_of(recorded)
+            run.tally(out).add(Tally.from_dict(dict(out.get("usage") or {})))
             return ToolResult(str(out.get("text", "")), bool(out.get("isError", False)))
         if recorded is not None:
             child_id = str(input_of(recorded).get("childExecutionId", ""))
@@ -456,6 +480,9 @@ class AgentRunner:
             child.spec.message = str(call.arguments.get("message", ""))
             child.spec.parent_execution_id = run.execution.metadata.id
             child.spec.environment = run.execution.spec.environment
+            parent = run.execution
+            trace = run_trace_id(parent.metadata.id, parent.spec.trace_parent)
+            child.spec.trace_parent = traceparent(trace, step_span_id(parent.metadata.id, run.steps.position))
             child_id = self.backend.create_execution(child).metadata.id
             call_input["childExecutionId"] = child_id
             run.steps.record(name, input=call_input, output={}, started=self.clock(), status=WAITING)
@@ -469,20 +496,22 @@ class AgentRunner:
         run.emit(
             ToolFinished(call.name, result.text, result.is_error, int((time.perf_counter() - t0) * 1000))
         )
+        child_usage = Tally()
+        child_usage.add(done.status.usage)
         step = run.steps.recorded[run.steps.position]
         step.status = COMPLETED
         step.output.update(
             run.env.redact({"text": result.text, "isError": result.is_error, "childExecutionId": child_id})
         )
+        step.output.update({"usage": child_usage.to_dict()})
         step.end_time.FromDatetime(self.clock())
         self.backend.record_step(step, worker_id=self.worker_id)
+        run.spent.add(child_usage)
+        self._save_usage(run)
         return result
 
     def _save_usage(self, run: _Run) -> None:
-        status = run.execution.status
-        status.usage.input_tokens, status.usage.output_tokens = run.input_tokens, run.output_tokens
-        status.usage.model_calls = run.turns
-        status.usage.unreported_model_calls = run.unreported_turns
+        run.spent.to_usage(run.execution.status.usage)
         run.execution.CopyFrom(self.backend.update_execution_status(run.execution, worker_id=self.worker_id))
 
     def _finish(
@@ -506,6 +535,33 @@ class AgentRunner:
         return self.backend.update_execution_status(execution, worker_id=self.worker_id)
 
 
+def effective_limits(agent: Agent, execution: AgentExecution) -> ExecutionLimits:
+    """The limits of a run: its agent's, each overridden by the execution's where it sets one."""
+    limits = ExecutionLimits()
+    limits.CopyFrom(agent.spec.limits)
+    own = execution.spec.limits
+    limits.max_turns = own.max_turns or limits.max_turns
+    limits.max_tokens = own.max_tokens or limits.max_tokens
+    limits.max_cost = own.max_cost or limits.max_cost
+    limits.timeout = own.timeout or limits.timeout
+    return limits
+
+
+def _limit(run: _Run, code: str, what: str) -> _Stop:
+    """Stop a run at one of its limits, saying how to go on past it."""
+    option = {
+        "LIMIT_TURNS": "--max-turns N",
+        "LIMIT_TOKENS": "--max-tokens N",
+        "LIMIT_COST": "--max-cost DOLLARS",
+        "LIMIT_TIME": "--timeout DURATION",
+    }[code]
+    message = (
+        f"stopped before model call {run.turns + 1}: {what}\n"
+        f"Hint: continue it with a higher limit: stigmer execution retry {run.execution.metadata.id} {option}"
+    )
+    return _Stop(ExecutionPhase.FAILED, code, message)
+
+
 def _structured(text: str, keys: list[str]) -> dict[str, Any] | None:
     body = text.strip()
     if body.startswith("```"):
@@ -523,4 +579,4 @@ def _retry_prompt(keys: list[str]) -> str:
     return f"Answer again with only a JSON object with the keys {', '.join(keys)}, each a string."
 
 
-__all__ = ["DEFAULT_MAX_TURNS", "AgentRunner", "ChildRunner", "ToolHost"]
+__all__ = ["DEFAULT_MAX_TURNS", "AgentRunner", "ChildRunner", "ToolHost", "effective_limits"]

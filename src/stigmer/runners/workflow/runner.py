@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
@@ -30,9 +30,12 @@ from stigmer.clock import Clock, utcnow
 from stigmer.errors import InvalidArgument, StigmerError
 from stigmer.resources import expressions, task_fields
 from stigmer.resources.codec import from_dict, to_dict
+from stigmer.resources.durations import parse_duration
 from stigmer.resources.inputs import resolve_inputs
 from stigmer.resources.steps import WAITING, plain
+from stigmer.resources.trace_ids import run_trace_id
 from stigmer.runners.agent.environment import RunEnvironment
+from stigmer.runners.usage import children_usage
 from stigmer.runners.workflow.journal import SUCCEEDED, Journal, Outcome
 from stigmer.runners.workflow.kinds import TaskCall, kind_of, sleep_until
 from stigmer.runners.workflow.kinds.children import POLL_SECONDS, ChildRunner, cancel_child, run_child
@@ -44,6 +47,7 @@ from stigmer.runners.workflow.scheduler import (
     Graph,
     Scheduler,
     Stop,
+    TimeLimit,
     Tried,
 )
 from stigmer.runners.workflow.tasks import RunContext, TaskAttempts, struct
@@ -85,7 +89,8 @@ class WorkflowRunner:
         try:
             env = RunEnvironment.load(self.backend, execution, self.worker_id)
             effects = self._prepare(execution, env)
-            scheduler = Scheduler(effects.workflow, effects.reads, effects)
+            limit = time_limit(effects.workflow, execution, self.clock())
+            scheduler = Scheduler(effects.workflow, effects.reads, effects, limit)
             await scheduler.run()
             outputs = run_outputs(effects.workflow, effects.attempts.run, scheduler.scope)
         except Stop as stop:
@@ -113,7 +118,12 @@ class WorkflowRunner:
         if execution.spec.retry_of and journal.next_step == 1:
             reuse(self.backend, execution, workflow, reads, journal, env, self.clock)
         context = RunContext(
-            execution.metadata.id, execution.spec.environment, workflow.metadata.name, inputs, env
+            execution.metadata.id,
+            execution.spec.environment,
+            workflow.metadata.name,
+            inputs,
+            env,
+            run_trace_id(execution.metadata.id, execution.spec.trace_parent),
         )
         tasks = {t.name: t for t in workflow.spec.tasks}
         attempts = TaskAttempts(
@@ -133,6 +143,7 @@ class WorkflowRunner:
         outputs: dict[str, Any] | None = None,
     ) -> WorkflowExecution:
         finish_status(execution, env, phase, code, message, outputs, self.clock())
+        children_usage(self.backend, execution.metadata.id).to_usage(execution.status.usage)
         return self.backend.update_execution_status(execution, worker_id=self.worker_id)
 
 
@@ -318,6 +329,27 @@ def reuse(
         journal.end(name, 1, outcome, started=clock(), reused=source.metadata.id)
 
 
+def run_deadline(workflow: Workflow, execution: WorkflowExecution) -> tuple[str, datetime] | None:
+    """The run's timeout (its own, else its workflow's) and when it passes, counted from the
+    run's start; None without one."""
+    timeout = execution.spec.timeout or workflow.spec.timeout
+    if not timeout:
+        return None
+    where = "spec.timeout"
+    seconds = parse_duration(timeout, field=where)
+    started = execution.status.start_time
+    start = started.ToDatetime(UTC) if started.seconds or started.nanos else datetime.now(UTC)
+    return timeout, start + timedelta(seconds=seconds)
+
+
+def time_limit(workflow: Workflow, execution: WorkflowExecution, now: datetime) -> TimeLimit | None:
+    """What the scheduler needs of the run's timeout, at ``now``."""
+    deadline = run_deadline(workflow, execution)
+    if deadline is None:
+        return None
+    return TimeLimit(deadline[0], (deadline[1] - now).total_seconds())
+
+
 def pinned_workflow(backend: RunJournal, execution: WorkflowExecution) -> Workflow:
     """The workflow version a run is pinned to (a later apply never changes a run in flight)."""
     current = backend.get(Workflow, execution.spec.workflow)
@@ -361,5 +393,7 @@ __all__ = [
     "finish_status",
     "pinned_workflow",
     "reuse",
+    "run_deadline",
     "run_outputs",
+    "time_limit",
 ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
@@ -39,6 +40,23 @@ class Stop(Exception):
     def __init__(self, phase: ExecutionPhase.ValueType, code: str = "", message: str = "") -> None:
         super().__init__(message)
         self.phase, self.code, self.message = phase, code, message
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """The wall time a whole run may take (its workflow's ``timeout``), and how much is left."""
+
+    timeout: str
+    seconds_left: float
+
+    def stop(self, stopped: list[str]) -> Stop:
+        """How a run past its timeout ends, naming the tasks it stopped."""
+        tasks = f"; stopped {', '.join(stopped)}" if stopped else ""
+        return Stop(
+            ExecutionPhase.FAILED,
+            "LIMIT_TIME",
+            f"the workflow's timeout of {self.timeout} passed{tasks}",
+        )
 
 
 class Effects(Protocol):
@@ -159,10 +177,19 @@ class Scheduler:
         reads: The tasks each task's expressions read (it waits for them, and its
             expressions see their outcomes).
         effects: The engine.
+        time_limit: The run's timeout, when its workflow has one: past it, the tasks in
+            flight are cancelled (and recorded so) and the run stops FAILED (LIMIT_TIME).
     """
 
-    def __init__(self, workflow: Workflow, reads: dict[str, set[str]], effects: Effects) -> None:
+    def __init__(
+        self,
+        workflow: Workflow,
+        reads: dict[str, set[str]],
+        effects: Effects,
+        time_limit: TimeLimit | None = None,
+    ) -> None:
         self.workflow = workflow
+        self.time_limit = time_limit
         self.reads = reads
         self.effects = effects
         self.graph = Graph(workflow, reads)
@@ -182,9 +209,29 @@ class Scheduler:
         """Run every task that has not ended; return each task's outcome.
 
         Raises:
-            Stop: A task failed (FAILED), the run was cancelled (CANCELLED), or it waits for
-                a person and the engine hands it back (WAITING_APPROVAL).
+            Stop: A task failed (FAILED), the run was cancelled (CANCELLED), it ran past its
+                timeout (FAILED, LIMIT_TIME), or it waits for a person and the engine hands it
+                back (WAITING_APPROVAL).
         """
+        limit = self.time_limit
+        if limit is None:
+            return await self._run()
+        if limit.seconds_left > 0:
+            deadline = asyncio.timeout(limit.seconds_left)
+            try:
+                async with deadline:
+                    return await self._run()
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+        # Past the deadline: what was in flight was cancelled (by the timeout, or by the
+        # process that parked or died meanwhile); record it so and stop.
+        stopped = sorted(set(self.running.values()))
+        self.running.clear()
+        await self.effects.stop(f"the workflow's timeout of {limit.timeout} passed")
+        raise limit.stop(stopped)
+
+    async def _run(self) -> dict[str, Outcome]:
         try:
             while True:
                 await self._start_ready()
@@ -375,6 +422,7 @@ __all__ = [
     "Rollover",
     "Scheduler",
     "Stop",
+    "TimeLimit",
     "Tried",
     "task_scope",
 ]

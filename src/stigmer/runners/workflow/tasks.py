@@ -44,6 +44,8 @@ class RunContext:
     workflow_name: str
     inputs: dict[str, Any]
     env: RunEnvironment
+    # The trace the run belongs to: its child runs are stamped with it (resources.trace_ids).
+    trace_id: str = ""
 
     def context(self, tasks: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """The names an expression sees: ``workflow``, ``tasks``, ``env``, ``secrets`` (and ``extra``)."""
@@ -171,7 +173,13 @@ class TaskAttempts:
             if handler is None:
                 raise TaskError("UNKNOWN_KIND", f"task {task.name!r} has no kind", retryable=False)
             started = TaskCall(
-                self.run.execution_id, self.run.environment, task, call.key, call.attempt, call.started or {}
+                self.run.execution_id,
+                self.run.environment,
+                task,
+                call.key,
+                call.attempt,
+                call.started or {},
+                trace_id=self.run.trace_id,
             )
             if handler.durable:
                 begun: Begun = await handler.begin(self, call, started, fields)

@@ -3,6 +3,7 @@
 import { ApiError, enc, events, get, post } from "./api.js";
 import { ago, badge, card, facts, h, json, preview, problem, put, shortId, took } from "./dom.js";
 import { drawGraph, paint } from "./graph.js";
+import { money, waterfall } from "./trace.js";
 
 const PHASES = ["PENDING", "RUNNING", "WAITING_APPROVAL", "COMPLETED", "FAILED", "CANCELLED"];
 const FINISHED = ["COMPLETED", "FAILED", "CANCELLED"];
@@ -43,6 +44,7 @@ function executionRow(item) {
     h("td", { class: "trigger" }, startedBy(item)),
     h("td", {}, ago(item.createTime)),
     h("td", { class: "num" }, took(item.startTime, item.endTime)),
+    h("td", { class: "num cost" }, costText(item.usage)),
     h(
       "td",
       {},
@@ -57,7 +59,7 @@ function executionRow(item) {
 /** A table of execution rows (or a line saying there are none). */
 export function executionTable(items, empty) {
   if (!items.length) return h("p", { class: "muted empty" }, empty);
-  const heads = ["ID", "Kind", "Definition", "Phase", "Started by", "Created", "Duration", "Parent", "Note"];
+  const heads = ["ID", "Kind", "Definition", "Phase", "Started by", "Created", "Duration", "Cost", "Parent", "Note"];
   return h(
     "table",
     { class: "list executions" },
@@ -259,6 +261,12 @@ function tokenText(used) {
   return unreported ? `${counted} (${unreported} calls unreported)` : counted;
 }
 
+/** A run's cost: "" when none of its model calls had a price; "+" when some had none. */
+function costText(used) {
+  if (!used || !used.modelCalls || (used.unpricedModelCalls || 0) >= used.modelCalls) return "";
+  return money(used.cost || 0) + (used.unpricedModelCalls ? "+" : "");
+}
+
 function usage(record) {
   const status = record.status || {};
   const used = status.usage || {};
@@ -266,6 +274,7 @@ function usage(record) {
     ["Model", status.model || (record.spec.model && record.spec.model.provider) || ""],
     ["Model calls", String(used.modelCalls || 0)],
     ["Tokens in / out", tokenText(used)],
+    ["Cost", costText(used)],
     ["Tool calls", String(used.toolCalls || (status.toolCalls || []).length || 0)],
   ]);
 }
@@ -484,6 +493,7 @@ export async function executionPage(main, id) {
   const outputsBox = h("div", { id: "outputs" });
   const transcriptBox = h("div");
   const usageBox = h("div", { id: "usage" });
+  const traceBox = h("div", { id: "trace" }, h("p", { class: "muted" }, "Loading…"));
   const log = h("ol", { class: "log", id: "log" });
 
   const sections = [header, meta, actionBox, message, errorBox];
@@ -496,8 +506,25 @@ export async function executionPage(main, id) {
     sections.push(card("Tasks", tasksBox));
     sections.push(h("div", { class: "columns even" }, card("Inputs", inputsBox), card("Outputs", outputsBox)));
   }
+  sections.push(card("Trace", traceBox));
   sections.push(card("Events", log));
   put(main, ...sections);
+
+  // The waterfall is read again as the run moves, at most every REFRESH_MS.
+  let traceDue = 0;
+  let traceTimer = null;
+  const loadTrace = async () => {
+    traceTimer = null;
+    traceDue = Date.now() + REFRESH_MS;
+    try {
+      put(traceBox, waterfall(await get(`/executions/${enc(id)}/trace`)));
+    } catch (error) {
+      put(traceBox, problem(error));
+    }
+  };
+  const refreshTrace = () => {
+    if (traceTimer === null) traceTimer = setTimeout(loadTrace, Math.max(0, traceDue - Date.now()));
+  };
 
   let shownActions = "";
   const act = async (action, body, errorSlot) => {
@@ -548,6 +575,8 @@ export async function executionPage(main, id) {
         ["Session", record.spec.session || ""],
         ["Environment", record.spec.environment || ""],
         ["Retry of", record.spec.retryOf ? h("a", { href: `#/executions/${enc(record.spec.retryOf)}`, class: "mono" }, record.spec.retryOf) : ""],
+        ["Tokens in / out", agent || !(status.usage && status.usage.modelCalls) ? "" : tokenText(status.usage)],
+        ["Cost", agent ? "" : costText(status.usage)],
         ["Message", agent ? record.spec.message : ""],
         ["Cancel", summary.cancelRequested && !FINISHED.includes(summary.phase) ? "requested" : ""],
       ]),
@@ -577,14 +606,21 @@ export async function executionPage(main, id) {
     }
   };
   update(view);
+  loadTrace();
 
   const source = events(id);
-  source.addEventListener("snapshot", (event) => update(JSON.parse(event.data)));
+  source.addEventListener("snapshot", (event) => {
+    update(JSON.parse(event.data));
+    refreshTrace();
+  });
   source.addEventListener("step", (event) => {
     log.append(stepLine(JSON.parse(event.data)));
     while (log.children.length > LOG_LIMIT) log.firstElementChild.remove();
   });
-  source.addEventListener("end", () => source.close());
+  source.addEventListener("end", () => {
+    source.close();
+    refreshTrace();
+  });
   source.addEventListener("failure", (event) => {
     put(message, problem(new ApiError(500, JSON.parse(event.data))));
     source.close();
@@ -596,5 +632,6 @@ export async function executionPage(main, id) {
   return () => {
     source.close();
     clearInterval(ticker);
+    if (traceTimer !== null) clearTimeout(traceTimer);
   };
 }

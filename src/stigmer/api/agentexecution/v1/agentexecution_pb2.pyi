@@ -38,6 +38,8 @@ class AgentExecutionSpec(_message.Message):
     OUTPUTS_FIELD_NUMBER: _builtins.int
     LIMITS_FIELD_NUMBER: _builtins.int
     TRIGGER_FIELD_NUMBER: _builtins.int
+    RETRY_OF_FIELD_NUMBER: _builtins.int
+    TRACE_PARENT_FIELD_NUMBER: _builtins.int
     agent: _builtins.str
     """The agent to run, by name or id; or an agent instance."""
     agent_instance: _builtins.str
@@ -46,6 +48,14 @@ class AgentExecutionSpec(_message.Message):
     environment: _builtins.str
     parent_execution_id: _builtins.str
     """Set when a workflow task or a parent agent started this run."""
+    retry_of: _builtins.str
+    """A retry (`stigmer execution retry`): the earlier run whose recorded steps (model turns,
+    tool calls) this one replays before it goes on.
+    """
+    trace_parent: _builtins.str
+    """Where this run's span belongs in a trace: a W3C traceparent (the trace, and the span of the
+    step that started it); set on a child run by its parent. Empty: the run starts a trace.
+    """
     @_builtins.property
     def model(self) -> _metadata_pb2.ModelConfig:
         """Overrides the agent's model for this run."""
@@ -76,10 +86,12 @@ class AgentExecutionSpec(_message.Message):
         outputs: _abc.Iterable[_builtins.str] | None = ...,
         limits: Global___ExecutionLimits | None = ...,
         trigger: _trigger_pb2.ExecutionTrigger | None = ...,
+        retry_of: _builtins.str = ...,
+        trace_parent: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["inputs", b"inputs", "limits", b"limits", "model", b"model", "trigger", b"trigger"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_instance", b"agent_instance", "environment", b"environment", "inputs", b"inputs", "limits", b"limits", "message", b"message", "model", b"model", "outputs", b"outputs", "parent_execution_id", b"parent_execution_id", "session", b"session", "trigger", b"trigger"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "agent_instance", b"agent_instance", "environment", b"environment", "inputs", b"inputs", "limits", b"limits", "message", b"message", "model", b"model", "outputs", b"outputs", "parent_execution_id", b"parent_execution_id", "retry_of", b"retry_of", "session", b"session", "trace_parent", b"trace_parent", "trigger", b"trigger"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -162,27 +174,35 @@ Global___Message: _TypeAlias = Message  # noqa: Y015
 
 @_typing.final
 class ExecutionLimits(_message.Message):
-    """Limits checked before every model call."""
+    """Limits checked before every model call; a run past one ends FAILED with the limit's code
+    (LIMIT_TURNS, LIMIT_TOKENS, LIMIT_COST, LIMIT_TIME). An execution's limits override its
+    agent's, field by field.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     MAX_TURNS_FIELD_NUMBER: _builtins.int
     MAX_TOKENS_FIELD_NUMBER: _builtins.int
     TIMEOUT_FIELD_NUMBER: _builtins.int
+    MAX_COST_FIELD_NUMBER: _builtins.int
     max_turns: _builtins.int
     max_tokens: _builtins.int
+    """Input and output tokens of the run and of its sub-agents."""
     timeout: _builtins.str
     """Wall time, e.g. "5m"."""
+    max_cost: _builtins.float
+    """In US dollars, priced by `prices:` in config.yaml; the run's model must have a price."""
     def __init__(
         self,
         *,
         max_turns: _builtins.int = ...,
         max_tokens: _builtins.int = ...,
         timeout: _builtins.str = ...,
+        max_cost: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_tokens", b"max_tokens", "max_turns", b"max_turns", "timeout", b"timeout"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_cost", b"max_cost", "max_tokens", b"max_tokens", "max_turns", b"max_turns", "timeout", b"timeout"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -267,11 +287,16 @@ class AgentExecutionStatus(_message.Message):
     MESSAGES_FIELD_NUMBER: _builtins.int
     PENDING_APPROVAL_FIELD_NUMBER: _builtins.int
     PENDING_INPUT_FIELD_NUMBER: _builtins.int
+    TAKEN_OVER_FROM_FIELD_NUMBER: _builtins.int
     phase: _execution_pb2.ExecutionPhase.ValueType
     output: _builtins.str
     cancel_requested: _builtins.bool
     model: _builtins.str
     """The model that actually ran, as provider/name."""
+    taken_over_from: _builtins.str
+    """The worker this run was taken from at its last claim: it was RUNNING there and that worker
+    stopped without letting it go (it died, or its lease ran out). Empty otherwise.
+    """
     @_builtins.property
     def outputs(self) -> _struct_pb2.Struct: ...
     @_builtins.property
@@ -314,10 +339,11 @@ class AgentExecutionStatus(_message.Message):
         messages: _abc.Iterable[Global___Message] | None = ...,
         pending_approval: Global___ToolCall | None = ...,
         pending_input: Global___PendingInput | None = ...,
+        taken_over_from: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "error", b"error", "outputs", b"outputs", "pending_approval", b"pending_approval", "pending_input", b"pending_input", "start_time", b"start_time", "usage", b"usage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_requested", b"cancel_requested", "end_time", b"end_time", "error", b"error", "messages", b"messages", "model", b"model", "output", b"output", "outputs", b"outputs", "pending_approval", b"pending_approval", "pending_input", b"pending_input", "phase", b"phase", "start_time", b"start_time", "tool_calls", b"tool_calls", "usage", b"usage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_requested", b"cancel_requested", "end_time", b"end_time", "error", b"error", "messages", b"messages", "model", b"model", "output", b"output", "outputs", b"outputs", "pending_approval", b"pending_approval", "pending_input", b"pending_input", "phase", b"phase", "start_time", b"start_time", "taken_over_from", b"taken_over_from", "tool_calls", b"tool_calls", "usage", b"usage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -24,17 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%stigmer/api/common/v1/execution.proto\x12\x11stigmer.common.v1\"@\n\x0e\x45xecutionError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\t\"}\n\x05Usage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x05\x12\x15\n\routput_tokens\x18\x02 \x01(\x05\x12\x13\n\x0bmodel_calls\x18\x03 \x01(\x05\x12\x12\n\ntool_calls\x18\x04 \x01(\x05\x12\x1e\n\x16unreported_model_calls\x18\x05 \x01(\x05*\x98\x01\n\x0e\x45xecutionPhase\x12\x1f\n\x1b\x45XECUTION_PHASE_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\x0b\n\x07RUNNING\x10\x02\x12\x14\n\x10WAITING_APPROVAL\x10\x03\x12\r\n\tCOMPLETED\x10\x04\x12\n\n\x06\x46\x41ILED\x10\x05\x12\r\n\tCANCELLED\x10\x06\x12\x0b\n\x07SKIPPED\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%stigmer/api/common/v1/execution.proto\x12\x11stigmer.common.v1\"@\n\x0e\x45xecutionError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\t\"\xa9\x01\n\x05Usage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x05\x12\x15\n\routput_tokens\x18\x02 \x01(\x05\x12\x13\n\x0bmodel_calls\x18\x03 \x01(\x05\x12\x12\n\ntool_calls\x18\x04 \x01(\x05\x12\x1e\n\x16unreported_model_calls\x18\x05 \x01(\x05\x12\x0c\n\x04\x63ost\x18\x06 \x01(\x01\x12\x1c\n\x14unpriced_model_calls\x18\x07 \x01(\x05*\x98\x01\n\x0e\x45xecutionPhase\x12\x1f\n\x1b\x45XECUTION_PHASE_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\x0b\n\x07RUNNING\x10\x02\x12\x14\n\x10WAITING_APPROVAL\x10\x03\x12\r\n\tCOMPLETED\x10\x04\x12\n\n\x06\x46\x41ILED\x10\x05\x12\r\n\tCANCELLED\x10\x06\x12\x0b\n\x07SKIPPED\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'stigmer.api.common.v1.execution_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EXECUTIONPHASE']._serialized_start=254
-  _globals['_EXECUTIONPHASE']._serialized_end=406
+  _globals['_EXECUTIONPHASE']._serialized_start=299
+  _globals['_EXECUTIONPHASE']._serialized_end=451
   _globals['_EXECUTIONERROR']._serialized_start=60
   _globals['_EXECUTIONERROR']._serialized_end=124
-  _globals['_USAGE']._serialized_start=126
-  _globals['_USAGE']._serialized_end=251
+  _globals['_USAGE']._serialized_start=127
+  _globals['_USAGE']._serialized_end=296
 # @@protoc_insertion_point(module_scope)

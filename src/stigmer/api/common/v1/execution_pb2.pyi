@@ -75,6 +75,10 @@ Global___ExecutionError: _TypeAlias = ExecutionError  # noqa: Y015
 
 @_typing.final
 class Usage(_message.Message):
+    """What a run's model calls used: its own and those of the runs it started (sub-agents,
+    agent tasks, child workflows); a retried run counts only what it spent itself.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     INPUT_TOKENS_FIELD_NUMBER: _builtins.int
@@ -82,6 +86,8 @@ class Usage(_message.Message):
     MODEL_CALLS_FIELD_NUMBER: _builtins.int
     TOOL_CALLS_FIELD_NUMBER: _builtins.int
     UNREPORTED_MODEL_CALLS_FIELD_NUMBER: _builtins.int
+    COST_FIELD_NUMBER: _builtins.int
+    UNPRICED_MODEL_CALLS_FIELD_NUMBER: _builtins.int
     input_tokens: _builtins.int
     output_tokens: _builtins.int
     model_calls: _builtins.int
@@ -90,6 +96,10 @@ class Usage(_message.Message):
     """Model calls whose provider reported no token usage (some servers send none when
     streaming): the token counts leave them out, and are unknown when every call is one.
     """
+    cost: _builtins.float
+    """In US dollars, from the prices in config.yaml (`prices:`) of the worker that ran the calls."""
+    unpriced_model_calls: _builtins.int
+    """Model calls whose model has no price there: the cost leaves them out."""
     def __init__(
         self,
         *,
@@ -98,10 +108,12 @@ class Usage(_message.Message):
         model_calls: _builtins.int = ...,
         tool_calls: _builtins.int = ...,
         unreported_model_calls: _builtins.int = ...,
+        cost: _builtins.float = ...,
+        unpriced_model_calls: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["input_tokens", b"input_tokens", "model_calls", b"model_calls", "output_tokens", b"output_tokens", "tool_calls", b"tool_calls", "unreported_model_calls", b"unreported_model_calls"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cost", b"cost", "input_tokens", b"input_tokens", "model_calls", b"model_calls", "output_tokens", b"output_tokens", "tool_calls", b"tool_calls", "unpriced_model_calls", b"unpriced_model_calls", "unreported_model_calls", b"unreported_model_calls"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -461,7 +461,12 @@ class WorkflowSpec(_message.Message):
     TASKS_FIELD_NUMBER: _builtins.int
     OUTPUTS_FIELD_NUMBER: _builtins.int
     ENV_SPEC_FIELD_NUMBER: _builtins.int
+    TIMEOUT_FIELD_NUMBER: _builtins.int
     description: _builtins.str
+    timeout: _builtins.str
+    """Wall time a run may take, waiting included, e.g. "30m": past it the tasks in flight are
+    cancelled and the run ends FAILED (LIMIT_TIME).
+    """
     @_builtins.property
     def inputs(self) -> _containers.MessageMap[_builtins.str, Global___WorkflowInput]: ...
     @_builtins.property
@@ -480,10 +485,11 @@ class WorkflowSpec(_message.Message):
         tasks: _abc.Iterable[Global___Task] | None = ...,
         outputs: _struct_pb2.Struct | None = ...,
         env_spec: _metadata_pb2.EnvSpec | None = ...,
+        timeout: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["env_spec", b"env_spec", "outputs", b"outputs"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "env_spec", b"env_spec", "inputs", b"inputs", "outputs", b"outputs", "tasks", b"tasks"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "env_spec", b"env_spec", "inputs", b"inputs", "outputs", b"outputs", "tasks", b"tasks", "timeout", b"timeout"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -36,6 +36,8 @@ class WorkflowExecutionSpec(_message.Message):
     RETRY_OF_FIELD_NUMBER: _builtins.int
     RETRY_FROM_FIELD_NUMBER: _builtins.int
     TRIGGER_FIELD_NUMBER: _builtins.int
+    TIMEOUT_FIELD_NUMBER: _builtins.int
+    TRACE_PARENT_FIELD_NUMBER: _builtins.int
     workflow: _builtins.str
     """The workflow to run, by name or id; or a workflow instance."""
     workflow_instance: _builtins.str
@@ -49,6 +51,10 @@ class WorkflowExecutionSpec(_message.Message):
     task that did not complete).
     """
     retry_from: _builtins.str
+    timeout: _builtins.str
+    """Overrides the workflow's timeout for this run (`stigmer execution retry --timeout`)."""
+    trace_parent: _builtins.str
+    """Where this run's span belongs in a trace (see AgentExecutionSpec.trace_parent)."""
     @_builtins.property
     def inputs(self) -> _struct_pb2.Struct: ...
     @_builtins.property
@@ -67,10 +73,12 @@ class WorkflowExecutionSpec(_message.Message):
         retry_of: _builtins.str = ...,
         retry_from: _builtins.str = ...,
         trigger: _trigger_pb2.ExecutionTrigger | None = ...,
+        timeout: _builtins.str = ...,
+        trace_parent: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["inputs", b"inputs", "trigger", b"trigger"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["environment", b"environment", "inputs", b"inputs", "parent_execution_id", b"parent_execution_id", "retry_from", b"retry_from", "retry_of", b"retry_of", "trigger", b"trigger", "workflow", b"workflow", "workflow_instance", b"workflow_instance", "workflow_version", b"workflow_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["environment", b"environment", "inputs", b"inputs", "parent_execution_id", b"parent_execution_id", "retry_from", b"retry_from", "retry_of", b"retry_of", "timeout", b"timeout", "trace_parent", b"trace_parent", "trigger", b"trigger", "workflow", b"workflow", "workflow_instance", b"workflow_instance", "workflow_version", b"workflow_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -132,8 +140,12 @@ class WorkflowExecutionStatus(_message.Message):
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
     CANCEL_REQUESTED_FIELD_NUMBER: _builtins.int
+    USAGE_FIELD_NUMBER: _builtins.int
+    TAKEN_OVER_FROM_FIELD_NUMBER: _builtins.int
     phase: _execution_pb2.ExecutionPhase.ValueType
     cancel_requested: _builtins.bool
+    taken_over_from: _builtins.str
+    """See AgentExecutionStatus.taken_over_from."""
     @_builtins.property
     def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___TaskState]: ...
     @_builtins.property
@@ -144,6 +156,10 @@ class WorkflowExecutionStatus(_message.Message):
     def start_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def usage(self) -> _execution_pb2.Usage:
+        """The model calls of the runs its tasks started, summed when it finishes or parks."""
+
     def __init__(
         self,
         *,
@@ -154,10 +170,12 @@ class WorkflowExecutionStatus(_message.Message):
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
         cancel_requested: _builtins.bool = ...,
+        usage: _execution_pb2.Usage | None = ...,
+        taken_over_from: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "error", b"error", "outputs", b"outputs", "start_time", b"start_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "error", b"error", "outputs", b"outputs", "start_time", b"start_time", "usage", b"usage"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_requested", b"cancel_requested", "end_time", b"end_time", "error", b"error", "outputs", b"outputs", "phase", b"phase", "start_time", b"start_time", "tasks", b"tasks"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel_requested", b"cancel_requested", "end_time", b"end_time", "error", b"error", "outputs", b"outputs", "phase", b"phase", "start_time", b"start_time", "taken_over_from", b"taken_over_from", "tasks", b"tasks", "usage", b"usage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

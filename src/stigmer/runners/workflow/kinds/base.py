@@ -48,6 +48,8 @@ class TaskCall:
     started: dict[str, Any] = field(default_factory=dict)
     # Called with True while the attempt waits for a person, False when it goes on.
     blocked: Callable[[bool], None] = lambda _: None
+    # The run's trace, which its child runs join (see stigmer.resources.trace_ids).
+    trace_id: str = ""
 
 
 def idempotency_key(call: TaskCall) -> str:

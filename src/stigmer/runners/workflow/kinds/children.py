@@ -19,6 +19,7 @@ from stigmer.errors import Conflict
 from stigmer.resources.kinds import Execution
 from stigmer.resources.names import validate_name
 from stigmer.resources.steps import plain
+from stigmer.resources.trace_ids import attempt_span_id, traceparent
 from stigmer.runners.workflow.attempt import Attempt, Begun, Failure
 from stigmer.runners.workflow.kinds.base import Attempts, Fields, TaskCall, TaskError, TaskKind, Walk
 
@@ -91,6 +92,9 @@ def find_or_create_child(backend: RunJournal, call: TaskCall, child: Execution) 
     child.metadata.labels.update(labels)
     child.spec.parent_execution_id = call.execution_id
     child.spec.environment = call.environment
+    if call.trace_id:
+        span = attempt_span_id(call.execution_id, call.key, call.attempt)
+        child.spec.trace_parent = traceparent(call.trace_id, span)
     return backend.create_execution(child).metadata.id
 
 

@@ -69,15 +69,21 @@ class HttpKind(TaskKind):
             "expectStatus": list(spec.expect_status),
             "maxResponseBytes": spec.max_response_bytes,
         }
-        run.record_start(started)
+        # The method and URL go in the journal (secrets masked): traces show the request from there.
+        run.record_start(started, method=request_method(request), url=str(request["url"]))
         return await http(started, request)
+
+
+def request_method(request: dict[str, Any]) -> str:
+    """The request's method: as written, else POST with a body and GET without."""
+    return str(request.get("method") or ("POST" if request.get("body") is not None else "GET")).upper()
 
 
 async def http(call: TaskCall, request: dict[str, Any]) -> dict[str, Any]:
     """Send the request; the response (status, headers, body as JSON when it is JSON) is the output."""
     import httpx
 
-    method = str(request.get("method") or ("POST" if request.get("body") is not None else "GET")).upper()
+    method = request_method(request)
     url = str(request["url"])
     headers = {str(k): str(v) for k, v in (request.get("headers") or {}).items()}
     if not any(k.lower() == "idempotency-key" for k in headers):

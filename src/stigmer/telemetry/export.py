@@ -1,0 +1,62 @@
+"""Where the engines tell telemetry that a run ended: one cheap check when it is off.
+
+Nothing here imports OpenTelemetry; :mod:`stigmer.telemetry.otel` is imported only when
+telemetry is on, by the first run that ends.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
+from stigmer.backend.protocol import ExecutionReads
+from stigmer.config import TelemetrySettings
+from stigmer.resources.kinds import Execution
+
+FINISHED = (ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED)
+log = logging.getLogger("stigmer.telemetry")
+_warned: set[str] = set()
+
+
+def run_started(execution: Execution, settings: TelemetrySettings | None) -> None:
+    """Count a run a worker claimed (and whether it took it over from a worker that died)."""
+    if settings is None:
+        return
+    try:
+        from stigmer.telemetry.metrics import metrics_for
+
+        metrics_for(settings).run_started(execution)
+    except Exception as exc:
+        _warn(execution, exc)
+
+
+def run_ended(reads: ExecutionReads, execution: Execution, settings: TelemetrySettings | None) -> None:
+    """Export the spans and metrics of a run that finished (a run that only parks exports when
+    it ends).
+
+    Telemetry never fails a run: an export that cannot be made is logged once and dropped.
+    """
+    if settings is None or execution.status.phase not in FINISHED:
+        return
+    try:
+        steps = reads.list_steps(execution.metadata.id)
+        if settings.export:
+            from stigmer.telemetry.otel import exporter_for
+
+            exporter_for(settings).export(execution, steps)
+        from stigmer.telemetry.metrics import metrics_for
+
+        metrics_for(settings).run_ended(execution, steps)
+    except Exception as exc:
+        _warn(execution, exc)
+
+
+def _warn(execution: Execution, exc: Exception) -> None:
+    hint = str(getattr(exc, "hint", "") or "")
+    text = f"{exc}" + (f" ({hint})" if hint else "")
+    if text not in _warned:
+        _warned.add(text)
+        log.warning("telemetry: what %s did was not exported: %s", execution.metadata.id, text)
+
+
+__all__ = ["run_ended", "run_started"]
