@@ -42,7 +42,8 @@ class ServerOptions:
     """How `stigmer server` runs.
 
     Args:
-        database: The SQLite file it serves.
+        database: The store it serves: a SQLite file, or a ``postgresql://`` URL (several
+            servers may serve one PostgreSQL database).
         host: Where it listens; a non-loopback host needs keys and TLS (or ``insecure``).
         port: 0 picks a free one (see :attr:`StigmerServer.port`).
         tls_cert: PEM certificate chain; with ``tls_key``, the server speaks TLS only.
@@ -63,7 +64,7 @@ class ServerOptions:
         durability: ``full`` (commits survive a power loss) or ``normal`` (a crashed process).
     """
 
-    database: Path
+    database: Path | str
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     tls_cert: Path | None = None

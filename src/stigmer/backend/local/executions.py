@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import sqlite3
 from collections.abc import Generator
 from typing import Any, cast
 
@@ -41,6 +40,7 @@ from stigmer.resources.provenance import stamp as stamp_trigger
 from stigmer.resources.steps import APPROVAL, plain
 from stigmer.store import fires, leases, records
 from stigmer.store import steps as step_store
+from stigmer.store.connection import Connection
 from stigmer.store.records import PageRequest, Record
 
 
@@ -87,7 +87,8 @@ class LocalExecutions(LocalStore):
                 )
             records.insert_txn(conn, info.table, _sealed(info, rec))
             self._snapshot_txn(conn, info, rec, "create")
-        return cast(E, _execution_view(self.db.conn, info, rec))
+        with self.db.read() as conn:
+            return cast(E, _execution_view(conn, info, rec))
 
     def get_execution(self, execution_id: str) -> Execution:
         info = _execution_kind(execution_id)
@@ -139,7 +140,7 @@ class LocalExecutions(LocalStore):
             self._cancel_txn(conn, info, rec, timestamp(self.clock()))
             return _execution_view(conn, info, rec)
 
-    def _cancel_txn(self, conn: sqlite3.Connection, info: KindInfo, rec: Record, now: str) -> None:
+    def _cancel_txn(self, conn: Connection, info: KindInfo, rec: Record, now: str) -> None:
         """Cancel a run nobody is running (queued, or waiting for a person) now, with the child
         runs it waits for; ask a running one to stop (its runner stops its children). A run
         an engine holds is the engine's to stop: it is queued again, so that the engine learns
@@ -189,7 +190,7 @@ class LocalExecutions(LocalStore):
         return self.get_execution(execution_id)
 
     def _resolve_approval_txn(
-        self, conn: sqlite3.Connection, info: KindInfo, rec: Record, decision: dict[str, Any], now: str
+        self, conn: Connection, info: KindInfo, rec: Record, decision: dict[str, Any], now: str
     ) -> None:
         """Decide the oldest approval ``rec`` waits for: its own, else that of a child run.
 
@@ -221,7 +222,7 @@ class LocalExecutions(LocalStore):
         step_store.upsert_txn(conn, step)
         self._requeue_txn(conn, info, rec, now)
 
-    def _waiting_child_txn(self, conn: sqlite3.Connection, parent_id: str) -> tuple[KindInfo, Record] | None:
+    def _waiting_child_txn(self, conn: Connection, parent_id: str) -> tuple[KindInfo, Record] | None:
         """The oldest child run of ``parent_id`` that waits for an approval."""
         for child_info in _EXECUTION_KINDS:
             req = PageRequest(
@@ -234,7 +235,7 @@ class LocalExecutions(LocalStore):
                 return child_info, found[-1]
         return None
 
-    def _requeue_txn(self, conn: sqlite3.Connection, info: KindInfo, rec: Record, now: str) -> None:
+    def _requeue_txn(self, conn: Connection, info: KindInfo, rec: Record, now: str) -> None:
         """Queue a run that waited for a decision, and every parent that waited for it.
 
         A run held by an engine (see :mod:`stigmer.store.leases`) is queued again from RUNNING
@@ -260,7 +261,7 @@ class LocalExecutions(LocalStore):
                 self._requeue_txn(conn, parent_info, parent, now)
 
     def _instance_environment_txn(
-        self, conn: sqlite3.Connection, info: KindInfo, rec: Record, definition: Record
+        self, conn: Connection, info: KindInfo, rec: Record, definition: Record
     ) -> None:
         """An execution that names no environment runs with its instance's (the one it names,
         else the definition's default instance), recorded in its spec."""
