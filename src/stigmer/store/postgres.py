@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -30,6 +30,7 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
 from stigmer.errors import InvalidArgument, StigmerError
+from stigmer.store.changes import CHANNEL
 from stigmer.store.connection import POSTGRESQL, Cursor, redacted
 from stigmer.store.migrations import LATEST, MIGRATIONS, Migration, check_not_newer, load_migrations
 
@@ -265,10 +266,76 @@ class PostgresDatabase:
             POOLS.release(self.url, self.durability)
 
 
+class ChangeListener:
+    """One LISTEN connection of a process: it wakes whoever subscribed to an execution when a
+    write transaction of any process notifies that it changed (:mod:`stigmer.store.changes`).
+
+    The connection is kept open by a daemon thread, and opened again when it drops; on every
+    (re)connection every subscriber is woken, since changes may have gone unheard meanwhile.
+    A subscriber's ``wake`` runs on that thread: it must be quick (set an event).
+    """
+
+    def __init__(self, url: str, *, retry_seconds: float = 1.0) -> None:
+        self.url = url
+        self.retry_seconds = retry_seconds
+        self._lock = threading.Lock()
+        self._subscribers: dict[str, set[Callable[[], None]]] = {}
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stigmer-listen", daemon=True)
+
+    def start(self) -> ChangeListener:
+        self._thread.start()
+        return self
+
+    def subscribe(self, execution_id: str, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call ``wake`` whenever ``execution_id`` changes; returns what unsubscribes."""
+        with self._lock:
+            self._subscribers.setdefault(execution_id, set()).add(wake)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                wakes = self._subscribers.get(execution_id, set())
+                wakes.discard(wake)
+                if not wakes:
+                    self._subscribers.pop(execution_id, None)
+
+        return unsubscribe
+
+    def _wake(self, execution_id: str | None) -> None:
+        with self._lock:
+            if execution_id is None:
+                wakes = [w for ws in self._subscribers.values() for w in ws]
+            else:
+                wakes = list(self._subscribers.get(execution_id, ()))
+        for wake in wakes:
+            wake()
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                with psycopg.connect(
+                    self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
+                ) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self._wake(None)
+                    while not self._stopped.is_set():
+                        for notice in conn.notifies(timeout=0.5):
+                            self._wake(notice.payload)
+            except psycopg.Error:
+                self._stopped.wait(self.retry_seconds)
+
+    def close(self) -> None:
+        """Stop listening (within half a second)."""
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+
 __all__ = [
     "MIGRATION_LOCK",
     "POOL_SIZE",
     "WRITE_LOCK",
+    "ChangeListener",
     "PostgresConnection",
     "PostgresDatabase",
     "migrate",

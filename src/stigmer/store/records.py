@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from stigmer.errors import InvalidArgument
+from stigmer.store.changes import EXECUTION_TABLES, notify_txn
 from stigmer.store.connection import Connection
 
 JSON = dict[str, Any]
@@ -164,7 +165,11 @@ def update_txn(conn: Connection, table: str, rec: Record, *, expected_version: i
             expected_version,
         ),
     )
-    return cur.rowcount == 1
+    if cur.rowcount != 1:
+        return False
+    if table in EXECUTION_TABLES:
+        notify_txn(conn, rec.id)
+    return True
 
 
 def delete_txn(conn: Connection, table: str, id: str) -> bool:

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from stigmer.store.changes import notify_txn
 from stigmer.store.connection import Connection
 from stigmer.store.records import dumps
 
@@ -46,6 +47,7 @@ def upsert_txn(conn: Connection, rec: StepRecord) -> None:
             rec.ended_at,
         ),
     )
+    notify_txn(conn, rec.execution_id)
 
 
 def append_txn(conn: Connection, rec: StepRecord) -> int:
@@ -67,6 +69,7 @@ def append_txn(conn: Connection, rec: StepRecord) -> int:
             rec.execution_id,
         ),
     ).fetchone()
+    notify_txn(conn, rec.execution_id)
     return int(row[0])
 
 
