@@ -19,6 +19,8 @@ from typing import Any, Literal, Protocol
 from stigmer.config import is_database_url
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9._/-]{1,253}$")
+# How long a writer waits for another's write transaction before it fails (both stores).
+BUSY_TIMEOUT_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ def is_url(location: str | object) -> bool:
 
 
 __all__ = [
+    "BUSY_TIMEOUT_MS",
     "POSTGRESQL",
     "SQLITE",
     "Connection",

@@ -11,10 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from stigmer.errors import DatabaseCorrupt, InvalidArgument, StigmerError
-from stigmer.store.connection import SQLITE, SqliteConnection, Transactions, is_url
+from stigmer.store.connection import BUSY_TIMEOUT_MS, SQLITE, SqliteConnection, Transactions, is_url
 from stigmer.store.migrations import check_not_newer, migrate
 
-BUSY_TIMEOUT_MS = 30_000
 # The `durability` setting, as SQLite's synchronous pragma (in WAL mode): FULL syncs the log at
 # every commit, so a commit survives a power loss; NORMAL syncs at checkpoints only, so a
 # commit survives a crashed process but the last ones may be lost with the machine.

@@ -31,7 +31,7 @@ from psycopg_pool import ConnectionPool
 
 from stigmer.errors import InvalidArgument, StigmerError
 from stigmer.store.changes import CHANNEL
-from stigmer.store.connection import POSTGRESQL, Cursor, redacted
+from stigmer.store.connection import BUSY_TIMEOUT_MS, POSTGRESQL, Cursor, redacted
 from stigmer.store.migrations import LATEST, MIGRATIONS, Migration, check_not_newer, load_migrations
 
 # Advisory lock keys (any 64-bit numbers, fixed forever): one for migrations, one for writers.
@@ -83,6 +83,11 @@ def _configure(durability: str) -> Any:
         conn.adapters.register_loader("json", TextLoader)
         conn.adapters.register_loader("jsonb", TextLoader)
         conn.execute(f"SET synchronous_commit = {SYNCHRONOUS_COMMIT[durability]}")
+        # As SQLite's busy_timeout: a writer waits this long for the write lock, then fails.
+        conn.execute(f"SET lock_timeout = {BUSY_TIMEOUT_MS}")
+        # A transaction left open by a process that hangs (or a machine that vanished) is ended,
+        # so its write lock cannot stop every other writer for longer than this.
+        conn.execute(f"SET idle_in_transaction_session_timeout = {BUSY_TIMEOUT_MS}")
 
     return configure
 
