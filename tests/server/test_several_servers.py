@@ -3,6 +3,7 @@ update is lost between them, and a run whose server dies is finished by another.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -20,10 +21,11 @@ from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.backend.remote import RemoteBackend
 from stigmer.backend.wire import unpack_execution
 from stigmer.errors import StigmerError
-from tests.cli.helpers import EXECUTABLE, write
+from tests.cli.helpers import EXECUTABLE, Stigmer, workdir, write
 from tests.server.conftest import logged_in, server_home
 from tests.server.harness import ServerProcess, trust_fixtures
 from tests.server.test_concurrency import clients_lose_no_update
+from tests.server.test_policy import RUN_ID, _configure, _file
 from tests.server.test_restart import _agent, _latest_id, _tools, _wait_for
 
 
@@ -179,3 +181,32 @@ def test_a_worker_elsewhere_runs_what_a_server_queued_on_the_shared_database(
     assert logs.err.splitlines()[-1] == "— COMPLETED"
     assert _tools(log) == ["find_order"]
     assert "waiting for executions in postgresql://stigmer@127.0.0.1" in said
+
+
+def test_a_worker_on_the_shared_database_follows_the_server_policy(tmp_path: Path, postgres_url: str) -> None:
+    home = server_home(tmp_path)
+    _configure(home, {"python": {"allowedModules": ["subprocess"]}})
+    editor = home("server", "keys", "create", "ed", "--role", "editor", "--database", postgres_url)
+    server = ServerProcess(home, "--no-worker", "--database", postgres_url, trusting=False).start()
+    try:
+        client = logged_in(tmp_path, server, editor.out.strip())
+        client("apply", "-f", _file(client, "r.yaml", RUN_ID))
+        boxes: list[tuple[str, dict[str, object], str]] = [
+            ("strict-box", {}, "FAILED"),  # nothing said: strict, as on a server
+            ("trusted-box", {"python": {"allowedModules": ["subprocess"]}}, "COMPLETED"),
+        ]
+        for name, settings, phase in boxes:
+            box = Stigmer(tmp_path / name, workdir(tmp_path / f"{name}-work"))
+            _configure(box, settings)
+            process = box.start("worker", "--database", postgres_url)
+            try:
+                result = client("workflow", "execute", "run-id", "-o", "json", check=False)
+            finally:
+                process.terminate()
+                process.communicate(timeout=30)
+            assert json.loads(result.out)["status"]["phase"] == phase, result
+            assert ("uid=" in result.out) == (phase == "COMPLETED")
+            if phase == "FAILED":
+                assert "server.python.allowedModules" in result.out + result.err
+    finally:
+        server.stop()
