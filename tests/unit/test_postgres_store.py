@@ -13,7 +13,7 @@ import pytest
 
 import stigmer.store
 from stigmer.backend.local import LocalBackend
-from stigmer.errors import SchemaTooNew, StigmerError
+from stigmer.errors import SchemaTooNew, StigmerError, Unavailable
 from stigmer.secrets.keys import MasterKeys
 from stigmer.store.connection import redacted
 from stigmer.store.database import open_database
@@ -182,3 +182,20 @@ def test_a_throwaway_server_leaves_nothing_behind() -> None:
     assert directory is not None and not directory.exists()
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(url, connect_timeout=2)
+
+
+def test_a_database_that_goes_away_is_unavailable_with_what_to_check(tmp_path: Path) -> None:
+    with PostgresServer() as server:
+        backend = LocalBackend.open(server.create_database("gone"), keys=MasterKeys(tmp_path))
+        try:
+            backend.info()
+            server.stop()
+
+            with pytest.raises(Unavailable) as err:
+                backend.info()
+        finally:
+            backend.close()
+
+    assert "the PostgreSQL database postgresql://stigmer@127.0.0.1" in str(err.value)
+    assert "is unavailable" in str(err.value)
+    assert "check that it is up" in err.value.hint

@@ -27,9 +27,9 @@ from typing import Any
 
 import psycopg
 from psycopg.types.string import TextLoader
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from stigmer.errors import InvalidArgument, StigmerError
+from stigmer.errors import InvalidArgument, StigmerError, Unavailable
 from stigmer.store.changes import CHANNEL
 from stigmer.store.connection import BUSY_TIMEOUT_MS, POSTGRESQL, Cursor, redacted
 from stigmer.store.migrations import LATEST, MIGRATIONS, Migration, check_not_newer, load_migrations
@@ -231,19 +231,26 @@ class PostgresDatabase:
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[PostgresConnection]:
-        with self._borrowed().connection() as raw:
-            conn = PostgresConnection(raw)
-            raw.execute(begin)
-            self._local.conn = conn
-            try:
-                yield conn
-            except BaseException:
+        try:
+            with self._borrowed().connection() as raw:
+                conn = PostgresConnection(raw)
+                raw.execute(begin)
+                self._local.conn = conn
+                try:
+                    yield conn
+                except BaseException:
+                    self._local.conn = None
+                    with suppress(psycopg.Error):  # a broken connection is discarded by the pool
+                        raw.execute("ROLLBACK")
+                    raise
                 self._local.conn = None
-                with suppress(psycopg.Error):  # a broken connection is discarded by the pool
-                    raw.execute("ROLLBACK")
-                raise
-            self._local.conn = None
-            raw.execute("COMMIT")
+                raw.execute("COMMIT")
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            # The database went away, or stayed busy past the lock timeout.
+            raise Unavailable(
+                f"the PostgreSQL database {self.path} is unavailable: {str(exc).strip()}",
+                hint="check that it is up and reachable, then try again",
+            ) from exc
 
     @contextmanager
     def write(self) -> Iterator[PostgresConnection]:
