@@ -88,6 +88,8 @@ from stigmer.resources.decode import decode
 from stigmer.resources.documents import Document
 from stigmer.resources.kinds import API_VERSION
 from stigmer.runners.agent.runner import AgentRunner, _Run
+from stigmer.store.connection import SqliteConnection
+from stigmer.store.database import Database
 
 GOAL_TURN_MS = 2.0
 GOAL_TTFT_RATIO = 1.10
@@ -400,9 +402,10 @@ def measure_runner(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 log(f"agent: runner round {round_no + 1}/{args.runs}")
             biggest = max(counts)
             sql_meter = Meter()
-            backend.db.conn = cast(sqlite3.Connection, TimedConnection(backend.db.conn, sql_meter))
+            db = cast(Database, backend.db)
+            db.conn = cast(SqliteConnection, TimedConnection(db.conn, sql_meter))
             diag_elapsed, diag = run_once(backend, f"agent-{biggest}", biggest, meter)
-            backend.db.conn = cast(TimedConnection, backend.db.conn)._conn
+            db.conn = cast(SqliteConnection, cast(TimedConnection, db.conn)._conn)
             sql = {**diag, **{k: v for k, v in sql_meter.seconds.items()}}
             sql_calls = dict(sql_meter.calls)
             profile = profile_run(backend, f"agent-{biggest}", biggest, meter, args.profile_top)

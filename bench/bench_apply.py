@@ -141,7 +141,8 @@ def backend_apply(path: Path, resources: list[Resource]) -> float:
 def backend_reapply(path: Path, resources: list[Resource], *, runs: int) -> list[float]:
     """LocalBackend.apply of unchanged resources; checks nothing was written."""
     backend = LocalBackend.open(path)
-    before = backend.db.conn.execute("SELECT count(*) FROM api_resource_versions").fetchone()[0]
+    with backend.db.read() as conn:
+        before = conn.execute("SELECT count(*) FROM api_resource_versions").fetchone()[0]
     samples: list[float] = []
     try:
         for _ in range(runs):
@@ -150,7 +151,8 @@ def backend_reapply(path: Path, resources: list[Resource], *, runs: int) -> list
             samples.append(time.perf_counter() - start)
             if {o.action for o in outcomes} != {"unchanged"}:
                 raise RuntimeError("re-apply changed something")
-        after = backend.db.conn.execute("SELECT count(*) FROM api_resource_versions").fetchone()[0]
+        with backend.db.read() as conn:
+            after = conn.execute("SELECT count(*) FROM api_resource_versions").fetchone()[0]
     finally:
         backend.close()
     if after != before:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 if not __package__:  # run as a script (python bench/bench_read.py): make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -62,6 +62,7 @@ from stigmer.resources.documents import Document
 from stigmer.resources.kinds import API_VERSION, Resource
 from stigmer.resources.names import new_id
 from stigmer.store import records
+from stigmer.store.database import Database
 from stigmer.store.records import Record, dumps
 
 GOAL_MS = 5.0
@@ -140,7 +141,8 @@ def seed_store(path: Path) -> list[Template]:
     backend = LocalBackend.open(path, actor=ACTOR)
     try:
         backend.apply(resources)
-        rows = backend.db.conn.execute("SELECT labels, annotations, spec FROM agents ORDER BY seq").fetchall()
+        with backend.db.read() as conn:
+            rows = conn.execute("SELECT labels, annotations, spec FROM agents ORDER BY seq").fetchall()
         # The clones take the template agents' names: drop the templates and their history.
         with backend.db.write() as conn:
             conn.execute("DELETE FROM agents")
@@ -378,7 +380,7 @@ def list_breakdown(path: Path, args: argparse.Namespace) -> dict[str, list[float
     """
     backend = LocalBackend.open(path)
     try:
-        conn = backend.db.conn
+        conn = cast(Database, backend.db).conn
         req = records.PageRequest(order="slug", limit=PAGE + 1)
         rows = records.list_page(conn, "agents", req)[:PAGE]
         messages = [from_record(Agent, r) for r in rows]

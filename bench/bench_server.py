@@ -90,13 +90,16 @@ def new_skills(prefix: str, count: int) -> list[Resource]:
 
 
 class Server:
-    """`stigmer server` in its own process on a free port of 127.0.0.1."""
+    """`stigmer server` in its own process on a free port of 127.0.0.1 (a SQLite file or a
+    PostgreSQL URL; without its worker unless ``worker``)."""
 
-    def __init__(self, home: Path, database: Path) -> None:
+    def __init__(self, home: Path, database: Path | str, *, worker: bool = False) -> None:
+        home.mkdir(parents=True, exist_ok=True)
         self.log_path = home / "server.log"
         env = env_with_home(home)
         env["STIGMER_KEYRING"] = "0"  # master keys in a file of the temporary home, never the OS keyring
-        cmd = stigmer_cmd("server", "--port", "0", "--database", str(database), "--no-worker", "--grace", "0")
+        no_worker = [] if worker else ["--no-worker"]
+        cmd = stigmer_cmd("server", "--port", "0", "--database", str(database), *no_worker, "--grace", "0")
         with self.log_path.open("wb") as out:
             self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
         self.port = 0

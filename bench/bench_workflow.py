@@ -85,6 +85,8 @@ from stigmer.resources import expressions
 from stigmer.resources.decode import decode
 from stigmer.resources.documents import Document
 from stigmer.resources.kinds import API_VERSION, Execution
+from stigmer.store.connection import SqliteConnection
+from stigmer.store.database import Database
 
 GOAL_COMMITS_PER_CHAIN_TASK = 2.0
 WORKER = "bench:1:workflow"
@@ -358,16 +360,17 @@ class TimedConnection:
 def metered(backend: LocalBackend, meter: Meter) -> Iterator[None]:
     """Meter record_step, expressions.evaluate and the SQL statements for the duration."""
     module = cast(Any, expressions)
-    evaluate, conn = module.evaluate, backend.db.conn
+    db = cast(Database, backend.db)
+    evaluate, conn = module.evaluate, db.conn
     backend.record_step = meter.wrap("backend.record_step", backend.record_step)  # type: ignore[method-assign]
     module.evaluate = meter.wrap("expressions.evaluate", evaluate)
-    backend.db.conn = cast(sqlite3.Connection, TimedConnection(conn, meter))
+    db.conn = cast(SqliteConnection, TimedConnection(conn, meter))
     try:
         yield
     finally:
         del backend.record_step
         module.evaluate = evaluate
-        backend.db.conn = conn
+        db.conn = conn
 
 
 def breakdown(backend: LocalBackend, shape: Shape) -> dict[str, Any]:
@@ -502,7 +505,8 @@ def measure_tasks(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     commits = commit_baseline(tmp, args.commits // 2, "before")  # half now, half at the end
     backend = LocalBackend.open(tmp / "local.db", actor=ACTOR)
     try:
-        sync = SYNC_NAMES.get(int(backend.db.conn.execute("PRAGMA synchronous").fetchone()[0]), "?")
+        with backend.db.read() as conn:
+            sync = SYNC_NAMES.get(int(conn.execute("PRAGMA synchronous").fetchone()[0]), "?")
         log("workflow: applying the workflows (untimed)")
         apply_docs(backend, [trivial_doc(), *(s.document() for s in dict.fromkeys([*shapes, *extra]))])
         for kind in SHAPES:  # warm-up: imports, statement and expression caches

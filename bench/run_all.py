@@ -1,7 +1,8 @@
 """Run every benchmark, each in its own process, then write bench/results/results.md.
 
 Usage (from the repository root):
-    .venv/bin/python bench/run_all.py [--only startup,apply,read,agent,server,workflow,temporal,ui,peers,cel]
+    .venv/bin/python bench/run_all.py [--only NAME,…]  (startup, apply, read, agent, server, postgres,
+    workflow, temporal, ui, peers, cel)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "read": "bench_read.py",
     "agent": "bench_agent.py",
     "server": "bench_server.py",
+    "postgres": "bench_postgres.py",
     "workflow": "bench_workflow.py",
     "temporal": "bench_temporal.py",
     "ui": "bench_ui.py",
@@ -111,6 +113,7 @@ def summary_rows() -> list[list[str]]:
                 )
     rows += agent_rows(_load("agent"))
     rows += server_rows(_load("server"))
+    rows += postgres_rows(_load("postgres"))
     rows += workflow_rows(_load("workflow"))
     rows += temporal_rows(_load("temporal"))
     rows += peers_rows(_load("peers"))
@@ -215,6 +218,31 @@ def server_rows(server: dict[str, Any] | None) -> list[list[str]]:
         if label.startswith("throughput"):
             rows.append(["server", label, f"{ratio:.2f}x", "(no goal)"])
     return rows
+
+
+def postgres_rows(postgres: dict[str, Any] | None) -> list[list[str]]:
+    """Servers on PostgreSQL: the CPU and read-scaling goals, and the chain's per-task ratio."""
+    if not postgres:
+        return []
+    ratios, goals = postgres["ratios"], postgres["goals"]
+    cpu = "server CPU per request, PostgreSQL vs SQLite (worst op)"
+    reads = "get throughput, two servers vs one (PostgreSQL)"
+    chain = "chain per task, PostgreSQL vs SQLite"
+    return [
+        [
+            "postgres",
+            cpu,
+            f"{ratios[cpu]:.2f}x",
+            f"<= 1.5x: {_verdict(goals['cpu_per_request_within_1.5x'])}",
+        ],
+        [
+            "postgres",
+            reads,
+            f"{ratios[reads]:.2f}x",
+            f">= 1.3x: {_verdict(goals['two_servers_reads_at_least_1.3x'])}",
+        ],
+        ["postgres", chain, f"{ratios[chain]:.2f}x", "(no goal)"],
+    ]
 
 
 def agent_rows(agent: dict[str, Any] | None) -> list[list[str]]:

@@ -29,6 +29,9 @@ DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 DURABILITIES = ("full", "normal")
 DURABILITY_VARIABLE = "STIGMER_DURABILITY"
 DEFAULT_DURABILITY = "full"
+# The store of the local backend (and of `stigmer server` and `stigmer worker`): a PostgreSQL
+# URL here, or `database:` in config.yaml (a URL or a SQLite file), else the home's local.db.
+DATABASE_URL_VARIABLE = "STIGMER_DATABASE_URL"
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class Config:
 
     @property
     def database_path(self) -> Path:
-        """The SQLite file of the local backend."""
+        """The SQLite file of the local backend (when ``database`` is not a PostgreSQL URL)."""
         return Path(self.database).expanduser() if self.database else self.home / DATABASE_FILE
 
     def to_dict(self) -> dict[str, Any]:
@@ -232,6 +235,33 @@ def durability_of(config: Config) -> str:
     if from_env:
         return _durability(from_env, field=DURABILITY_VARIABLE)
     return config.durability or DEFAULT_DURABILITY
+
+
+def database_of(config: Config) -> str:
+    """Where this home's store is: ``$STIGMER_DATABASE_URL``, else ``database`` in config.yaml
+    (a ``postgresql://`` URL or a SQLite file), else the home's ``local.db``.
+
+    Raises:
+        InvalidArgument: ``$STIGMER_DATABASE_URL`` is set but is not a PostgreSQL URL.
+    """
+    from_env = os.environ.get(DATABASE_URL_VARIABLE, "").strip()
+    if from_env:
+        if not is_database_url(from_env):
+            raise InvalidArgument(
+                f"{DATABASE_URL_VARIABLE} is not a PostgreSQL URL",
+                field=DATABASE_URL_VARIABLE,
+                hint="set it to postgresql://USER:PASSWORD@HOST:PORT/DATABASE, or unset it to use "
+                "the home's SQLite file",
+            )
+        return from_env
+    if is_database_url(config.database):
+        return config.database
+    return str(config.database_path)
+
+
+def is_database_url(location: str) -> bool:
+    """Whether a database setting is a PostgreSQL URL (else a SQLite file)."""
+    return location.startswith(("postgresql://", "postgres://"))
 
 
 RETENTION_VARIABLE = "STIGMER_RETENTION"

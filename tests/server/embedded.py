@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,8 +11,10 @@ from stigmer.backend.local import LocalBackend
 from stigmer.backend.protocol import Backend
 from stigmer.backend.remote import RemoteBackend
 from stigmer.host.embedded import EmbeddedServer
+from stigmer.secrets.keys import MasterKeys
 from stigmer.server import ServerOptions
-from stigmer.store.database import Database
+from stigmer.store.connection import Connection
+from stigmer.store.database import open_database
 from tests.clock import FakeClock
 
 
@@ -31,28 +32,35 @@ class ServedRemoteBackend(RemoteBackend):
         self.server.stop()
 
 
-def served_remote(database: Path, clock: FakeClock, *, worker: bool = False) -> ServedRemoteBackend:
-    """A server on a free port of 127.0.0.1 over ``database`` (each of its threads a LocalBackend
-    on ``clock``), with one API key, and a RemoteBackend that uses the key."""
-    db = Database.open(database)
+def served_remote(
+    database: Path | str, clock: FakeClock, *, worker: bool = False, keys: MasterKeys | None = None
+) -> ServedRemoteBackend:
+    """A server on a free port of 127.0.0.1 over ``database`` (a SQLite file or a PostgreSQL URL;
+    each of its threads a LocalBackend on ``clock``), with one API key, and a RemoteBackend
+    that uses the key."""
+    db = open_database(database)
     try:
         _, token = create_key(db, "conformance")
     finally:
         db.close()
     options = ServerOptions(database=database, port=0, worker=worker, threads=4, grace_seconds=0)
-    server = EmbeddedServer(options, open_backend=lambda: LocalBackend.open(database, clock=clock)).start()
+    server = EmbeddedServer(
+        options, open_backend=lambda: LocalBackend.open(database, clock=clock, keys=keys)
+    ).start()
     return ServedRemoteBackend(server, token)
 
 
 @contextmanager
-def stored_rows(backend: Backend) -> Iterator[sqlite3.Connection]:
-    """The SQLite database behind ``backend``: its own, or its server's."""
+def stored_rows(backend: Backend) -> Iterator[Connection]:
+    """A read transaction on the store behind ``backend`` (SQLite or PostgreSQL): its own, or its server's."""
     if isinstance(backend, LocalBackend):
-        yield backend.db.conn
+        with backend.db.read() as conn:
+            yield conn
         return
     assert isinstance(backend, ServedRemoteBackend)
-    conn = sqlite3.connect(backend.database)
+    db = open_database(backend.database)
     try:
-        yield conn
+        with db.read() as conn:
+            yield conn
     finally:
-        conn.close()
+        db.close()

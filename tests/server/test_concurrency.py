@@ -1,4 +1,5 @@
-"""Eight client processes writing through one server at once: no lost update, no error."""
+"""Eight client processes writing through one server at once: no lost update, no error
+(and through two servers on one PostgreSQL database: tests/server/test_several_servers.py)."""
 
 from __future__ import annotations
 
@@ -57,17 +58,23 @@ CLIENT = textwrap.dedent(
 
 def test_concurrent_clients_lose_no_update(served: tuple[ServerProcess, str]) -> None:
     server, key = served
-    admin = RemoteBackend(server.url, token=key)
+    clients_lose_no_update([server.url], key, server.home.env())
+
+
+def clients_lose_no_update(urls: list[str], key: str, env: dict[str, str]) -> None:
+    """CLIENTS client processes, spread over the servers at ``urls``, run CLIENT at once:
+    every update of the shared skill is kept, in contiguous versions."""
+    admin = RemoteBackend(urls[0], token=key)
     admin.create(skill("counter"))
 
     clients = [
         subprocess.Popen(
-            [sys.executable, "-c", CLIENT, server.url, key, f"c{n}", str(UPDATES)],
+            [sys.executable, "-c", CLIENT, urls[n % len(urls)], key, f"c{n}", str(UPDATES)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**server.home.env(), "PYTHONPATH": str(REPO)},
+            env={**env, "PYTHONPATH": str(REPO)},
         )
         for n in range(CLIENTS)
     ]

@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 import yaml
@@ -69,7 +70,7 @@ def test_throwaway_homes_of_tests_skip_the_sync() -> None:
     with sandbox() as client:
         assert _synchronous(client.backend.db.conn) == NORMAL  # type: ignore[attr-defined]
     with temporary_backend() as backend:
-        assert _synchronous(backend.db.conn) == NORMAL
+        assert _synchronous(cast(Database, backend.db).conn) == NORMAL
 
 
 def test_a_server_opens_its_store_at_the_durability_it_is_given(tmp_path: Path) -> None:

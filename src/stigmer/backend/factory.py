@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stigmer.backend.protocol import Backend
-from stigmer.config import Config, durability_of
+from stigmer.config import Config, database_of, durability_of
 from stigmer.errors import StigmerError
 
 
@@ -16,9 +16,10 @@ def missing_server_extra(exc: ImportError) -> StigmerError:
 
 
 def open_backend(config: Config) -> Backend:
-    """The configured backend: the home's SQLite file (``local``) or a `stigmer server` (``cloud``).
+    """The configured backend: the home's store (``local``: its SQLite file, or the PostgreSQL
+    database of ``database:`` or ``$STIGMER_DATABASE_URL``) or a `stigmer server` (``cloud``).
 
-    grpc is imported only for the second.
+    grpc is imported only for a server, psycopg only for PostgreSQL.
     """
     if config.backend == "cloud":
         try:
@@ -29,9 +30,9 @@ def open_backend(config: Config) -> Backend:
     from stigmer.backend.local import LocalBackend
     from stigmer.secrets.keys import MasterKeys
 
-    # Secrets are sealed with the home's master key, wherever the database file is.
+    # Secrets are sealed with the home's master key, wherever the database is.
     return LocalBackend.open(
-        config.database_path, keys=MasterKeys(config.home), durability=durability_of(config)
+        database_of(config), keys=MasterKeys(config.home), durability=durability_of(config)
     )
 
 

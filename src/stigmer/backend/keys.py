@@ -7,7 +7,6 @@ entropy, so a fast hash is enough; the salt makes equal secrets hash differently
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,8 @@ from stigmer.clock import utcnow
 from stigmer.errors import AlreadyExists, NotFound
 from stigmer.resources.names import validate_name
 from stigmer.store import api_keys as key_rows
-from stigmer.store.database import Database
+from stigmer.store.connection import Connection, Transactions
+from stigmer.store.database import open_database
 
 PREFIX = "sk"
 _ID_BYTES = 8
@@ -70,7 +70,7 @@ def _key(row: key_rows.KeyRow) -> ApiKey:
 
 
 def create_key(
-    db: Database, name: str, *, role: str = Role.ADMIN, created_by: str = ""
+    db: Transactions, name: str, *, role: str = Role.ADMIN, created_by: str = ""
 ) -> tuple[ApiKey, str]:
     """Store a new key named ``name`` with ``role``; return it and its token (shown once, never stored).
 
@@ -96,12 +96,12 @@ def create_key(
     return _key(row), f"{PREFIX}_{key_id}_{secret}"
 
 
-def list_keys(conn: sqlite3.Connection) -> list[ApiKey]:
+def list_keys(conn: Connection) -> list[ApiKey]:
     """Every key, active ones first, by name."""
     return [_key(r) for r in key_rows.list_all(conn)]
 
 
-def revoke_key(db: Database, name: str) -> ApiKey:
+def revoke_key(db: Transactions, name: str) -> ApiKey:
     """Revoke the active key named ``name``: from now on it is refused.
 
     Raises:
@@ -118,12 +118,12 @@ def revoke_key(db: Database, name: str) -> ApiKey:
     return revoked
 
 
-def count_active(conn: sqlite3.Connection) -> int:
+def count_active(conn: Connection) -> int:
     """How many keys are not revoked."""
     return key_rows.count_active(conn)
 
 
-def verify(conn: sqlite3.Connection, token: str) -> ApiKey | None:
+def verify(conn: Connection, token: str) -> ApiKey | None:
     """The active key a token is, or None (malformed, unknown, wrong secret or revoked)."""
     prefix, _, rest = token.partition("_")
     key_id, _, secret = rest.partition("_")
@@ -141,24 +141,24 @@ class ApiKeyStore:
     """The API keys of one database, checked from any thread (one check at a time).
 
     Args:
-        database: The SQLite file whose ``api_keys`` table holds the keys.
+        database: The SQLite file or PostgreSQL URL whose ``api_keys`` table holds the keys.
     """
 
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Path | str) -> None:
         self.database = database
-        self._db = Database.open(database)
+        self._db = open_database(database)
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> Caller | None:
         """The active key ``token`` is (its name and role), or None."""
-        with self._lock:
-            key = verify(self._db.conn, token)
+        with self._lock, self._db.read() as conn:
+            key = verify(conn, token)
         return key.caller if key else None
 
     def active(self) -> int:
         """How many keys are not revoked."""
-        with self._lock:
-            return count_active(self._db.conn)
+        with self._lock, self._db.read() as conn:
+            return count_active(conn)
 
     def close(self) -> None:
         with self._lock:

@@ -9,7 +9,6 @@ write transaction, so a failure (a missing key, a tampered value) writes nothing
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any, TypeVar
 
 from stigmer import faults
@@ -23,6 +22,7 @@ from stigmer.secrets.keys import MasterKey, MasterKeys
 from stigmer.secrets.redaction import MASK
 from stigmer.secrets.sealing import is_sealed, key_id, seal, unseal
 from stigmer.store import records, versions
+from stigmer.store.connection import Connection
 from stigmer.store.records import Record
 
 R = TypeVar("R", bound=Resource)
@@ -47,7 +47,7 @@ def mask_snapshot(kind: str, snapshot: dict[str, Any]) -> dict[str, Any]:
     return {**snapshot, "spec": {**snapshot["spec"], "secrets": dict.fromkeys(secrets, MASK)}}
 
 
-def has_sealed_secrets(conn: sqlite3.Connection) -> bool:
+def has_sealed_secrets(conn: Connection) -> bool:
     """Whether any Environment holds a secret, or any MCP server a sign-in (so a missing master
     key must not be replaced)."""
     from stigmer.store.sign_ins import any_stored
@@ -76,7 +76,7 @@ class Vault:
         )
 
     def seal_txn(
-        self, conn: sqlite3.Connection, rec: Record, current: Record | None, *, importing: bool = False
+        self, conn: Connection, rec: Record, current: Record | None, *, importing: bool = False
     ) -> None:
         """Seal the plaintext secrets of an Environment record about to be written, in place.
 
@@ -183,7 +183,7 @@ class Vault:
             )
         return context
 
-    def rotate_txn(self, conn: sqlite3.Connection, new: MasterKey) -> int:
+    def rotate_txn(self, conn: Connection, new: MasterKey) -> int:
         """Re-seal every stored secret with ``new``: environments, their history, live contexts.
 
         Returns:
@@ -193,11 +193,11 @@ class Vault:
             SecretError: A current secret cannot be opened; the caller rolls everything back.
         """
         count = 0
-        for rec in records.scan(conn, ENVIRONMENT.table, where_json="$.secrets"):
+        for rec in records.scan(conn, ENVIRONMENT.table, spec_field="secrets"):
             count += self._reseal(rec.spec, rec.id, rec.name, new, strict=True)
             seal_message(Environment, rec)
             records.update_txn(conn, ENVIRONMENT.table, rec, expected_version=rec.version)
-        for rec in records.scan(conn, CONTEXT.table, where_json="$.secrets"):
+        for rec in records.scan(conn, CONTEXT.table, spec_field="secrets"):
             env_id, env = str(rec.spec.get("environmentId", "")), str(rec.spec.get("environment", ""))
             self._reseal(rec.spec, env_id, env, new, strict=True)
             seal_message(ExecutionContext, rec)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
+from typing import Protocol
 
 from stigmer.api.backend.v1.backend_pb2 import ExecutionEvent, ExecutionStep
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
@@ -105,6 +106,16 @@ class ExecutionWatch:
         return events
 
 
+class ChangeFeed(Protocol):
+    """Who says when an execution changed, so a watcher need not wait for its next poll (on
+    PostgreSQL, :class:`stigmer.store.postgres.ChangeListener`). A watcher still polls now and
+    then: a feed wakes it sooner, it never replaces reading the record."""
+
+    def subscribe(self, execution_id: str, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call ``wake`` (from any thread) when ``execution_id`` changes; returns the unsubscribe."""
+        ...
+
+
 def poll_events(
     backend: ExecutionReads,
     execution_id: str,
@@ -126,6 +137,7 @@ __all__ = [
     "FINISHED",
     "POLL_SECONDS",
     "STEP_SHIFT",
+    "ChangeFeed",
     "ExecutionWatch",
     "last_step_sequence",
     "poll_events",

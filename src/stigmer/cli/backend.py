@@ -121,4 +121,7 @@ def switch(app: App, target: str) -> None:
         if not load_token(app.home, config.server):
             click.secho("No API key is stored for it: `stigmer login URL --token KEY`", err=True, fg="yellow")
     else:
-        click.echo(f"backend: local ({config.database_path})")
+        from stigmer.config import database_of
+        from stigmer.store.connection import redacted
+
+        click.echo(f"backend: local ({redacted(database_of(config))})")

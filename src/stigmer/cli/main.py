@@ -45,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "secrets": ("stigmer.cli.secrets:secrets", "Rotate the master key that seals every secret."),
     "export": ("stigmer.cli.transfer:export", "Write resources to a file that `stigmer import` restores."),
     "import": ("stigmer.cli.transfer:import_", "Restore resources written by `stigmer export`."),
+    "migrate": (
+        "stigmer.cli.migrate:migrate",
+        "Copy this home's store into an empty PostgreSQL database (or back).",
+    ),
     "backend": ("stigmer.cli.backend:backend", "Show which backend the CLI talks to, or switch it."),
     "login": ("stigmer.cli.login:login", "Use a Stigmer server (URL and API key) from now on."),
     "logout": ("stigmer.cli.login:logout", "Forget the server's key and use this machine again."),

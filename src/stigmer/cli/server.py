@@ -18,7 +18,7 @@ from stigmer.cli.context import (
     pass_app,
     result_output_option,
 )
-from stigmer.config import DEFAULT_SERVER_PORT, durability_of
+from stigmer.config import DEFAULT_SERVER_PORT, database_of, durability_of, is_database_url
 
 if TYPE_CHECKING:
     from stigmer.backend.local import LocalBackend
@@ -37,9 +37,11 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--database",
-    type=click.Path(dir_okay=False),
     default=None,
-    help="The SQLite file to serve (default: the home's local.db).",
+    metavar="FILE|URL",
+    help="The store to serve: a SQLite file, or postgresql://USER:PASSWORD@HOST:PORT/DB, which "
+    "several servers may share (default: $STIGMER_DATABASE_URL, `database:` in config.yaml, else "
+    "the home's local.db).",
 )
 @click.option("--no-worker", is_flag=True, help="Do not run executions here; `stigmer worker` processes do.")
 @click.option(
@@ -118,10 +120,15 @@ def server(
     a Temporal worker inside, unless --no-worker); `--temporal dev` starts Temporal's dev
     server here for a trial.
 
+    With `--database postgresql://…` (or `database:` in config.yaml, or STIGMER_DATABASE_URL),
+    the store is a PostgreSQL database (pip install 'stigmer[postgres]'): run as many servers
+    on it as you like, behind a load balancer, each with the home's master key (docs/deploy.md).
+
     \b
     Examples:
       stigmer server keys create alice        # prints the key, once
       stigmer server --port 7878
+      stigmer server --database postgresql://stigmer@db.internal/stigmer --host 0.0.0.0 --insecure
       stigmer server --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
       stigmer server --ui-port 7879            # and the dashboard: sign in with a key
       stigmer server --metrics-port 9464       # and Prometheus metrics at :9464/metrics
@@ -157,7 +164,7 @@ def server(
 
             assert isinstance(chosen, TemporalEngine)
             options.temporal = chosen.temporal
-        _serve(options, retention)
+        _serve(options, retention, app.config.home)
 
 
 def _options(
@@ -176,7 +183,7 @@ def _options(
     from stigmer.server.app import ServerOptions
 
     return ServerOptions(
-        database=Path(database).expanduser().absolute() if database else app.config.database_path,
+        database=_database(app, database),
         host=host,
         port=port,
         tls_cert=Path(tls_cert) if tls_cert else None,
@@ -194,7 +201,13 @@ def _say(text: str) -> None:
     click.echo(text, err=True)
 
 
-def _serve(options: ServerOptions, retention: int) -> None:
+def _database(app: App, database: str | None) -> Path | str:
+    """The store `server` was pointed at: a PostgreSQL URL as given, or a SQLite file."""
+    chosen = database or database_of(app.config)
+    return chosen if is_database_url(chosen) else Path(chosen).expanduser().absolute()
+
+
+def _serve(options: ServerOptions, retention: int, home: Path) -> None:
     import asyncio
     import signal
 
@@ -202,14 +215,21 @@ def _serve(options: ServerOptions, retention: int) -> None:
     from stigmer.backend.wire import is_loopback
     from stigmer.cli.logs import timestamped
     from stigmer.host import Host, HostOptions
+    from stigmer.secrets.keys import MasterKeys
+    from stigmer.store.connection import redacted
     from stigmer.version import __version__
 
     timestamped()
+    # A SQLite file's secrets are sealed with the key beside it; a shared database's with the
+    # home's, which every server of that database holds (docs/deploy.md).
+    master_keys = MasterKeys(home) if is_database_url(str(options.database)) else None
 
     async def main() -> None:
         host = Host(
             HostOptions.for_server(options, retention_seconds=retention),
-            open_backend=lambda: LocalBackend.open(options.database, durability=options.durability),
+            open_backend=lambda: LocalBackend.open(
+                options.database, durability=options.durability, keys=master_keys
+            ),
             say=_say,
         )
         await host.start()
@@ -220,7 +240,7 @@ def _serve(options: ServerOptions, retention: int) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         _say(f"stigmer server {__version__} listening on {options.host}:{running.port} ({running.url})")
-        _say(f"  database: {options.database}")
+        _say(f"  database: {redacted(str(options.database))}")
         _say(f"  TLS:      {'on' if options.tls else 'off'}")
         if options.insecure and not is_loopback(options.host) and not options.tls:
             click.secho(
@@ -263,24 +283,23 @@ def dashboard_banner(url: str, host: str) -> str:
     return f"{url} (sign in with an API key)"
 
 
-def _chosen_database(database: str | None) -> Path | None:
+def _chosen_database(database: str | None) -> Path | str | None:
     """The database `server keys …` was pointed at: its own --database, else `server --database`."""
-    if database:
-        return Path(database).expanduser().absolute()
-    ctx = click.get_current_context()
-    while ctx.parent is not None:
-        ctx = ctx.parent
-        chosen = ctx.params.get("database") if ctx.info_name == "server" else None
-        if chosen:
-            return Path(chosen).expanduser().absolute()
-    return None
+    if not database:
+        ctx = click.get_current_context()
+        while ctx.parent is not None and not database:
+            ctx = ctx.parent
+            database = ctx.params.get("database") if ctx.info_name == "server" else None
+    if not database:
+        return None
+    return database if is_database_url(database) else Path(database).expanduser().absolute()
 
 
 _database_option = click.option(
     "--database",
-    type=click.Path(dir_okay=False),
     default=None,
-    help="The server's SQLite file (default: the home's local.db).",
+    metavar="FILE|URL",
+    help="The server's store: a SQLite file or a postgresql:// URL (default: the home's).",
 )
 
 
@@ -302,9 +321,15 @@ def _key_store(app: App, database: str | None) -> Iterator[LocalBackend | Remote
         import getpass
 
         from stigmer.backend.local import LocalBackend
+        from stigmer.secrets.keys import MasterKeys
 
-        path = chosen or app.config.database_path
-        store = LocalBackend.open(path, actor=getpass.getuser(), durability=durability_of(app.config))
+        location = chosen or database_of(app.config)
+        store = LocalBackend.open(
+            location,
+            actor=getpass.getuser(),
+            keys=MasterKeys(app.config.home),
+            durability=durability_of(app.config),
+        )
     try:
         yield store
     finally:

@@ -57,9 +57,10 @@ def ui(app: App, port: int, require_key: bool, no_worker: bool, concurrency: int
     import signal
 
     from stigmer.backend.factory import open_backend
-    from stigmer.config import retention_seconds
+    from stigmer.config import database_of, retention_seconds
     from stigmer.host import Host, HostOptions, WorkerPlan
     from stigmer.runners.settings import run_settings
+    from stigmer.store.connection import redacted
     from stigmer.ui import DashboardOptions
     from stigmer.version import __version__
 
@@ -70,7 +71,7 @@ def ui(app: App, port: int, require_key: bool, no_worker: bool, concurrency: int
             "--require-key checks the API keys of this machine's store; against a server, "
             "run `stigmer server --ui-port P` there instead"
         )
-    where = config.server if remote else str(config.database_path)
+    where = config.server if remote else redacted(database_of(config))
     runs_here = not (no_worker or remote)
     options = HostOptions(
         worker=WorkerPlan(concurrency=concurrency, run_settings=run_settings(config)) if runs_here else None,
@@ -79,7 +80,7 @@ def ui(app: App, port: int, require_key: bool, no_worker: bool, concurrency: int
         dashboard=DashboardOptions(
             port=port, backend_label=f"server {where}" if remote else where, remote=remote
         ),
-        api_keys=config.database_path if require_key else None,
+        api_keys=database_of(config) if require_key else None,
     )
     host = Host(options, open_backend=lambda: open_backend(config), say=_say)
 

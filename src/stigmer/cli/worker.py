@@ -24,10 +24,22 @@ if TYPE_CHECKING:
     default=None,
     help="Runs at once (local engine, default 2), or activities at once (temporal, default 100).",
 )
+@click.option(
+    "--database",
+    default=None,
+    metavar="FILE|URL",
+    help="The store whose runs to run: a SQLite file, or a postgresql:// URL shared with servers and "
+    "other workers (default: $STIGMER_DATABASE_URL, `database:` in config.yaml, else the home's local.db).",
+)
 @engine_options
 @pass_app
 def worker(
-    app: App, concurrency: int | None, engine: str | None, temporal_address: str, temporal_dev: str | None
+    app: App,
+    concurrency: int | None,
+    database: str | None,
+    engine: str | None,
+    temporal_address: str,
+    temporal_dev: str | None,
 ) -> None:
     """Run queued executions (from `--detach`, approvals, crashed runs) until Ctrl-C.
 
@@ -40,16 +52,20 @@ def worker(
     and gives the work of a worker that dies to the others. Each worker also hands the
     store's queued runs to Temporal.
 
-    Logged in to a server, the worker follows the `server:` policy of this home's config.yaml
-    (python modules, stdio commands, private addresses): strict unless it allows them, as on
-    the server.
+    Logged in to a server, or on a PostgreSQL store, the worker follows the `server:` policy of
+    this home's config.yaml (python modules, stdio commands, private addresses): strict unless
+    it allows them, as on the server.
 
     With `retention: 30d` in config.yaml (or STIGMER_RETENTION=30d), the worker also deletes
     finished runs older than that, at start and then hourly (see `stigmer execution prune`).
 
+    On a PostgreSQL store (`--database postgresql://…`), workers on any number of machines
+    share it with the servers: each needs the home's master key (docs/deploy.md).
+
     \b
     Examples:
       stigmer worker
+      stigmer worker --database postgresql://stigmer@db.internal/stigmer
       stigmer worker --engine temporal --temporal-address temporal.internal:7233
       stigmer worker --temporal dev      # a local trial: Temporal's dev server, started here
     """
@@ -57,13 +73,22 @@ def worker(
 
     from stigmer.config import retention_seconds
 
+    if database:
+        from stigmer.config import DATABASE_URL_VARIABLE
+
+        # Before anything opens the backend; the option wins over the environment.
+        app.config.database = database
+        os.environ.pop(DATABASE_URL_VARIABLE, None)
     retention = retention_seconds(app.config)  # a bad setting stops the worker before it starts
     rules = None
-    if app.config.backend == "cloud":
+    from stigmer.config import database_of, is_database_url
+
+    if app.config.backend == "cloud" or is_database_url(database_of(app.config)):
         from stigmer.policy import ExecutionPolicy
 
-        # A worker of a server runs what that server's users apply: it follows the same policy
-        # (this home's `server:` settings, strict by default), not the open local one.
+        # A worker of a server (or of the PostgreSQL database servers share) runs what that
+        # server's users apply: it follows the same policy (this home's `server:` settings,
+        # strict by default), not the open local one.
         rules = ExecutionPolicy.for_server(app.config.server_settings)
 
     async def main(chosen: Engine) -> None:
@@ -74,7 +99,9 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        where = app.config.server if app.config.backend == "cloud" else app.config.database_path
+        from stigmer.store.connection import redacted
+
+        where = app.config.server if app.config.backend == "cloud" else redacted(database_of(app.config))
         if chosen.runs_here:
             click.echo(f"worker {os.getpid()}: waiting for executions in {where}", err=True)
         else:

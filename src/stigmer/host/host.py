@@ -83,7 +83,7 @@ class HostOptions:
     prune_every: float = PRUNE_EVERY_SECONDS
     server: ServerOptions | None = None
     dashboard: DashboardOptions | None = None
-    api_keys: Path | None = None
+    api_keys: Path | str | None = None
     beside: Sequence[Service] = field(default_factory=tuple)
     policy: ExecutionPolicy | None = None
 

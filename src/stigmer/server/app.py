@@ -30,9 +30,11 @@ from stigmer.runners.settings import DEFAULTS, RunSettings
 from stigmer.server.auth import AuthInterceptor, Verify
 from stigmer.server.reflection import enable_reflection
 from stigmer.server.servicer import SERVICE, BackendPool, BackendServicer
+from stigmer.store.connection import is_url
 
 if TYPE_CHECKING:
     from stigmer.backend.keys import ApiKeyStore
+    from stigmer.store.postgres import ChangeListener
 
 DEFAULT_MAX_REQUEST_MB = 16
 log = logging.getLogger("stigmer.server")
@@ -43,7 +45,8 @@ class ServerOptions:
     """How `stigmer server` runs.
 
     Args:
-        database: The SQLite file it serves.
+        database: The store it serves: a SQLite file, or a ``postgresql://`` URL (several
+            servers may serve one PostgreSQL database).
         host: Where it listens; a non-loopback host needs keys and TLS (or ``insecure``).
         port: 0 picks a free one (see :attr:`StigmerServer.port`).
         tls_cert: PEM certificate chain; with ``tls_key``, the server speaks TLS only.
@@ -66,7 +69,7 @@ class ServerOptions:
             one); None: no.
     """
 
-    database: Path
+    database: Path | str
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     tls_cert: Path | None = None
@@ -146,6 +149,7 @@ class StigmerServer:
         self.port = 0
         self._server: grpc.aio.Server | None = None
         self._pool: BackendPool | None = None
+        self._listener: ChangeListener | None = None
         self._health: Any = None
         self._stopping: asyncio.Event | None = None
 
@@ -170,7 +174,13 @@ class StigmerServer:
         check_exposure(options, self.active_keys())
         self._stopping = asyncio.Event()
         self._pool = BackendPool(self.open_backend, threads=options.threads)
-        servicer = BackendServicer(self._pool, stopping=self._stopping, policy=options.policy or OPEN)
+        if is_url(options.database):
+            from stigmer.store.postgres import ChangeListener  # psycopg: only for a PostgreSQL store
+
+            self._listener = ChangeListener(str(options.database)).start()
+        servicer = BackendServicer(
+            self._pool, stopping=self._stopping, policy=options.policy or OPEN, changes=self._listener
+        )
         server = grpc.aio.server(
             interceptors=[AuthInterceptor(self.verify)],
             options=[
@@ -197,6 +207,9 @@ class StigmerServer:
                 self.port = server.add_insecure_port(address)
         except RuntimeError as exc:
             self._pool.close()
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
             raise InvalidArgument(
                 f"cannot listen on {address}: {exc}", field="--port", hint="is another server using it?"
             ) from None
@@ -218,6 +231,9 @@ class StigmerServer:
         if self._pool is not None:
             await asyncio.to_thread(self._pool.close)
             self._pool = None
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.close)
+            self._listener = None
         if self._own_keys is not None:
             self._own_keys.close()
             self._own_keys = None

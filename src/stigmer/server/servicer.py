@@ -21,7 +21,7 @@ from google.protobuf.message import DecodeError, Message
 from stigmer.api.backend.v1 import backend_pb2 as pb
 from stigmer.backend import roles
 from stigmer.backend.protocol import Backend
-from stigmer.backend.watch import ExecutionWatch
+from stigmer.backend.watch import ChangeFeed, ExecutionWatch
 from stigmer.backend.wire import error_status
 from stigmer.errors import InvalidArgument, StigmerError, Unavailable
 from stigmer.policy import OPEN, ExecutionPolicy
@@ -31,6 +31,8 @@ from stigmer.server.rpc import API_KEYS, EXECUTIONS, JOURNAL, RESOURCES, SIGN_IN
 
 SERVICE = "stigmer.backend.v1.BackendService"
 WATCH_POLL_SECONDS = 0.1
+# With a change feed, a watch wakes when the run changes and polls only this often besides.
+FED_WATCH_POLL_SECONDS = 2.0
 log = logging.getLogger("stigmer.server")
 T = TypeVar("T")
 M = TypeVar("M", bound=Message)
@@ -109,15 +111,23 @@ class BackendServicer:
         stopping: Set when the server shuts down; open watches end with UNAVAILABLE so
             their clients reconnect (to this server once it is back, or another).
         policy: What resources applied here may ask the server's host to run (stigmer.policy).
+        changes: Wakes a watch when its run changes, whichever process wrote it (PostgreSQL's
+            notifications); without it, watches poll the store every ``WATCH_POLL_SECONDS``.
     """
 
     def __init__(
-        self, pool: BackendPool, *, stopping: asyncio.Event | None = None, policy: ExecutionPolicy = OPEN
+        self,
+        pool: BackendPool,
+        *,
+        stopping: asyncio.Event | None = None,
+        policy: ExecutionPolicy = OPEN,
+        changes: ChangeFeed | None = None,
     ) -> None:
         self.pool = pool
         self.policy = policy
         self.stopping = stopping or asyncio.Event()
-        self.watch_poll_seconds = WATCH_POLL_SECONDS
+        self.changes = changes
+        self.watch_poll_seconds = FED_WATCH_POLL_SECONDS if changes else WATCH_POLL_SECONDS
 
     def generic_handler(self) -> grpc.GenericRpcHandler:
         """Every method of the service, for ``server.add_generic_rpc_handlers``."""
@@ -153,16 +163,26 @@ class BackendServicer:
         return behavior
 
     async def _watch(self, raw: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[bytes]:
+        changed = asyncio.Event()
+        unsubscribe: Callable[[], None] | None = None
         try:
             request = _parse(pb.WatchExecutionRequest, raw)
             watch = ExecutionWatch(request.execution_id, request.after_sequence)
+            if self.changes is not None:
+                loop = asyncio.get_running_loop()
+
+                def wake() -> None:  # on the feed's thread
+                    loop.call_soon_threadsafe(changed.set)
+
+                unsubscribe = self.changes.subscribe(request.execution_id, wake)
             while True:
+                changed.clear()  # before reading: a change during the read wakes the next wait
                 events = await self.pool.run(watch.poll)
                 for event in events:
                     yield event.SerializeToString()
                 if watch.finished:
                     return
-                if await self._stopping_within(self.watch_poll_seconds):
+                if await self._stopping_within(self.watch_poll_seconds, changed):
                     raise Unavailable(
                         "the server is shutting down",
                         hint=f"watch again after sequence {watch.cursor} (the CLI reconnects by itself)",
@@ -172,13 +192,25 @@ class BackendServicer:
         except Exception:
             log.exception("WatchExecution failed")
             await context.abort(grpc.StatusCode.INTERNAL, "WatchExecution failed on the server; see its log")
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
 
-    async def _stopping_within(self, seconds: float) -> bool:
+    async def _stopping_within(self, seconds: float, changed: asyncio.Event) -> bool:
+        """Wait until the server stops (True), or ``changed`` is set or ``seconds`` pass (False)."""
+        if self.changes is None:
+            try:
+                await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+            except TimeoutError:
+                return False
+            return True
+        waits = {asyncio.ensure_future(self.stopping.wait()), asyncio.ensure_future(changed.wait())}
         try:
-            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            return False
-        return True
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        return self.stopping.is_set()
 
 
 __all__ = ["PARTS", "SERVICE", "UNARY", "BackendPool", "BackendServicer"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from stigmer.store.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def _row(values: tuple[Any, ...]) -> KeyRow:
     )
 
 
-def active_by_name(conn: sqlite3.Connection, name: str) -> KeyRow | None:
+def active_by_name(conn: Connection, name: str) -> KeyRow | None:
     """The key named ``name`` that is not revoked, or None."""
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM api_keys WHERE name = ? AND revoked_at = ''", (name,)
@@ -48,7 +49,7 @@ def active_by_name(conn: sqlite3.Connection, name: str) -> KeyRow | None:
     return _row(row) if row else None
 
 
-def active_by_id(conn: sqlite3.Connection, key_id: str) -> KeyRow | None:
+def active_by_id(conn: Connection, key_id: str) -> KeyRow | None:
     """The key with this id that is not revoked, or None."""
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM api_keys WHERE id = ? AND revoked_at = ''", (key_id,)
@@ -56,7 +57,7 @@ def active_by_id(conn: sqlite3.Connection, key_id: str) -> KeyRow | None:
     return _row(row) if row else None
 
 
-def insert_txn(conn: sqlite3.Connection, key: KeyRow) -> None:
+def insert_txn(conn: Connection, key: KeyRow) -> None:
     """Store a new key."""
     conn.execute(
         "INSERT INTO api_keys (id, name, salt, hash, created_at, created_by, role, role_from_upgrade)"
@@ -65,12 +66,12 @@ def insert_txn(conn: sqlite3.Connection, key: KeyRow) -> None:
     )
 
 
-def revoke_txn(conn: sqlite3.Connection, key_id: str, revoked_at: str) -> None:
+def revoke_txn(conn: Connection, key_id: str, revoked_at: str) -> None:
     """Mark a key revoked from ``revoked_at`` on."""
     conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (revoked_at, key_id))
 
 
-def list_all(conn: sqlite3.Connection) -> list[KeyRow]:
+def list_all(conn: Connection) -> list[KeyRow]:
     """Every key, active ones first, by name."""
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM api_keys ORDER BY revoked_at != '', name, created_at"
@@ -78,7 +79,7 @@ def list_all(conn: sqlite3.Connection) -> list[KeyRow]:
     return [_row(r) for r in rows]
 
 
-def count_active(conn: sqlite3.Connection) -> int:
+def count_active(conn: Connection) -> int:
     """How many keys are not revoked."""
     return int(conn.execute("SELECT count(*) FROM api_keys WHERE revoked_at = ''").fetchone()[0])
 

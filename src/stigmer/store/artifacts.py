@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
+
+from stigmer.store.connection import Connection
 
 
 @dataclass
@@ -20,7 +21,7 @@ class ArtifactRecord:
     created_at: str
 
 
-def insert_txn(conn: sqlite3.Connection, art: ArtifactRecord) -> None:
+def insert_txn(conn: Connection, art: ArtifactRecord) -> None:
     """Store an artifact."""
     conn.execute(
         "INSERT INTO artifacts (id, execution_id, name, content_type, sha256, size, data, created_at) "
@@ -38,7 +39,7 @@ def insert_txn(conn: sqlite3.Connection, art: ArtifactRecord) -> None:
     )
 
 
-def get(conn: sqlite3.Connection, artifact_id: str) -> ArtifactRecord | None:
+def get(conn: Connection, artifact_id: str) -> ArtifactRecord | None:
     """The artifact with this id, or None."""
     row = conn.execute(
         "SELECT id, execution_id, name, content_type, sha256, size, data, created_at "

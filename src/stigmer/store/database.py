@@ -1,4 +1,5 @@
-"""The SQLite database: connection settings, migrations and write transactions."""
+"""The SQLite database: connection settings, migrations and write transactions; and
+:func:`open_database`, which opens a SQLite file or a PostgreSQL URL."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from stigmer.errors import DatabaseCorrupt, InvalidArgument, StigmerError
+from stigmer.store.connection import BUSY_TIMEOUT_MS, SQLITE, SqliteConnection, Transactions, is_url
 from stigmer.store.migrations import check_not_newer, migrate
 
-BUSY_TIMEOUT_MS = 30_000
 # The `durability` setting, as SQLite's synchronous pragma (in WAL mode): FULL syncs the log at
 # every commit, so a commit survives a power loss; NORMAL syncs at checkpoints only, so a
 # commit survives a crashed process but the last ones may be lost with the machine.
@@ -41,7 +42,9 @@ class Database:
     failing with "database is locked". A Database is used from one thread at a time.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+    dialect = SQLITE
+
+    def __init__(self, conn: SqliteConnection, path: str) -> None:
         self.conn = conn
         self.path = path
 
@@ -67,7 +70,7 @@ class Database:
         path = str(path)
         if path != ":memory:":
             _private_file(Path(path))
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=SqliteConnection)
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -88,7 +91,7 @@ class Database:
         return cls(conn, path)
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[SqliteConnection]:
         """A write transaction (BEGIN IMMEDIATE): committed on success, rolled back on error."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
@@ -99,7 +102,7 @@ class Database:
         self.conn.execute("COMMIT")
 
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> Iterator[SqliteConnection]:
         """A read transaction: every query inside sees one consistent snapshot."""
         if self.conn.in_transaction:
             yield self.conn
@@ -113,6 +116,21 @@ class Database:
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
+
+
+def open_database(
+    location: str | Path, *, durability: str = "full", migrate_schema: bool = True
+) -> Transactions:
+    """Open (creating and migrating as needed) a store's database: a SQLite file, or a
+    PostgreSQL database when ``location`` is a ``postgresql://`` URL.
+
+    psycopg is imported only for a URL (the `postgres` extra), so a CLI on SQLite never pays for it.
+    """
+    if is_url(location):
+        from stigmer.store.postgres import PostgresDatabase  # psycopg: only for a PostgreSQL URL
+
+        return PostgresDatabase.open(str(location), durability=durability, migrate_schema=migrate_schema)
+    return Database.open(location, durability=durability, migrate_schema=migrate_schema)
 
 
 def corrupt(path: str, exc: BaseException) -> StigmerError:
@@ -146,4 +164,4 @@ def _private_file(path: Path) -> None:
         ) from None
 
 
-__all__ = ["BUSY_TIMEOUT_MS", "SYNCHRONOUS", "Database", "corrupt"]
+__all__ = ["BUSY_TIMEOUT_MS", "SYNCHRONOUS", "Database", "corrupt", "open_database"]

@@ -6,12 +6,10 @@ second attempt at the same fire fail there: that is what makes a fire start at m
 
 from __future__ import annotations
 
-import sqlite3
+from stigmer.store.connection import Connection
 
 
-def record_fire_txn(
-    conn: sqlite3.Connection, source: str, fire_key: str, execution_id: str, created_at: str
-) -> bool:
+def record_fire_txn(conn: Connection, source: str, fire_key: str, execution_id: str, created_at: str) -> bool:
     """Record that ``source`` fired for ``fire_key``; False (and nothing written) when it already had."""
     cursor = conn.execute(
         "INSERT INTO trigger_fires (source, fire_key, execution_id, created_at) VALUES (?, ?, ?, ?) "
@@ -21,7 +19,7 @@ def record_fire_txn(
     return cursor.rowcount == 1
 
 
-def fired_execution(conn: sqlite3.Connection, source: str, fire_key: str) -> str | None:
+def fired_execution(conn: Connection, source: str, fire_key: str) -> str | None:
     """The execution a fire started, None when it has not fired."""
     row = conn.execute(
         "SELECT execution_id FROM trigger_fires WHERE source = ? AND fire_key = ?", (source, fire_key)

@@ -14,8 +14,7 @@ and the engine claims it back.
 
 from __future__ import annotations
 
-import sqlite3
-
+from stigmer.store.connection import Connection
 from stigmer.store.records import _ident
 
 ENGINE_PREFIX = "engine:"
@@ -28,7 +27,7 @@ def is_engine(owner: str) -> bool:
     return owner.startswith(ENGINE_PREFIX)
 
 
-def next_claimable(conn: sqlite3.Connection, table: str, now: str, worker_id: str = "") -> str | None:
+def next_claimable(conn: Connection, table: str, now: str, worker_id: str = "") -> str | None:
     """The oldest top-level execution that ``worker_id`` may take now, or None: one that is
     queued (and nobody else holds), or running with a lease that expired."""
     t = _ident(table)
@@ -43,7 +42,7 @@ def next_claimable(conn: sqlite3.Connection, table: str, now: str, worker_id: st
     return str(row[1]) if row else None
 
 
-def live_leases(conn: sqlite3.Connection, table: str, now: str, limit: int = 100) -> list[tuple[str, str]]:
+def live_leases(conn: Connection, table: str, now: str, limit: int = 100) -> list[tuple[str, str]]:
     """(id, owner) of running top-level executions whose lease has not expired, oldest first."""
     rows = conn.execute(
         f"SELECT id, lease_owner FROM {_ident(table)} WHERE phase = 'RUNNING' AND lease_expires_at >= ? "
@@ -53,7 +52,7 @@ def live_leases(conn: sqlite3.Connection, table: str, now: str, limit: int = 100
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
-def phase_and_owner(conn: sqlite3.Connection, table: str, execution_id: str) -> tuple[str, str] | None:
+def phase_and_owner(conn: Connection, table: str, execution_id: str) -> tuple[str, str] | None:
     """(phase, lease owner) of an execution in one indexed read, or None when it does not exist."""
     row = conn.execute(
         f"SELECT coalesce(phase, ''), lease_owner FROM {_ident(table)} WHERE id = ?", (execution_id,)
@@ -61,7 +60,7 @@ def phase_and_owner(conn: sqlite3.Connection, table: str, execution_id: str) -> 
     return (str(row[0]), str(row[1])) if row else None
 
 
-def lease_of(conn: sqlite3.Connection, table: str, execution_id: str) -> tuple[str, str]:
+def lease_of(conn: Connection, table: str, execution_id: str) -> tuple[str, str]:
     """(owner, expires_at) of an execution's lease; ("", "") when nobody holds it."""
     row = conn.execute(
         f"SELECT lease_owner, lease_expires_at FROM {_ident(table)} WHERE id = ?", (execution_id,)
@@ -69,9 +68,7 @@ def lease_of(conn: sqlite3.Connection, table: str, execution_id: str) -> tuple[s
     return (str(row[0]), str(row[1])) if row else ("", "")
 
 
-def set_lease_txn(
-    conn: sqlite3.Connection, table: str, execution_id: str, owner: str, expires_at: str
-) -> None:
+def set_lease_txn(conn: Connection, table: str, execution_id: str, owner: str, expires_at: str) -> None:
     """Give the lease to ``owner`` until ``expires_at`` (both empty: release it)."""
     conn.execute(
         f"UPDATE {_ident(table)} SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
@@ -79,7 +76,7 @@ def set_lease_txn(
     )
 
 
-def renew_txn(conn: sqlite3.Connection, table: str, execution_id: str, owner: str, expires_at: str) -> bool:
+def renew_txn(conn: Connection, table: str, execution_id: str, owner: str, expires_at: str) -> bool:
     """Extend ``owner``'s lease; False when it no longer holds it."""
     cur = conn.execute(
         f"UPDATE {_ident(table)} SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?",

@@ -1,4 +1,12 @@
-"""Numbered SQL migrations, applied in order and recorded in `schema_version`."""
+"""Numbered SQL migrations, applied in order and recorded in `schema_version`.
+
+One numbered list for both stores: migration N is ``migrations/sqlite/N_name.sql`` and
+``migrations/postgresql/N_name.sql``, the same change in each database's own DDL (a file
+per dialect rather than one file with substitutions: the two differ in most lines of a
+table, generated columns, JSON types, identity keys, and a substitution engine would be a
+second language to read). A test holds the two lists to the same numbers and names.
+This module applies SQLite's; :mod:`stigmer.store.postgres` applies PostgreSQL's.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from stigmer.errors import SchemaTooNew
+from stigmer.store.connection import Connection
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -22,15 +31,15 @@ class Migration:
     sql: str
 
 
-def load_migrations() -> list[Migration]:
-    """Every migration shipped in ``stigmer/store/migrations``, ordered by number.
+def load_migrations(dialect: str = "sqlite") -> list[Migration]:
+    """Every migration shipped in ``stigmer/store/migrations/DIALECT``, ordered by number.
 
     Raises:
         RuntimeError: Two files share a number, or the numbers have a gap.
     """
     found: dict[int, Migration] = {}
     # A plain directory next to this module (package data); importlib.resources costs ~7 ms.
-    for entry in (Path(__file__).parent / "migrations").iterdir():
+    for entry in (Path(__file__).parent / "migrations" / dialect).iterdir():
         match = _FILE.match(entry.name)
         if not match:
             continue
@@ -50,18 +59,21 @@ MIGRATIONS = load_migrations()
 LATEST = MIGRATIONS[-1].version
 
 
-def current_version(conn: sqlite3.Connection) -> int:
+def current_version(conn: Connection | sqlite3.Connection) -> int:
     """The highest applied migration, 0 for a blank database."""
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
-    ).fetchone()
+    if isinstance(conn, sqlite3.Connection):
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ).fetchone()
+    else:
+        exists = conn.execute("SELECT to_regclass('schema_version')").fetchone()[0]
     if not exists:
         return 0
     row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
     return int(row[0] or 0)
 
 
-def check_not_newer(conn: sqlite3.Connection, path: str) -> int:
+def check_not_newer(conn: Connection | sqlite3.Connection, path: str) -> int:
     """Refuse a database that a newer Stigmer wrote, before anything touches it."""
     version = current_version(conn)
     if version > LATEST:

@@ -10,15 +10,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from stigmer.errors import InvalidArgument
+from stigmer.store.changes import EXECUTION_TABLES, notify_txn
+from stigmer.store.connection import Connection
 
 JSON = dict[str, Any]
 _IDENT = re.compile(r"^[a-z_]+$")
-_PLAIN_KEY = re.compile(r"^[A-Za-z0-9._/-]{1,253}$")
 _COLUMNS = (
     "id, name, slug, version, labels, annotations, tags, spec, status, "
     "created_at, updated_at, created_by, updated_by, message"
@@ -58,7 +58,7 @@ def _ident(name: str) -> str:
     return name
 
 
-def _record(row: sqlite3.Row | tuple[Any, ...], documents: bool = True) -> Record:
+def _record(row: Any, documents: bool = True) -> Record:
     if not documents and row[13]:
         # The layer above reads the serialized message: five json.loads a row saved (a list
         # of 1,000 agents spent a fifth of its time decoding documents nobody read).
@@ -110,14 +110,14 @@ def _values(rec: Record) -> tuple[Any, ...]:
     )
 
 
-def get(conn: sqlite3.Connection, table: str, *, id: str = "", slug: str = "") -> Record | None:
+def get(conn: Connection, table: str, *, id: str = "", slug: str = "") -> Record | None:
     """The record with this id (or, when no id is given, this slug), or None."""
     column, value = ("id", id) if id else ("slug", slug)
     row = conn.execute(f"SELECT {_COLUMNS} FROM {_ident(table)} WHERE {column} = ?", (value,)).fetchone()
     return _record(row) if row else None
 
 
-def get_where(conn: sqlite3.Connection, table: str, column: str, value: str) -> Record | None:
+def get_where(conn: Connection, table: str, column: str, value: str) -> Record | None:
     """The first record whose ``column`` equals ``value`` (an indexed column), or None."""
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM {_ident(table)} WHERE {_ident(column)} = ? LIMIT 1", (value,)
@@ -125,21 +125,21 @@ def get_where(conn: sqlite3.Connection, table: str, column: str, value: str) -> 
     return _record(row) if row else None
 
 
-def insert_txn(conn: sqlite3.Connection, table: str, rec: Record) -> None:
-    """Insert a new record. Raises sqlite3.IntegrityError when the id or slug is taken."""
+def insert_txn(conn: Connection, table: str, rec: Record) -> None:
+    """Insert a new record; the database's integrity error when the id or slug is taken."""
     conn.execute(
         f"INSERT INTO {_ident(table)} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         _values(rec),
     )
 
 
-def replace_txn(conn: sqlite3.Connection, table: str, rec: Record) -> None:
+def replace_txn(conn: Connection, table: str, rec: Record) -> None:
     """Insert a record or overwrite the one with the same id, exactly as given (for import)."""
     conn.execute(f"DELETE FROM {_ident(table)} WHERE id = ?", (rec.id,))
     insert_txn(conn, table, rec)
 
 
-def update_txn(conn: sqlite3.Connection, table: str, rec: Record, *, expected_version: int) -> bool:
+def update_txn(conn: Connection, table: str, rec: Record, *, expected_version: int) -> bool:
     """Overwrite a record if its stored version is still ``expected_version``.
 
     Returns:
@@ -165,10 +165,14 @@ def update_txn(conn: sqlite3.Connection, table: str, rec: Record, *, expected_ve
             expected_version,
         ),
     )
-    return cur.rowcount == 1
+    if cur.rowcount != 1:
+        return False
+    if table in EXECUTION_TABLES:
+        notify_txn(conn, rec.id)
+    return True
 
 
-def update_status_txn(conn: sqlite3.Connection, table: str, rec: Record, *, expected_version: int) -> bool:
+def update_status_txn(conn: Connection, table: str, rec: Record, *, expected_version: int) -> bool:
     """Overwrite only a record's status, version, update stamp and message, if its stored
     version is still ``expected_version``: for a run's status writes, which change nothing
     else. Columns left out of ``SET`` spare the indexes on them (an execution's label
@@ -190,28 +194,34 @@ def update_status_txn(conn: sqlite3.Connection, table: str, rec: Record, *, expe
             expected_version,
         ),
     )
-    return cur.rowcount == 1
+    if cur.rowcount != 1:
+        return False
+    if table in EXECUTION_TABLES:
+        notify_txn(conn, rec.id)
+    return True
 
 
-def delete_txn(conn: sqlite3.Connection, table: str, id: str) -> bool:
+def delete_txn(conn: Connection, table: str, id: str) -> bool:
     """Delete a record by id; False when there was none."""
     return conn.execute(f"DELETE FROM {_ident(table)} WHERE id = ?", (id,)).rowcount == 1
 
 
-def delete_where_txn(conn: sqlite3.Connection, table: str, column: str, value: str) -> int:
+def delete_where_txn(conn: Connection, table: str, column: str, value: str) -> int:
     """Delete the records whose (indexed) ``column`` equals ``value``; how many there were."""
     return conn.execute(f"DELETE FROM {_ident(table)} WHERE {_ident(column)} = ?", (value,)).rowcount
 
 
-def scan(conn: sqlite3.Connection, table: str, *, where_json: str = "") -> list[Record]:
-    """Every record of a table (optionally only those whose spec has the JSON path ``where_json``)."""
-    clause = "WHERE json_extract(spec, ?) IS NOT NULL" if where_json else ""
-    params = (where_json,) if where_json else ()
+def scan(conn: Connection, table: str, *, spec_field: str = "") -> list[Record]:
+    """Every record of a table (optionally only those whose spec has ``spec_field`` set)."""
+    clause, params = "", tuple[str, ...]()
+    if spec_field:
+        value, params = conn.dialect.json_text("spec", spec_field)
+        clause = f"WHERE {value} IS NOT NULL"
     rows = conn.execute(f"SELECT {_COLUMNS} FROM {_ident(table)} {clause} ORDER BY seq", params).fetchall()
     return [_record(r) for r in rows]
 
 
-def ids_by_slug(conn: sqlite3.Connection, table: str, slugs: list[str]) -> dict[str, str]:
+def ids_by_slug(conn: Connection, table: str, slugs: list[str]) -> dict[str, str]:
     """The ids of the records with these slugs (missing ones are absent), in one query."""
     if not slugs:
         return {}
@@ -220,15 +230,14 @@ def ids_by_slug(conn: sqlite3.Connection, table: str, slugs: list[str]) -> dict[
     return {slug: id for slug, id in rows}
 
 
-def any_with_spec_field(conn: sqlite3.Connection, table: str, field: str) -> bool:
+def any_with_spec_field(conn: Connection, table: str, field: str) -> bool:
     """Whether any record's spec has ``field`` set."""
-    row = conn.execute(
-        f"SELECT 1 FROM {_ident(table)} WHERE json_extract(spec, ?) IS NOT NULL LIMIT 1", (f"$.{field}",)
-    ).fetchone()
+    value, params = conn.dialect.json_text("spec", field)
+    row = conn.execute(f"SELECT 1 FROM {_ident(table)} WHERE {value} IS NOT NULL LIMIT 1", params).fetchone()
     return row is not None
 
 
-def count(conn: sqlite3.Connection, table: str) -> int:
+def count(conn: Connection, table: str) -> int:
     """How many records the table holds."""
     return int(conn.execute(f"SELECT count(*) FROM {_ident(table)}").fetchone()[0])
 
@@ -247,9 +256,7 @@ class PageRequest:
     after: list[str] | None = None
 
 
-def list_page(
-    conn: sqlite3.Connection, table: str, req: PageRequest, *, documents: bool = True
-) -> list[Record]:
+def list_page(conn: Connection, table: str, req: PageRequest, *, documents: bool = True) -> list[Record]:
     """One page of records, in keyset order; never OFFSET, so every page costs the same.
 
     With ``documents=False``, a record that has its serialized message comes without its
@@ -262,13 +269,10 @@ def list_page(
         clauses.append(f"{_ident(column)} = ?")
         params.append(value)
     for key, value in req.labels.items():
-        if _PLAIN_KEY.fullmatch(key):
-            # The path as a literal, so that an index on that label (see 0007_triggers.sql) applies.
-            clauses.append(f"json_extract(labels, '$.\"{key}\"') = ?")
-            params.append(value)
-        else:
-            clauses.append("json_extract(labels, ?) = ?")
-            params.extend([f'$."{key}"', value])
+        # A plain key is written into the SQL, so that an index on that label (0007) applies.
+        label, label_params = conn.dialect.json_text("labels", key)
+        clauses.append(f"{label} = ?")
+        params.extend([*label_params, value])
     if req.order == "slug":
         if req.after:
             clauses.append("slug > ?")

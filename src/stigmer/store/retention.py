@@ -8,10 +8,10 @@ artifacts, contexts and history.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from stigmer.store.connection import Connection
 from stigmer.store.records import _ident
 
 # Below SQLite's smallest limit on bound parameters (999 before 3.32).
@@ -45,7 +45,7 @@ def _marks(ids: Sequence[str]) -> str:
 
 
 def old_runs(
-    conn: sqlite3.Connection,
+    conn: Connection,
     table: str,
     phases: Sequence[str],
     before: str,
@@ -77,7 +77,7 @@ def old_runs(
     return found[:limit]
 
 
-def children(conn: sqlite3.Connection, table: str, parent_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+def children(conn: Connection, table: str, parent_ids: Sequence[str]) -> list[tuple[str, str, str]]:
     """(id, phase, parent id) of the executions in ``table`` whose parent is one of ``parent_ids``."""
     found: list[tuple[str, str, str]] = []
     for chunk in _chunks(parent_ids):
@@ -90,7 +90,7 @@ def children(conn: sqlite3.Connection, table: str, parent_ids: Sequence[str]) ->
     return found
 
 
-def existing(conn: sqlite3.Connection, table: str, ids: Sequence[str]) -> set[str]:
+def existing(conn: Connection, table: str, ids: Sequence[str]) -> set[str]:
     """Which of ``ids`` are in ``table``."""
     found: set[str] = set()
     for chunk in _chunks(ids):
@@ -99,7 +99,7 @@ def existing(conn: sqlite3.Connection, table: str, ids: Sequence[str]) -> set[st
     return found
 
 
-def count_owned(conn: sqlite3.Connection, execution_ids: Sequence[str]) -> Removed:
+def count_owned(conn: Connection, execution_ids: Sequence[str]) -> Removed:
     """The steps and artifacts of these executions (what deleting them would remove)."""
     removed = Removed()
     for chunk in _chunks(execution_ids):
@@ -118,7 +118,7 @@ def count_owned(conn: sqlite3.Connection, execution_ids: Sequence[str]) -> Remov
 
 
 def delete_txn(
-    conn: sqlite3.Connection, table: str, kind: str, execution_ids: Sequence[str], *, context_table: str
+    conn: Connection, table: str, kind: str, execution_ids: Sequence[str], *, context_table: str
 ) -> Removed:
     """Delete executions of one table with their steps, artifacts, context rows and history.
 

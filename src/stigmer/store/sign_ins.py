@@ -3,10 +3,11 @@ may be shown of them (expiry, scope, whether a refresh token is held)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from stigmer.store.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,13 @@ def _row(values: tuple[Any, ...]) -> SignInRow:
     )
 
 
-def get(conn: sqlite3.Connection, server_id: str) -> SignInRow | None:
+def get(conn: Connection, server_id: str) -> SignInRow | None:
     """The sign-in of one server, or None."""
     row = conn.execute(f"SELECT {_COLUMNS} FROM mcp_sign_ins WHERE server_id = ?", (server_id,)).fetchone()
     return _row(row) if row else None
 
 
-def of_servers(conn: sqlite3.Connection, server_ids: Sequence[str]) -> dict[str, SignInRow]:
+def of_servers(conn: Connection, server_ids: Sequence[str]) -> dict[str, SignInRow]:
     """The sign-ins of many servers, by server id (one query)."""
     if not server_ids:
         return {}
@@ -53,20 +54,23 @@ def of_servers(conn: sqlite3.Connection, server_ids: Sequence[str]) -> dict[str,
     return {r.server_id: r for r in map(_row, rows)}
 
 
-def all_rows(conn: sqlite3.Connection) -> list[SignInRow]:
+def all_rows(conn: Connection) -> list[SignInRow]:
     """Every stored sign-in (for re-sealing under a new master key)."""
     return [_row(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM mcp_sign_ins")]
 
 
-def any_stored(conn: sqlite3.Connection) -> bool:
+def any_stored(conn: Connection) -> bool:
     """Whether any sign-in is stored."""
     return conn.execute("SELECT 1 FROM mcp_sign_ins LIMIT 1").fetchone() is not None
 
 
-def put_txn(conn: sqlite3.Connection, row: SignInRow) -> None:
+def put_txn(conn: Connection, row: SignInRow) -> None:
     """Store (or replace) a server's sign-in."""
     conn.execute(
-        f"INSERT OR REPLACE INTO mcp_sign_ins ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO mcp_sign_ins ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (server_id) "
+        "DO UPDATE SET sealed = excluded.sealed, expires_at = excluded.expires_at, "
+        "refreshable = excluded.refreshable, scope = excluded.scope, updated_at = excluded.updated_at, "
+        "updated_by = excluded.updated_by",
         (
             row.server_id,
             row.sealed,
@@ -79,7 +83,7 @@ def put_txn(conn: sqlite3.Connection, row: SignInRow) -> None:
     )
 
 
-def delete_txn(conn: sqlite3.Connection, server_id: str) -> bool:
+def delete_txn(conn: Connection, server_id: str) -> bool:
     """Forget a server's sign-in; whether there was one."""
     return conn.execute("DELETE FROM mcp_sign_ins WHERE server_id = ?", (server_id,)).rowcount > 0
 

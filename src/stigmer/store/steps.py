@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from stigmer.store.changes import notify_txn
+from stigmer.store.connection import Connection
 from stigmer.store.records import dumps
 
 
@@ -28,7 +29,7 @@ class StepRecord:
 _COLUMNS = "execution_id, step, name, status, input, output, error, started_at, ended_at"
 
 
-def upsert_txn(conn: sqlite3.Connection, rec: StepRecord) -> None:
+def upsert_txn(conn: Connection, rec: StepRecord) -> None:
     """Write a step; a step that was waiting (an approval, a child run) may be completed later."""
     conn.execute(
         f"INSERT INTO execution_steps ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -46,13 +47,15 @@ def upsert_txn(conn: sqlite3.Connection, rec: StepRecord) -> None:
             rec.ended_at,
         ),
     )
+    notify_txn(conn, rec.execution_id)
 
 
-def append_txn(conn: sqlite3.Connection, rec: StepRecord) -> int:
+def append_txn(conn: Connection, rec: StepRecord) -> int:
     """Write a step after the last one of its execution, in one statement; its number."""
+    document = conn.dialect.json_param  # a SELECT list does not tell the database the type
     row = conn.execute(
         f"INSERT INTO execution_steps ({_COLUMNS}) "
-        "SELECT ?, coalesce(max(step), 0) + 1, ?, ?, ?, ?, ?, ?, ? "
+        f"SELECT ?, coalesce(max(step), 0) + 1, ?, ?, {document}, {document}, ?, ?, ? "
         "FROM execution_steps WHERE execution_id = ? RETURNING step",
         (
             rec.execution_id,
@@ -66,10 +69,11 @@ def append_txn(conn: sqlite3.Connection, rec: StepRecord) -> int:
             rec.execution_id,
         ),
     ).fetchone()
+    notify_txn(conn, rec.execution_id)
     return int(row[0])
 
 
-def get(conn: sqlite3.Connection, execution_id: str, step: int) -> StepRecord | None:
+def get(conn: Connection, execution_id: str, step: int) -> StepRecord | None:
     """One step, or None."""
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM execution_steps WHERE execution_id = ? AND step = ?", (execution_id, step)
@@ -77,7 +81,7 @@ def get(conn: sqlite3.Connection, execution_id: str, step: int) -> StepRecord | 
     return _record(row) if row else None
 
 
-def list_steps(conn: sqlite3.Connection, execution_id: str, *, after: int = 0) -> list[StepRecord]:
+def list_steps(conn: Connection, execution_id: str, *, after: int = 0) -> list[StepRecord]:
     """The steps of an execution after ``after``, in order."""
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM execution_steps WHERE execution_id = ? AND step > ? ORDER BY step",
@@ -86,7 +90,7 @@ def list_steps(conn: sqlite3.Connection, execution_id: str, *, after: int = 0) -
     return [_record(r) for r in rows]
 
 
-def delete_txn(conn: sqlite3.Connection, execution_id: str) -> None:
+def delete_txn(conn: Connection, execution_id: str) -> None:
     """Forget every step of an execution (when it is deleted)."""
     conn.execute("DELETE FROM execution_steps WHERE execution_id = ?", (execution_id,))
 

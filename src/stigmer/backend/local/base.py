@@ -14,7 +14,6 @@ those functions (see docs/architecture.md, "How to add a store").
 from __future__ import annotations
 
 import getpass
-import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +39,7 @@ from stigmer.backend.protocol import (
 )
 from stigmer.backend.vault import Vault
 from stigmer.clock import Clock, utcnow
+from stigmer.config import home_dir
 from stigmer.errors import Conflict, InvalidArgument, NotFound
 from stigmer.resources.kinds import KINDS, Execution, KindInfo, Resource, kind_info, kind_of_id
 from stigmer.resources.names import new_id, slugify
@@ -48,7 +48,8 @@ from stigmer.resources.steps import transcript
 from stigmer.secrets.keys import MasterKeys
 from stigmer.store import leases, records, versions
 from stigmer.store import steps as step_store
-from stigmer.store.database import Database
+from stigmer.store.connection import Connection, Transactions, is_url
+from stigmer.store.database import open_database
 from stigmer.store.migrations import current_version
 from stigmer.store.records import Record
 from stigmer.version import __version__
@@ -70,36 +71,38 @@ class LocalStore:
     """What every local part shares: the database, the clock, the actor and the vault.
 
     Args:
-        db: An open database (see :meth:`open`).
+        db: An open database, SQLite or PostgreSQL (see :meth:`open`).
         clock: Where "now" comes from; tests inject their own.
         actor: Who writes, recorded in the audit columns and history.
-        keys: The master keys that seal secrets; by default those of the database's directory.
+        keys: The master keys that seal secrets; by default those of a SQLite file's
+            directory, or of the Stigmer home (``$STIGMER_HOME``) for a PostgreSQL database.
     """
 
     def __init__(
-        self, db: Database, *, clock: Clock = utcnow, actor: str = "", keys: MasterKeys | None = None
+        self, db: Transactions, *, clock: Clock = utcnow, actor: str = "", keys: MasterKeys | None = None
     ) -> None:
         self.db = db
         self.clock = clock
         self.actor = actor or f"local:{getpass.getuser()}"
-        self.keys = keys or MasterKeys(Path(db.path).absolute().parent)
+        self.keys = keys or MasterKeys(_keys_home(db))
         self.vault = Vault(self.keys)
 
     @classmethod
     def open(
         cls,
-        path: str | Path,
+        location: str | Path,
         *,
         clock: Clock = utcnow,
         actor: str = "",
         keys: MasterKeys | None = None,
         durability: str = "full",
     ) -> Self:
-        """Open (creating and migrating as needed) the database at ``path``; ``durability`` is
-        ``full`` or ``normal`` (see :meth:`Database.open`)."""
-        return cls(Database.open(path, durability=durability), clock=clock, actor=actor, keys=keys)
+        """Open (creating and migrating as needed) the database at ``location``, a SQLite file
+        or a ``postgresql://`` URL; ``durability`` is ``full`` or ``normal`` (see
+        :func:`~stigmer.store.database.open_database`)."""
+        return cls(open_database(location, durability=durability), clock=clock, actor=actor, keys=keys)
 
-    def _find(self, conn: sqlite3.Connection, info: KindInfo, ref: str) -> Record:
+    def _find(self, conn: Connection, info: KindInfo, ref: str) -> Record:
         rec = None
         owner = kind_of_id(ref)
         if owner is not None:
@@ -114,7 +117,7 @@ class LocalStore:
         return rec
 
     def _snapshot_txn(
-        self, conn: sqlite3.Connection, info: KindInfo, rec: Record, operation: str, *, replace: bool = False
+        self, conn: Connection, info: KindInfo, rec: Record, operation: str, *, replace: bool = False
     ) -> None:
         entry = versions.VersionRecord(
             id=new_id("ver"),
@@ -129,7 +132,7 @@ class LocalStore:
         )
         versions.record_txn(conn, entry, replace=replace)
 
-    def _environment_of_txn(self, conn: sqlite3.Connection, rec: Record, *, required: bool) -> Record | None:
+    def _environment_of_txn(self, conn: Connection, rec: Record, *, required: bool) -> Record | None:
         """The Environment an execution runs with (None without one, or when it is gone and
         not ``required``); NotFound naming it when it is gone and ``required``."""
         name = str(rec.spec.get("environment", ""))
@@ -145,25 +148,26 @@ class LocalStore:
             )
         return env
 
-    def _with_status(self, resource: R, conn: sqlite3.Connection | None = None) -> R:
+    def _with_status(self, resource: R, conn: Connection | None = None) -> R:
         """Fill status.references: each name the resource holds, resolved against the store now."""
         self._resolve_references([resource], conn)
         return resource
 
-    def _resolve_references(
-        self, resources: Sequence[Resource], conn: sqlite3.Connection | None = None
-    ) -> None:
+    def _resolve_references(self, resources: Sequence[Resource], conn: Connection | None = None) -> None:
         """Resolve the references of many resources with one query per referenced kind (and
         show whether each McpServer is signed in)."""
-        sign_in_status([r for r in resources if isinstance(r, McpServer)], conn or self.db.conn)
+        if conn is None:
+            with self.db.read() as conn:
+                self._resolve_references(resources, conn)
+            return
+        sign_in_status([r for r in resources if isinstance(r, McpServer)], conn)
         found = [(res, references(res)) for res in resources if has_reference_status(kind_info(res).kind)]
         wanted: dict[str, set[str]] = {}
         for _, refs in found:
             for ref in refs:
                 wanted.setdefault(ref.kind, set()).add(slugify(ref.name))
-        db = conn or self.db.conn
         ids = {
-            kind: records.ids_by_slug(db, kind_info(kind).table, sorted(slugs))
+            kind: records.ids_by_slug(conn, kind_info(kind).table, sorted(slugs))
             for kind, slugs in wanted.items()
         }
         for res, refs in found:
@@ -177,7 +181,7 @@ class LocalStore:
                     )
                 )
 
-    def _requeue_txn(self, conn: sqlite3.Connection, info: KindInfo, rec: Record, now: str) -> None:
+    def _requeue_txn(self, conn: Connection, info: KindInfo, rec: Record, now: str) -> None:
         """Queue a run that waited for a decision, and every parent that waited for it.
 
         A run held by an engine (see :mod:`stigmer.store.leases`) is queued again from RUNNING
@@ -215,6 +219,12 @@ class LocalStore:
         self.db.close()
 
 
+def _keys_home(db: Transactions) -> Path:
+    if is_url(db.path):
+        return home_dir()
+    return Path(db.path).absolute().parent
+
+
 def _sealed(info: KindInfo, rec: Record) -> Record:
     seal(info.message, rec)
     return rec
@@ -225,7 +235,7 @@ def _definition_kind(info: KindInfo) -> str:
     return "Agent" if info.kind == "AgentExecution" else "Workflow"
 
 
-def _drop_context_txn(conn: sqlite3.Connection, execution_id: str) -> None:
+def _drop_context_txn(conn: Connection, execution_id: str) -> None:
     """An execution ended: its context (and the sealed secrets in it) goes."""
     records.delete_where_txn(conn, kind_info(ExecutionContext).table, "execution_id", execution_id)
 
@@ -247,7 +257,7 @@ def _system_slug(name: str, resource_id: str) -> str:
     return slugify(name) if name and name != resource_id else resource_id
 
 
-def _execution_view(conn: sqlite3.Connection, info: KindInfo, rec: Record) -> Execution:
+def _execution_view(conn: Connection, info: KindInfo, rec: Record) -> Execution:
     """An execution as readers see it: an agent run's conversation and tool calls, and a
     workflow run's task states, come from its steps, where each is stored once."""
     execution = cast(Execution, from_record(info.message, rec))

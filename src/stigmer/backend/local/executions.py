@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import sqlite3
 from collections.abc import Generator
 from typing import Any, cast
 
@@ -45,6 +44,7 @@ from stigmer.resources.provenance import stamp as stamp_trigger
 from stigmer.resources.steps import APPROVAL, ELICITATION, SAMPLING, plain
 from stigmer.store import fires, leases, records
 from stigmer.store import steps as step_store
+from stigmer.store.connection import Connection
 from stigmer.store.records import PageRequest, Record
 
 # Steps a person approves or rejects: an approval (a tool, a workflow task) and a sampling
@@ -99,7 +99,8 @@ class LocalExecutions(LocalStore):
                 )
             records.insert_txn(conn, info.table, _sealed(info, rec))
             self._snapshot_txn(conn, info, rec, "create")
-        return cast(E, _execution_view(self.db.conn, info, rec))
+        with self.db.read() as conn:
+            return cast(E, _execution_view(conn, info, rec))
 
     def get_execution(self, execution_id: str) -> Execution:
         info = _execution_kind(execution_id)
@@ -151,7 +152,7 @@ class LocalExecutions(LocalStore):
             self._cancel_txn(conn, info, rec, timestamp(self.clock()))
             return _execution_view(conn, info, rec)
 
-    def _cancel_txn(self, conn: sqlite3.Connection, info: KindInfo, rec: Record, now: str) -> None:
+    def _cancel_txn(self, conn: Connection, info: KindInfo, rec: Record, now: str) -> None:
         """Cancel a run nobody is running (queued, or waiting for a person) now, with the child
         runs it waits for; ask a running one to stop (its runner stops its children). A run
         an engine holds is the engine's to stop: it is queued again, so that the engine learns
@@ -222,7 +223,7 @@ class LocalExecutions(LocalStore):
         return self.get_execution(execution_id)
 
     def _waiting_step_txn(
-        self, conn: sqlite3.Connection, info: KindInfo, rec: Record, names: tuple[str, ...]
+        self, conn: Connection, info: KindInfo, rec: Record, names: tuple[str, ...]
     ) -> tuple[KindInfo, Record, step_store.StepRecord]:
         """The oldest step waiting for a person's decision (``names``: its prefixes) in ``rec``,
         else in the child runs it waits for (any depth), with the run that holds it.
@@ -258,7 +259,7 @@ class LocalExecutions(LocalStore):
         )
 
     def _find_waiting_txn(
-        self, conn: sqlite3.Connection, info: KindInfo, rec: Record, names: tuple[str, ...]
+        self, conn: Connection, info: KindInfo, rec: Record, names: tuple[str, ...]
     ) -> tuple[KindInfo, Record, step_store.StepRecord] | None:
         if rec.status.get("phase", "") not in ("WAITING_APPROVAL", "RUNNING"):
             return None
@@ -278,7 +279,7 @@ class LocalExecutions(LocalStore):
 
     def _decide_txn(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         found: tuple[KindInfo, Record, step_store.StepRecord],
         decision: dict[str, Any],
         now: str,
@@ -292,7 +293,7 @@ class LocalExecutions(LocalStore):
         self._requeue_txn(conn, info, rec, now)
 
     def _instance_environment_txn(
-        self, conn: sqlite3.Connection, info: KindInfo, rec: Record, definition: Record
+        self, conn: Connection, info: KindInfo, rec: Record, definition: Record
     ) -> None:
         """An execution that names no environment runs with its instance's (the one it names,
         else the definition's default instance), recorded in its spec."""

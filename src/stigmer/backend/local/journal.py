@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, cast
@@ -36,6 +35,7 @@ from stigmer.resources.names import new_id
 from stigmer.store import artifacts as artifact_store
 from stigmer.store import leases, records
 from stigmer.store import steps as step_store
+from stigmer.store.connection import Connection
 from stigmer.store.records import Record
 
 
@@ -225,13 +225,14 @@ class LocalRunJournal(LocalStore):
         return _artifact_message(art)
 
     def get_artifact(self, artifact_id: str) -> Artifact:
-        art = artifact_store.get(self.db.conn, artifact_id)
+        with self.db.read() as conn:
+            art = artifact_store.get(conn, artifact_id)
         if art is None:
             raise NotFound(f"artifact {artifact_id!r} not found")
         return _artifact_message(art)
 
     def _claimable_txn(
-        self, conn: sqlite3.Connection, info: KindInfo, execution_id: str, worker_id: str, now: str
+        self, conn: Connection, info: KindInfo, execution_id: str, worker_id: str, now: str
     ) -> str | None:
         rec = self._find(conn, info, execution_id)
         phase = rec.status.get("phase", "")
@@ -250,9 +251,7 @@ class LocalRunJournal(LocalStore):
             return None
         return execution_id
 
-    def _check_lease_txn(
-        self, conn: sqlite3.Connection, info: KindInfo, execution_id: str, worker_id: str
-    ) -> None:
+    def _check_lease_txn(self, conn: Connection, info: KindInfo, execution_id: str, worker_id: str) -> None:
         owner, _ = leases.lease_of(conn, info.table, execution_id)
         if owner != worker_id:
             raise Conflict(
@@ -261,7 +260,7 @@ class LocalRunJournal(LocalStore):
                 hint="another worker took it over after this one stalled; this worker stops",
             )
 
-    def _open_context_txn(self, conn: sqlite3.Connection, rec: Record, now: str) -> None:
+    def _open_context_txn(self, conn: Connection, rec: Record, now: str) -> None:
         """Create the ExecutionContext of an execution that starts (secrets stay sealed in it)."""
         ctx_info = kind_info(ExecutionContext)
         if records.get_where(conn, ctx_info.table, "execution_id", rec.id) is not None:
@@ -282,7 +281,7 @@ def _with_metadata_of(stored: E, given: E) -> E:
     return cast(E, merged)
 
 
-def _orphaned(conn: sqlite3.Connection, info: KindInfo, now: str) -> str | None:
+def _orphaned(conn: Connection, info: KindInfo, now: str) -> str | None:
     """A running execution whose lease has not expired but whose worker, on this machine, is
     dead: taken over at once rather than after its lease runs out."""
     for execution_id, owner in leases.live_leases(conn, info.table, now):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 
 from stigmer import faults
@@ -15,6 +14,7 @@ from stigmer.backend.local.base import _EXECUTION_KINDS, _TERMINAL_NAMES, LocalS
 from stigmer.errors import InvalidArgument
 from stigmer.resources.kinds import KindInfo, kind_info, kind_of_id
 from stigmer.store import retention
+from stigmer.store.connection import Connection
 
 PRUNE_BATCH = 500
 
@@ -58,7 +58,7 @@ class LocalPrune(LocalStore):
 
 
 def _prune_batch_txn(
-    conn: sqlite3.Connection, info: KindInfo, cutoff: str, after: tuple[str, str] | None, result: PruneResult
+    conn: Connection, info: KindInfo, cutoff: str, after: tuple[str, str] | None, result: PruneResult
 ) -> tuple[str, str] | None:
     """Prune (or, in a dry run, count) one page of old finished runs of ``info``, each with its
     child runs; returns the keyset position after the page, None after the last one."""
@@ -93,7 +93,7 @@ def _prune_batch_txn(
     return (page[-1].updated_at, page[-1].id) if len(page) == PRUNE_BATCH else None
 
 
-def _existing_executions(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
+def _existing_executions(conn: Connection, ids: list[str]) -> set[str]:
     """Which of these execution ids exist (ids of no execution kind do not)."""
     found: set[str] = set()
     for info in _EXECUTION_KINDS:
@@ -102,7 +102,7 @@ def _existing_executions(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
 
 
 def _finished_trees(
-    conn: sqlite3.Connection, info: KindInfo, tops: list[str]
+    conn: Connection, info: KindInfo, tops: list[str]
 ) -> dict[str, list[tuple[KindInfo, str]] | None]:
     """Each top run with all its descendants (any kind, any depth), or None when one of them
     has not finished: a run whose child still runs, waits or is queued stays."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +30,7 @@ from stigmer.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from stigmer.resources.kinds import KindInfo, Resource, kind_info
 from stigmer.resources.names import new_id, slugify, validate_label_key
 from stigmer.store import records, versions
+from stigmer.store.connection import Connection
 from stigmer.store.records import PageRequest, Record
 
 
@@ -237,7 +237,7 @@ class LocalResources(LocalStore):
         rec.status = _stored_status(rec.status) if info.execution else {}
         return rec
 
-    def _create_txn(self, conn: sqlite3.Connection, info: KindInfo, resource: Resource, slug: str) -> Record:
+    def _create_txn(self, conn: Connection, info: KindInfo, resource: Resource, slug: str) -> Record:
         rec = self._new_record(info, resource, slug)
         self._seal_secrets_txn(conn, info, rec, None)
         default = _DEFAULT_INSTANCE.get(info.kind)
@@ -247,7 +247,7 @@ class LocalResources(LocalStore):
         self._snapshot_txn(conn, info, rec, "create")
         return rec
 
-    def _default_instance_txn(self, conn: sqlite3.Connection, owner: Record, kind: str, field: str) -> str:
+    def _default_instance_txn(self, conn: Connection, owner: Record, kind: str, field: str) -> str:
         info = kind_info(kind)
         existing = records.get(conn, info.table, slug=owner.slug)
         if existing:
@@ -269,7 +269,7 @@ class LocalResources(LocalStore):
 
     def _update_txn(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         info: KindInfo,
         current: Record,
         new: Record,
@@ -296,9 +296,7 @@ class LocalResources(LocalStore):
         self._snapshot_txn(conn, info, rec, operation)
         return rec
 
-    def _apply_txn(
-        self, conn: sqlite3.Connection, info: KindInfo, slug: str, resource: Resource
-    ) -> ApplyOutcome:
+    def _apply_txn(self, conn: Connection, info: KindInfo, slug: str, resource: Resource) -> ApplyOutcome:
         current = records.get(conn, info.table, slug=slug)
         if current is None:
             rec = self._create_txn(conn, info, resource, slug)
@@ -312,7 +310,7 @@ class LocalResources(LocalStore):
 
     def _seal_secrets_txn(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         info: KindInfo,
         rec: Record,
         current: Record | None,
@@ -325,7 +323,7 @@ class LocalResources(LocalStore):
         rec.id = current.id if current else rec.id
         self.vault.seal_txn(conn, rec, current, importing=importing)
 
-    def _delete_txn(self, conn: sqlite3.Connection, info: KindInfo, rec: Record) -> None:
+    def _delete_txn(self, conn: Connection, info: KindInfo, rec: Record) -> None:
         records.delete_txn(conn, info.table, rec.id)
         gone = Record(**{**rec.__dict__, "version": rec.version + 1, "updated_at": timestamp(self.clock())})
         self._snapshot_txn(conn, info, gone, "delete")
@@ -349,7 +347,7 @@ def _missing_reference_warnings(resource: Resource) -> list[str]:
 SESSION_RUNS_SHOWN = 200
 
 
-def _add_conversation(conn: sqlite3.Connection, session: Session) -> None:
+def _add_conversation(conn: Connection, session: Session) -> None:
     """A session's conversation: each run's message and answer, oldest first."""
     info = kind_info(AgentExecution)
     req = PageRequest(order="newest", limit=SESSION_RUNS_SHOWN, where={"session_ref": session.metadata.name})

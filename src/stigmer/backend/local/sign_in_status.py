@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
 from stigmer.store import sign_ins as store
+from stigmer.store.connection import Connection
 
 
-def sign_in_status(servers: Sequence[McpServer], conn: sqlite3.Connection) -> None:
+def sign_in_status(servers: Sequence[McpServer], conn: Connection) -> None:
     """Fill ``status.signIn`` of McpServers from the stored sign-ins (never the tokens)."""
     rows = store.of_servers(conn, [s.metadata.id for s in servers if s.metadata.id])
     for server in servers:

@@ -9,7 +9,6 @@ and write back the tokens they refresh, so every worker uses the one sign-in.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,7 @@ from stigmer.secrets.keys import MasterKey, MasterKeys
 from stigmer.secrets.sealing import key_id, seal, unseal
 from stigmer.store import leases, records
 from stigmer.store import sign_ins as store
+from stigmer.store.connection import Connection
 from stigmer.store.records import Record
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class LocalMcpSignIns(LocalStore):
                 _check_running(conn, execution_id, worker_id)
             self._put_txn(conn, _server(conn, server).id, creds)
 
-    def _put_txn(self, conn: sqlite3.Connection, server_id: str, creds: Credentials) -> None:
+    def _put_txn(self, conn: Connection, server_id: str, creds: Credentials) -> None:
         key, _ = self.keys.ensure()
         sealed = seal(key, creds.to_json(), environment_id=_bound_to(server_id), name=_SEALED_NAME)
         expires = (
@@ -103,7 +103,7 @@ class LocalMcpSignIns(LocalStore):
         )
 
 
-def reseal_sign_ins_txn(conn: sqlite3.Connection, keys: MasterKeys, new: MasterKey) -> int:
+def reseal_sign_ins_txn(conn: Connection, keys: MasterKeys, new: MasterKey) -> int:
     """Re-seal every stored sign-in with ``new`` (a master key rotation); how many."""
     count = 0
     for row in store.all_rows(conn):
@@ -117,7 +117,7 @@ def reseal_sign_ins_txn(conn: sqlite3.Connection, keys: MasterKeys, new: MasterK
     return count
 
 
-def _waiting_for_sign_in(conn: sqlite3.Connection, server: str) -> list[Record]:
+def _waiting_for_sign_in(conn: Connection, server: str) -> list[Record]:
     """Agent runs parked until a person signs in to ``server`` (few: found by their phase)."""
     found: list[Record] = []
     req = records.PageRequest(order="newest", limit=500, where={"phase": "WAITING_APPROVAL"})
@@ -132,7 +132,7 @@ def _waiting_for_sign_in(conn: sqlite3.Connection, server: str) -> list[Record]:
         req.after = records.cursor_of(page[-1], "newest")
 
 
-def _server(conn: sqlite3.Connection, ref: str) -> Record:
+def _server(conn: Connection, ref: str) -> Record:
     rec = records.get(conn, SERVERS.table, id=ref) if kind_of_id(ref) is SERVERS else None
     rec = rec or records.get(conn, SERVERS.table, slug=slugify(ref))
     if rec is None:
@@ -140,7 +140,7 @@ def _server(conn: sqlite3.Connection, ref: str) -> Record:
     return rec
 
 
-def _check_running(conn: sqlite3.Connection, execution_id: str, worker_id: str) -> None:
+def _check_running(conn: Connection, execution_id: str, worker_id: str) -> None:
     info = kind_of_id(execution_id)
     if info is None or not info.execution:
         raise NotFound(f"execution {execution_id!r} not found")

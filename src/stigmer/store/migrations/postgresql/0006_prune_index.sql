@@ -1,0 +1,4 @@
+-- Pruning finds finished executions by when they were last written, oldest first.
+
+CREATE INDEX agent_executions_finished ON agent_executions (phase, updated_at, id);
+CREATE INDEX workflow_executions_finished ON workflow_executions (phase, updated_at, id);

@@ -1,0 +1,356 @@
+"""The PostgreSQL database: a psycopg connection pool, transactions, and migrations.
+
+Imported only when a ``postgresql://`` URL is opened (:func:`stigmer.store.database.open_database`),
+so that nothing else pays for psycopg.
+
+Several processes (servers, workers, on several machines) share one database:
+
+- a **write transaction** takes one advisory lock first, so writers are serialised across
+  every process exactly as SQLite serialises them (``BEGIN IMMEDIATE``): the parts'
+  read-check-write logic (versions, leases, approvals) holds unchanged. Reads do not take it
+  and run in parallel, each in one REPEATABLE READ snapshot;
+- **migrations** run in one transaction under another advisory lock: processes that start
+  at once queue there, and the later ones find the work done;
+- a process opens one pool per database (shared by every :class:`PostgresDatabase` of it, for
+  instance one per server thread); a transaction borrows a connection for its duration.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg.types.string import TextLoader
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from stigmer.errors import InvalidArgument, StigmerError, Unavailable
+from stigmer.store.changes import CHANNEL
+from stigmer.store.connection import BUSY_TIMEOUT_MS, POSTGRESQL, Cursor, redacted
+from stigmer.store.migrations import LATEST, MIGRATIONS, Migration, check_not_newer, load_migrations
+
+# Advisory lock keys (any 64-bit numbers, fixed forever): one for migrations, one for writers.
+MIGRATION_LOCK = 0x5714_6D65_0000_0001
+WRITE_LOCK = 0x5714_6D65_0000_0002
+POOL_SIZE = 16
+CONNECT_TIMEOUT_SECONDS = 10
+# `durability` as synchronous_commit: "full" waits for the commit's WAL flush, "normal" does
+# not (a crashed Stigmer process loses nothing; a crashed database may lose the last commits).
+SYNCHRONOUS_COMMIT = {"full": "on", "normal": "off"}
+
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\?|%")
+
+
+@lru_cache(maxsize=4096)
+def postgres_sql(sql: str) -> str:
+    """The store's SQL with psycopg's placeholders: ``?`` outside string literals becomes
+    ``%s``, and every ``%`` is doubled (psycopg reads ``%`` even inside literals)."""
+
+    def token(match: re.Match[str]) -> str:
+        text = match.group()
+        if text == "?":
+            return "%s"
+        return text.replace("%", "%%")
+
+    return _TOKEN.sub(token, sql)
+
+
+class PostgresConnection:
+    """A psycopg connection inside a transaction, speaking the store's SQL."""
+
+    dialect = POSTGRESQL
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
+        return self.raw.execute(postgres_sql(sql), tuple(parameters))
+
+    def executemany(self, sql: str, parameters: Sequence[Sequence[Any]], /) -> Cursor:
+        cursor = self.raw.cursor()
+        cursor.executemany(postgres_sql(sql), parameters)  # rowcount: the sum over the parameters
+        return cursor
+
+
+def _configure(durability: str) -> Any:
+    def configure(conn: psycopg.Connection[Any]) -> None:
+        # JSON documents come back as the text that was stored, as from SQLite.
+        conn.adapters.register_loader("json", TextLoader)
+        conn.adapters.register_loader("jsonb", TextLoader)
+        conn.execute(f"SET synchronous_commit = {SYNCHRONOUS_COMMIT[durability]}")
+        # As SQLite's busy_timeout: a writer waits this long for the write lock, then fails.
+        conn.execute(f"SET lock_timeout = {BUSY_TIMEOUT_MS}")
+        # A transaction left open by a process that hangs (or a machine that vanished) is ended,
+        # so its write lock cannot stop every other writer for longer than this.
+        conn.execute(f"SET idle_in_transaction_session_timeout = {BUSY_TIMEOUT_MS}")
+
+    return configure
+
+
+def unreachable(url: str, exc: BaseException) -> StigmerError:
+    """The error for a PostgreSQL database that cannot be reached."""
+    return StigmerError(
+        f"cannot open the PostgreSQL database {redacted(url)}: {str(exc).strip()}",
+        hint="check the URL (postgresql://USER:PASSWORD@HOST:PORT/DATABASE), that the server is up "
+        "and that the database exists (createdb NAME)",
+    )
+
+
+def postgres_migrations() -> list[Migration]:
+    """PostgreSQL's migrations, checked against SQLite's: the same numbers and names.
+
+    Raises:
+        RuntimeError: The two lists differ (a migration was added to one store only).
+    """
+    found = load_migrations("postgresql")
+    if [(m.version, m.name) for m in found] != [(m.version, m.name) for m in MIGRATIONS]:
+        raise RuntimeError(
+            "migrations/postgresql and migrations/sqlite must hold the same numbered migrations: "
+            f"{[m.name for m in found]} against {[m.name for m in MIGRATIONS]}"
+        )
+    return found
+
+
+def migrate(raw: psycopg.Connection[Any], location: str, *, target: int = LATEST) -> int:
+    """Apply every pending migration up to ``target`` in one transaction; safe when
+    processes race (they queue on an advisory lock). The schema version after it."""
+    conn = PostgresConnection(raw)
+    raw.execute("BEGIN")
+    try:
+        raw.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        version = check_not_newer(conn, location)
+        if version < target:
+            raw.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            for migration in postgres_migrations():
+                if version < migration.version <= target:
+                    raw.execute(migration.sql.encode())
+                    raw.execute(
+                        "INSERT INTO schema_version (version, name, applied_at) VALUES (%s, %s, %s)",
+                        (migration.version, migration.name, datetime.now(UTC).isoformat()),
+                    )
+                    version = migration.version
+        raw.execute("COMMIT")
+    except BaseException:
+        with suppress(psycopg.Error):
+            raw.execute("ROLLBACK")
+        raise
+    return version
+
+
+class _Pools:
+    """The process's connection pools, one per (URL, durability), closed with their last user."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pools: dict[tuple[str, str], tuple[ConnectionPool[Any], int]] = {}
+
+    def acquire(self, url: str, durability: str, migrate_schema: bool) -> ConnectionPool[Any]:
+        key = (url, durability)
+        with self._lock:
+            if key in self._pools:
+                shared, users = self._pools[key]
+                self._pools[key] = (shared, users + 1)
+                return shared
+            try:
+                with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS) as raw:
+                    if migrate_schema:
+                        migrate(raw, redacted(url))
+                    else:
+                        check_not_newer(PostgresConnection(raw), redacted(url))
+            except psycopg.OperationalError as exc:
+                raise unreachable(url, exc) from None
+            pool: ConnectionPool[Any] = ConnectionPool(
+                url,
+                min_size=1,
+                max_size=POOL_SIZE,
+                kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
+                configure=_configure(durability),
+                name=f"stigmer:{redacted(url)}",
+                open=True,
+            )
+            self._pools[key] = (pool, 1)
+            return pool
+
+    def release(self, url: str, durability: str) -> None:
+        key = (url, durability)
+        with self._lock:
+            pool, users = self._pools[key]
+            if users > 1:
+                self._pools[key] = (pool, users - 1)
+                return
+            del self._pools[key]
+        pool.close()
+
+
+POOLS = _Pools()
+
+
+class PostgresDatabase:
+    """A store's PostgreSQL database, shared by any number of processes.
+
+    Transactions borrow a connection from the process's pool for this URL. A read inside
+    another transaction of the same thread joins it (as on SQLite).
+    """
+
+    dialect = POSTGRESQL
+
+    def __init__(self, url: str, durability: str, pool: ConnectionPool[Any]) -> None:
+        self.url = url
+        self.path = redacted(url)
+        self.durability = durability
+        self._pool: ConnectionPool[Any] | None = pool
+        self._local = threading.local()
+
+    @classmethod
+    def open(cls, url: str, *, durability: str = "full", migrate_schema: bool = True) -> PostgresDatabase:
+        """Open (migrating as needed) the database at ``url``.
+
+        Raises:
+            SchemaTooNew: A newer Stigmer migrated it; it is not modified.
+            InvalidArgument: ``durability`` is neither ``full`` nor ``normal``.
+            StigmerError: The database cannot be reached (the message says why).
+        """
+        if durability not in SYNCHRONOUS_COMMIT:
+            raise InvalidArgument(
+                f"invalid durability {durability!r}", field="durability", hint="use full or normal"
+            )
+        return cls(url, durability, POOLS.acquire(url, durability, migrate_schema))
+
+    def _borrowed(self) -> ConnectionPool[Any]:
+        if self._pool is None:
+            raise RuntimeError(f"the database {self.path} is closed")
+        return self._pool
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[PostgresConnection]:
+        try:
+            with self._borrowed().connection() as raw:
+                conn = PostgresConnection(raw)
+                raw.execute(begin)
+                self._local.conn = conn
+                try:
+                    yield conn
+                except BaseException:
+                    self._local.conn = None
+                    with suppress(psycopg.Error):  # a broken connection is discarded by the pool
+                        raw.execute("ROLLBACK")
+                    raise
+                self._local.conn = None
+                raw.execute("COMMIT")
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            # The database went away, or stayed busy past the lock timeout.
+            raise Unavailable(
+                f"the PostgreSQL database {self.path} is unavailable: {str(exc).strip()}",
+                hint="check that it is up and reachable, then try again",
+            ) from exc
+
+    @contextmanager
+    def write(self) -> Iterator[PostgresConnection]:
+        """A write transaction, serialised against every writer of the database: committed on
+        success, rolled back on error."""
+        if getattr(self._local, "conn", None) is not None:
+            raise RuntimeError("a write transaction cannot start inside another transaction")
+        with self._transaction(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})") as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[PostgresConnection]:
+        """A read transaction: every query inside sees one consistent snapshot."""
+        current: PostgresConnection | None = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        with self._transaction("BEGIN ISOLATION LEVEL REPEATABLE READ") as conn:
+            yield conn
+
+    def close(self) -> None:
+        """Give this database's share of the pool back (the last one closes it)."""
+        if self._pool is not None:
+            self._pool = None
+            POOLS.release(self.url, self.durability)
+
+
+class ChangeListener:
+    """One LISTEN connection of a process: it wakes whoever subscribed to an execution when a
+    write transaction of any process notifies that it changed (:mod:`stigmer.store.changes`).
+
+    The connection is kept open by a daemon thread, and opened again when it drops; on every
+    (re)connection every subscriber is woken, since changes may have gone unheard meanwhile.
+    A subscriber's ``wake`` runs on that thread: it must be quick (set an event).
+    """
+
+    def __init__(self, url: str, *, retry_seconds: float = 1.0) -> None:
+        self.url = url
+        self.retry_seconds = retry_seconds
+        self._lock = threading.Lock()
+        self._subscribers: dict[str, set[Callable[[], None]]] = {}
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stigmer-listen", daemon=True)
+
+    def start(self) -> ChangeListener:
+        self._thread.start()
+        return self
+
+    def subscribe(self, execution_id: str, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call ``wake`` whenever ``execution_id`` changes; returns what unsubscribes."""
+        with self._lock:
+            self._subscribers.setdefault(execution_id, set()).add(wake)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                wakes = self._subscribers.get(execution_id, set())
+                wakes.discard(wake)
+                if not wakes:
+                    self._subscribers.pop(execution_id, None)
+
+        return unsubscribe
+
+    def _wake(self, execution_id: str | None) -> None:
+        with self._lock:
+            if execution_id is None:
+                wakes = [w for ws in self._subscribers.values() for w in ws]
+            else:
+                wakes = list(self._subscribers.get(execution_id, ()))
+        for wake in wakes:
+            wake()
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                with psycopg.connect(
+                    self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
+                ) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self._wake(None)
+                    while not self._stopped.is_set():
+                        for notice in conn.notifies(timeout=0.5):
+                            self._wake(notice.payload)
+            except psycopg.Error:
+                self._stopped.wait(self.retry_seconds)
+
+    def close(self) -> None:
+        """Stop listening (within half a second)."""
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+
+__all__ = [
+    "MIGRATION_LOCK",
+    "POOL_SIZE",
+    "WRITE_LOCK",
+    "ChangeListener",
+    "PostgresConnection",
+    "PostgresDatabase",
+    "migrate",
+    "postgres_migrations",
+    "postgres_sql",
+]
