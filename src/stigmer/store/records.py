@@ -139,66 +139,54 @@ def replace_txn(conn: Connection, table: str, rec: Record) -> None:
     insert_txn(conn, table, rec)
 
 
+# What a write sets: every column, or (for a run's status writes, which change nothing else)
+# the status ones. Columns left out of ``SET`` spare the indexes on them (an execution's label
+# indexes), which SQLite rewrites for every column an ``UPDATE`` names.
+_STATUS_COLUMNS = ("version", "status", "updated_at", "updated_by", "message")
+_ALL_COLUMNS = ("name", "slug", "labels", "annotations", "tags", "spec", *_STATUS_COLUMNS)
+
+
+def _column_value(rec: Record, column: str) -> object:
+    value = getattr(rec, column)
+    if column in ("labels", "annotations", "tags", "spec", "status"):
+        return dumps(value)
+    if column == "message":
+        return value or None  # no serialized message: NULL, as the column has always held
+    return value
+
+
+def _update_txn(
+    conn: Connection, table: str, rec: Record, columns: tuple[str, ...], expected_version: int
+) -> bool:
+    assignments = ", ".join(f"{column} = ?" for column in columns)
+    cur = conn.execute(
+        f"UPDATE {_ident(table)} SET {assignments} WHERE id = ? AND version = ?",
+        (*(_column_value(rec, column) for column in columns), rec.id, expected_version),
+    )
+    if cur.rowcount != 1:
+        return False
+    if table in EXECUTION_TABLES:
+        notify_txn(conn, rec.id)
+    return True
+
+
 def update_txn(conn: Connection, table: str, rec: Record, *, expected_version: int) -> bool:
     """Overwrite a record if its stored version is still ``expected_version``.
 
     Returns:
         False when the record is gone or was changed since (nothing is written).
     """
-    cur = conn.execute(
-        f"UPDATE {_ident(table)} SET name = ?, slug = ?, version = ?, labels = ?, annotations = ?, "
-        "tags = ?, spec = ?, status = ?, updated_at = ?, updated_by = ?, message = ? "
-        "WHERE id = ? AND version = ?",
-        (
-            rec.name,
-            rec.slug,
-            rec.version,
-            dumps(rec.labels),
-            dumps(rec.annotations),
-            dumps(rec.tags),
-            dumps(rec.spec),
-            dumps(rec.status),
-            rec.updated_at,
-            rec.updated_by,
-            rec.message or None,
-            rec.id,
-            expected_version,
-        ),
-    )
-    if cur.rowcount != 1:
-        return False
-    if table in EXECUTION_TABLES:
-        notify_txn(conn, rec.id)
-    return True
+    return _update_txn(conn, table, rec, _ALL_COLUMNS, expected_version)
 
 
 def update_status_txn(conn: Connection, table: str, rec: Record, *, expected_version: int) -> bool:
-    """Overwrite only a record's status, version, update stamp and message, if its stored
-    version is still ``expected_version``: for a run's status writes, which change nothing
-    else. Columns left out of ``SET`` spare the indexes on them (an execution's label
-    indexes), which SQLite rewrites for every column an ``UPDATE`` names.
+    """Overwrite only a record's status, version, update stamp and message (a run's status
+    write), if its stored version is still ``expected_version``.
 
     Returns:
         False when the record is gone or was changed since (nothing is written).
     """
-    cur = conn.execute(
-        f"UPDATE {_ident(table)} SET version = ?, status = ?, updated_at = ?, updated_by = ?, message = ? "
-        "WHERE id = ? AND version = ?",
-        (
-            rec.version,
-            dumps(rec.status),
-            rec.updated_at,
-            rec.updated_by,
-            rec.message or None,
-            rec.id,
-            expected_version,
-        ),
-    )
-    if cur.rowcount != 1:
-        return False
-    if table in EXECUTION_TABLES:
-        notify_txn(conn, rec.id)
-    return True
+    return _update_txn(conn, table, rec, _STATUS_COLUMNS, expected_version)
 
 
 def delete_txn(conn: Connection, table: str, id: str) -> bool:
