@@ -259,6 +259,11 @@ def database_of(config: Config) -> str:
     return str(config.database_path)
 
 
+def redacted(location: str) -> str:
+    """A database location without the password a URL may hold, for messages and ``info``."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:****@", location)
+
+
 def is_database_url(location: str) -> bool:
     """Whether a database setting is a PostgreSQL URL (else a SQLite file)."""
     return location.startswith(("postgresql://", "postgres://"))

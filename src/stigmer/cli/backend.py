@@ -121,7 +121,6 @@ def switch(app: App, target: str) -> None:
         if not load_token(app.home, config.server):
             click.secho("No API key is stored for it: `stigmer login URL --token KEY`", err=True, fg="yellow")
     else:
-        from stigmer.config import database_of
-        from stigmer.store.connection import redacted
+        from stigmer.config import database_of, redacted
 
         click.echo(f"backend: local ({redacted(database_of(config))})")

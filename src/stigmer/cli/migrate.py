@@ -43,8 +43,7 @@ def migrate(app: App, target: str, source: str | None) -> None:
       database: postgresql://stigmer@db.internal/stigmer      # in config.yaml
     """
     from stigmer.backend.relocate import copy_store
-    from stigmer.config import database_of, durability_of
-    from stigmer.store.connection import redacted
+    from stigmer.config import database_of, durability_of, redacted
 
     origin = source or database_of(app.config)
     copied = copy_store(origin, target, durability=durability_of(app.config))

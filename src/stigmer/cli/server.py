@@ -214,9 +214,9 @@ def _serve(options: ServerOptions, retention: int, home: Path) -> None:
     from stigmer.backend.local import LocalBackend
     from stigmer.backend.wire import is_loopback
     from stigmer.cli.logs import timestamped
+    from stigmer.config import redacted
     from stigmer.host import Host, HostOptions
     from stigmer.secrets.keys import MasterKeys
-    from stigmer.store.connection import redacted
     from stigmer.version import __version__
 
     timestamped()

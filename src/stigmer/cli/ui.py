@@ -57,10 +57,9 @@ def ui(app: App, port: int, require_key: bool, no_worker: bool, concurrency: int
     import signal
 
     from stigmer.backend.factory import open_backend
-    from stigmer.config import database_of, retention_seconds
+    from stigmer.config import database_of, redacted, retention_seconds
     from stigmer.host import Host, HostOptions, WorkerPlan
     from stigmer.runners.settings import run_settings
-    from stigmer.store.connection import redacted
     from stigmer.ui import DashboardOptions
     from stigmer.version import __version__
 

@@ -99,7 +99,7 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        from stigmer.store.connection import redacted
+        from stigmer.config import redacted
 
         where = app.config.server if app.config.backend == "cloud" else redacted(database_of(app.config))
         if chosen.runs_here:

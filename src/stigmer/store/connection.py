@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from stigmer.config import is_database_url
+from stigmer.config import is_database_url, redacted
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9._/-]{1,253}$")
 # How long a writer waits for another's write transaction before it fails (both stores).
@@ -97,11 +97,6 @@ class SqliteConnection(sqlite3.Connection):
     """A sqlite3 connection that says which dialect it speaks (``sqlite3.connect(factory=…)``)."""
 
     dialect = SQLITE
-
-
-def redacted(location: str) -> str:
-    """A database location without the password a URL may hold, for messages and ``info``."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:****@", location)
 
 
 def is_url(location: str | object) -> bool:
