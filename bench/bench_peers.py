@@ -373,8 +373,10 @@ class Child:
     def ready(self) -> str:
         """ "" when it warmed up, else why it could not."""
         assert self.proc.stdout is not None
-        if self.proc.stdout.readline().strip() == "ready":
-            return ""
+        for line in self.proc.stdout:
+            if line.strip() == "ready":
+                return ""
+            self.log_file.write(line)  # a log line of Temporal's core (see ask)
         self.proc.wait()
         self.log_file.seek(0)
         err = self.log_file.read()
@@ -387,13 +389,17 @@ class Child:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
-        answer = self.proc.stdout.readline()
-        if not answer:
-            self.proc.wait()
-            self.log_file.seek(0)
-            raise RuntimeError(f"{self.case} stopped: {self.log_file.read()[-2000:]}")
-        data: dict[str, Any] = json.loads(answer)
-        return data
+        while True:
+            answer = self.proc.stdout.readline()
+            if not answer:
+                self.proc.wait()
+                self.log_file.seek(0)
+                raise RuntimeError(f"{self.case} stopped: {self.log_file.read()[-2000:]}")
+            if answer.startswith("{"):
+                data: dict[str, Any] = json.loads(answer)
+                return data
+            # Temporal's Rust core logs its warnings to stdout: keep them with the child's log.
+            self.log_file.write(answer)
 
     def stop(self) -> dict[str, Any]:
         extra = self.ask("stop")

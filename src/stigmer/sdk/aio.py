@@ -324,10 +324,17 @@ class AsyncClient(_Opens):
     # -- seeing runs through ---------------------------------------------------------------
 
     def _events(
-        self, execution_id: str, final: builtins.list[Execution], *, after: int, follow_only: bool = False
+        self,
+        execution_id: str,
+        final: builtins.list[Execution],
+        *,
+        after: int,
+        follow_only: bool = False,
+        watch_tasks: bool = True,
     ) -> AsyncGenerator[Event, None]:
         """The events of a run, driven (run here, or followed) until it is finished or waits;
-        then its record is put in ``final``."""
+        then its record is put in ``final``. A caller that drops the events passes
+        ``watch_tasks=False``: nobody sees task changes, so the record is not read for them."""
         return runs.see_through(
             self.backend,
             execution_id,
@@ -335,6 +342,7 @@ class AsyncClient(_Opens):
             run_here=self.runs_here and not follow_only,
             settings=replace(self._settings, model=self.default_model),
             after_sequence=after,
+            watch_tasks=watch_tasks,
         )
 
     async def _wait(self, start: Start[E], *, wait: bool, check: bool) -> E:
@@ -342,7 +350,8 @@ class AsyncClient(_Opens):
         if not wait:
             return created
         final: builtins.list[Execution] = []
-        async with contextlib.aclosing(self._events(created.metadata.id, final, after=after)) as events:
+        events = self._events(created.metadata.id, final, after=after, watch_tasks=False)
+        async with contextlib.aclosing(events):
             async for _ in events:
                 pass
         if check:

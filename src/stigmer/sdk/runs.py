@@ -38,18 +38,21 @@ async def see_through(
     run_here: bool,
     settings: RunSettings = DEFAULTS,
     after_sequence: int = 0,
+    watch_tasks: bool = True,
 ) -> AsyncGenerator[Event, None]:
     """The events of a run, driven by the engine (run here, or followed) until it is finished
     or waits for a person; then its record is put in ``final``.
 
     A followed run shows the steps after ``after_sequence``; a run claimed here, whatever it
-    does from now on."""
+    does from now on. Without ``watch_tasks`` a workflow run's task changes are not reported
+    (a caller that only waits for the end saves reading the whole record while it runs)."""
     async for event in drive(
         backend,
         execution_id,
         run_here=run_here,
         settings=settings,
         after_sequence=None if run_here else after_sequence,
+        watch_tasks=watch_tasks,
     ):
         if isinstance(event, PhaseChanged):
             final[:] = [event.execution]
