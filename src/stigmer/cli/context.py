@@ -78,17 +78,24 @@ class App:
             self.engine.submit(self.backend, execution_id)
 
     def drive(
-        self, execution_id: str, *, after_sequence: int | None = None, wait_for_decision: bool = False
+        self,
+        execution_id: str,
+        *,
+        after_sequence: int | None = None,
+        wait_for_decision: bool = False,
+        watch_tasks: bool = True,
     ) -> AsyncIterator[DriveEvent]:
         """The engine's events of a run that this command sees through: run here by the local
         engine on the home's store, handed to Temporal and followed, or followed on a server
-        (whose engine takes it)."""
+        (whose engine takes it). A command that shows no task progress turns ``watch_tasks``
+        off (the record is then not re-read for it while the run goes on)."""
         return self.engine.drive(
             self.backend,
             execution_id,
             run_here=self.config.backend != "cloud",
             after_sequence=after_sequence,
             wait_for_decision=wait_for_decision,
+            watch_tasks=watch_tasks,
         )
 
     def output(self, chosen: str | None) -> str:

@@ -144,7 +144,8 @@ async def _render(app: App, execution_id: str, display: _Display | _Quiet, wait:
     from stigmer.runners.events import ConnectionLost, PhaseChanged, Reconnected, TaskChanged
 
     shown = 0.0
-    async for event in app.drive(execution_id, wait_for_decision=wait):
+    watch = isinstance(display, _Display)  # json and yaml show the end only
+    async for event in app.drive(execution_id, wait_for_decision=wait, watch_tasks=watch):
         if isinstance(event, PhaseChanged):
             assert isinstance(event.execution, WorkflowExecution)
             display.show(event.execution)

@@ -64,11 +64,12 @@ class Engine(Protocol):
         run_here: bool = True,
         after_sequence: int | None = None,
         wait_for_decision: bool = False,
+        watch_tasks: bool = True,
     ) -> AsyncIterator[DriveEvent]:
         """See a run through: run it in this process where this engine runs runs here (and
         ``run_here``, false against a server), else hand it over and follow whoever runs it;
         yield its events until it is finished or waits for a person (see
-        :func:`stigmer.engine.drive.drive`)."""
+        :func:`stigmer.engine.drive.drive`; ``watch_tasks`` off: no task changes)."""
         ...
 
     def describe(self) -> str:
@@ -104,6 +105,7 @@ class LocalEngine:
         run_here: bool = True,
         after_sequence: int | None = None,
         wait_for_decision: bool = False,
+        watch_tasks: bool = True,
     ) -> AsyncIterator[DriveEvent]:
         from stigmer.engine.drive import drive
 
@@ -114,6 +116,7 @@ class LocalEngine:
             settings=self.settings,
             after_sequence=after_sequence,
             wait_for_decision=wait_for_decision,
+            watch_tasks=watch_tasks,
         )
 
     def describe(self) -> str:

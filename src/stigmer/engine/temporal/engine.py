@@ -66,6 +66,7 @@ class TemporalEngine:
         run_here: bool = True,
         after_sequence: int | None = None,
         wait_for_decision: bool = False,
+        watch_tasks: bool = True,
     ) -> AsyncIterator[DriveEvent]:
         """Hand the run to Temporal (when it is queued) and follow its record; nothing runs here."""
         from stigmer.engine.drive import drive
@@ -81,6 +82,7 @@ class TemporalEngine:
             settings=self.settings,
             after_sequence=after_sequence,
             wait_for_decision=wait_for_decision,
+            watch_tasks=watch_tasks,
         ):
             yield event
 
