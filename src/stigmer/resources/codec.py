@@ -36,12 +36,45 @@ def to_dict(message: Message) -> dict[str, Any]:
     """
     from google.protobuf import json_format
 
-    data = json_format.MessageToDict(message)
     desc = cast(Descriptor, message.DESCRIPTOR)
     if desc.full_name in _FREE_FORM:  # a Struct is its data: a key "fields" is not its map
-        return cast(dict[str, Any], _sorted(data))
+        return cast(dict[str, Any], _free_form(message))
+    data = json_format.MessageToDict(message)
     _sort_maps(desc, data)
     return data
+
+
+def _free_form(message: Any) -> Any:
+    """A Struct, Value or ListValue as data, keys sorted: what ``MessageToDict`` and
+    :func:`_sorted` make of it, read straight from the message (every journal step and every
+    expression's task outputs go through here, and the generic walk costs more)."""
+    name = message.DESCRIPTOR.name
+    if name == "Struct":
+        return _struct(message)
+    if name == "ListValue":
+        return [_value(item) for item in message.values]
+    return _value(message)
+
+
+def _struct(message: Any) -> dict[str, Any]:
+    fields = message.fields
+    return {key: _value(fields[key]) for key in sorted(fields)}
+
+
+def _value(value: Any) -> Any:
+    which = value.WhichOneof("kind")
+    if which == "string_value" or which == "bool_value":
+        return getattr(value, which)
+    if which == "number_value":
+        number: float = value.number_value
+        if number - number != 0.0:  # inf or nan: MessageToDict refuses them too
+            raise ValueError(f"Fail to serialize {number} for Value.number_value")
+        return number
+    if which == "struct_value":
+        return _struct(value.struct_value)
+    if which == "list_value":
+        return [_value(item) for item in value.list_value.values]
+    return None  # null_value, or nothing set
 
 
 def _sorted(value: Any) -> Any:
