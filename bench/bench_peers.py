@@ -137,7 +137,58 @@ def _stigmer(kind: str, durability: str, n: int) -> Iterator[tuple[Runner, dict[
                     raise RuntimeError(f"stigmer {kind}: v={value!r}, expected {expected}")
                 return seconds
 
-            yield run, {"pragma_synchronous": conn.execute("PRAGMA synchronous").fetchone()[0]}
+            extra: dict[str, Any] = {"pragma_synchronous": conn.execute("PRAGMA synchronous").fetchone()[0]}
+            yield run, extra
+            # After the timed runs: what one run is made of, for the profile in the results.
+            extra["statements_per_step"] = _statements(
+                conn, lambda: run(""), n + 1 if kind == "fanout" else n
+            )
+            extra["profile"] = _profile(lambda: run(""))
+
+
+def _statements(conn: Any, run: Callable[[], float], steps: int) -> dict[str, float]:
+    """SQL statements of one run by verb (BEGIN, SELECT, INSERT, COMMIT, ...), per step."""
+    counts: dict[str, int] = {}
+
+    def count(statement: str) -> None:
+        verb = statement.split(None, 1)[0].upper() if statement.strip() else "?"
+        counts[verb] = counts.get(verb, 0) + 1
+
+    conn.set_trace_callback(count)
+    try:
+        run()
+    finally:
+        conn.set_trace_callback(None)
+    return {verb: k / steps for verb, k in sorted(counts.items(), key=lambda item: -item[1])}
+
+
+def _profile(run: Callable[[], float], top: int = 10) -> list[dict[str, Any]]:
+    """One run under cProfile: the functions with the most time of their own, as shares of the
+    run (cProfile inflates Python calls, so read the shares, not the milliseconds)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run()
+    profiler.disable()
+    stats: Any = pstats.Stats(profiler)
+    total = sum(entry[2] for entry in stats.stats.values()) or 1.0
+    # The event loop's frames nest (a run inside a run), so their cumulative time counts twice.
+    rows = [item for item in stats.stats.items() if item[1][3] <= total]
+    rows = sorted(rows, key=lambda item: -item[1][2])[:top]
+    out = []
+    for (path, line, name), (_, calls, own, cumulative, _) in rows:
+        where = path.split("/src/")[-1].split("/site-packages/")[-1].split("/lib/python3")[-1]
+        out.append(
+            {
+                "function": f"{name} ({where}:{line})",
+                "calls": calls,
+                "own": own / total,
+                "cumulative": cumulative / total,
+            }
+        )
+    return out
 
 
 @contextmanager
@@ -543,7 +594,150 @@ def markdown(data: dict[str, Any], n: int, rounds: int, temporal_rounds: int) ->
     for goal in data["goals"]:
         verdict = "**met**" if goal["met"] else "**NOT met**"
         lines.append(f"- {goal['goal']}: {goal['value']}: {verdict}")
+    lines += profile_lines(data)
+    lines += standing_goal_lines()
     return "\n".join(lines)
+
+
+def profile_lines(data: dict[str, Any]) -> list[str]:
+    """Where a Stigmer step's time goes: the engine's own work (the run at ``normal``, whose
+    commits do not wait for the disk), the wait for the disk (``full`` less ``normal``) in
+    commits of this run, the statements of a step, and the functions of a ``normal`` run."""
+    cases, commit = data["cases"], data["commit_ms"]["full"]
+    rows = []
+    for kind, label in (("python", "`@task` chain"), ("set", "`set` chain"), ("fanout", "`@task` fan-out")):
+        full, normal = cases.get(f"stigmer-{kind}-full"), cases.get(f"stigmer-{kind}-normal")
+        if not (full and normal):
+            continue
+        wait = full["per_step_ms"] - normal["per_step_ms"]
+        sql = full.get("statements_per_step", {})
+        rows.append(
+            [
+                label,
+                f"{full['per_step_ms']:.3f}",
+                f"{normal['per_step_ms']:.3f}",
+                f"{wait:.3f} ({wait / commit:.2f} commits)",
+                f"{sql.get('COMMIT', 0):.2f}",
+                ", ".join(f"{verb} {k:.2f}" for verb, k in sql.items() if verb != "COMMIT"),
+            ]
+        )
+    if not rows:
+        return []
+    out = [
+        "",
+        "## Where a Stigmer step's time goes",
+        "",
+        "At `normal` a commit does not wait for the disk, so a step's time there is the engine's own "
+        "work; `full` less `normal` is the wait for the disk, here in durable commits of this run "
+        f"({commit:.3f} ms each). Statements per step counted over one more run at `full`.",
+        "",
+        md_table(
+            [
+                "Stigmer",
+                "ms / step, full",
+                "normal (engine work)",
+                "disk wait",
+                "commits / step",
+                "other SQL / step",
+            ],
+            rows,
+        ),
+    ]
+    python_full, python_normal = cases.get("stigmer-python-full"), cases.get("stigmer-python-normal")
+    peers = [cases[p]["per_step_ms"] for p in ("langgraph-sync", "dbos") if p in cases]
+    if python_full and python_normal and peers:
+        target = min(peers) / 3
+        wait = python_full["per_step_ms"] - python_normal["per_step_ms"]
+        out += [
+            "",
+            f"To be 3x faster than the faster of LangGraph (sync) and DBOS at full, a `@task` step must take "
+            f"{target:.3f} ms; with its disk wait of {wait:.3f} ms that leaves "
+            f"{max(target - wait, 0):.3f} ms of engine work, against {python_normal['per_step_ms']:.3f} ms "
+            "measured.",
+        ]
+    profile = (python_normal or {}).get("profile", [])
+    if profile:
+        out += [
+            "",
+            "One `@task` chain run at `normal` under cProfile, the functions with most time of their own "
+            "(shares of the profiled run; cProfile inflates Python calls):",
+            "",
+            md_table(
+                ["function", "calls / step", "own", "with callees"],
+                [
+                    [
+                        f"`{p['function']}`",
+                        f"{p['calls'] / python_normal['steps']:.2f}",
+                        f"{p['own']:.0%}",
+                        f"{p['cumulative']:.0%}",
+                    ]
+                    for p in profile
+                ],
+            ),
+        ]
+    return out
+
+
+def standing_goal_lines() -> list[str]:
+    """The issue's standing goals, as their own benchmarks last measured them (each file says
+    on which commit; run `bench/run_all.py --only startup,agent,temporal` to measure again)."""
+    found = []
+    results = ROOT / "bench" / "results"
+    for name, key, label in (
+        ("startup", "get_agents_goal", "`stigmer get agents` on 1,000 agents under 6x `python -c pass`"),
+        ("temporal", "goal", "Stigmer on Temporal within 10 % of plain temporalio at every shape"),
+        ("agent", "ttft", "time to first token within 1.1x of llama-cpp-python"),
+    ):
+        path = results / f"{name}.json"
+        if not path.exists():
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        commit = str(data.get("machine", {}).get("git_commit", ""))[:12]
+        where = f"bench/results/{name}.md" + (f", at `{commit}`" if commit else "")
+        if name == "startup":
+            goal = data[key]
+            found.append(f"- {label}: {goal['value']:.2f}x: {_verdict(goal['met'])} ({where})")
+            steps = data.get("get_agents_steps_ms", {})
+            floor = steps.get("import click", 0.0) + steps.get("import protobuf", 0.0)
+            base = data.get("commands", {}).get(data.get("baseline", ""), {}).get("median_ms", 0.0)
+            if not goal["met"] and floor and base:
+                found.append(
+                    f"  Where it goes: importing click and protobuf alone takes {floor:.1f} ms, "
+                    f"{floor / base:.1f}x `python -c pass` ({base:.1f} ms) before any of Stigmer runs; "
+                    "with Python's own start-up that is "
+                    f"{(floor + base) / base:.1f}x of the 6x. Closing it takes a read path that imports "
+                    "neither (a table rendered from the stored JSON, the CLI framework loaded only for "
+                    "other commands)."
+                )
+        elif name == "temporal":
+            goal = data[key]
+            found.append(f"- {label}: worst +{goal['worst_overhead']:.1%}: {_verdict(goal['met'])} ({where})")
+        else:
+            met = data.get("goals", {}).get("ttft_within_10_percent")
+            ttft = data.get(key, {})
+            ratio = ttft.get("ratio")
+            value = f"{ratio:.2f}x: " if isinstance(ratio, float) else ""
+            found.append(f"- {label}: {value}{_verdict(bool(met))} ({where})")
+            phases = ttft.get("phases_median_ms", {}).get("stigmer agent execute (traced)", {})
+            before = phases.get("CLI imports, open store, create + claim execution")
+            if not met and before:
+                found.append(
+                    f"  Where it goes: the model's import, load and first token take what they take "
+                    f"directly; the difference is the {before:.0f} ms of CLI imports, opening the store "
+                    "and recording the run before the model is asked for. The import of llama_cpp holds "
+                    "the GIL, so loading it in a thread meanwhile gains little. What would close it: "
+                    "a lighter import path for `agent execute` (the same floor as `get agents`), "
+                    "or a process that stays up: a `stigmer server` or worker keeps the model "
+                    "loaded between runs, so its runs skip the import and the load "
+                    "altogether (not measured here)."
+                )
+    if not found:
+        return []
+    return ["", "## The standing goals, from their own benchmarks", "", *found]
+
+
+def _verdict(met: bool) -> str:
+    return "**met**" if met else "**NOT met**"
 
 
 def main(argv: list[str] | None = None) -> int:
