@@ -655,6 +655,22 @@ def profile_lines(data: dict[str, Any]) -> list[str]:
             f"{max(target - wait, 0):.3f} ms of engine work, against {python_normal['per_step_ms']:.3f} ms "
             "measured.",
         ]
+    fan_full, fan_normal, plain = (
+        cases.get("stigmer-fanout-full"),
+        cases.get("stigmer-fanout-normal"),
+        cases.get("temporal-fanout"),
+    )
+    if fan_full and fan_normal and plain:
+        target = plain["per_step_ms"] / 10
+        wait = fan_full["per_step_ms"] - fan_normal["per_step_ms"]
+        if fan_full["per_step_ms"] > target:
+            out += [
+                "",
+                f"To be 10x faster than plain Temporal's fan-out, a fan-out step must take {target:.3f} ms; "
+                f"its disk wait alone is {wait:.3f} ms (a durable commit per step) and its engine work "
+                f"{fan_normal['per_step_ms']:.3f} ms. What would close it: group commit, the ends of steps "
+                "that finish together written in one transaction (one wait for the disk for many steps).",
+            ]
     profile = (python_normal or {}).get("profile", [])
     if profile:
         out += [
