@@ -301,3 +301,31 @@ def test_login_to_a_server_without_oauth_says_so_and_stores_nothing(stigmer: Sti
     assert result.code == 1
     assert "MCP server 'open' at " in result.err and "did not ask for a sign-in" in result.err
     assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"] == "-"
+
+
+def test_a_2025_03_26_server_whose_issuer_has_a_path_on_its_own_origin_signs_in(
+    stigmer: Stigmer, tmp_path: Path
+) -> None:
+    # No protected resource metadata; the metadata at the root names http://127.0.0.1:PORT/oauth.
+    with oauth_notes(tmp_path / "tokens.jsonl", legacy_issuer="http://127.0.0.1:{port}/oauth") as legacy:
+        apply(stigmer, legacy)
+        login(stigmer)
+        assert "COMPLETED" in stigmer("agent", "execute", "reader", "read it").err
+        assert legacy.grants() == ["authorization_code"]
+
+
+def test_a_2025_03_26_server_whose_issuer_is_on_another_origin_is_refused(
+    stigmer: Stigmer, tmp_path: Path
+) -> None:
+    # The mix-up defence stands: localhost is another origin than 127.0.0.1, where the server is.
+    with oauth_notes(tmp_path / "tokens.jsonl", legacy_issuer="http://localhost:{port}/oauth") as legacy:
+        apply(stigmer, legacy)
+        result = stigmer("mcpserver", "login", "notes", "--timeout", "5", check=False)
+        assert result.code == 1, result
+        assert "names the issuer http://localhost:" in result.err
+        assert "not on the MCP server's origin" in result.err and "Traceback" not in result.err
+        assert "Hint: the server's operator should publish protected resource metadata" in result.err
+        assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"] == "-"
+        run = stigmer("agent", "execute", "reader", "read it", check=False)
+        assert run.code == 1 and "not on the MCP server's origin" in run.err
+        assert legacy.grants() == []
