@@ -272,7 +272,29 @@ def test_bad_oauth_settings_are_refused_on_apply(stigmer: Stigmer) -> None:
         "spec.oauth.tokenEndpointAuthMethod": http + "oauth: {tokenEndpointAuthMethod: magic}",
         "spec.oauth.clientMetadataUrl": http + "oauth: {clientMetadataUrl: 'http://x/c.json'}",
     }
-    for field, spec in bad.items():
+    # Enterprise-managed authorization: what it needs, and no ID token in the clear.
+    client = "clientId: c, clientSecret: '${secrets.S}'"
+    idp = "tokenEndpoint: 'https://idp.example/token', clientId: i"
+    assertion = {
+        "spec.oauth.identityAssertion.idToken": f"issuer: 'https://as.example', {client}, "
+        f"identityAssertion: {{{idp}, idToken: eyJhbGciOi.x.y}}",
+        "spec.oauth.identityAssertion.tokenEndpoint": f"issuer: 'https://as.example', {client}, "
+        "identityAssertion: {tokenEndpoint: 'http://idp.example/token', clientId: i, "
+        "idToken: '${secrets.T}'}",
+        "spec.oauth.identityAssertion.clientId": f"issuer: 'https://as.example', {client}, "
+        "identityAssertion: {tokenEndpoint: 'https://idp.example/token', idToken: '${secrets.T}'}",
+        "spec.oauth.identityAssertion.clientSecret": f"issuer: 'https://as.example', {client}, "
+        f"identityAssertion: {{{idp}, idToken: '${{secrets.T}}', clientSecret: '${{env.S}}'}}",
+        "spec.oauth.issuer": f"{client}, identityAssertion: {{{idp}, idToken: '${{secrets.T}}'}}",
+        "spec.oauth.clientSecret": "issuer: 'https://as.example', clientId: c, "
+        f"identityAssertion: {{{idp}, idToken: '${{secrets.T}}'}}",
+        "spec.oauth.grant": f"grant: client_credentials, issuer: 'https://as.example', {client}, "
+        f"identityAssertion: {{{idp}, idToken: '${{secrets.T}}'}}",
+        "spec.oauth.tokenEndpointAuthMethod": f"tokenEndpointAuthMethod: none, issuer: 'https://as.example', "
+        f"{client}, identityAssertion: {{{idp}, idToken: '${{secrets.T}}'}}",
+    }
+    cases = list(bad.items()) + [(field, http + "oauth: {" + o + "}") for field, o in assertion.items()]
+    for field, spec in cases:
         doc = f"apiVersion: agentic.stigmer.ai/v1\nkind: McpServer\nmetadata: {{name: m}}\nspec:\n  {spec}\n"
         result = stigmer("apply", "-f", write(stigmer.cwd / "m.yaml", doc), check=False)
         assert result.code == 2, (field, result)
@@ -329,3 +351,78 @@ def test_a_2025_03_26_server_whose_issuer_is_on_another_origin_is_refused(
         run = stigmer("agent", "execute", "reader", "read it", check=False)
         assert run.code == 1 and "not on the MCP server's origin" in run.err
         assert legacy.grants() == []
+
+
+ENTERPRISE = """
+apiVersion: agentic.stigmer.ai/v1
+kind: McpServer
+metadata: {{name: notes}}
+spec:
+  http: {{url: "{url}"}}
+  oauth:
+    issuer: "{issuer}"
+    clientId: stigmer-at-notes
+    clientSecret: ${{secrets.NOTES_SECRET}}
+    identityAssertion:
+      tokenEndpoint: "{idp}"
+      clientId: stigmer-at-idp
+      idToken: ${{secrets.ID_TOKEN}}
+"""
+
+
+@pytest.fixture
+def refusing_idp() -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
+    """An enterprise identity provider that refuses every token exchange (the ID token expired):
+    its token endpoint, and the forms it was sent."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs
+
+    forms: list[dict[str, list[str]]] = []
+
+    class TokenEndpoint(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            forms.append(parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()))
+            body = json.dumps({"error": "invalid_grant", "error_description": "the ID token has expired"})
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), TokenEndpoint)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/token", forms
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_an_id_token_the_identity_provider_refuses_fails_the_run_saying_so(
+    stigmer: Stigmer, notes: OAuthNotes, refusing_idp: tuple[str, list[dict[str, list[str]]]]
+) -> None:
+    idp, forms = refusing_idp
+    doc = (
+        ENTERPRISE.format(url=notes.url, issuer=notes.base, idp=idp)
+        + "---"
+        + AGENT.format(url=notes.url).split("---")[1]
+    )
+    stigmer("env", "create", "corp", "--secret", "NOTES_SECRET=s3cret", "--secret", "ID_TOKEN=eyJ.expired.x")
+    stigmer("apply", "-f", write(stigmer.cwd / "notes.yaml", doc))
+    run = stigmer("agent", "execute", "reader", "read it", "--env", "corp", check=False)
+    assert run.code == 1
+    assert f"the identity provider at {idp} did not exchange the ID token" in run.err
+    assert "HTTP 400: the ID token has expired" in run.err
+    assert "eyJ.expired.x" not in run.err + run.out
+    # One RFC 8693 exchange for an ID-JAG meant for the authorization server and this MCP server.
+    assert len(forms) == 1
+    form = {k: v[0] for k, v in forms[0].items()}
+    assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:token-exchange"
+    assert form["requested_token_type"] == "urn:ietf:params:oauth:token-type:id-jag"
+    assert form["subject_token"] == "eyJ.expired.x" and form["client_id"] == "stigmer-at-idp"
+    assert form["audience"] == notes.base and form["resource"] == notes.url
+    assert notes.grants() == []
+    assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"] == "-"

@@ -13,6 +13,9 @@ it (each marked "extends the SDK" below):
   registration, and configured scopes requested beside those the server names;
 - on the legacy 2025-03-26 discovery path (no protected resource metadata), an authorization
   server whose issuer has a path on the MCP server's own origin (:class:`_LegacyIssuerOnOrigin`);
+- enterprise-managed authorization (SEP-990): the SDK presents an identity assertion grant
+  (ID-JAG) to the authorization server; :class:`_IdentityAssertion` gets it from the
+  enterprise identity provider, exchanging the person's ID token for it (RFC 8693);
 - a person's part: :class:`LoopbackSignIn` prints the authorization URL (opening a browser
   only where there is one) and waits for the redirect on 127.0.0.1; where no person is
   present (a worker), the flow stops with :class:`~stigmer.mcp.credentials.SignInRequired`,
@@ -23,6 +26,7 @@ Importing this module imports the SDK; only :mod:`stigmer.mcp.connection` import
 
 from __future__ import annotations
 
+import base64
 import html
 import logging
 import os
@@ -36,7 +40,7 @@ from contextlib import AbstractContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Protocol, TextIO
-from urllib.parse import parse_qs, urlparse, urlsplit
+from urllib.parse import parse_qs, quote, urlparse, urlsplit
 
 import anyio
 import httpx2
@@ -46,6 +50,7 @@ from mcp.client.auth.extensions.client_credentials import (
     PrivateKeyJWTOAuthProvider,
     SignedJWTParameters,
 )
+from mcp.client.auth.extensions.identity_assertion import IdentityAssertionOAuthProvider
 from mcp.client.auth.utils import (
     build_oauth_authorization_server_metadata_discovery_urls,
     create_oauth_metadata_request,
@@ -62,7 +67,13 @@ from mcp.shared.auth import (
 from pydantic import AnyUrl
 
 from stigmer.errors import StigmerError
-from stigmer.mcp.credentials import Credentials, OAuthSettings, SignInRequired, SignInStore
+from stigmer.mcp.credentials import (
+    Credentials,
+    IdentityAssertion,
+    OAuthSettings,
+    SignInRequired,
+    SignInStore,
+)
 from stigmer.mcp.groups import root_cause
 
 # The SDK logs a failed flow with its traceback; Stigmer reports it as an error of its own.
@@ -482,6 +493,75 @@ class _ClientCredentials(_LegacyIssuerOnOrigin, ClientCredentialsOAuthProvider):
         _load_expiry(self)
 
 
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ID_JAG = "urn:ietf:params:oauth:token-type:id-jag"
+ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token"
+
+
+class _IdentityAssertion(IdentityAssertionOAuthProvider):
+    """Enterprise-managed authorization (SEP-990): no person at the run, no browser.
+
+    The SDK does the second leg (the ID-JAG as a jwt-bearer assertion, RFC 7523, at the
+    configured issuer only). Extends the SDK with the first leg, which it leaves to the
+    deployment: exchange the person's ID token at the IdP's token endpoint for an ID-JAG whose
+    audience is that issuer and whose resource is the MCP server (RFC 8693).
+    """
+
+    def __init__(self, url: str, settings: OAuthSettings, storage: StoredTokens) -> None:
+        assert settings.identity_assertion is not None
+        self._settings = settings
+        self._assertion = settings.identity_assertion
+        super().__init__(
+            url,
+            storage,
+            settings.client_id,
+            settings.client_secret,
+            settings.issuer,
+            self._id_jag,
+            scope=" ".join(settings.scopes) or None,
+            token_endpoint_auth_method=settings.token_endpoint_auth_method or "client_secret_basic",  # type: ignore[arg-type]
+        )
+
+    async def _id_jag(self, audience: str, resource: str) -> str:
+        idp: IdentityAssertion = self._assertion
+        data = {
+            "grant_type": TOKEN_EXCHANGE,
+            "requested_token_type": ID_JAG,
+            "subject_token": idp.id_token,
+            "subject_token_type": ID_TOKEN,
+            "audience": audience,
+            "resource": resource,
+        }
+        if self._settings.scopes:
+            data["scope"] = " ".join(self._settings.scopes)
+        headers = {}
+        if idp.client_secret:  # client_secret_basic (RFC 6749 section 2.3.1: each part form-encoded)
+            pair = f"{quote(idp.client_id, safe='')}:{quote(idp.client_secret, safe='')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        else:
+            data["client_id"] = idp.client_id
+        async with httpx2.AsyncClient(timeout=30.0) as http:
+            response = await http.post(idp.token_endpoint, data=data, headers=headers)
+        server = self._settings.server
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if response.status_code != 200 or not token or body.get("issued_token_type", ID_JAG) != ID_JAG:
+            why = (body.get("error_description") or body.get("error")) if isinstance(body, dict) else None
+            raise SignInFailed(
+                f"MCP server {server!r}: the identity provider at {idp.token_endpoint} did not exchange "
+                f"the ID token for an identity assertion grant (HTTP {response.status_code}"
+                f"{': ' + str(why) if why else ''})",
+                hint="put a fresh ID token in the secret spec.oauth.identityAssertion.idToken names, "
+                "and check identityAssertion.clientId and clientSecret",
+            )
+        if self._settings.on_token is not None:
+            self._settings.on_token(str(token))  # masked in what the run records, like the tokens
+        return str(token)
+
+
 def _load_expiry(provider: OAuthClientProvider) -> None:
     # Extends the SDK: it loads stored tokens without their expiry (so never refreshes them).
     tokens = provider.context.current_tokens
@@ -499,6 +579,8 @@ def oauth_auth(url: str, settings: OAuthSettings, interaction: Interaction | Non
             fails the connection with :class:`SignInRequired`.
     """
     storage = StoredTokens(settings.store, settings.store.load(), settings.on_token)
+    if settings.identity_assertion is not None:
+        return _IdentityAssertion(url, settings, storage)
     if settings.grant == "client_credentials" and settings.token_endpoint_auth_method == "private_key_jwt":
         return _PrivateKeyJWT(url, settings, storage)
     if settings.grant == "client_credentials":
