@@ -371,9 +371,10 @@ spec:
 
 
 @pytest.fixture
-def refusing_idp() -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
-    """An enterprise identity provider that refuses every token exchange (the ID token expired):
-    its token endpoint, and the forms it was sent."""
+def idp() -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
+    """An enterprise identity provider that exchanges the ID token ``eyJ.fresh.x`` for the
+    ID-JAG ``jag-for-alice`` and refuses any other (as if expired): its token endpoint, and
+    the forms it was sent."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import parse_qs
@@ -383,8 +384,17 @@ def refusing_idp() -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
     class TokenEndpoint(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             forms.append(parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()))
-            body = json.dumps({"error": "invalid_grant", "error_description": "the ID token has expired"})
-            self.send_response(400)
+            fresh = forms[-1].get("subject_token") == ["eyJ.fresh.x"]
+            answer = (
+                {
+                    "access_token": "jag-for-alice",
+                    "issued_token_type": "urn:ietf:params:oauth:token-type:id-jag",
+                }
+                if fresh
+                else {"error": "invalid_grant", "error_description": "the ID token has expired"}
+            )
+            body = json.dumps(answer)
+            self.send_response(200 if fresh else 400)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
             self.wfile.write(body.encode())
@@ -402,11 +412,11 @@ def refusing_idp() -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
 
 
 def test_an_id_token_the_identity_provider_refuses_fails_the_run_saying_so(
-    stigmer: Stigmer, notes: OAuthNotes, refusing_idp: tuple[str, list[dict[str, list[str]]]]
+    stigmer: Stigmer, notes: OAuthNotes, idp: tuple[str, list[dict[str, list[str]]]]
 ) -> None:
-    idp, forms = refusing_idp
+    endpoint, forms = idp
     doc = (
-        ENTERPRISE.format(url=notes.url, issuer=notes.base, idp=idp)
+        ENTERPRISE.format(url=notes.url, issuer=notes.base, idp=endpoint)
         + "---"
         + AGENT.format(url=notes.url).split("---")[1]
     )
@@ -414,7 +424,7 @@ def test_an_id_token_the_identity_provider_refuses_fails_the_run_saying_so(
     stigmer("apply", "-f", write(stigmer.cwd / "notes.yaml", doc))
     run = stigmer("agent", "execute", "reader", "read it", "--env", "corp", check=False)
     assert run.code == 1
-    assert f"the identity provider at {idp} did not exchange the ID token" in run.err
+    assert f"the identity provider at {endpoint} did not exchange the ID token" in run.err
     assert "HTTP 400: the ID token has expired" in run.err
     assert "eyJ.expired.x" not in run.err + run.out
     # One RFC 8693 exchange for an ID-JAG meant for the authorization server and this MCP server.
@@ -426,3 +436,23 @@ def test_an_id_token_the_identity_provider_refuses_fails_the_run_saying_so(
     assert form["audience"] == notes.base and form["resource"] == notes.url
     assert notes.grants() == []
     assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"] == "-"
+
+
+def test_an_enterprise_sign_in_needs_no_login_and_keeps_no_grant_in_the_clear(
+    stigmer: Stigmer, tmp_path: Path, idp: tuple[str, list[dict[str, list[str]]]]
+) -> None:
+    endpoint, forms = idp
+    with oauth_notes(tmp_path / "tokens.jsonl", identity_assertion=True) as notes:
+        doc = ENTERPRISE.format(url=notes.url, issuer=notes.base, idp=endpoint)
+        doc += "---" + AGENT.format(url=notes.url).split("---")[1]
+        stigmer(
+            "env", "create", "corp", "--secret", "NOTES_SECRET=s3cret", "--secret", "ID_TOKEN=eyJ.fresh.x"
+        )
+        stigmer("apply", "-f", write(stigmer.cwd / "notes.yaml", doc))
+        run = stigmer("agent", "execute", "reader", "read it", "--env", "corp")
+        assert "COMPLETED" in run.err and "buy milk" in run.out + run.err
+        # The ID-JAG and the access token are masked like secrets in what the run shows.
+        assert "jag-for-alice" not in run.out + run.err and "called with ***" in run.out + run.err
+        assert notes.grants() == ["jwt-bearer"] and len(forms) == 1
+        assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"].startswith("yes")
+        assert b"jag-for-alice" not in stored_bytes(stigmer.home)
