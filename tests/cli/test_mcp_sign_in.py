@@ -272,7 +272,29 @@ def test_bad_oauth_settings_are_refused_on_apply(stigmer: Stigmer) -> None:
         "spec.oauth.tokenEndpointAuthMethod": http + "oauth: {tokenEndpointAuthMethod: magic}",
         "spec.oauth.clientMetadataUrl": http + "oauth: {clientMetadataUrl: 'http://x/c.json'}",
     }
-    for field, spec in bad.items():
+    # Enterprise-managed authorization: what it needs, and no ID token in the clear.
+    client = "clientId: c, clientSecret: '${secrets.S}'"
+    idp = "tokenEndpoint: 'https://idp.example/token', clientId: i"
+    assertion = {
+        "spec.oauth.identityAssertion.idToken": f"issuer: 'https://as.example', {client}, "
+        f"identityAssertion: {{{idp}, idToken: eyJhbGciOi.x.y}}",
+        "spec.oauth.identityAssertion.tokenEndpoint": f"issuer: 'https://as.example', {client}, "
+        "identityAssertion: {tokenEndpoint: 'http://idp.example/token', clientId: i, "
+        "idToken: '${secrets.T}'}",
+        "spec.oauth.identityAssertion.clientId": f"issuer: 'https://as.example', {client}, "
+        "identityAssertion: {tokenEndpoint: 'https://idp.example/token', idToken: '${secrets.T}'}",
+        "spec.oauth.identityAssertion.clientSecret": f"issuer: 'https://as.example', {client}, "
+        f"identityAssertion: {{{idp}, idToken: '${{secrets.T}}', clientSecret: '${{env.S}}'}}",
+        "spec.oauth.issuer": f"{client}, identityAssertion: {{{idp}, idToken: '${{secrets.T}}'}}",
+        "spec.oauth.clientSecret": "issuer: 'https://as.example', clientId: c, "
+        f"identityAssertion: {{{idp}, idToken: '${{secrets.T}}'}}",
+        "spec.oauth.grant": f"grant: client_credentials, issuer: 'https://as.example', {client}, "
+        f"identityAssertion: {{{idp}, idToken: '${{secrets.T}}'}}",
+        "spec.oauth.tokenEndpointAuthMethod": f"tokenEndpointAuthMethod: none, issuer: 'https://as.example', "
+        f"{client}, identityAssertion: {{{idp}, idToken: '${{secrets.T}}'}}",
+    }
+    cases = list(bad.items()) + [(field, http + "oauth: {" + o + "}") for field, o in assertion.items()]
+    for field, spec in cases:
         doc = f"apiVersion: agentic.stigmer.ai/v1\nkind: McpServer\nmetadata: {{name: m}}\nspec:\n  {spec}\n"
         result = stigmer("apply", "-f", write(stigmer.cwd / "m.yaml", doc), check=False)
         assert result.code == 2, (field, result)
@@ -301,3 +323,136 @@ def test_login_to_a_server_without_oauth_says_so_and_stores_nothing(stigmer: Sti
     assert result.code == 1
     assert "MCP server 'open' at " in result.err and "did not ask for a sign-in" in result.err
     assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"] == "-"
+
+
+def test_a_2025_03_26_server_whose_issuer_has_a_path_on_its_own_origin_signs_in(
+    stigmer: Stigmer, tmp_path: Path
+) -> None:
+    # No protected resource metadata; the metadata at the root names http://127.0.0.1:PORT/oauth.
+    with oauth_notes(tmp_path / "tokens.jsonl", legacy_issuer="http://127.0.0.1:{port}/oauth") as legacy:
+        apply(stigmer, legacy)
+        login(stigmer)
+        assert "COMPLETED" in stigmer("agent", "execute", "reader", "read it").err
+        assert legacy.grants() == ["authorization_code"]
+
+
+def test_a_2025_03_26_server_whose_issuer_is_on_another_origin_is_refused(
+    stigmer: Stigmer, tmp_path: Path
+) -> None:
+    # The mix-up defence stands: localhost is another origin than 127.0.0.1, where the server is.
+    with oauth_notes(tmp_path / "tokens.jsonl", legacy_issuer="http://localhost:{port}/oauth") as legacy:
+        apply(stigmer, legacy)
+        result = stigmer("mcpserver", "login", "notes", "--timeout", "5", check=False)
+        assert result.code == 1, result
+        assert "names the issuer http://localhost:" in result.err
+        assert "not on the MCP server's origin" in result.err and "Traceback" not in result.err
+        assert "Hint: the server's operator should publish protected resource metadata" in result.err
+        assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"] == "-"
+        run = stigmer("agent", "execute", "reader", "read it", check=False)
+        assert run.code == 1 and "not on the MCP server's origin" in run.err
+        assert legacy.grants() == []
+
+
+ENTERPRISE = """
+apiVersion: agentic.stigmer.ai/v1
+kind: McpServer
+metadata: {{name: notes}}
+spec:
+  http: {{url: "{url}"}}
+  oauth:
+    issuer: "{issuer}"
+    clientId: stigmer-at-notes
+    clientSecret: ${{secrets.NOTES_SECRET}}
+    identityAssertion:
+      tokenEndpoint: "{idp}"
+      clientId: stigmer-at-idp
+      idToken: ${{secrets.ID_TOKEN}}
+"""
+
+
+@pytest.fixture
+def idp() -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
+    """An enterprise identity provider that exchanges the ID token ``eyJ.fresh.x`` for the
+    ID-JAG ``jag-for-alice`` and refuses any other (as if expired): its token endpoint, and
+    the forms it was sent."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs
+
+    forms: list[dict[str, list[str]]] = []
+
+    class TokenEndpoint(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            forms.append(parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()))
+            fresh = forms[-1].get("subject_token") == ["eyJ.fresh.x"]
+            answer = (
+                {
+                    "access_token": "jag-for-alice",
+                    "issued_token_type": "urn:ietf:params:oauth:token-type:id-jag",
+                }
+                if fresh
+                else {"error": "invalid_grant", "error_description": "the ID token has expired"}
+            )
+            body = json.dumps(answer)
+            self.send_response(200 if fresh else 400)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), TokenEndpoint)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/token", forms
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_an_id_token_the_identity_provider_refuses_fails_the_run_saying_so(
+    stigmer: Stigmer, notes: OAuthNotes, idp: tuple[str, list[dict[str, list[str]]]]
+) -> None:
+    endpoint, forms = idp
+    doc = (
+        ENTERPRISE.format(url=notes.url, issuer=notes.base, idp=endpoint)
+        + "---"
+        + AGENT.format(url=notes.url).split("---")[1]
+    )
+    stigmer("env", "create", "corp", "--secret", "NOTES_SECRET=s3cret", "--secret", "ID_TOKEN=eyJ.expired.x")
+    stigmer("apply", "-f", write(stigmer.cwd / "notes.yaml", doc))
+    run = stigmer("agent", "execute", "reader", "read it", "--env", "corp", check=False)
+    assert run.code == 1
+    assert f"the identity provider at {endpoint} did not exchange the ID token" in run.err
+    assert "HTTP 400: the ID token has expired" in run.err
+    assert "eyJ.expired.x" not in run.err + run.out
+    # One RFC 8693 exchange for an ID-JAG meant for the authorization server and this MCP server.
+    assert len(forms) == 1
+    form = {k: v[0] for k, v in forms[0].items()}
+    assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:token-exchange"
+    assert form["requested_token_type"] == "urn:ietf:params:oauth:token-type:id-jag"
+    assert form["subject_token"] == "eyJ.expired.x" and form["client_id"] == "stigmer-at-idp"
+    assert form["audience"] == notes.base and form["resource"] == notes.url
+    assert notes.grants() == []
+    assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"] == "-"
+
+
+def test_an_enterprise_sign_in_needs_no_login_and_keeps_no_grant_in_the_clear(
+    stigmer: Stigmer, tmp_path: Path, idp: tuple[str, list[dict[str, list[str]]]]
+) -> None:
+    endpoint, forms = idp
+    with oauth_notes(tmp_path / "tokens.jsonl", identity_assertion=True) as notes:
+        doc = ENTERPRISE.format(url=notes.url, issuer=notes.base, idp=endpoint)
+        doc += "---" + AGENT.format(url=notes.url).split("---")[1]
+        stigmer(
+            "env", "create", "corp", "--secret", "NOTES_SECRET=s3cret", "--secret", "ID_TOKEN=eyJ.fresh.x"
+        )
+        stigmer("apply", "-f", write(stigmer.cwd / "notes.yaml", doc))
+        run = stigmer("agent", "execute", "reader", "read it", "--env", "corp")
+        assert "COMPLETED" in run.err and "buy milk" in run.out + run.err
+        # The ID-JAG and the access token are masked like secrets in what the run shows.
+        assert "jag-for-alice" not in run.out + run.err and "called with ***" in run.out + run.err
+        assert notes.grants() == ["jwt-bearer"] and len(forms) == 1
+        assert table(stigmer("get", "mcpservers").out)[0]["SIGNED IN"].startswith("yes")
+        assert b"jag-for-alice" not in stored_bytes(stigmer.home)

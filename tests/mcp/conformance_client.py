@@ -1,7 +1,8 @@
 """Stigmer as the client under test of the MCP conformance suite (its client scenarios).
 
 The suite runs ``python conformance_client.py SERVER_URL`` with ``MCP_CONFORMANCE_SCENARIO``
-(and, for some auth scenarios, ``MCP_CONFORMANCE_CONTEXT``: a pre-registered client) set.
+(and, for some auth scenarios, ``MCP_CONFORMANCE_CONTEXT``: a pre-registered client, or the
+enterprise identity provider and the person's ID token) set.
 This script does what a user would: in a fresh home it applies an McpServer with the
 suite's URL and an agent whose scripted model calls the scenario's tool, signs in with
 ``stigmer mcpserver login`` where the scenario wants a person, and runs the agent with
@@ -22,6 +23,7 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 # The tool each scenario's server offers (the auth scenarios all offer `test-tool`).
 TOOLS: dict[str, tuple[str, dict[str, Any]] | None] = {
@@ -42,6 +44,22 @@ def browse(url: str) -> None:
     httpx2.get(url, follow_redirects=True, timeout=30)
 
 
+def authorization_server(url: str) -> str:
+    """The issuer an administrator would configure: the suite hands over no issuer, so read it
+    where the server publishes it (its protected resource metadata, RFC 9728)."""
+    import httpx2
+
+    parts = urlsplit(url)
+    for path in (
+        f"/.well-known/oauth-protected-resource{parts.path}",
+        "/.well-known/oauth-protected-resource",
+    ):
+        response = httpx2.get(f"{parts.scheme}://{parts.netloc}{path}", timeout=30)
+        if response.status_code == 200:
+            return str(response.json()["authorization_servers"][0])
+    raise SystemExit(f"{url} publishes no protected resource metadata")
+
+
 def resources(url: str, scenario: str, context: dict[str, Any]) -> tuple[str, dict[str, str]]:
     """The resource file and the Environment's secrets for one scenario."""
     oauth: dict[str, Any] = {"clientMetadataUrl": CLIENT_METADATA_URL}
@@ -58,6 +76,17 @@ def resources(url: str, scenario: str, context: dict[str, Any]) -> tuple[str, di
         oauth["signingAlgorithm"] = context.get("signing_algorithm", "ES256")
     if scenario.startswith("auth/client-credentials"):
         oauth["grant"] = "client_credentials"
+    if context.get("idp_token_endpoint"):
+        # Enterprise-managed authorization: the person's ID token is a secret of the Environment;
+        # the authorization server is configuration, as its administrator would give it.
+        secrets["IDP_ID_TOKEN"] = context["idp_id_token"]
+        del oauth["clientMetadataUrl"]
+        oauth["issuer"] = authorization_server(url)
+        oauth["identityAssertion"] = {
+            "tokenEndpoint": context["idp_token_endpoint"],
+            "idToken": "${secrets.IDP_ID_TOKEN}",
+            "clientId": context["idp_client_id"],
+        }
     tool = TOOLS.get(scenario, AUTH_TOOL if scenario.startswith("auth/") else None)
     script: list[dict[str, Any]] = [{"toolCalls": [{"name": tool[0], "arguments": tool[1]}]}] if tool else []
     script.append({"text": "done"})
@@ -134,7 +163,8 @@ def main() -> int:
                 return 1
         if stigmer("apply", "-f", str(files)):
             return 1
-        if scenario.startswith("auth/") and not scenario.startswith("auth/client-credentials"):
+        machine = scenario.startswith("auth/client-credentials") or "identityAssertion" in text
+        if scenario.startswith("auth/") and not machine:
             code = stigmer("mcpserver", "login", "suite", *env_args, "--timeout", "20")
             if code:
                 return code

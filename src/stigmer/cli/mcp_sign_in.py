@@ -14,7 +14,12 @@ from stigmer.errors import InvalidArgument
 
 @click.command()
 @click.argument("name")
-@click.option("--env", "env", default="", help="Environment whose secrets fill spec.oauth.clientSecret.")
+@click.option(
+    "--env",
+    "env",
+    default="",
+    help="Environment whose secrets fill spec.oauth (clientSecret, privateKey, identityAssertion).",
+)
 @click.option(
     "--timeout", default=300.0, show_default=True, help="Seconds to wait for the browser's redirect."
 )
@@ -48,6 +53,9 @@ def login(app: App, name: str, env: str, timeout: float) -> None:
     settings.store = MemorySignIn()
     settings.client_secret = _client_secret(app, settings.client_secret, env, name)
     settings.private_key = _client_secret(app, settings.private_key, env, name)
+    if (assertion := settings.identity_assertion) is not None:
+        assertion.id_token = _client_secret(app, assertion.id_token, env, name)
+        assertion.client_secret = _client_secret(app, assertion.client_secret, env, name)
     with LoopbackSignIn(name, out=sys.stderr, url_out=sys.stdout, timeout_s=timeout) as person:
         creds = asyncio.run(sign_in(server.spec.http.url, settings, person))
     app.backend.save_mcp_sign_in(server.metadata.name, creds.to_json())
@@ -76,8 +84,8 @@ def _client_secret(app: App, value: str, env: str, server: str) -> str:
         return value
     if not env:
         raise InvalidArgument(
-            f"MCP server {server!r} takes its client secret from {value}; name the Environment that holds it",
-            field="spec.oauth.clientSecret",
+            f"MCP server {server!r} takes its OAuth secrets from {value}; name the Environment that holds it",
+            field="spec.oauth",
             hint=f"stigmer mcpserver login {server} --env ENV",
         )
     kind, key = match.groups()

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from stigmer import policy
 from stigmer.errors import StigmerError
+from stigmer.mcp.groups import root_cause
 from stigmer.mcp.types import (
     Elicitation,
     ListedTool,
@@ -397,15 +398,6 @@ def _oauth(spec: ServerSpec, stack: AsyncExitStack) -> httpx2.Auth | None:
     person = INTERACTIVE.get()
     interaction = stack.enter_context(person(spec.name)) if person is not None else None
     return oauth_auth(spec.url, spec.oauth, interaction)
-
-
-def root_cause(exc: BaseException) -> BaseException:
-    """The first real error inside (nested) exception groups, skipping cancellations."""
-    cancelled = anyio.get_cancelled_exc_class()
-    while isinstance(exc, BaseExceptionGroup):
-        errors = [e for e in exc.exceptions if not isinstance(e, cancelled)] or list(exc.exceptions)
-        exc = errors[0]
-    return exc
 
 
 def to_tool(server: str, tool: mcp_types.Tool) -> Tool:

@@ -101,6 +101,17 @@ class MemorySignIn:
 
 
 @dataclass
+class IdentityAssertion:
+    """Where a run gets an identity assertion grant (``spec.oauth.identityAssertion``, references
+    resolved): the enterprise IdP's token endpoint, the person's ID token, the client there."""
+
+    token_endpoint: str
+    id_token: str = field(repr=False)
+    client_id: str
+    client_secret: str = field(default="", repr=False)
+
+
+@dataclass
 class OAuthSettings:
     """How Stigmer signs in to one HTTP MCP server (``spec.oauth`` of the McpServer, references
     already resolved), and where the credentials live."""
@@ -120,6 +131,8 @@ class OAuthSettings:
     on_token: Callable[[str], None] | None = field(default=None, repr=False)
     # Whether a run that needs a person to sign in waits for `mcpserver login` (else fails).
     wait_for_sign_in: bool = False
+    # Enterprise-managed authorization (SEP-990): tokens from an identity assertion grant.
+    identity_assertion: IdentityAssertion | None = None
 
 
 class InvalidCredentials(StigmerError):
@@ -144,6 +157,7 @@ class SignInRequired(StigmerError):
 __all__ = [
     "INTERACTIVE",
     "Credentials",
+    "IdentityAssertion",
     "InvalidCredentials",
     "MemorySignIn",
     "OAuthSettings",

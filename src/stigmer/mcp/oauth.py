@@ -11,6 +11,11 @@ it (each marked "extends the SDK" below):
   token loaded later counted as never expiring and was never refreshed;
 - a pre-registered client (``spec.oauth.clientId``/``clientSecret``) loaded as the client
   registration, and configured scopes requested beside those the server names;
+- on the legacy 2025-03-26 discovery path (no protected resource metadata), an authorization
+  server whose issuer has a path on the MCP server's own origin (:class:`_LegacyIssuerOnOrigin`);
+- enterprise-managed authorization (SEP-990): the SDK presents an identity assertion grant
+  (ID-JAG) to the authorization server; :class:`_IdentityAssertion` gets it from the
+  enterprise identity provider, exchanging the person's ID token for it (RFC 8693);
 - a person's part: :class:`LoopbackSignIn` prints the authorization URL (opening a browser
   only where there is one) and waits for the redirect on 127.0.0.1; where no person is
   present (a worker), the flow stops with :class:`~stigmer.mcp.credentials.SignInRequired`,
@@ -21,6 +26,7 @@ Importing this module imports the SDK; only :mod:`stigmer.mcp.connection` import
 
 from __future__ import annotations
 
+import base64
 import html
 import logging
 import os
@@ -29,22 +35,29 @@ import threading
 import time
 import warnings
 import webbrowser
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Protocol, TextIO
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse, urlsplit
 
 import anyio
 import httpx2
-from mcp.client.auth import OAuthClientProvider, TokenStorage
+from mcp.client.auth import OAuthClientProvider, OAuthFlowError, TokenStorage
 from mcp.client.auth.extensions.client_credentials import (
     ClientCredentialsOAuthProvider,
     PrivateKeyJWTOAuthProvider,
     SignedJWTParameters,
 )
-from mcp.client.auth.utils import union_scopes
+from mcp.client.auth.extensions.identity_assertion import IdentityAssertionOAuthProvider
+from mcp.client.auth.utils import (
+    build_oauth_authorization_server_metadata_discovery_urls,
+    create_oauth_metadata_request,
+    handle_auth_metadata_response,
+    handle_protected_resource_response,
+    union_scopes,
+)
 from mcp.shared.auth import (
     AuthorizationCodeResult,
     OAuthClientInformationFull,
@@ -54,7 +67,14 @@ from mcp.shared.auth import (
 from pydantic import AnyUrl
 
 from stigmer.errors import StigmerError
-from stigmer.mcp.credentials import Credentials, OAuthSettings, SignInRequired, SignInStore
+from stigmer.mcp.credentials import (
+    Credentials,
+    IdentityAssertion,
+    OAuthSettings,
+    SignInRequired,
+    SignInStore,
+)
+from stigmer.mcp.groups import root_cause
 
 # The SDK logs a failed flow with its traceback; Stigmer reports it as an error of its own.
 logging.getLogger("mcp.client.auth").addHandler(logging.NullHandler())
@@ -271,7 +291,95 @@ def _pre_registered(settings: OAuthSettings, redirect_uri: str) -> OAuthClientIn
     )
 
 
-class _SignedIn(OAuthClientProvider):
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+_PRM_ROOT = "/.well-known/oauth-protected-resource"
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the port spelt out: what "the same origin" compares."""
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(parts.scheme)
+
+
+class _LegacyIssuerOnOrigin(OAuthClientProvider):
+    """Extends the SDK: a 2025-03-26 server's authorization server named with a path on its origin.
+
+    A 2025-03-26 server publishes no protected resource metadata; its clients fetch the
+    authorization server metadata from the MCP server's own origin
+    (``/.well-known/oauth-authorization-server``). The SDK then requires the metadata's issuer to
+    be that origin exactly (RFC 8414 section 3.3, SEP-2468), its defence against mix-up attacks
+    (metadata that names another server, so that codes, tokens or client secrets go there).
+    Servers of that era name an issuer with a path (``http://host:port/oauth``), and the SDK
+    refuses them. Here, on that legacy path only, an issuer on the SAME origin as the MCP
+    server (scheme, host and port; any path) is accepted: the metadata came from that origin,
+    which vouches for its own paths, and every endpoint it names is checked by the SDK as
+    before. An issuer on another origin is still refused (:class:`SignInFailed`); and where the
+    server publishes protected resource metadata, the SDK's exact check stands untouched.
+    """
+
+    _server: str
+    # The same-origin issuer the legacy metadata names (None: the SDK's own rule applies).
+    _legacy_issuer: str | None = None
+
+    def _expected_issuer(self) -> str:
+        if self.context.auth_server_url is None and self._legacy_issuer is not None:
+            return self._legacy_issuer
+        return super()._expected_issuer()
+
+    async def _auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        # The SDK's flow fixes the issuer it expects (``_expected_issuer``) right after its last
+        # protected resource metadata request, before it fetches the authorization server
+        # metadata: so when that last request finds none (it is always the origin's root
+        # well-known), the legacy metadata is read first, here, and the SDK's flow then fetches
+        # it again and checks it against the issuer found.
+        flow = super()._auth_flow(request)
+        try:
+            outgoing = await flow.__anext__()
+            while True:
+                response = yield outgoing
+                if await self._no_resource_metadata(outgoing, response):
+                    url = build_oauth_authorization_server_metadata_discovery_urls(
+                        None, self.context.server_url
+                    )[0]
+                    self._legacy_issuer = await self._issuer_on_origin(
+                        url, (yield create_oauth_metadata_request(url))
+                    )
+                outgoing = await flow.asend(response)
+        except StopAsyncIteration:
+            return
+        finally:
+            await flow.aclose()
+
+    async def _no_resource_metadata(self, sent: httpx2.Request, response: httpx2.Response) -> bool:
+        """Whether ``response`` answers the last protected resource metadata request with none."""
+        root = "{}://{}{}".format(*urlsplit(self.context.server_url)[:2], _PRM_ROOT)
+        if str(sent.url) != root or response.status_code >= 500 or response.status_code == 429:
+            return False  # not that request, or a server error: the SDK's flow stops there
+        return await handle_protected_resource_response(response) is None
+
+    async def _issuer_on_origin(self, url: str, response: httpx2.Response) -> str | None:
+        """The issuer the legacy metadata at ``url`` names, when it has a path on the server's
+        origin; None when there is none, or it is the origin itself (the SDK's own rule).
+
+        Raises:
+            SignInFailed: The issuer is on another origin.
+        """
+        _, metadata = await handle_auth_metadata_response(response)
+        if metadata is None:
+            return None  # no metadata there: the SDK's fallbacks take over
+        issuer = str(metadata.issuer)
+        if _origin(issuer) != _origin(self.context.server_url):
+            raise SignInFailed(
+                f"MCP server {self._server!r}: the authorization server metadata at {url} names the "
+                f"issuer {issuer}, which is not on the MCP server's origin; Stigmer refuses it (it "
+                "could send the sign-in to another server)",
+                hint="the server's operator should publish protected resource metadata "
+                "(/.well-known/oauth-protected-resource) naming its authorization server",
+            )
+        return None if urlsplit(issuer).path in ("", "/") else issuer
+
+
+class _SignedIn(_LegacyIssuerOnOrigin):
     """Authorization code (with PKCE), refresh and step-up, for one McpServer."""
 
     def __init__(
@@ -287,6 +395,7 @@ class _SignedIn(OAuthClientProvider):
             token_endpoint_auth_method=settings.token_endpoint_auth_method or None,  # type: ignore[arg-type]
         )
         self._settings = settings
+        self._server = settings.server
         self._storage = storage
         self._interaction = interaction
         self._had_tokens = storage.credentials is not None
@@ -327,10 +436,11 @@ class _SignedIn(OAuthClientProvider):
         return await self._interaction.wait()
 
 
-class _PrivateKeyJWT(PrivateKeyJWTOAuthProvider):
+class _PrivateKeyJWT(_LegacyIssuerOnOrigin, PrivateKeyJWTOAuthProvider):
     """Machine to machine, the client authenticated by a JWT signed with its private key."""
 
     def __init__(self, url: str, settings: OAuthSettings, storage: StoredTokens) -> None:
+        self._server = settings.server
         signed = SignedJWTParameters(
             issuer=settings.client_id,
             subject=settings.client_id,
@@ -353,10 +463,11 @@ class _PrivateKeyJWT(PrivateKeyJWTOAuthProvider):
         _load_expiry(self)
 
 
-class _ClientCredentials(ClientCredentialsOAuthProvider):
+class _ClientCredentials(_LegacyIssuerOnOrigin, ClientCredentialsOAuthProvider):
     """Machine to machine: the run gets (and renews) its own token; no person signs in."""
 
     def __init__(self, url: str, settings: OAuthSettings, storage: StoredTokens) -> None:
+        self._server = settings.server
         method = settings.token_endpoint_auth_method or "client_secret_basic"
         if method not in ("client_secret_basic", "client_secret_post"):
             raise SignInFailed(
@@ -382,6 +493,75 @@ class _ClientCredentials(ClientCredentialsOAuthProvider):
         _load_expiry(self)
 
 
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ID_JAG = "urn:ietf:params:oauth:token-type:id-jag"
+ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token"
+
+
+class _IdentityAssertion(IdentityAssertionOAuthProvider):
+    """Enterprise-managed authorization (SEP-990): no person at the run, no browser.
+
+    The SDK does the second leg (the ID-JAG as a jwt-bearer assertion, RFC 7523, at the
+    configured issuer only). Extends the SDK with the first leg, which it leaves to the
+    deployment: exchange the person's ID token at the IdP's token endpoint for an ID-JAG whose
+    audience is that issuer and whose resource is the MCP server (RFC 8693).
+    """
+
+    def __init__(self, url: str, settings: OAuthSettings, storage: StoredTokens) -> None:
+        assert settings.identity_assertion is not None
+        self._settings = settings
+        self._assertion = settings.identity_assertion
+        super().__init__(
+            url,
+            storage,
+            settings.client_id,
+            settings.client_secret,
+            settings.issuer,
+            self._id_jag,
+            scope=" ".join(settings.scopes) or None,
+            token_endpoint_auth_method=settings.token_endpoint_auth_method or "client_secret_basic",  # type: ignore[arg-type]
+        )
+
+    async def _id_jag(self, audience: str, resource: str) -> str:
+        idp: IdentityAssertion = self._assertion
+        data = {
+            "grant_type": TOKEN_EXCHANGE,
+            "requested_token_type": ID_JAG,
+            "subject_token": idp.id_token,
+            "subject_token_type": ID_TOKEN,
+            "audience": audience,
+            "resource": resource,
+        }
+        if self._settings.scopes:
+            data["scope"] = " ".join(self._settings.scopes)
+        headers = {}
+        if idp.client_secret:  # client_secret_basic (RFC 6749 section 2.3.1: each part form-encoded)
+            pair = f"{quote(idp.client_id, safe='')}:{quote(idp.client_secret, safe='')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        else:
+            data["client_id"] = idp.client_id
+        async with httpx2.AsyncClient(timeout=30.0) as http:
+            response = await http.post(idp.token_endpoint, data=data, headers=headers)
+        server = self._settings.server
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if response.status_code != 200 or not token or body.get("issued_token_type", ID_JAG) != ID_JAG:
+            why = (body.get("error_description") or body.get("error")) if isinstance(body, dict) else None
+            raise SignInFailed(
+                f"MCP server {server!r}: the identity provider at {idp.token_endpoint} did not exchange "
+                f"the ID token for an identity assertion grant (HTTP {response.status_code}"
+                f"{': ' + str(why) if why else ''})",
+                hint="put a fresh ID token in the secret spec.oauth.identityAssertion.idToken names, "
+                "and check identityAssertion.clientId and clientSecret",
+            )
+        if self._settings.on_token is not None:
+            self._settings.on_token(str(token))  # masked in what the run records, like the tokens
+        return str(token)
+
+
 def _load_expiry(provider: OAuthClientProvider) -> None:
     # Extends the SDK: it loads stored tokens without their expiry (so never refreshes them).
     tokens = provider.context.current_tokens
@@ -399,6 +579,8 @@ def oauth_auth(url: str, settings: OAuthSettings, interaction: Interaction | Non
             fails the connection with :class:`SignInRequired`.
     """
     storage = StoredTokens(settings.store, settings.store.load(), settings.on_token)
+    if settings.identity_assertion is not None:
+        return _IdentityAssertion(url, settings, storage)
     if settings.grant == "client_credentials" and settings.token_endpoint_auth_method == "private_key_jwt":
         return _PrivateKeyJWT(url, settings, storage)
     if settings.grant == "client_credentials":
@@ -417,11 +599,22 @@ async def sign_in(url: str, settings: OAuthSettings, interaction: Interaction) -
     from mcp.client.streamable_http import streamable_http_client
 
     auth = oauth_auth(url, settings, interaction)
-    async with (
-        httpx2.AsyncClient(auth=auth, timeout=httpx2.Timeout(30.0, read=300.0)) as http,
-        Client(streamable_http_client(url, http_client=http), cache=None) as client,
-    ):
-        await client.list_tools()
+    try:
+        async with (
+            httpx2.AsyncClient(auth=auth, timeout=httpx2.Timeout(30.0, read=300.0)) as http,
+            Client(streamable_http_client(url, http_client=http), cache=None) as client,
+        ):
+            await client.list_tools()
+    except Exception as exc:  # the SDK's task groups wrap what the OAuth flow raised
+        cause = root_cause(exc)
+        if isinstance(cause, StigmerError):
+            raise cause from None
+        if isinstance(cause, OAuthFlowError):
+            raise SignInFailed(
+                f"signing in to MCP server {settings.server!r} at {url} failed: {cause}",
+                hint="check the McpServer's spec.oauth against the server's OAuth set-up",
+            ) from None
+        raise
     creds = settings.store.load()
     if creds is None:
         raise SignInFailed(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
 from stigmer.backend.protocol import RunJournal
-from stigmer.mcp.credentials import Credentials, MemorySignIn, OAuthSettings
+from stigmer.mcp.credentials import Credentials, IdentityAssertion, MemorySignIn, OAuthSettings
 from stigmer.mcp.types import ServerSpec
 from stigmer.runners.agent.environment import RunEnvironment
 
@@ -21,6 +21,12 @@ def oauth_settings(server: McpServer) -> OAuthSettings | None:
     if any(name.lower() == "authorization" for name in server.spec.http.headers):
         return None
     o = server.spec.oauth
+    ia = o.identity_assertion
+    assertion = (
+        IdentityAssertion(ia.token_endpoint, ia.id_token, ia.client_id, ia.client_secret)
+        if o.HasField("identity_assertion")
+        else None
+    )
     return OAuthSettings(
         server=server.metadata.name,
         store=MemorySignIn(),
@@ -34,6 +40,7 @@ def oauth_settings(server: McpServer) -> OAuthSettings | None:
         private_key=o.private_key,
         signing_algorithm=o.signing_algorithm,
         wait_for_sign_in=o.on_sign_in_needed == "wait",
+        identity_assertion=assertion,
     )
 
 
@@ -63,8 +70,8 @@ class BackendSignIn:
 def attach_sign_ins(
     specs: list[ServerSpec], env: RunEnvironment, backend: RunJournal, execution_id: str, worker_id: str
 ) -> None:
-    """Give each server that may ask for OAuth its stored sign-in, and its client secret or
-    private key (``${secrets.X}``) from the run's environment."""
+    """Give each server that may ask for OAuth its stored sign-in, and its client secret,
+    private key or ID token (``${secrets.X}``) from the run's environment."""
     for spec in specs:
         oauth = spec.oauth
         if oauth is None:
@@ -73,6 +80,10 @@ def attach_sign_ins(
         where = f"mcpServers.{spec.name}.oauth"
         oauth.client_secret = env.resolve(oauth.client_secret, where=where)
         oauth.private_key = env.resolve(oauth.private_key, where=where)
+        if oauth.identity_assertion is not None:
+            ia = oauth.identity_assertion
+            ia.id_token = env.resolve(ia.id_token, where=f"{where}.identityAssertion")
+            ia.client_secret = env.resolve(ia.client_secret, where=f"{where}.identityAssertion")
         # Tokens are masked like secrets in what the run records and shows.
         oauth.on_token = lambda token: env.redactor.add([token])
 

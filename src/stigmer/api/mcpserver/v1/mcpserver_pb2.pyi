@@ -203,6 +203,7 @@ class McpOAuth(_message.Message):
     PRIVATE_KEY_FIELD_NUMBER: _builtins.int
     SIGNING_ALGORITHM_FIELD_NUMBER: _builtins.int
     ON_SIGN_IN_NEEDED_FIELD_NUMBER: _builtins.int
+    IDENTITY_ASSERTION_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
     """A pre-registered client; empty: registered dynamically (or a client ID metadata document)."""
     client_secret: _builtins.str
@@ -234,6 +235,16 @@ class McpOAuth(_message.Message):
     def scopes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Scopes to ask for; empty: those the server names (WWW-Authenticate, its metadata)."""
 
+    @_builtins.property
+    def identity_assertion(self) -> Global___McpIdentityAssertion:
+        """Enterprise-managed authorization (SEP-990): no browser, no `mcpserver login`; each run
+        exchanges a person's ID token at the enterprise identity provider for an identity
+        assertion grant and presents it (the RFC 7523 jwt-bearer grant) to the authorization
+        server `issuer` (required: it is configuration, never discovered) as the pre-registered
+        client `client_id`/`client_secret` (required), with token_endpoint_auth_method
+        client_secret_basic (the default) or client_secret_post.
+        """
+
     def __init__(
         self,
         *,
@@ -247,14 +258,51 @@ class McpOAuth(_message.Message):
         private_key: _builtins.str = ...,
         signing_algorithm: _builtins.str = ...,
         on_sign_in_needed: _builtins.str = ...,
+        identity_assertion: Global___McpIdentityAssertion | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["identity_assertion", b"identity_assertion"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "client_metadata_url", b"client_metadata_url", "client_secret", b"client_secret", "grant", b"grant", "issuer", b"issuer", "on_sign_in_needed", b"on_sign_in_needed", "private_key", b"private_key", "scopes", b"scopes", "signing_algorithm", b"signing_algorithm", "token_endpoint_auth_method", b"token_endpoint_auth_method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "client_metadata_url", b"client_metadata_url", "client_secret", b"client_secret", "grant", b"grant", "identity_assertion", b"identity_assertion", "issuer", b"issuer", "on_sign_in_needed", b"on_sign_in_needed", "private_key", b"private_key", "scopes", b"scopes", "signing_algorithm", b"signing_algorithm", "token_endpoint_auth_method", b"token_endpoint_auth_method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___McpOAuth: _TypeAlias = McpOAuth  # noqa: Y015
+
+@_typing.final
+class McpIdentityAssertion(_message.Message):
+    """Where a run gets an identity assertion grant (ID-JAG) for an MCP server: the enterprise
+    identity provider (IdP) exchanges the person's ID token for one (RFC 8693 token exchange).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOKEN_ENDPOINT_FIELD_NUMBER: _builtins.int
+    ID_TOKEN_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_SECRET_FIELD_NUMBER: _builtins.int
+    token_endpoint: _builtins.str
+    """The IdP's token endpoint: https (http only on a loopback address)."""
+    id_token: _builtins.str
+    """The person's ID token from that IdP: a `${secrets.X}` reference."""
+    client_id: _builtins.str
+    """The client Stigmer is registered as at the IdP."""
+    client_secret: _builtins.str
+    """Its secret, where the IdP wants one: a `${secrets.X}` reference."""
+    def __init__(
+        self,
+        *,
+        token_endpoint: _builtins.str = ...,
+        id_token: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        client_secret: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "client_secret", b"client_secret", "id_token", b"id_token", "token_endpoint", b"token_endpoint"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___McpIdentityAssertion: _TypeAlias = McpIdentityAssertion  # noqa: Y015
 
 @_typing.final
 class McpSignInStatus(_message.Message):
