@@ -20,6 +20,7 @@ from stigmer.telemetry import metrics
 from stigmer.telemetry.otel import close, flush_all
 from tests.builders import agent
 from tests.clock import FakeClock, WallClock
+from tests.fixtures.openai_fake import fake_openai
 from tests.fixtures.otlp import Received, ReceivedSpan, otlp_receiver
 from tests.runners.conftest import WORKER, Runs, calls, helpdesk, scripted
 from tests.runners.flows import Flows
@@ -126,6 +127,24 @@ def test_an_agent_run_is_one_trace_of_genai_spans(
     # Prompts and completions stay out unless asked for.
     assert not any("gen_ai.input.messages" in s.attributes for s in receiver.spans)
     assert not any(s.start_ns > s.end_ns for s in receiver.spans)
+
+
+def test_a_model_call_names_the_model_that_answered(
+    runs: Runs, receiver: Received, run_settings: RunSettings
+) -> None:
+    # OpenAI answers an alias with the dated model that served it; the span says both.
+    with fake_openai(model="gpt-4o-mini-2024-07-18", answer="Hi.") as api:
+        options = {"baseUrl": api.url, "apiKey": "sk-test", "maxRetries": 0}
+        runs.agent("greeter", model={"provider": "openai", "name": "gpt-4o-mini", "options": options})
+        execution_id = runs.create("greeter", "Hello")
+        run(runs, execution_id, run_settings)
+    flush_all()
+    receiver.wait(lambda r: len(r.spans) >= 2)
+    (chat,) = receiver.named("chat ")
+    assert chat.name == "chat gpt-4o-mini"
+    assert chat.attributes["gen_ai.provider.name"] == "openai"
+    assert chat.attributes["gen_ai.request.model"] == "gpt-4o-mini"
+    assert chat.attributes["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
 
 
 def test_content_is_exported_only_when_asked_for(runs: Runs, receiver: Received) -> None:
