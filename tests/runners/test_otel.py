@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -252,3 +255,28 @@ def test_metrics_go_to_the_collector_too(runs: Runs, receiver: Received, run_set
     )
     assert got["gen_ai.client.operation.duration", model][0] == 1
     assert got["stigmer.cost", model] == 8
+
+
+def test_runs_started_and_taken_over_are_counted_on_both_engines(
+    flows: Flows, receiver: Received, run_settings: RunSettings
+) -> None:
+    flows.backend.apply([agent("echo", model="scripted")])
+    flows.apply("greet", [{"name": "hi", "agent": "echo", "message": "hello"}])
+    assert flows.run("greet").status.phase == P.COMPLETED
+    # A run whose worker died (its process is gone) is taken over by the engine's next claim.
+    doomed = flows.start("greet")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert flows.backend.claim_execution(f"{socket.gethostname()}:{gone.pid}:dead00", execution_id=doomed)
+    done = flows.resume(doomed)
+    assert done.status.phase == P.COMPLETED and done.status.taken_over_from
+    made = metrics.current()
+    assert made is not None
+    made.provider.force_flush()
+    receiver.wait(lambda r: any(m[0] == "stigmer.lease.takeovers" for m in r.metrics))
+    got = {(name, tuple(sorted(labels.items()))): value for name, labels, value in receiver.metrics}
+    # Two workflow runs, each with an agent run of its task, started; the second taken over.
+    assert got["stigmer.executions.started", (("kind", "workflow"),)] == 2
+    assert got["stigmer.executions.started", (("kind", "agent"),)] == 2
+    assert got["stigmer.lease.takeovers", (("kind", "workflow"),)] == 1
+    assert ("stigmer.lease.takeovers", (("kind", "agent"),)) not in got

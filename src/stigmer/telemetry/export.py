@@ -18,14 +18,17 @@ log = logging.getLogger("stigmer.telemetry")
 _warned: set[str] = set()
 
 
-def run_started(execution: Execution, settings: TelemetrySettings | None) -> None:
-    """Count a run a worker claimed (and whether it took it over from a worker that died)."""
+def run_started(
+    execution: Execution, settings: TelemetrySettings | None, *, taken_over: bool = False
+) -> None:
+    """Count a run a worker claimed (and whether it took it over from a worker that died:
+    its lease ran out, or, ``taken_over``, its engine tried its work again elsewhere)."""
     if settings is None:
         return
     try:
         from stigmer.telemetry.metrics import metrics_for
 
-        metrics_for(settings).run_started(execution)
+        metrics_for(settings).run_started(execution, taken_over=taken_over)
     except Exception as exc:
         _warn(execution, exc)
 
