@@ -280,3 +280,36 @@ def test_runs_started_and_taken_over_are_counted_on_both_engines(
     assert got["stigmer.executions.started", (("kind", "agent"),)] == 2
     assert got["stigmer.lease.takeovers", (("kind", "workflow"),)] == 1
     assert ("stigmer.lease.takeovers", (("kind", "agent"),)) not in got
+
+
+def test_a_run_that_waits_for_a_person_sends_what_it_did_while_it_waits(
+    flows: Flows, receiver: Received, run_settings: RunSettings
+) -> None:
+    flows.apply(
+        "gated",
+        [
+            {"name": "first", "set": {"x": 1}},
+            {"name": "ok", "dependsOn": ["first"], "approval": {"message": "go?"}},
+            {"name": "after", "dependsOn": ["ok"], "set": {"y": 2}},
+        ],
+    )
+    execution_id = flows.start("gated")
+    assert flows.resume(execution_id).status.phase == P.WAITING_APPROVAL
+    flush_all()
+    # While it waits: the task that ended, in the run's trace, under the run's span to come.
+    receiver.wait(lambda r: len(r.spans) >= 1)
+    (first,) = receiver.spans
+    assert first.name == "task first"
+    assert (first.trace_id, first.parent_id) == (trace_id_of(execution_id), run_span_id(execution_id))
+
+    flows.backend.resolve_approval(execution_id, approved=True)
+    assert flows.resume(execution_id).status.phase == P.COMPLETED
+    flush_all()
+    # When it ends: the rest, each span once, in the same trace.
+    receiver.wait(lambda r: any(not s.parent_id for s in r.spans))
+    names = sorted(s.name for s in receiver.spans)
+    assert names == ["approval ok", "task after", "task first", "task ok", "workflow gated"]
+    assert len({s.span_id for s in receiver.spans}) == 5
+    assert {s.trace_id for s in receiver.spans} == {trace_id_of(execution_id)}
+    (approval,) = receiver.named("approval ")
+    assert approval.attributes["stigmer.approval.approved"] is True

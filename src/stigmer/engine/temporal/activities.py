@@ -346,11 +346,12 @@ class StoreActivities:
             return False
         current.status.phase = ExecutionPhase.WAITING_APPROVAL
         try:
-            self.backend.update_execution_status(
+            parked = self.backend.update_execution_status(
                 current, expected_version=current.metadata.version, worker_id=ENGINE_OWNER
             )
         except Conflict:
             return False
+        run_ended(self.backend, parked, self.settings.telemetry)  # what it did so far, while it waits
         return True
 
     @activity.defn(name="stigmer.unpark")
