@@ -123,6 +123,12 @@ def test_the_server_shows_run_metrics_as_prometheus_text(stigmer: Stigmer) -> No
     assert value(samples, "stigmer_lease_takeovers_total", kind="agent") == 1
     assert types["stigmer_executions_finished_total"] == "counter"
     assert types["gen_ai_client_operation_duration_seconds"] == "histogram"
+    # Nothing waits for a worker any more: the queue's depth, read from the store at the scrape.
+    assert types["stigmer_executions_queued"] == "gauge"
+    assert [(labels, v) for n, labels, v in samples if n == "stigmer_executions_queued"] == [
+        ({"kind": "agent"}, 0),
+        ({"kind": "workflow"}, 0),
+    ]
     # The three model calls of the run, the first one made before the kill.
     model = {"gen_ai_provider_name": "scripted", "gen_ai_request_model": "scripted"}
     assert value(samples, "gen_ai_client_operation_duration_seconds_count", **model) == 3

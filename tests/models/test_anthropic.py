@@ -64,7 +64,7 @@ def test_streams_text_with_the_system_prompt(cassette: Open) -> None:
         TextDelta("The capital"),
         TextDelta(" of France is Paris."),
         UsageEvent(input_tokens=24, output_tokens=11),
-        Finish("end_turn"),
+        Finish("end_turn", "claude-sonnet-5"),
     ]
     sent = recording.requests[0]
     assert sent["body"]["system"] == "You are terse. Answer in one sentence."
@@ -87,7 +87,7 @@ def test_tool_use_is_assembled_from_input_json_deltas_and_results_go_back(casset
         TextDelta(" weather in Paris."),
         ToolCallEvent(call),
         UsageEvent(input_tokens=612, output_tokens=71),
-        Finish("tool_use"),
+        Finish("tool_use", "claude-sonnet-5"),
     ]
     assert recording.requests[0]["body"]["tools"][0]["input_schema"] == WEATHER.parameters
 
@@ -101,7 +101,7 @@ def test_tool_use_is_assembled_from_input_json_deltas_and_results_go_back(casset
     assert "".join(e.text for e in second if isinstance(e, TextDelta)) == (
         "It's 18°C and partly cloudy in Paris right now."
     )
-    assert second[-1] == Finish("end_turn")
+    assert second[-1] == Finish("end_turn", "claude-sonnet-5")
     messages = recording.requests[1]["body"]["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
     assert messages[1]["content"][1] == {
@@ -134,7 +134,8 @@ def test_structured_output_is_a_forced_tool_whose_input_is_the_answer(cassette: 
     text = "".join(e.text for e in got if isinstance(e, TextDelta))
     assert json.loads(text) == {"city": "Lyon", "country": "France"}
     assert not [e for e in got if isinstance(e, ToolCallEvent)]
-    assert got[-1] == Finish("end_turn")  # the forced tool is the answer, not a call to run
+    assert got[-1] == Finish("end_turn", "claude-haiku-4-5-20251001")  # the forced tool is the answer
+    # (not a call to run); the response names the dated model that served the alias asked for
     assert recording.requests[0]["body"]["tool_choice"] == {"type": "tool", "name": "structured_output"}
 
 

@@ -81,7 +81,7 @@ def test_streams_an_answer(model: LocalModel) -> None:
     assert "".join(deltas).strip()
     usage = events[-2]
     assert isinstance(usage, UsageEvent) and usage.input_tokens > 0 and usage.output_tokens > 0
-    assert events[-1] == Finish("end_turn")
+    assert events[-1] == Finish("end_turn", model.path.name)
     assert model.id == "local/smollm2"
 
 
@@ -93,7 +93,7 @@ def test_calls_an_offered_tool_with_valid_arguments(model: LocalModel) -> None:
     jsonschema.validate(calls[0].arguments, WEATHER.parameters)
     assert calls[0].arguments == {"city": "Paris"}
     assert calls[0].id == "call_0_0"
-    assert events[-1] == Finish("tool_use")
+    assert events[-1] == Finish("tool_use", model.path.name)
     assert not [e for e in events if isinstance(e, TextDelta)]
 
 
@@ -113,7 +113,7 @@ def test_answers_after_the_tool_result(model: LocalModel) -> None:
     assert text.strip()
     assert "22" in text
     assert not [e for e in events if isinstance(e, ToolCallEvent)]
-    assert events[-1] == Finish("end_turn")
+    assert events[-1] == Finish("end_turn", model.path.name)
 
 
 def test_structured_output_matches_the_schema(model: LocalModel) -> None:
@@ -185,7 +185,7 @@ def test_max_tokens_cuts_the_answer(model: LocalModel) -> None:
     events = run(
         model, ModelRequest([ChatMessage("user", "Tell me a long story about a dragon.")], max_tokens=5)
     )
-    assert events[-1] == Finish("max_tokens")
+    assert events[-1] == Finish("max_tokens", model.path.name)
     usage = events[-2]
     assert isinstance(usage, UsageEvent) and usage.output_tokens <= 6
 

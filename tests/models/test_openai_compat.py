@@ -84,7 +84,7 @@ def test_streams_text_from_a_real_server(server: str) -> None:
     assert "".join(deltas).strip()
     # This server sends no usage chunk even when asked: the usage stays unknown (no zeros).
     assert not any(isinstance(e, UsageEvent) for e in events)
-    assert events[-1] == Finish("end_turn")
+    assert events[-1] == Finish("end_turn", "smollm2")
 
 
 def test_tool_round_trip_with_a_real_server(server: str) -> None:
@@ -145,7 +145,7 @@ def test_tool_calls_are_assembled_from_deltas(cassette: Open) -> None:
         ToolCallEvent(ToolCall("call_Xk2pQ9vL4mT7sR1wN8bY3cHd", "get_weather", {"city": "Paris"})),
         ToolCallEvent(ToolCall("call_Rb5nW2qT8kL1vP6xM3sJ9gFa", "get_time", {"timezone": "Europe/Paris"})),
         UsageEvent(input_tokens=94, output_tokens=48),
-        Finish("tool_use"),
+        Finish("tool_use", "gpt-4o-mini-2024-07-18"),
     ]
     sent = recording.requests[0]
     assert sent["body"]["stream_options"] == {"include_usage": True}
@@ -167,7 +167,7 @@ def test_structured_output_uses_json_schema(cassette: Open) -> None:
         "city": "Lyon",
         "country": "France",
     }
-    assert events[-2:] == [UsageEvent(71, 12), Finish("end_turn")]
+    assert events[-2:] == [UsageEvent(71, 12), Finish("end_turn", "gpt-4o-mini-2024-07-18")]
 
 
 def test_a_refused_key_is_an_error_with_a_hint(cassette: Open) -> None:
@@ -285,7 +285,7 @@ def test_a_stream_without_usage_reports_none_and_usage_is_requested() -> None:
     sent: list[dict[str, Any]] = []
     model = OpenAIProvider(http_client=_sse_client(sent, TEXT_CHUNKS)).model("m", {"apiKey": KEY})
     events = run(model, ModelRequest([ChatMessage("user", "Weather?")]))
-    assert events == [TextDelta("Sunny."), Finish("end_turn")]  # no UsageEvent(0, 0)
+    assert events == [TextDelta("Sunny."), Finish("end_turn", "m")]  # no UsageEvent(0, 0)
     assert sent[0]["stream"] is True
     assert sent[0]["stream_options"] == {"include_usage": True}
 

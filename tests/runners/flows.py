@@ -143,7 +143,7 @@ class TemporalFlows(Flows):
         async def main() -> None:
             client = await connect(self.temporal)
             with contextlib.suppress(Conflict):
-                await submit(client, self.backend, execution_id, self.temporal)
+                await submit(client, self.backend, execution_id, self.temporal, self.settings.telemetry)
 
         asyncio.run(main())
 

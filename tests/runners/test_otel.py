@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +23,7 @@ from stigmer.telemetry import metrics
 from stigmer.telemetry.otel import close, flush_all
 from tests.builders import agent
 from tests.clock import FakeClock, WallClock
+from tests.fixtures.openai_fake import fake_openai
 from tests.fixtures.otlp import Received, ReceivedSpan, otlp_receiver
 from tests.runners.conftest import WORKER, Runs, calls, helpdesk, scripted
 from tests.runners.flows import Flows
@@ -128,6 +132,24 @@ def test_an_agent_run_is_one_trace_of_genai_spans(
     assert not any(s.start_ns > s.end_ns for s in receiver.spans)
 
 
+def test_a_model_call_names_the_model_that_answered(
+    runs: Runs, receiver: Received, run_settings: RunSettings
+) -> None:
+    # OpenAI answers an alias with the dated model that served it; the span says both.
+    with fake_openai(model="gpt-4o-mini-2024-07-18", answer="Hi.") as api:
+        options = {"baseUrl": api.url, "apiKey": "sk-test", "maxRetries": 0}
+        runs.agent("greeter", model={"provider": "openai", "name": "gpt-4o-mini", "options": options})
+        execution_id = runs.create("greeter", "Hello")
+        run(runs, execution_id, run_settings)
+    flush_all()
+    receiver.wait(lambda r: len(r.spans) >= 2)
+    (chat,) = receiver.named("chat ")
+    assert chat.name == "chat gpt-4o-mini"
+    assert chat.attributes["gen_ai.provider.name"] == "openai"
+    assert chat.attributes["gen_ai.request.model"] == "gpt-4o-mini"
+    assert chat.attributes["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
+
+
 def test_content_is_exported_only_when_asked_for(runs: Runs, receiver: Received) -> None:
     telemetry = TelemetrySettings(endpoint=receiver.url, capture_content=True)
     settings = RunSettings(telemetry=telemetry)
@@ -233,3 +255,61 @@ def test_metrics_go_to_the_collector_too(runs: Runs, receiver: Received, run_set
     )
     assert got["gen_ai.client.operation.duration", model][0] == 1
     assert got["stigmer.cost", model] == 8
+
+
+def test_runs_started_and_taken_over_are_counted_on_both_engines(
+    flows: Flows, receiver: Received, run_settings: RunSettings
+) -> None:
+    flows.backend.apply([agent("echo", model="scripted")])
+    flows.apply("greet", [{"name": "hi", "agent": "echo", "message": "hello"}])
+    assert flows.run("greet").status.phase == P.COMPLETED
+    # A run whose worker died (its process is gone) is taken over by the engine's next claim.
+    doomed = flows.start("greet")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert flows.backend.claim_execution(f"{socket.gethostname()}:{gone.pid}:dead00", execution_id=doomed)
+    done = flows.resume(doomed)
+    assert done.status.phase == P.COMPLETED and done.status.taken_over_from
+    made = metrics.current()
+    assert made is not None
+    made.provider.force_flush()
+    receiver.wait(lambda r: any(m[0] == "stigmer.lease.takeovers" for m in r.metrics))
+    got = {(name, tuple(sorted(labels.items()))): value for name, labels, value in receiver.metrics}
+    # Two workflow runs, each with an agent run of its task, started; the second taken over.
+    assert got["stigmer.executions.started", (("kind", "workflow"),)] == 2
+    assert got["stigmer.executions.started", (("kind", "agent"),)] == 2
+    assert got["stigmer.lease.takeovers", (("kind", "workflow"),)] == 1
+    assert ("stigmer.lease.takeovers", (("kind", "agent"),)) not in got
+
+
+def test_a_run_that_waits_for_a_person_sends_what_it_did_while_it_waits(
+    flows: Flows, receiver: Received, run_settings: RunSettings
+) -> None:
+    flows.apply(
+        "gated",
+        [
+            {"name": "first", "set": {"x": 1}},
+            {"name": "ok", "dependsOn": ["first"], "approval": {"message": "go?"}},
+            {"name": "after", "dependsOn": ["ok"], "set": {"y": 2}},
+        ],
+    )
+    execution_id = flows.start("gated")
+    assert flows.resume(execution_id).status.phase == P.WAITING_APPROVAL
+    flush_all()
+    # While it waits: the task that ended, in the run's trace, under the run's span to come.
+    receiver.wait(lambda r: len(r.spans) >= 1)
+    (first,) = receiver.spans
+    assert first.name == "task first"
+    assert (first.trace_id, first.parent_id) == (trace_id_of(execution_id), run_span_id(execution_id))
+
+    flows.backend.resolve_approval(execution_id, approved=True)
+    assert flows.resume(execution_id).status.phase == P.COMPLETED
+    flush_all()
+    # When it ends: the rest, each span once, in the same trace.
+    receiver.wait(lambda r: any(not s.parent_id for s in r.spans))
+    names = sorted(s.name for s in receiver.spans)
+    assert names == ["approval ok", "task after", "task first", "task ok", "workflow gated"]
+    assert len({s.span_id for s in receiver.spans}) == 5
+    assert {s.trace_id for s in receiver.spans} == {trace_id_of(execution_id)}
+    (approval,) = receiver.named("approval ")
+    assert approval.attributes["stigmer.approval.approved"] is True

@@ -174,3 +174,20 @@ def test_a_workflow_run_returns_its_outputs_and_failures_raise(run: Callable[[Sc
         assert queued.status.phase == ExecutionPhase.PENDING
 
     run(scenario)
+
+
+def test_a_run_stopped_by_its_limit_goes_on_with_retry(run: Callable[[Scenario[None]], None]) -> None:
+    async def scenario(client: AsyncClient) -> None:
+        seeker = agent(
+            "seeker",
+            model=scripted(tool_call("nowhere"), "Gave up."),
+            limits={"maxTurns": 1},
+        )
+        await client.agents.apply(seeker)
+        stopped = await client.agents.execute("seeker", "Find it", check=False)
+        assert stopped.status.error.code == "LIMIT_TURNS"
+        done = await client.executions.retry(stopped.metadata.id, max_turns=2)
+        assert isinstance(done, AgentExecution) and done.status.output == "Gave up."
+        assert done.spec.limits.max_turns == 2 and done.spec.retry_of == stopped.metadata.id
+
+    run(scenario)

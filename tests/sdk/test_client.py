@@ -480,6 +480,52 @@ def test_follow_shows_a_run_that_something_else_runs(client: Client) -> None:
     assert replay.execution.status.phase == ExecutionPhase.COMPLETED
 
 
+def test_a_run_stopped_by_its_limit_goes_on_with_retry_and_a_higher_one(
+    client: Client, tmp_path: Path
+) -> None:
+    log = tmp_path / "helpdesk.log"
+    client.agents.apply(
+        agent(
+            "support",
+            model=scripted(
+                tool_call("find_order", id="A-1"), tool_call("refund_order", id="A-1"), "Refunded."
+            ),
+            mcpServers=[helpdesk(log)],
+            limits={"maxTurns": 2},
+        )
+    )
+    stopped = client.agents.execute("support", "Refund A-1", check=False)
+    assert stopped.status.phase == ExecutionPhase.FAILED
+    assert stopped.status.error.code == "LIMIT_TURNS"
+
+    done = client.executions.retry(stopped.metadata.id, max_turns=3)
+    assert isinstance(done, AgentExecution)
+    assert done.status.phase == ExecutionPhase.COMPLETED and done.status.output == "Refunded."
+    assert done.spec.retry_of == stopped.metadata.id and done.spec.limits.max_turns == 3
+    # The tools that ran before the limit ran once; the retry replayed them from the journal.
+    assert [json.loads(line)["tool"] for line in log.read_text().splitlines()] == [
+        "find_order",
+        "refund_order",
+    ]
+
+
+def test_retry_refuses_options_of_the_other_kind_of_run(client: Client) -> None:
+    client.agents.apply(agent("bot", model="scripted"))
+    client.workflows.apply(workflow("hello"))
+    ran = client.agents.execute("bot", "hi")
+    flowed = client.workflows.execute("hello")
+    with pytest.raises(InvalidArgument, match="agent execution") as refused:
+        client.executions.retry(ran.metadata.id, from_task="greet")
+    assert "without them" in (refused.value.hint or "")
+    with pytest.raises(InvalidArgument, match="workflow execution"):
+        client.executions.retry(flowed.metadata.id, max_turns=5)
+    with pytest.raises(InvalidArgument) as bad:
+        client.executions.retry(ran.metadata.id, timeout="soon")
+    assert bad.value.field == "timeout"
+    # Nothing was recorded by the refused retries.
+    assert len(client.executions.list()) == 2
+
+
 # -- local only ---------------------------------------------------------------------------
 
 

@@ -35,6 +35,7 @@ READS = {
     "WatchExecution",
     "GetArtifact",
     "GetBackendInfo",
+    "CountQueued",  # the queue's depth, for a worker's metrics
 }
 RUNS = {"CreateExecution", "CancelExecution", "ResolveApproval", "Respond"}
 EDITS = {

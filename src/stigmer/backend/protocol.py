@@ -258,6 +258,11 @@ class RunJournal(ResourceReads, ExecutionReads, ChildRuns, Protocol):
         """Extend a lease; False when the worker no longer holds it."""
         ...
 
+    def count_queued(self) -> dict[str, int]:
+        """How many top-level runs wait for a worker now, by kind ("agent", "workflow"): the
+        queue's depth (runs that are queued, or whose worker's lease ran out). One cheap read."""
+        ...
+
     def release_execution(self, execution_id: str, worker_id: str) -> None:
         """Give a lease back (the execution stays in its phase)."""
         ...

@@ -81,6 +81,7 @@ RPC_ROLES: dict[str, Role] = {
     "ClaimExecution": Role.ADMIN,
     "RenewLease": Role.ADMIN,
     "ReleaseExecution": Role.ADMIN,
+    "CountQueued": Role.VIEWER,  # the queue's depth, for metrics: counts only
     "UpdateExecutionStatus": Role.ADMIN,
     "ReadMcpSignIn": Role.ADMIN,  # plaintext tokens, for the run that uses them
     "RefreshMcpSignIn": Role.ADMIN,

@@ -179,6 +179,50 @@ def retried_agent_execution(
     return backend.create_execution(retried)
 
 
+def retried_run(
+    backend: Backend,
+    execution_id: str,
+    *,
+    from_task: str = "",
+    definition: str = "pinned",
+    timeout: str = "",
+    limits: ExecutionLimits | None = None,
+) -> Execution:
+    """Record a new run of a finished run, agent or workflow, that reuses what it recorded (see
+    :func:`retried_execution` and :func:`retried_agent_execution`); ``timeout`` is the new run's
+    (an agent's ``limits.timeout``, or a workflow's), ``limits`` an agent run's higher limits.
+
+    Raises:
+        InvalidArgument: An option is for the other kind of run, or ``timeout`` is malformed.
+        Conflict: The run has not finished.
+    """
+    from stigmer.resources.durations import parse_duration
+    from stigmer.resources.kinds import kind_of_id
+
+    if timeout:
+        parse_duration(timeout, field="timeout")
+    info = kind_of_id(execution_id)
+    if info is not None and info.kind == "AgentExecution":
+        if from_task or definition != "pinned":
+            raise InvalidArgument(
+                f"{execution_id} is an agent execution; from_task and definition are for workflow runs",
+                hint="an agent run goes on from its last recorded step: retry it without them",
+            )
+        raised = ExecutionLimits()
+        if limits is not None:
+            raised.CopyFrom(limits)
+        raised.timeout = timeout or raised.timeout
+        return retried_agent_execution(backend, execution_id, limits=raised)
+    if limits is not None and (limits.max_turns or limits.max_tokens or limits.max_cost):
+        raise InvalidArgument(
+            f"{execution_id} is a workflow execution; max turns, tokens and cost are for agent runs",
+            hint="a workflow run takes a timeout, from_task and definition",
+        )
+    return retried_execution(
+        backend, execution_id, from_task=from_task, definition=definition, timeout=timeout
+    )
+
+
 def _finished(backend: Backend, execution_id: str) -> Execution:
     source = backend.get_execution(execution_id)
     if source.status.phase not in FINISHED:
@@ -223,4 +267,5 @@ __all__ = [
     "new_workflow_execution",
     "retried_agent_execution",
     "retried_execution",
+    "retried_run",
 ]

@@ -535,7 +535,8 @@ def retry(
       stigmer execution retry wex_01… --timeout 2h         # stopped by its timeout: a longer one
       stigmer execution retry aex_01… --max-turns 50       # stopped by maxTurns: go on to 50
     """
-    from stigmer.backend.runs import retried_agent_execution, retried_execution
+    from stigmer.api.agentexecution.v1.agentexecution_pb2 import ExecutionLimits
+    from stigmer.backend.runs import retried_run
     from stigmer.cli.output import echo_queued
     from stigmer.resources.durations import parse_duration
     from stigmer.resources.kinds import kind_of_id
@@ -544,27 +545,24 @@ def retry(
         parse_duration(timeout, field="--timeout")
     agent_limits = max_turns is not None or max_tokens is not None or max_cost is not None
     is_agent = (info := kind_of_id(execution_id)) is not None and info.kind == "AgentExecution"
-    created: Execution
-    if is_agent:
-        if from_task or definition:
-            raise click.UsageError(
-                "--from and --definition are for workflow runs; an agent run "
-                "goes on from its last recorded step"
-            )
-        from stigmer.api.agentexecution.v1.agentexecution_pb2 import ExecutionLimits
-
-        limits = ExecutionLimits(
-            max_turns=max_turns or 0, max_tokens=max_tokens or 0, max_cost=max_cost or 0.0, timeout=timeout
+    # Options of the other kind are usage errors here (exit 2); retried_run refuses them too.
+    if is_agent and (from_task or definition):
+        raise click.UsageError(
+            "--from and --definition are for workflow runs; an agent run goes on from its last recorded step"
         )
-        created = retried_agent_execution(app.backend, execution_id, limits=limits)
-    else:
-        if agent_limits:
-            raise click.UsageError(
-                "--max-turns, --max-tokens and --max-cost are for agent runs; a workflow run takes --timeout"
-            )
-        created = retried_execution(
-            app.backend, execution_id, from_task=from_task, definition=definition or "pinned", timeout=timeout
+    if not is_agent and agent_limits:
+        raise click.UsageError(
+            "--max-turns, --max-tokens and --max-cost are for agent runs; a workflow run takes --timeout"
         )
+    limits = ExecutionLimits(max_turns=max_turns or 0, max_tokens=max_tokens or 0, max_cost=max_cost or 0.0)
+    created = retried_run(
+        app.backend,
+        execution_id,
+        from_task=from_task,
+        definition=definition or "pinned",
+        timeout=timeout,
+        limits=limits,
+    )
     click.echo(f"retrying {execution_id} as {created.metadata.id}", err=True)
     if detach:
         app.hand_over(created.metadata.id)

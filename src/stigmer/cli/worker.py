@@ -109,8 +109,11 @@ def worker(
             click.echo(f"  handing the queued runs of {where} to it", err=True)
         default = 2 if chosen.runs_here else 100
         # The engine serves on this loop, with the CLI's backend; the host runs what goes beside it.
+        from stigmer.runners.settings import run_settings
+
+        telemetry = run_settings(app.config).telemetry
         host = Host(
-            HostOptions(retention_seconds=retention or 0, policy=rules),
+            HostOptions(retention_seconds=retention or 0, policy=rules, telemetry=telemetry),
             open_backend=lambda: open_backend(app.config),
             say=lambda text: click.echo(text, err=True),
         )

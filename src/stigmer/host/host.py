@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from stigmer.backend.keys import ApiKeyStore
 from stigmer.backend.protocol import Backend
-from stigmer.config import TemporalSettings
+from stigmer.config import TelemetrySettings, TemporalSettings
 from stigmer.host.services import PRUNE_EVERY_SECONDS, Retention, Service
 from stigmer.runners.settings import DEFAULTS, RunSettings
 
@@ -76,6 +76,8 @@ class HostOptions:
         beside: More services to run beside the worker (after retention).
         policy: What resources may make this process run or reach (stigmer.policy), installed
             before anything starts so every worker of the host follows it; None: unchanged.
+        telemetry: Where this process's metrics go (None: its worker's, or nowhere); with it,
+            the queue's depth is read beside the worker.
     """
 
     worker: WorkerPlan | None = None
@@ -86,6 +88,7 @@ class HostOptions:
     api_keys: Path | str | None = None
     beside: Sequence[Service] = field(default_factory=tuple)
     policy: ExecutionPolicy | None = None
+    telemetry: TelemetrySettings | None = None
 
     @classmethod
     def for_server(cls, options: ServerOptions, *, retention_seconds: int = 0) -> HostOptions:
@@ -96,7 +99,6 @@ class HostOptions:
         run_settings = options.run_settings
         beside: list[Service] = []
         if options.metrics_port is not None:
-            from stigmer.config import TelemetrySettings
             from stigmer.telemetry.prometheus import MetricsEndpoint
 
             telemetry = replace(
@@ -131,6 +133,7 @@ class HostOptions:
             dashboard=dashboard,
             policy=options.policy,
             beside=beside,
+            telemetry=run_settings.telemetry,
         )
 
 
@@ -163,7 +166,8 @@ class Host:
         self.dashboard: Dashboard | None = None
 
     def services_beside_the_worker(self) -> list[Service]:
-        """What runs beside the worker: retention, schedules, then ``options.beside``."""
+        """What runs beside the worker: retention, schedules, the queue's depth (with telemetry),
+        then ``options.beside``."""
         options = self.options
         services: list[Service] = []
         if options.retention_seconds:
@@ -176,6 +180,12 @@ class Host:
         from stigmer.triggers.schedules import ScheduleService
 
         services.append(ScheduleService(self.open_backend, say=self.say))
+        telemetry = options.telemetry or (options.worker.run_settings.telemetry if options.worker else None)
+        if telemetry is not None:
+            # Imported here: only a process with telemetry on counts its queue.
+            from stigmer.telemetry.queue import QueueDepth
+
+            services.append(QueueDepth(self.open_backend, telemetry))
         services.extend(options.beside)
         return services
 

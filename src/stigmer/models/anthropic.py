@@ -184,11 +184,13 @@ class _Turn:
 
     usage: UsageEvent = field(default_factory=UsageEvent)
     stop: str = "end_turn"
+    model: str = ""
     called_tools: bool = False
     block: _Block | None = None
 
     def feed(self, event: Any) -> list[ModelEvent]:
         if event.type == "message_start":
+            self.model = str(event.message.model or "")
             u = event.message.usage
             cached = (u.cache_creation_input_tokens or 0) + (u.cache_read_input_tokens or 0)
             self.usage = UsageEvent(u.input_tokens + cached, u.output_tokens)
@@ -226,7 +228,7 @@ class _Turn:
         reason = _STOP.get(self.stop, "end_turn")
         if reason == "tool_use" and not self.called_tools:
             reason = "end_turn"  # only the structured-output tool was called: that is the answer
-        return [self.usage, Finish(reason)]
+        return [self.usage, Finish(reason, self.model)]
 
 
 class AnthropicModel:

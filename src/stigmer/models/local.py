@@ -377,7 +377,7 @@ class LocalModel:
             else:
                 yield TextDelta(strict.feed(item) if strict else item)
         yield UsageEvent(done.input_tokens, done.output_tokens)
-        yield Finish("max_tokens" if done.finish_reason == "length" else "end_turn")
+        yield Finish("max_tokens" if done.finish_reason == "length" else "end_turn", self.path.name)
 
     async def _tool_turn(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         messages = to_llama_messages(request, tool_mode=True)
@@ -398,7 +398,7 @@ class LocalModel:
             if done.finish_reason == "length":
                 if streamed:
                     yield usage
-                    yield Finish("max_tokens")
+                    yield Finish("max_tokens", self.path.name)
                     return
                 raise ModelError(
                     "local: the reply was cut off at maxTokens before it was complete",
@@ -415,7 +415,7 @@ class LocalModel:
                 elif answer.startswith(full := "".join(streamed)) and len(answer) > len(full):
                     yield TextDelta(answer[len(full) :])
                 yield usage
-                yield Finish("end_turn")
+                yield Finish("end_turn", self.path.name)
                 return
             name, arguments = reply["tool"], reply["arguments"]
             if attempt == "any" and _call_key(name, arguments) in _answered_calls(request.messages):
@@ -425,7 +425,7 @@ class LocalModel:
             turn = sum(1 for m in request.messages if m.role == "assistant")
             yield ToolCallEvent(ToolCall(f"call_{turn}_0", name, arguments))
             yield usage
-            yield Finish("tool_use")
+            yield Finish("tool_use", self.path.name)
             return
 
 

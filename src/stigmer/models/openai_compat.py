@@ -243,8 +243,10 @@ class OpenAIModel:
     async def _events(self, chunks: AsyncIterator[Any]) -> AsyncIterator[ModelEvent]:
         usage: UsageEvent | None = None  # servers that send none leave it unknown, not 0
         finish = "stop"
+        model = ""
         calls: dict[int, _Call] = {}
         async for chunk in chunks:
+            model = chunk.model or model
             if chunk.usage is not None:
                 usage = UsageEvent(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
             for choice in chunk.choices:
@@ -267,7 +269,7 @@ class OpenAIModel:
             yield usage
         reason = _STOP.get(finish, "end_turn")
         # Some servers end a turn with tool calls as "stop"; the calls are what counts.
-        yield Finish("tool_use" if calls else reason)
+        yield Finish("tool_use" if calls else reason, model)
 
 
 class OpenAIProvider:

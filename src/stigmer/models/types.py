@@ -87,9 +87,14 @@ StopReason = Literal["end_turn", "tool_use", "max_tokens", "error"]
 
 @dataclass
 class Finish:
-    """The turn is over; always the last event."""
+    """The turn is over; always the last event.
+
+    ``model`` is the model that answered, as the provider's response names it (a dated
+    version of the requested alias, say); "" when the response does not say.
+    """
 
     stop_reason: StopReason = "end_turn"
+    model: str = ""
 
 
 ModelEvent = TextDelta | ToolCallEvent | UsageEvent | Finish

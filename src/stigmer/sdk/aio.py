@@ -30,7 +30,7 @@ from types import TracebackType
 from typing import Any, Generic, Literal, NamedTuple, ParamSpec, TypeAlias, TypeVar, cast, overload
 
 from stigmer.api.agent.v1.agent_pb2 import Agent
-from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
+from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution, ExecutionLimits
 from stigmer.api.agentinstance.v1.agentinstance_pb2 import AgentInstance
 from stigmer.api.apiresourceversion.v1.apiresourceversion_pb2 import ApiResourceVersion
 from stigmer.api.backend.v1.backend_pb2 import BackendInfo, ExecutionEvent, ExecutionStep
@@ -47,6 +47,7 @@ from stigmer.errors import InvalidArgument, StigmerError
 from stigmer.resources.kinds import Execution, Resource, kind_info
 from stigmer.runners.settings import RunSettings, run_settings
 from stigmer.sdk import runs
+from stigmer.sdk.authoring import Duration, duration_text
 from stigmer.sdk.events import Event
 from stigmer.sdk.resources import ResourceLike, as_resources
 
@@ -472,8 +473,6 @@ class AsyncResourceClient(_Awaited, Generic[R]):
 
 Run = TypeVar("Run")
 Stream = TypeVar("Stream")
-Retried = TypeVar("Retried")
-RetriedStream = TypeVar("RetriedStream")
 Listed = TypeVar("Listed")
 
 
@@ -642,7 +641,7 @@ class WorkflowRuns(_Runs, Generic[Run, Stream]):
         return cast("Run | Stream", self._see(start, wait=wait, stream=stream, check=check))
 
 
-class ExecutionRuns(_Runs, Generic[Run, Stream, Retried, RetriedStream, Listed]):
+class ExecutionRuns(_Runs, Generic[Run, Stream, Listed]):
     """Listing, deciding, resuming and retrying runs (see :class:`AgentRuns`)."""
 
     @property
@@ -826,10 +825,14 @@ class ExecutionRuns(_Runs, Generic[Run, Stream, Retried, RetriedStream, Listed])
         *,
         from_task: str = ...,
         definition: Literal["pinned", "latest"] = ...,
+        timeout: Duration | None = ...,
+        max_turns: int | None = ...,
+        max_tokens: int | None = ...,
+        max_cost: float | None = ...,
         wait: bool = ...,
         stream: Literal[False] = ...,
         check: bool = ...,
-    ) -> Retried: ...
+    ) -> Run: ...
 
     @overload
     def retry(
@@ -838,10 +841,14 @@ class ExecutionRuns(_Runs, Generic[Run, Stream, Retried, RetriedStream, Listed])
         *,
         from_task: str = ...,
         definition: Literal["pinned", "latest"] = ...,
+        timeout: Duration | None = ...,
+        max_turns: int | None = ...,
+        max_tokens: int | None = ...,
+        max_cost: float | None = ...,
         wait: bool = ...,
         stream: Literal[True],
         check: bool = ...,
-    ) -> RetriedStream: ...
+    ) -> Stream: ...
 
     def retry(
         self,
@@ -849,26 +856,47 @@ class ExecutionRuns(_Runs, Generic[Run, Stream, Retried, RetriedStream, Listed])
         *,
         from_task: str = "",
         definition: Literal["pinned", "latest"] = "pinned",
+        timeout: Duration | None = None,
+        max_turns: int | None = None,
+        max_tokens: int | None = None,
+        max_cost: float | None = None,
         wait: bool = True,
         stream: bool = False,
         check: bool = True,
-    ) -> Retried | RetriedStream:
-        """Start a new run of a finished workflow run that reuses its recorded task results:
-        every task before ``from_task`` (by default: every task that completed) keeps its
-        outputs and does not run again.
+    ) -> Run | Stream:
+        """Start a new run of a finished run that reuses what it recorded, as
+        `stigmer execution retry` does.
+
+        A workflow run keeps the recorded outputs of every task before ``from_task`` (by
+        default: of every task that completed): they do not run again. An agent run replays
+        its recorded model turns and tool calls and goes on from there: a run stopped by one
+        of its limits (``LIMIT_TURNS``, ``LIMIT_TOKENS``, ``LIMIT_COST``, ``LIMIT_TIME``)
+        continues with a higher one, without paying again for what it did.
 
         Args:
-            execution_id: The finished workflow run.
-            from_task: Run again from this task and everything after it.
-            definition: "pinned" runs the workflow version the run used; "latest" the newest.
+            execution_id: The finished run.
+            from_task: A workflow run: run again from this task and everything after it.
+            definition: A workflow run: "pinned" runs the version the run used; "latest" the newest.
+            timeout: The new run's timeout (a workflow's, or an agent's ``limits.timeout``):
+                ``2h``, ``90s`` or a timedelta.
+            max_turns, max_tokens, max_cost: An agent run's higher limits (unset: the run's own).
             wait, stream, check: As for :meth:`WorkflowClient.execute`.
 
         Raises:
-            InvalidArgument: It is an agent run.
+            InvalidArgument: An option is for the other kind of run, or a value is malformed.
             Conflict: It has not finished.
         """
-        start = self._starts._retrier(execution_id, from_task=from_task, definition=definition)
-        return cast("Retried | RetriedStream", self._see(start, wait=wait, stream=stream, check=check))
+        limits = ExecutionLimits(
+            max_turns=max_turns or 0, max_tokens=max_tokens or 0, max_cost=max_cost or 0.0
+        )
+        start = self._starts._retrier(
+            execution_id,
+            from_task=from_task,
+            definition=definition,
+            timeout=duration_text(timeout, "timeout") if timeout is not None else "",
+            limits=limits,
+        )
+        return cast("Run | Stream", self._see(start, wait=wait, stream=stream, check=check))
 
 
 class AsyncAgentClient(
@@ -924,8 +952,6 @@ class AsyncExecutionClient(
     ExecutionRuns[
         Coroutine[Any, Any, Execution],
         AsyncExecutionStream[Execution],
-        Coroutine[Any, Any, WorkflowExecution],
-        AsyncExecutionStream[WorkflowExecution],
         Coroutine[Any, Any, builtins.list[Execution]],
     ],
 ):
@@ -1013,10 +1039,22 @@ class AsyncExecutionClient(
         return start
 
     def _retrier(
-        self, execution_id: str, *, from_task: str, definition: Literal["pinned", "latest"]
-    ) -> Start[WorkflowExecution]:
+        self,
+        execution_id: str,
+        *,
+        from_task: str,
+        definition: Literal["pinned", "latest"],
+        timeout: str,
+        limits: ExecutionLimits,
+    ) -> Start[Execution]:
         return self._client._started(
-            runs.retried_execution, self._backend, execution_id, from_task=from_task, definition=definition
+            runs.retried_run,
+            self._backend,
+            execution_id,
+            from_task=from_task,
+            definition=definition,
+            timeout=timeout,
+            limits=limits,
         )
 
     def follow(

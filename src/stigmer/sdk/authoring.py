@@ -97,7 +97,12 @@ def _items(value: Any) -> list[Any]:
     return [value]
 
 
-def _duration(value: Duration, field: str) -> str:
+def duration_text(value: Duration, field: str) -> str:
+    """A duration as files write it (a timedelta becomes whole seconds, or milliseconds).
+
+    Raises:
+        InvalidArgument: It is neither text nor a timedelta.
+    """
     if isinstance(value, timedelta):
         millis = round(value.total_seconds() * 1000)
         return f"{millis // 1000}s" if millis % 1000 == 0 else f"{millis}ms"
@@ -244,7 +249,7 @@ class Limits:
         if self.max_tokens:
             doc["maxTokens"] = self.max_tokens
         if self.timeout:
-            doc["timeout"] = _duration(self.timeout, "spec.limits.timeout")
+            doc["timeout"] = duration_text(self.timeout, "spec.limits.timeout")
         return doc
 
 
@@ -347,7 +352,7 @@ class McpServer(Definition["mcpserver_pb2.McpServer"]):
         if self.approval_required:
             spec["approvalRequired"] = list(self.approval_required)
         if self.timeout:
-            spec["timeout"] = _duration(self.timeout, "spec.timeout")
+            spec["timeout"] = duration_text(self.timeout, "spec.timeout")
         return spec
 
     def _message(self) -> type[mcpserver_pb2.McpServer]:
@@ -373,7 +378,7 @@ class McpServerUse:
         if self.approval_required:
             doc["approvalRequired"] = list(self.approval_required)
         if self.timeout:
-            doc["timeout"] = _duration(self.timeout, f"{field}.timeout")
+            doc["timeout"] = duration_text(self.timeout, f"{field}.timeout")
         return doc if len(doc) > 1 else ref
 
 
@@ -621,9 +626,9 @@ class Retry:
     def to_document(self, field: str) -> dict[str, Any]:
         backoff: dict[str, Any] = {}
         if self.initial:
-            backoff["initial"] = _duration(self.initial, f"{field}.backoff.initial")
+            backoff["initial"] = duration_text(self.initial, f"{field}.backoff.initial")
         if self.max:
-            backoff["max"] = _duration(self.max, f"{field}.backoff.max")
+            backoff["max"] = duration_text(self.max, f"{field}.backoff.max")
         if self.multiplier:
             backoff["multiplier"] = self.multiplier
         if self.jitter:
@@ -728,7 +733,7 @@ class Task:
         if self.retry is not None:
             doc["retry"] = self.retry.to_document(f"{field}.retry")
         if self.timeout:
-            doc["timeout"] = _duration(self.timeout, f"{field}.timeout")
+            doc["timeout"] = duration_text(self.timeout, f"{field}.timeout")
         if self.on_error is not None:
             doc["onError"] = _plain(self.on_error, f"{field}.onError")
         return doc
@@ -862,7 +867,7 @@ def approval(
     if message:
         body["message"] = message
     if timeout:
-        body["timeout"] = _duration(timeout, "approval.timeout")
+        body["timeout"] = duration_text(timeout, "approval.timeout")
     if on_timeout:
         body["onTimeout"] = on_timeout
     return Task(name, "approval", body, **common)
@@ -870,7 +875,7 @@ def approval(
 
 def wait(name: str, duration: Duration, **common: Unpack[Common]) -> Task:
     """A durable timer: the run waits (holding no worker) and survives restarts."""
-    return Task(name, "wait", {"duration": _duration(duration, "wait.duration")}, **common)
+    return Task(name, "wait", {"duration": duration_text(duration, "wait.duration")}, **common)
 
 
 def workflow_task(

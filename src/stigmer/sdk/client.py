@@ -315,8 +315,6 @@ class ExecutionClient(
     ExecutionRuns[
         Execution,
         ExecutionStream[Execution],
-        WorkflowExecution,
-        ExecutionStream[WorkflowExecution],
         builtins.list[Execution],
     ]
 ):

@@ -20,6 +20,7 @@ from stigmer.backend.runs import (
     new_agent_execution,
     new_workflow_execution,
     retried_execution,
+    retried_run,
 )
 from stigmer.engine.drive import FINISHED, POLL_SECONDS, STOPPED, drive
 from stigmer.resources.kinds import Execution
@@ -162,5 +163,6 @@ __all__ = [
     "new_agent_execution",
     "new_workflow_execution",
     "retried_execution",
+    "retried_run",
     "see_through",
 ]

@@ -42,6 +42,18 @@ def next_claimable(conn: Connection, table: str, now: str, worker_id: str = "") 
     return str(row[1]) if row else None
 
 
+def count_queued(conn: Connection, table: str, now: str) -> int:
+    """How many top-level executions wait for a worker now: queued ones (a run queued again
+    for the engine that holds it too), and running ones whose lease expired. (The queue index
+    answers it.)"""
+    row = conn.execute(
+        f"SELECT count(*) FROM {_ident(table)} WHERE (phase = 'PENDING' "
+        "OR (phase = 'RUNNING' AND lease_expires_at < ?)) AND coalesce(parent_execution_id, '') = ''",
+        (now,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def live_leases(conn: Connection, table: str, now: str, limit: int = 100) -> list[tuple[str, str]]:
     """(id, owner) of running top-level executions whose lease has not expired, oldest first."""
     rows = conn.execute(

@@ -14,29 +14,34 @@ from stigmer.config import TelemetrySettings
 from stigmer.resources.kinds import Execution
 
 FINISHED = (ExecutionPhase.COMPLETED, ExecutionPhase.FAILED, ExecutionPhase.CANCELLED)
+PARKED = ExecutionPhase.WAITING_APPROVAL
 log = logging.getLogger("stigmer.telemetry")
 _warned: set[str] = set()
 
 
-def run_started(execution: Execution, settings: TelemetrySettings | None) -> None:
-    """Count a run a worker claimed (and whether it took it over from a worker that died)."""
+def run_started(
+    execution: Execution, settings: TelemetrySettings | None, *, taken_over: bool = False
+) -> None:
+    """Count a run a worker claimed (and whether it took it over from a worker that died:
+    its lease ran out, or, ``taken_over``, its engine tried its work again elsewhere)."""
     if settings is None:
         return
     try:
         from stigmer.telemetry.metrics import metrics_for
 
-        metrics_for(settings).run_started(execution)
+        metrics_for(settings).run_started(execution, taken_over=taken_over)
     except Exception as exc:
         _warn(execution, exc)
 
 
 def run_ended(reads: ExecutionReads, execution: Execution, settings: TelemetrySettings | None) -> None:
-    """Export the spans and metrics of a run that finished (a run that only parks exports when
-    it ends).
+    """Export the spans and metrics of a run that finished, or the spans that ended so far of a
+    run that parked to wait for a person (its metrics when it ends).
 
     Telemetry never fails a run: an export that cannot be made is logged once and dropped.
     """
-    if settings is None or execution.status.phase not in FINISHED:
+    phase = execution.status.phase
+    if settings is None or not (phase in FINISHED or (phase == PARKED and settings.export)):
         return
     try:
         steps = reads.list_steps(execution.metadata.id)
@@ -44,6 +49,8 @@ def run_ended(reads: ExecutionReads, execution: Execution, settings: TelemetrySe
             from stigmer.telemetry.otel import exporter_for
 
             exporter_for(settings).export(execution, steps)
+        if phase == PARKED:
+            return
         from stigmer.telemetry.metrics import metrics_for
 
         metrics_for(settings).run_ended(execution, steps)

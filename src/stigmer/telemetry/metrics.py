@@ -11,15 +11,18 @@ Imported only when metrics are on (an OTLP endpoint is set, or `stigmer server
   and ``gen_ai.request.model`` — the GenAI semantic conventions' client metrics;
 - ``stigmer.cost`` (counter, US dollars, by model);
 - ``stigmer.lease.takeovers`` (counter, by ``kind``): runs a worker took over from one that
-  died or stalled.
+  died or stalled;
+- ``stigmer.executions.queued`` (gauge, by ``kind``): the queue's depth, runs waiting for a
+  worker, read from the store when the metrics are read (see :mod:`stigmer.telemetry.queue`).
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
@@ -32,12 +35,14 @@ from stigmer.resources.steps import MODEL, duration_ms, output_of
 from stigmer.resources.workflow_steps import END
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import CallbackOptions, Observation
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricsData
 
 SECONDS_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600]
 TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304]
 INSTALL_HINT = "install the telemetry extra: pip install 'stigmer[telemetry]'"
+log = logging.getLogger("stigmer.telemetry")
 
 
 def _kind(execution: Execution) -> str:
@@ -105,13 +110,35 @@ class RunMetrics:
         self.cost = meter.create_counter(
             "stigmer.cost", "USD", "What model calls cost, from the prices in config.yaml"
         )
+        # Where the queue's depth is read from (a service of a long-running worker sets it).
+        self.queue: Callable[[], dict[str, int]] | None = None
+        meter.create_observable_gauge(
+            "stigmer.executions.queued",
+            [self._observe_queue],
+            "{execution}",
+            "Runs waiting for a worker (the queue's depth)",
+        )
 
-    def run_started(self, execution: Execution) -> None:
-        """A worker claimed a run (a new one, or one taken over)."""
+    def run_started(self, execution: Execution, *, taken_over: bool = False) -> None:
+        """A worker claimed a run (a new one, or one taken over: from a worker whose lease ran
+        out, or, with ``taken_over``, as the engine saw it)."""
         kind = {"kind": _kind(execution)}
         self.started.add(1, kind)
-        if execution.status.taken_over_from:
+        if taken_over or execution.status.taken_over_from:
             self.takeovers.add(1, kind)
+
+    def _observe_queue(self, options: CallbackOptions) -> Iterable[Observation]:
+        from opentelemetry.metrics import Observation
+
+        count = self.queue
+        if count is None:
+            return []
+        try:
+            depth = count()
+        except Exception as exc:  # a store that does not answer: no reading, not a failure
+            log.warning("telemetry: the queue's depth could not be read: %s", exc)
+            return []
+        return [Observation(n, {"kind": kind}) for kind, n in sorted(depth.items())]
 
     def run_ended(self, execution: Execution, steps: Iterable[ExecutionStep]) -> None:
         """A run finished: count it, and what its journal says of its model calls and tasks."""
@@ -180,6 +207,7 @@ def metrics_for(settings: TelemetrySettings) -> RunMetrics:
             atexit.unregister(found.shutdown)
             prometheus = prometheus or found.pull is not None
         _current = RunMetrics(settings, prometheus=prometheus)
+        _current.queue = found.queue if found is not None else None
         atexit.register(_current.shutdown)
         return _current
 

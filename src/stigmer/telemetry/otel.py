@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from stigmer.api.backend.v1.backend_pb2 import ExecutionStep
+from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.config import TelemetrySettings
 from stigmer.errors import InvalidArgument
 from stigmer.resources.kinds import Execution
@@ -56,16 +57,22 @@ class RunExporter:
         self.processor: BatchSpanProcessor = BatchSpanProcessor(exporter)
 
     def export(self, execution: Execution, steps: list[ExecutionStep]) -> None:
-        """Queue the spans of a finished run (not those of its child runs: they export theirs)."""
+        """Queue the spans of a run that finished, or, of a run that parked to wait for an
+        approval, those that ended since it last parked (not those of its child runs: they
+        export theirs).
+
+        A viewer so sees a waiting run's work while it waits; the run's own span, the approval
+        and what follows go when it ends, in the same trace. Which park sent a span is told by
+        the journal alone: a span goes with the first park (or the end) after it ended.
+        """
         root = run_spans(execution, steps, content=self.settings.capture_content)
         trace_id = int(run_trace_id(execution.metadata.id, execution.spec.trace_parent), 16)
         retry_of = str(getattr(execution.spec, "retry_of", ""))
-        end = root.end
-        for span in root.walk():
+        for span in _sent_now(root, parked=execution.status.phase == ExecutionPhase.WAITING_APPROVAL):
             if span.status == "reused":
                 continue  # it belongs to the trace of the run it was copied from
             link = retry_of if span is root else ""
-            self.processor.on_end(self._readable(span, trace_id, end, link))
+            self.processor.on_end(self._readable(span, trace_id, root.end, link))
 
     def flush(self, timeout_millis: int = 30_000) -> bool:
         """Send what is queued now."""
@@ -121,6 +128,26 @@ class RunExporter:
             end_time=_nanos(end),
             instrumentation_scope=InstrumentationScope("stigmer", __version__),
         )
+
+
+def _sent_now(root: Span, *, parked: bool) -> list[Span]:
+    """The spans of a run to send now: at a park, those that ended since the park before it;
+    at its end, the rest (those that ended after its last park, and the run's own)."""
+    approvals = [s for s in root.walk() if s.kind == "approval" and s.start is not None]
+    waiting = [s.start for s in approvals if s.status == "waiting" and s.start is not None]
+    decided = [s.start for s in approvals if s.status != "waiting" and s.start is not None]
+    if not parked:
+        last = max(decided, default=None)
+        return [s for s in root.walk() if s is root or s.end is None or last is None or s.end > last]
+    if not waiting:
+        return []  # it waits on a child run's behalf, or for an answer: all of it at its end
+    parked_at = max(waiting)
+    since = max((d for d in decided if d < min(waiting)), default=None)
+    return [
+        s
+        for s in root.walk()
+        if s is not root and s.end is not None and s.end <= parked_at and (since is None or s.end > since)
+    ]
 
 
 def _nanos(when: datetime | None) -> int | None:

@@ -112,7 +112,7 @@ class LocalRunJournal(LocalStore):
                 previous, _ = leases.lease_of(conn, info.table, candidate)
                 if rec.status.get("phase") == "RUNNING" and previous not in ("", worker_id):
                     rec.status["takenOverFrom"] = previous  # it died, or its lease ran out
-                else:
+                elif previous != worker_id:  # its holder claiming it back (an engine) keeps it
                     rec.status.pop("takenOverFrom", None)
                 rec.status["phase"] = "RUNNING"
                 rec.status.setdefault("startTime", now_s)
@@ -127,6 +127,14 @@ class LocalRunJournal(LocalStore):
         if execution_id and _execution_kind(execution_id) not in infos:
             raise InvalidArgument(f"execution {execution_id} is not of the kinds {', '.join(kinds)}")
         return None
+
+    def count_queued(self) -> dict[str, int]:
+        now = timestamp(self.clock())
+        with self.db.read() as conn:
+            return {
+                info.kind.removesuffix("Execution").lower(): leases.count_queued(conn, info.table, now)
+                for info in _EXECUTION_KINDS
+            }
 
     def renew_lease(self, execution_id: str, worker_id: str, *, lease_seconds: int = 30) -> bool:
         info = _execution_kind(execution_id)

@@ -54,6 +54,10 @@ class RemoteRunJournal(RemoteChannel):
         )
         return self._unary(self._stub.RenewLease, request, idempotent=True).renewed
 
+    def count_queued(self) -> dict[str, int]:
+        response = self._unary(self._stub.CountQueued, pb.CountQueuedRequest(), idempotent=True)
+        return dict(response.queued)
+
     def release_execution(self, execution_id: str, worker_id: str) -> None:
         request = pb.ReleaseExecutionRequest(execution_id=execution_id, worker_id=worker_id)
         self._unary(self._stub.ReleaseExecution, request, idempotent=True)

@@ -52,7 +52,7 @@ from stigmer.runners.workflow.runner import (
 )
 from stigmer.runners.workflow.tasks import RunContext, TaskAttempts, struct
 from stigmer.store.leases import ENGINE_LEASE_SECONDS, ENGINE_PREFIX
-from stigmer.telemetry.export import run_ended
+from stigmer.telemetry.export import run_ended, run_started
 
 from .codec import begun_from, begun_to, failure_from, outcome_to, tried_to
 
@@ -128,8 +128,13 @@ class StoreActivities:
 
     # -- runs ------------------------------------------------------------------------------
 
-    def _hold(self, execution_id: str) -> Execution:
-        """The run, held by this engine and RUNNING (a run queued again is claimed back)."""
+    def _hold(self, execution_id: str, *, retried: bool = False) -> Execution:
+        """The run, held by this engine and RUNNING (a run queued again is claimed back).
+
+        A run taken from the queue counts as started, as a local worker's claim does; one
+        ``retried`` (Temporal tried again the activity that held it: its worker died or
+        stopped heartbeating) as taken over.
+        """
         current = self.backend.get_execution(execution_id)
         if current.status.phase in FINISHED or current.status.phase == ExecutionPhase.WAITING_APPROVAL:
             return current
@@ -141,6 +146,10 @@ class StoreActivities:
             return self.backend.get_execution(execution_id)
         if claimed is None:  # a live local worker runs it: Temporal tries again later
             raise ApplicationError(f"execution {execution_id} is being run by another worker")
+        queued = current.status.phase == ExecutionPhase.PENDING
+        taken = claimed.status.taken_over_from not in ("", current.status.taken_over_from)
+        if queued or retried or taken:
+            run_started(claimed, self.settings.telemetry, taken_over=retried and not queued)
         return claimed
 
     def _environment(self, execution: Execution) -> RunEnvironment:
@@ -337,11 +346,12 @@ class StoreActivities:
             return False
         current.status.phase = ExecutionPhase.WAITING_APPROVAL
         try:
-            self.backend.update_execution_status(
+            parked = self.backend.update_execution_status(
                 current, expected_version=current.metadata.version, worker_id=ENGINE_OWNER
             )
         except Conflict:
             return False
+        run_ended(self.backend, parked, self.settings.telemetry)  # what it did so far, while it waits
         return True
 
     @activity.defn(name="stigmer.unpark")
@@ -404,7 +414,7 @@ class StoreActivities:
         worker goes on from the last one."""
         from stigmer.runners.agent.runner import AgentRunner
 
-        held = self._hold(execution_id)
+        held = self._hold(execution_id, retried=activity.info().attempt > 1)
         if held.status.phase in FINISHED or held.status.phase == ExecutionPhase.WAITING_APPROVAL:
             return {"phase": ExecutionPhase.Name(held.status.phase)}
         assert isinstance(held, AgentExecution)

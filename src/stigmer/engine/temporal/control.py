@@ -22,10 +22,11 @@ from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.backend.protocol import RunJournal
 from stigmer.clock import utcnow
-from stigmer.config import TemporalSettings
+from stigmer.config import TelemetrySettings, TemporalSettings
 from stigmer.errors import Conflict, StigmerError
 from stigmer.resources.kinds import Execution
 from stigmer.store.leases import ENGINE_LEASE_SECONDS
+from stigmer.telemetry.export import run_started
 
 from .activities import ENGINE_OWNER
 
@@ -102,9 +103,15 @@ def _end_cancelled(backend: RunJournal, execution: Execution) -> None:
     backend.update_execution_status(execution, worker_id=ENGINE_OWNER)
 
 
-async def submit(client: Client, backend: RunJournal, execution_id: str, settings: TemporalSettings) -> None:
+async def submit(
+    client: Client,
+    backend: RunJournal,
+    execution_id: str,
+    settings: TemporalSettings,
+    telemetry: TelemetrySettings | None = None,
+) -> None:
     """Hand one run to Temporal now: a new one, one queued again (a decision, a cancel), or one
-    whose worker died.
+    whose worker died (counted in ``telemetry``'s metrics as started, or taken over).
 
     Raises:
         Conflict: A live worker of the local engine runs it, or it is finished or waiting.
@@ -117,6 +124,7 @@ async def submit(client: Client, backend: RunJournal, execution_id: str, setting
             f"execution {execution_id} is being run by a worker of the local engine",
             hint=f"follow it with `stigmer execution logs {execution_id} -f`",
         )
+    run_started(claimed, telemetry)
     await hand_over(client, backend, claimed, settings)
 
 
@@ -127,9 +135,11 @@ async def bridge(
     stop: asyncio.Event,
     *,
     poll_seconds: float = BRIDGE_POLL_SECONDS,
+    telemetry: TelemetrySettings | None = None,
 ) -> None:
-    """Until ``stop``: claim every queued top-level run (new ones, and the ones this engine
-    holds that were queued again) and hand it to Temporal."""
+    """Until ``stop``: claim every queued top-level run (new ones, the ones this engine holds
+    that were queued again, and those whose worker died) and hand it to Temporal; each claim
+    counts in ``telemetry``'s metrics as a run started (or taken over), as a local worker's does."""
     while not stop.is_set():
         try:
             claimed = backend.claim_execution(ENGINE_OWNER, lease_seconds=ENGINE_LEASE_SECONDS)
@@ -137,6 +147,7 @@ async def bridge(
             log.warning("the bridge cannot read the store: %s", exc)
             claimed = None
         if claimed is not None:
+            run_started(claimed, telemetry)
             try:
                 await hand_over(client, backend, claimed, settings)
             except (RPCError, RuntimeError, StigmerError) as exc:

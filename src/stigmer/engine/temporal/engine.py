@@ -38,7 +38,7 @@ class TemporalEngine:
     def submit(self, backend: RunJournal, execution_id: str) -> None:
         async def main() -> None:
             client = await connect(self.temporal)
-            await submit(client, backend, execution_id, self.temporal)
+            await submit(client, backend, execution_id, self.temporal, self.settings.telemetry)
 
         asyncio.run(main())
 
@@ -74,7 +74,7 @@ class TemporalEngine:
         if run_here:
             with contextlib.suppress(Conflict):
                 client = await connect(self.temporal)
-                await submit(client, backend, execution_id, self.temporal)
+                await submit(client, backend, execution_id, self.temporal, self.settings.telemetry)
         async for event in drive(
             backend,
             execution_id,

@@ -70,6 +70,7 @@ class TemporalWorker:
         self.schedules = schedules
         self.settings = settings
         self.bridge = bridge
+        self.telemetry = run_settings.telemetry
         self.activities = StoreActivities(backend, settings=run_settings)
         self.worker: Worker | None = None
         if not work:
@@ -90,7 +91,9 @@ class TemporalWorker:
         """Work until ``stop`` is set; running activities are then cancelled (Temporal tries
         them again on another worker)."""
         bridging = (
-            asyncio.create_task(bridge(self.client, self.backend, self.settings, stop))
+            asyncio.create_task(
+                bridge(self.client, self.backend, self.settings, stop, telemetry=self.telemetry)
+            )
             if self.bridge
             else None
         )

@@ -27,6 +27,7 @@ from stigmer.mcp.types import McpServerError, Tool, ToolResult
 from stigmer.models.registry import default_model, resolve_model, split_model
 from stigmer.models.types import (
     ChatMessage,
+    Finish,
     Model,
     ModelRequest,
     TextDelta,
@@ -318,7 +319,7 @@ class AgentRunner:
             run.tally(out).add_call(dict(out.get("usage") or {}))
         else:
             started = self.clock()
-            text, calls, usage_event, stop = await self._stream(run)
+            text, calls, usage_event, finish = await self._stream(run)
             recorded_usage: dict[str, Any] = {"unreported": True}
             if usage_event is not None:
                 recorded_usage = {
@@ -335,9 +336,11 @@ class AgentRunner:
                 "text": text,
                 "toolCalls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls],
                 "usage": recorded_usage,
-                "stopReason": stop,
+                "stopReason": finish.stop_reason,
                 "model": run.model.id,
             }
+            if finish.model:
+                output["responseModel"] = finish.model
             run.steps.record(MODEL, input={"turn": run.turns}, output=output, started=started)
             faults.hit("agent.model_recorded")
             self._save_usage(run)
@@ -345,7 +348,7 @@ class AgentRunner:
         run.messages.append(ChatMessage("assistant", text, tool_calls=calls))
         return text, calls
 
-    async def _stream(self, run: _Run) -> tuple[str, list[ToolCall], UsageEvent | None, str]:
+    async def _stream(self, run: _Run) -> tuple[str, list[ToolCall], UsageEvent | None, Finish]:
         request = ModelRequest(messages=list(run.messages), tools=self._tool_specs(run))
         keys = list(run.execution.spec.outputs)
         if keys:
@@ -357,7 +360,7 @@ class AgentRunner:
         text: list[str] = []
         calls: list[ToolCall] = []
         usage: UsageEvent | None = None  # None: the provider reported no usage
-        stop = "end_turn"
+        finish = Finish()
         async for event in run.model.stream(request):
             if isinstance(event, TextDelta):
                 text.append(event.text)
@@ -369,8 +372,8 @@ class AgentRunner:
                 usage.input_tokens += event.input_tokens
                 usage.output_tokens += event.output_tokens
             else:
-                stop = event.stop_reason
-        return "".join(text), calls, usage, stop
+                finish = event
+        return "".join(text), calls, usage, finish
 
     async def _tool_call(self, run: _Run, call: ToolCall) -> ToolResult:
         tool = run.tools.get(call.name)

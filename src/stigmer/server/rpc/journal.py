@@ -38,6 +38,10 @@ def _renew(b: Backend, r: pb.RenewLeaseRequest) -> pb.RenewLeaseResponse:
     return pb.RenewLeaseResponse(renewed=renewed)
 
 
+def _count_queued(b: Backend, r: pb.CountQueuedRequest) -> pb.CountQueuedResponse:
+    return pb.CountQueuedResponse(queued=b.count_queued())
+
+
 def _release(b: Backend, r: pb.ReleaseExecutionRequest) -> pb.ReleaseExecutionResponse:
     b.release_execution(r.execution_id, r.worker_id)
     return pb.ReleaseExecutionResponse()
@@ -58,6 +62,7 @@ JOURNAL: Unary = {
     "ClaimExecution": (pb.ClaimExecutionRequest, _claim),
     "RenewLease": (pb.RenewLeaseRequest, _renew),
     "ReleaseExecution": (pb.ReleaseExecutionRequest, _release),
+    "CountQueued": (pb.CountQueuedRequest, _count_queued),
     "StoreArtifact": (pb.StoreArtifactRequest, _store_artifact),
     "GetArtifact": (pb.GetArtifactRequest, _get_artifact),
 }

@@ -155,6 +155,11 @@ class BackendServiceStub:
                 request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ReleaseExecutionRequest.SerializeToString,
                 response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ReleaseExecutionResponse.FromString,
                 _registered_method=True)
+        self.CountQueued = channel.unary_unary(
+                '/stigmer.backend.v1.BackendService/CountQueued',
+                request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CountQueuedRequest.SerializeToString,
+                response_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CountQueuedResponse.FromString,
+                _registered_method=True)
         self.ResolveApproval = channel.unary_unary(
                 '/stigmer.backend.v1.BackendService/ResolveApproval',
                 request_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ResolveApprovalRequest.SerializeToString,
@@ -375,6 +380,13 @@ class BackendServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CountQueued(self, request, context):
+        """How many runs wait for a worker (the queue depth metric).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ResolveApproval(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -576,6 +588,11 @@ def add_BackendServiceServicer_to_server(servicer, server):
                     servicer.ReleaseExecution,
                     request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ReleaseExecutionRequest.FromString,
                     response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ReleaseExecutionResponse.SerializeToString,
+            ),
+            'CountQueued': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountQueued,
+                    request_deserializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CountQueuedRequest.FromString,
+                    response_serializer=stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CountQueuedResponse.SerializeToString,
             ),
             'ResolveApproval': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveApproval,
@@ -1252,6 +1269,33 @@ class BackendService:
             '/stigmer.backend.v1.BackendService/ReleaseExecution',
             stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ReleaseExecutionRequest.SerializeToString,
             stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.ReleaseExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountQueued(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stigmer.backend.v1.BackendService/CountQueued',
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CountQueuedRequest.SerializeToString,
+            stigmer_dot_api_dot_backend_dot_v1_dot_backend__pb2.CountQueuedResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -69,6 +69,8 @@ class BackendServiceStub:
     ClaimExecution: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ClaimExecutionRequest, _backend_pb2.ClaimExecutionResponse]
     RenewLease: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RenewLeaseRequest, _backend_pb2.RenewLeaseResponse]
     ReleaseExecution: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ReleaseExecutionRequest, _backend_pb2.ReleaseExecutionResponse]
+    CountQueued: _grpc.UnaryUnaryMultiCallable[_backend_pb2.CountQueuedRequest, _backend_pb2.CountQueuedResponse]
+    """How many runs wait for a worker (the queue depth metric)."""
     ResolveApproval: _grpc.UnaryUnaryMultiCallable[_backend_pb2.ResolveApprovalRequest, _backend_pb2.Resource]
     Respond: _grpc.UnaryUnaryMultiCallable[_backend_pb2.RespondRequest, _backend_pb2.Resource]
     StoreArtifact: _grpc.UnaryUnaryMultiCallable[_backend_pb2.StoreArtifactRequest, _backend_pb2.Artifact]
@@ -129,6 +131,8 @@ class BackendServiceAsyncStub(BackendServiceStub):
     ClaimExecution: _aio.UnaryUnaryMultiCallable[_backend_pb2.ClaimExecutionRequest, _backend_pb2.ClaimExecutionResponse]  # type: ignore[assignment]
     RenewLease: _aio.UnaryUnaryMultiCallable[_backend_pb2.RenewLeaseRequest, _backend_pb2.RenewLeaseResponse]  # type: ignore[assignment]
     ReleaseExecution: _aio.UnaryUnaryMultiCallable[_backend_pb2.ReleaseExecutionRequest, _backend_pb2.ReleaseExecutionResponse]  # type: ignore[assignment]
+    CountQueued: _aio.UnaryUnaryMultiCallable[_backend_pb2.CountQueuedRequest, _backend_pb2.CountQueuedResponse]  # type: ignore[assignment]
+    """How many runs wait for a worker (the queue depth metric)."""
     ResolveApproval: _aio.UnaryUnaryMultiCallable[_backend_pb2.ResolveApprovalRequest, _backend_pb2.Resource]  # type: ignore[assignment]
     Respond: _aio.UnaryUnaryMultiCallable[_backend_pb2.RespondRequest, _backend_pb2.Resource]  # type: ignore[assignment]
     StoreArtifact: _aio.UnaryUnaryMultiCallable[_backend_pb2.StoreArtifactRequest, _backend_pb2.Artifact]  # type: ignore[assignment]
@@ -318,6 +322,14 @@ class BackendServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _backend_pb2.ReleaseExecutionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_backend_pb2.ReleaseExecutionResponse, _abc.Awaitable[_backend_pb2.ReleaseExecutionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CountQueued(
+        self,
+        request: _backend_pb2.CountQueuedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_backend_pb2.CountQueuedResponse, _abc.Awaitable[_backend_pb2.CountQueuedResponse]]:
+        """How many runs wait for a worker (the queue depth metric)."""
 
     @_abc_1.abstractmethod
     def ResolveApproval(
