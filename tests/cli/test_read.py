@@ -261,6 +261,7 @@ def test_backend_status_in_every_format(home: Home) -> None:
     stigmer = home.stigmer
     status = stigmer("backend", "status", "-o", "json").json()
     assert status["type"] == "local"
+    assert status["store"] == "sqlite"
     assert status["database"] == str(stigmer.database)
     assert status["schemaVersion"] == LATEST
     counts = status["counts"]
@@ -276,6 +277,7 @@ def test_backend_status_in_every_format(home: Home) -> None:
 
     shown = stigmer("backend", "status").out
     assert "backend:        local\n" in shown
+    assert "store:          sqlite\n" in shown
     assert f"database:       {stigmer.database}\n" in shown
     kinds = {row["KIND"]: row["COUNT"] for row in table(shown.split("\n\n", 1)[1])}
     assert kinds == {kind: str(count) for kind, count in counts.items()}

@@ -22,6 +22,7 @@ from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.workflowexecution.v1.workflowexecution_pb2 import WorkflowExecution
 from stigmer.engine.temporal.devserver import DevServer, free_port
 from tests.fixtures.http_counter import Hits, counting_server
+from tests.server.harness import TRUSTING
 
 from .helpers import Stigmer, table, write
 from .test_workflow_execute import APPROVAL, EXPECTED, PIPELINE, STEPS_MODULE
@@ -201,6 +202,35 @@ def test_a_workflow_runs_on_a_temporal_worker_and_shows_as_on_the_local_engine(
     assert "▶ notify" in logs.err and "■ finish COMPLETED" in logs.err
     children = stigmer("execution", "list", "--parent", execution_id, "-o", "json").json()
     assert sorted(c["status"]["phase"] for c in children) == ["COMPLETED", "COMPLETED"]
+
+
+def test_a_workflow_runs_on_temporal_with_its_store_on_postgresql(
+    on_temporal: Stigmer, workers: Workers, server: Hits, postgres_url: str
+) -> None:
+    stigmer = on_temporal
+    config = yaml.safe_load((stigmer.home / "config.yaml").read_text())
+    # The worker on a PostgreSQL store follows a server's policy: these fixtures are allowed.
+    config.update(database=postgres_url, server=TRUSTING)
+    (stigmer.home / "config.yaml").write_text(yaml.safe_dump(config))
+    write(stigmer.cwd / "wfsteps.py", STEPS_MODULE)
+    stigmer("apply", "-f", write(stigmer.cwd / "pipeline.yaml", PIPELINE))
+    stigmer("apply", "-f", write(stigmer.cwd / "refund.yaml", APPROVAL))
+    workers.start()
+    inputs = ["--input", f"url={server.url}", "--input", 'names=["ann", "bob"]', "--input", "log=calls.log"]
+    result = stigmer("workflow", "execute", "pipeline", *inputs, env=_env())
+    assert yaml.safe_load(result.out) == EXPECTED
+    calls = Counter((stigmer.cwd / "calls.log").read_text().split())
+    assert calls == {"prepare": 1, "left": 1, "right": 1, "finish": 1}
+    # A wait for a person, decided from another terminal, on the shared store.
+    paused = stigmer("workflow", "execute", "refund", "--input", "amount=30", "--no-wait", env=_env())
+    assert "Waiting for approval" in paused.err
+    waiting = stigmer("execution", "list", "--phase", "WAITING_APPROVAL", "-o", "json").json()
+    approved = stigmer("execution", "approve", waiting[0]["metadata"]["id"], "-o", "json").json()
+    assert approved["status"]["phase"] == "COMPLETED"
+    assert approved["status"]["outputs"]["paid"] == 30
+    status = stigmer("backend", "status", "-o", "json").json()
+    assert status["store"] == "postgresql"
+    assert status["counts"]["WorkflowExecution"] == 2
 
 
 def test_an_approval_on_temporal_is_decided_from_another_terminal(

@@ -69,6 +69,15 @@ def test_clients_spread_over_two_servers_lose_no_update(
     finally:
         remote.close()
     assert "database: postgresql://stigmer@127.0.0.1" in a.output()
+    assert a.output().split("database: ", 1)[1].splitlines()[0].endswith(" (postgresql)")
+    # Through either server, a client sees the store they share.
+    for url in (a.url, b.url):
+        remote = RemoteBackend(url, token=key)
+        try:
+            info = remote.info()
+        finally:
+            remote.close()
+        assert (info.type, info.store) == ("remote", "postgresql")
 
 
 def _watch(url: str, key: str, execution_id: str, after: int, seen: list[ExecutionEvent]) -> None:

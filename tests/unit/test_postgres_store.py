@@ -131,6 +131,7 @@ def test_info_shows_where_the_store_is_without_the_password(postgres_url: str, t
         backend.close()
 
     assert info.database == postgres_url.replace("stigmer@", "stigmer:****@")
+    assert (info.type, info.store) == ("local", "postgresql")
     assert info.schema_version == LATEST
     assert redacted("postgresql://a:b@h/d") == "postgresql://a:****@h/d"
 

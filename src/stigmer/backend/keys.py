@@ -86,7 +86,7 @@ def create_key(
     secret = secrets.token_urlsafe(_SECRET_BYTES)
     salt = secrets.token_bytes(16)
     row = key_rows.KeyRow(key_id, name, _now(), created_by, "", salt, _digest(salt, secret), str(role))
-    with db.write() as conn:
+    with db.write(exclusive=True) as conn:  # rare admin work: as if alone
         if key_rows.active_by_name(conn, name):
             raise AlreadyExists(
                 f"an API key named {name!r} already exists",
@@ -107,7 +107,7 @@ def revoke_key(db: Transactions, name: str) -> ApiKey:
     Raises:
         NotFound: No active key has that name.
     """
-    with db.write() as conn:
+    with db.write(exclusive=True) as conn:  # rare admin work: as if alone
         row = key_rows.active_by_name(conn, name)
         if row is None:
             raise NotFound(

@@ -18,6 +18,8 @@ def backend() -> None:
 def _print_info(info: Any) -> None:
     from stigmer.cli.output import table
 
+    if info.store:  # a server older than the field says nothing of it
+        click.echo(f"store:          {info.store}")
     click.echo(f"database:       {info.database}")
     click.echo(f"schema version: {info.schema_version}")
     click.echo("")

@@ -240,7 +240,8 @@ def _serve(options: ServerOptions, retention: int, home: Path) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         _say(f"stigmer server {__version__} listening on {options.host}:{running.port} ({running.url})")
-        _say(f"  database: {redacted(str(options.database))}")
+        store = "postgresql" if is_database_url(str(options.database)) else "sqlite"
+        _say(f"  database: {redacted(str(options.database))} ({store})")
         _say(f"  TLS:      {'on' if options.tls else 'off'}")
         if options.insecure and not is_loopback(options.host) and not options.tls:
             click.secho(

@@ -31,6 +31,11 @@ class Dialect:
     # A placeholder for a JSON document where nothing tells the database its type
     # (a SELECT list feeding an INSERT).
     json_param: str
+    # What ends a SELECT of a write transaction that reads rows to write them: they stay locked
+    # until it ends. Nothing on SQLite, whose writers are serialised whole (BEGIN IMMEDIATE).
+    for_update: str = ""
+    # The same for a claim: rows another transaction holds are passed over, not waited for.
+    skip_locked: str = ""
 
     def json_text(self, column: str, key: str) -> tuple[str, tuple[str, ...]]:
         """SQL for the text at a top-level ``key`` of the JSON ``column``, and its parameters.
@@ -48,7 +53,7 @@ class Dialect:
 
 
 SQLITE = Dialect("sqlite", "?")
-POSTGRESQL = Dialect("postgresql", "CAST(? AS json)")
+POSTGRESQL = Dialect("postgresql", "CAST(? AS json)", " FOR UPDATE", " FOR UPDATE SKIP LOCKED")
 
 
 class Cursor(Protocol):
@@ -77,9 +82,12 @@ class Connection(Protocol):
 class Transactions(Protocol):
     """A store's database: read and write transactions on it, and where it is.
 
-    A write transaction is serialisable against every other writer (of every process on the
-    same database); a read transaction sees one consistent snapshot. A read inside a write
-    (or another read) of the same thread joins it.
+    A read transaction sees one consistent snapshot. A write transaction is exact against
+    every other writer (of every process on the same database) on what it locks: SQLite
+    serialises writers whole; on PostgreSQL writers run in parallel and lock what they
+    read-check-write (rows ``FOR UPDATE``, names with :mod:`stigmer.store.locks`), and an
+    ``exclusive`` one (rare admin work that rewrites many rows) waits for every other writer
+    and keeps them waiting. A read inside a write (or another read) of the same thread joins it.
     """
 
     dialect: Dialect
@@ -88,7 +96,7 @@ class Transactions(Protocol):
 
     def read(self) -> AbstractContextManager[Connection]: ...
 
-    def write(self) -> AbstractContextManager[Connection]: ...
+    def write(self, *, exclusive: bool = False) -> AbstractContextManager[Connection]: ...
 
     def close(self) -> None: ...
 

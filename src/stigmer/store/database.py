@@ -91,8 +91,9 @@ class Database:
         return cls(conn, path)
 
     @contextmanager
-    def write(self) -> Iterator[SqliteConnection]:
-        """A write transaction (BEGIN IMMEDIATE): committed on success, rolled back on error."""
+    def write(self, *, exclusive: bool = False) -> Iterator[SqliteConnection]:
+        """A write transaction (BEGIN IMMEDIATE, so every one is ``exclusive``): committed on
+        success, rolled back on error."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn

@@ -29,14 +29,18 @@ def is_engine(owner: str) -> bool:
 
 def next_claimable(conn: Connection, table: str, now: str, worker_id: str = "") -> str | None:
     """The oldest top-level execution that ``worker_id`` may take now, or None: one that is
-    queued (and nobody else holds), or running with a lease that expired."""
-    t = _ident(table)
+    queued (and nobody else holds), or running with a lease that expired.
+
+    Inside a write transaction the row is locked, and one another claimer has locked is passed
+    over (``FOR UPDATE SKIP LOCKED``): claimers on one queue take different executions at
+    once. The conditions sit on the locked table itself (no UNION, no subquery), so that
+    PostgreSQL checks them again on the row's latest version once it is locked.
+    """
     row = conn.execute(
-        f"SELECT created_at, id FROM {t} WHERE phase IN ('PENDING', 'RUNNING') AND lease_expires_at < ? "
-        "AND coalesce(parent_execution_id, '') = '' "
-        f"UNION ALL SELECT created_at, id FROM {t} WHERE phase = 'PENDING' AND lease_owner = ? "
-        "AND lease_owner != '' AND coalesce(parent_execution_id, '') = '' "
-        "ORDER BY 1 LIMIT 1",
+        f"SELECT created_at, id FROM {_ident(table)} WHERE coalesce(parent_execution_id, '') = '' "
+        "AND ((phase IN ('PENDING', 'RUNNING') AND lease_expires_at < ?) "
+        "OR (phase = 'PENDING' AND lease_owner = ? AND lease_owner != '')) "
+        f"ORDER BY created_at LIMIT 1{conn.dialect.skip_locked}",
         (now, worker_id),
     ).fetchone()
     return str(row[1]) if row else None
@@ -64,10 +68,14 @@ def live_leases(conn: Connection, table: str, now: str, limit: int = 100) -> lis
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
-def phase_and_owner(conn: Connection, table: str, execution_id: str) -> tuple[str, str] | None:
-    """(phase, lease owner) of an execution in one indexed read, or None when it does not exist."""
+def phase_and_owner(
+    conn: Connection, table: str, execution_id: str, *, lock: bool = False
+) -> tuple[str, str] | None:
+    """(phase, lease owner) of an execution in one indexed read, or None when it does not exist;
+    ``lock``: its row stays locked until the (write) transaction ends."""
+    suffix = conn.dialect.for_update if lock else ""
     row = conn.execute(
-        f"SELECT coalesce(phase, ''), lease_owner FROM {_ident(table)} WHERE id = ?", (execution_id,)
+        f"SELECT coalesce(phase, ''), lease_owner FROM {_ident(table)} WHERE id = ?{suffix}", (execution_id,)
     ).fetchone()
     return (str(row[0]), str(row[1])) if row else None
 
@@ -88,6 +96,16 @@ def set_lease_txn(conn: Connection, table: str, execution_id: str, owner: str, e
     )
 
 
+def release_txn(conn: Connection, table: str, execution_id: str, owner: str) -> bool:
+    """Release ``owner``'s lease; False when it no longer holds it (nothing changes then)."""
+    cur = conn.execute(
+        f"UPDATE {_ident(table)} SET lease_owner = '', lease_expires_at = '' "
+        "WHERE id = ? AND lease_owner = ?",
+        (execution_id, owner),
+    )
+    return cur.rowcount == 1
+
+
 def renew_txn(conn: Connection, table: str, execution_id: str, owner: str, expires_at: str) -> bool:
     """Extend ``owner``'s lease; False when it no longer holds it."""
     cur = conn.execute(
@@ -105,6 +123,7 @@ __all__ = [
     "live_leases",
     "next_claimable",
     "phase_and_owner",
+    "release_txn",
     "renew_txn",
     "set_lease_txn",
 ]

@@ -5,10 +5,15 @@ so that nothing else pays for psycopg.
 
 Several processes (servers, workers, on several machines) share one database:
 
-- a **write transaction** takes one advisory lock first, so writers are serialised across
-  every process exactly as SQLite serialises them (``BEGIN IMMEDIATE``): the parts'
-  read-check-write logic (versions, leases, approvals) holds unchanged. Reads do not take it
-  and run in parallel, each in one REPEATABLE READ snapshot;
+- **write transactions** run in parallel (READ COMMITTED), each exact on what it locks: a
+  claim takes the oldest runnable execution ``FOR UPDATE SKIP LOCKED`` (passing over those
+  another claimer holds); a read-check-write of one execution locks its row ``FOR UPDATE``;
+  writes of named resources lock the names first (:mod:`stigmer.store.locks`), which covers
+  names no row holds yet; versions are written with ``WHERE version = ?`` and unique
+  constraints stand behind all of it. Every writer holds one advisory lock in shared mode;
+  an ``exclusive`` writer (master-key rotation, import, API keys: rare admin work that
+  rewrites many rows) holds it alone, so it runs as if it were the only writer. Reads take
+  no lock and run in parallel, each in one REPEATABLE READ snapshot;
 - **migrations** run in one transaction under another advisory lock: processes that start
   at once queue there, and the later ones find the work done;
 - a process opens one pool per database (shared by every :class:`PostgresDatabase` of it, for
@@ -29,12 +34,13 @@ import psycopg
 from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from stigmer.errors import InvalidArgument, StigmerError, Unavailable
+from stigmer.errors import Conflict, InvalidArgument, StigmerError, Unavailable
 from stigmer.store.changes import CHANNEL
 from stigmer.store.connection import BUSY_TIMEOUT_MS, POSTGRESQL, Cursor, redacted
 from stigmer.store.migrations import LATEST, MIGRATIONS, Migration, check_not_newer, load_migrations
 
-# Advisory lock keys (any 64-bit numbers, fixed forever): one for migrations, one for writers.
+# Advisory lock keys (any 64-bit numbers, fixed forever): one for migrations, one for writers
+# (shared by every writer, held alone by an exclusive one).
 MIGRATION_LOCK = 0x5714_6D65_0000_0001
 WRITE_LOCK = 0x5714_6D65_0000_0002
 POOL_SIZE = 16
@@ -253,13 +259,27 @@ class PostgresDatabase:
             ) from exc
 
     @contextmanager
-    def write(self) -> Iterator[PostgresConnection]:
-        """A write transaction, serialised against every writer of the database: committed on
-        success, rolled back on error."""
+    def write(self, *, exclusive: bool = False) -> Iterator[PostgresConnection]:
+        """A write transaction, exact on what it locks (``exclusive``: against every writer of
+        the database): committed on success, rolled back on error.
+
+        Raises:
+            Conflict: Another writer wrote the same thing at the same moment (a unique key
+                taken, or a deadlock between two writers); nothing was written.
+        """
         if getattr(self._local, "conn", None) is not None:
             raise RuntimeError("a write transaction cannot start inside another transaction")
-        with self._transaction(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})") as conn:
-            yield conn
+        lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        try:
+            with self._transaction(f"BEGIN; SELECT {lock}({WRITE_LOCK})") as conn:
+                yield conn
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
+            # The last line behind the locks: two writers raced where no lock stood between them.
+            raise Conflict(
+                f"another writer changed the same thing at the same moment; nothing was written "
+                f"({str(exc).strip().splitlines()[0]})",
+                hint="try again",
+            ) from exc
 
     @contextmanager
     def read(self) -> Iterator[PostgresConnection]:

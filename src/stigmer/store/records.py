@@ -110,10 +110,17 @@ def _values(rec: Record) -> tuple[Any, ...]:
     )
 
 
-def get(conn: Connection, table: str, *, id: str = "", slug: str = "") -> Record | None:
-    """The record with this id (or, when no id is given, this slug), or None."""
+def get(conn: Connection, table: str, *, id: str = "", slug: str = "", lock: bool = False) -> Record | None:
+    """The record with this id (or, when no id is given, this slug), or None.
+
+    With ``lock`` (inside a write transaction that will write it), the row stays locked until
+    the transaction ends, and what is read is its latest committed version.
+    """
     column, value = ("id", id) if id else ("slug", slug)
-    row = conn.execute(f"SELECT {_COLUMNS} FROM {_ident(table)} WHERE {column} = ?", (value,)).fetchone()
+    suffix = conn.dialect.for_update if lock else ""
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM {_ident(table)} WHERE {column} = ?{suffix}", (value,)
+    ).fetchone()
     return _record(row) if row else None
 
 

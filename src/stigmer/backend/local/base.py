@@ -50,6 +50,7 @@ from stigmer.store import leases, records, versions
 from stigmer.store import steps as step_store
 from stigmer.store.connection import Connection, Transactions, is_url
 from stigmer.store.database import open_database
+from stigmer.store.locks import lock_names_txn, name_of
 from stigmer.store.migrations import current_version
 from stigmer.store.records import Record
 from stigmer.version import __version__
@@ -102,13 +103,17 @@ class LocalStore:
         :func:`~stigmer.store.database.open_database`)."""
         return cls(open_database(location, durability=durability), clock=clock, actor=actor, keys=keys)
 
-    def _find(self, conn: Connection, info: KindInfo, ref: str) -> Record:
+    def _find(self, conn: Connection, info: KindInfo, ref: str, *, lock: bool = False) -> Record:
+        """The record ``ref`` (an id or a name) names; NotFound saying how to list them.
+
+        ``lock``: in a write transaction that writes it, the row stays locked until it ends.
+        """
         rec = None
         owner = kind_of_id(ref)
         if owner is not None:
-            rec = records.get(conn, info.table, id=ref) if owner is info else None
+            rec = records.get(conn, info.table, id=ref, lock=lock) if owner is info else None
         if rec is None:
-            rec = records.get(conn, info.table, slug=slugify(ref))
+            rec = records.get(conn, info.table, slug=slugify(ref), lock=lock)
         if rec is None:
             raise NotFound(
                 f"{info.kind} {ref!r} not found",
@@ -181,12 +186,30 @@ class LocalStore:
                     )
                 )
 
+    def _lock_tree_txn(self, conn: Connection, rec: Record) -> None:
+        """Lock the tree of runs ``rec`` belongs to (by its top run's id), before any row of it.
+
+        What writes several runs of a tree (a cancel goes down to the children, a decision up
+        to the parents) takes this first, so that two of them never lock the same rows in
+        opposite orders; a writer of one run's row alone needs nothing more than that row.
+        """
+        top, seen = rec, {rec.id}
+        while parent_id := str(top.spec.get("parentExecutionId", "")):
+            parent = records.get(conn, _execution_kind(parent_id).table, id=parent_id)
+            if parent is None or parent.id in seen:
+                break
+            top = parent
+            seen.add(parent.id)
+        lock_names_txn(conn, [name_of("run-tree", top.id)])
+
     def _requeue_txn(self, conn: Connection, info: KindInfo, rec: Record, now: str) -> None:
         """Queue a run that waited for a decision, and every parent that waited for it.
 
         A run held by an engine (see :mod:`stigmer.store.leases`) is queued again from RUNNING
         too, under its lease, so that the engine claims it back and learns of the change.
         """
+        if not _latest_txn(conn, info, rec):
+            return
         phase = rec.status.get("phase", "")
         owner, _ = leases.lease_of(conn, info.table, rec.id)
         held = leases.is_engine(owner)
@@ -197,13 +220,15 @@ class LocalStore:
         rec.status.pop("pendingInput", None)
         rec.version += 1
         rec.updated_at, rec.updated_by = now, self.actor
-        records.update_status_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
+        written(
+            records.update_status_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
+        )
         if not held:
             leases.set_lease_txn(conn, info.table, rec.id, "", "")
         parent_id = str(rec.spec.get("parentExecutionId", ""))
         if parent_id:
             parent_info = _execution_kind(parent_id)
-            parent = records.get(conn, parent_info.table, id=parent_id)
+            parent = records.get(conn, parent_info.table, id=parent_id, lock=True)
             if parent is not None:
                 self._requeue_txn(conn, parent_info, parent, now)
 
@@ -212,7 +237,12 @@ class LocalStore:
             counts = {k.kind: records.count(conn, k.table) for k in KINDS}
             schema = current_version(conn)
         return BackendInfo(
-            type="local", version=__version__, database=self.db.path, schema_version=schema, counts=counts
+            type="local",
+            store=self.db.dialect.name,
+            version=__version__,
+            database=self.db.path,
+            schema_version=schema,
+            counts=counts,
         )
 
     def close(self) -> None:
@@ -223,6 +253,26 @@ def _keys_home(db: Transactions) -> Path:
     if is_url(db.path):
         return home_dir()
     return Path(db.path).absolute().parent
+
+
+def _latest_txn(conn: Connection, info: KindInfo, rec: Record) -> bool:
+    """Lock ``rec``'s row and bring ``rec`` up to its latest version (read before the lock, it
+    may be behind); False when the row is gone."""
+    latest = records.get(conn, info.table, id=rec.id, lock=True)
+    if latest is None:
+        return False
+    if latest.version != rec.version:
+        rec.__dict__.update(latest.__dict__)
+    return True
+
+
+def written(done: bool) -> None:
+    """Check a versioned write of a row the transaction holds locked: it cannot miss, and if it
+    did (a writer that took no lock), the transaction is rolled back rather than half kept."""
+    if not done:
+        raise Conflict(
+            "the execution changed while it was being written; nothing was written", hint="try again"
+        )
 
 
 def _sealed(info: KindInfo, rec: Record) -> Record:
@@ -311,4 +361,4 @@ def _execution_kind(execution_id: str) -> KindInfo:
     return info
 
 
-__all__ = ["TERMINAL", "LocalStore"]
+__all__ = ["TERMINAL", "LocalStore", "written"]

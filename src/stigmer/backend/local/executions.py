@@ -23,11 +23,13 @@ from stigmer.backend.local.base import (
     _drop_context_txn,
     _execution_kind,
     _execution_view,
+    _latest_txn,
     _page_size,
     _sealed,
     _step_message,
     _system_slug,
     _waits_for_sign_in,
+    written,
 )
 from stigmer.backend.protocol import (
     MAX_PAGE_SIZE,
@@ -145,7 +147,7 @@ class LocalExecutions(LocalStore):
     def cancel_execution(self, execution_id: str) -> Execution:
         info = _execution_kind(execution_id)
         with self.db.write() as conn:
-            rec = self._find(conn, info, execution_id)
+            rec = self._locked_run_txn(conn, info, execution_id)
             phase = rec.status.get("phase", "")
             if phase in _TERMINAL_NAMES:
                 raise Conflict(f"execution {execution_id} is already {phase}; there is nothing to cancel")
@@ -157,6 +159,8 @@ class LocalExecutions(LocalStore):
         runs it waits for; ask a running one to stop (its runner stops its children). A run
         an engine holds is the engine's to stop: it is queued again, so that the engine learns
         of the cancel (and ends the run, its children with it)."""
+        if not _latest_txn(conn, info, rec):
+            return
         held = leases.is_engine(leases.lease_of(conn, info.table, rec.id)[0])
         idle = rec.status.get("phase", "") in ("PENDING", "WAITING_APPROVAL") and not held
         if idle:
@@ -169,7 +173,9 @@ class LocalExecutions(LocalStore):
         rec.status["cancelRequested"] = True
         rec.version += 1
         rec.updated_at, rec.updated_by = now, self.actor
-        records.update_status_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
+        written(
+            records.update_status_txn(conn, info.table, _sealed(info, rec), expected_version=rec.version - 1)
+        )
         if held:
             self._requeue_txn(conn, info, rec, now)
         if not idle:
@@ -198,7 +204,7 @@ class LocalExecutions(LocalStore):
         now = timestamp(self.clock())
         decision = {"approved": approved, "reason": reason, "by": self.actor}
         with self.db.write() as conn:
-            rec = self._find(conn, info, execution_id)
+            rec = self._locked_run_txn(conn, info, execution_id)
             found = self._waiting_step_txn(conn, info, rec, DECISIONS)
             self._decide_txn(conn, found, decision, now)
         return self.get_execution(execution_id)
@@ -209,7 +215,7 @@ class LocalExecutions(LocalStore):
         info = _execution_kind(execution_id)
         now = timestamp(self.clock())
         with self.db.write() as conn:
-            rec = self._find(conn, info, execution_id)
+            rec = self._locked_run_txn(conn, info, execution_id)
             found = self._waiting_step_txn(conn, info, rec, (ELICITATION,))
             request = plain(found[2].input)
             # A URL-mode request takes no fields: the person accepts once done on its page.
@@ -221,6 +227,11 @@ class LocalExecutions(LocalStore):
                 answer["content"] = checked
             self._decide_txn(conn, found, answer, now)
         return self.get_execution(execution_id)
+
+    def _locked_run_txn(self, conn: Connection, info: KindInfo, execution_id: str) -> Record:
+        """The run ``execution_id``, its tree and then its row locked, at its latest version."""
+        self._lock_tree_txn(conn, self._find(conn, info, execution_id))
+        return self._find(conn, info, execution_id, lock=True)
 
     def _waiting_step_txn(
         self, conn: Connection, info: KindInfo, rec: Record, names: tuple[str, ...]
@@ -287,6 +298,14 @@ class LocalExecutions(LocalStore):
         """Record the decision in the waiting step; a parked run is queued to continue (a run
         that holds the call open reads it there)."""
         info, rec, step = found
+        # The run's row locked, the step read again: its runner may have ended the wait meanwhile.
+        _latest_txn(conn, info, rec)
+        again = step_store.get(conn, rec.id, step.step)
+        if again is None or again.status != "waiting":
+            raise Conflict(
+                f"execution {rec.id} stopped waiting at step {step.step} ({step.name}) meanwhile",
+                hint=f"see what it is doing: stigmer execution get {rec.id}",
+            )
         step.status, step.ended_at = "completed", now
         step.output = dict(decision)
         step_store.upsert_txn(conn, step)

@@ -24,6 +24,7 @@ from stigmer.backend.local.base import (
     _sealed,
     _ts,
     _waits_for_sign_in,
+    written,
 )
 from stigmer.backend.protocol import (
     E,
@@ -46,7 +47,7 @@ class LocalRunJournal(LocalStore):
         info = kind_info(execution)
         execution_id = execution.metadata.id
         with self.db.write() as conn:
-            current = self._find(conn, info, execution_id)
+            current = self._find(conn, info, execution_id, lock=True)
             phase = current.status.get("phase", "")
             if phase in _TERMINAL_NAMES:
                 raise Conflict(f"execution {execution_id} is {phase}; a finished execution does not change")
@@ -76,7 +77,9 @@ class LocalRunJournal(LocalStore):
             current.version += 1
             current.updated_at, current.updated_by = timestamp(now), self.actor
             current.message = stored.SerializeToString()
-            records.update_status_txn(conn, info.table, current, expected_version=current.version - 1)
+            written(
+                records.update_status_txn(conn, info.table, current, expected_version=current.version - 1)
+            )
             new_phase = current.status.get("phase", "")
             held = leases.is_engine(leases.lease_of(conn, info.table, execution_id)[0])
             if new_phase not in ("RUNNING", "") and (new_phase in _TERMINAL_NAMES or not held):
@@ -108,8 +111,10 @@ class LocalRunJournal(LocalStore):
                     )
                 if candidate is None:
                     continue
-                rec = self._find(conn, info, candidate)
-                previous, _ = leases.lease_of(conn, info.table, candidate)
+                rec = self._find(conn, info, candidate, lock=True)  # locked already, but for orphans
+                previous, expiry = leases.lease_of(conn, info.table, candidate)
+                if not execution_id and not _still_claimable(rec, previous, expiry, worker_id, now_s):
+                    continue  # another claimer took it between the look and the lock
                 if rec.status.get("phase") == "RUNNING" and previous not in ("", worker_id):
                     rec.status["takenOverFrom"] = previous  # it died, or its lease ran out
                 elif previous != worker_id:  # its holder claiming it back (an engine) keeps it
@@ -118,8 +123,10 @@ class LocalRunJournal(LocalStore):
                 rec.status.setdefault("startTime", now_s)
                 rec.version += 1
                 rec.updated_at, rec.updated_by = now_s, self.actor
-                records.update_status_txn(
-                    conn, info.table, _sealed(info, rec), expected_version=rec.version - 1
+                written(
+                    records.update_status_txn(
+                        conn, info.table, _sealed(info, rec), expected_version=rec.version - 1
+                    )
                 )
                 leases.set_lease_txn(conn, info.table, candidate, worker_id, expires)
                 self._open_context_txn(conn, rec, now_s)
@@ -145,9 +152,7 @@ class LocalRunJournal(LocalStore):
     def release_execution(self, execution_id: str, worker_id: str) -> None:
         info = _execution_kind(execution_id)
         with self.db.write() as conn:
-            owner, _ = leases.lease_of(conn, info.table, execution_id)
-            if owner == worker_id:
-                leases.set_lease_txn(conn, info.table, execution_id, "", "")
+            leases.release_txn(conn, info.table, execution_id, worker_id)
 
     def record_step(self, step: ExecutionStep, *, worker_id: str = "") -> ExecutionStep:
         info = _execution_kind(step.execution_id)
@@ -167,7 +172,9 @@ class LocalRunJournal(LocalStore):
             ended_at=_ts(step.end_time),
         )
         with self.db.write() as conn:
-            state = leases.phase_and_owner(conn, info.table, step.execution_id)
+            # The run's row stays locked: its steps are numbered one after another, and a step
+            # of a run that another writer is finishing waits to see it finished.
+            state = leases.phase_and_owner(conn, info.table, step.execution_id, lock=True)
             if state is None:
                 raise NotFound(f"execution {step.execution_id!r} not found")
             phase, owner = state
@@ -242,7 +249,7 @@ class LocalRunJournal(LocalStore):
     def _claimable_txn(
         self, conn: Connection, info: KindInfo, execution_id: str, worker_id: str, now: str
     ) -> str | None:
-        rec = self._find(conn, info, execution_id)
+        rec = self._find(conn, info, execution_id, lock=True)
         phase = rec.status.get("phase", "")
         signing_in = rec.status.get("pendingInput") or {}
         if phase == "WAITING_APPROVAL" and signing_in.get("kind") == "sign-in":
@@ -287,6 +294,16 @@ def _with_metadata_of(stored: E, given: E) -> E:
     merged.metadata.CopyFrom(stored.metadata)
     merged.spec.CopyFrom(stored.spec)
     return cast(E, merged)
+
+
+def _still_claimable(rec: Record, owner: str, expires: str, worker_id: str, now: str) -> bool:
+    """Whether a run found in the queue (or orphaned) is still there once its row is locked."""
+    phase = rec.status.get("phase", "")
+    if phase == "PENDING" and owner == worker_id and owner:
+        return True
+    if phase in ("PENDING", "RUNNING") and expires < now:
+        return True
+    return phase == "RUNNING" and bool(owner) and worker_is_gone(owner)
 
 
 def _orphaned(conn: Connection, info: KindInfo, now: str) -> str | None:

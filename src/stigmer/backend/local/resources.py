@@ -31,6 +31,7 @@ from stigmer.resources.kinds import KindInfo, Resource, kind_info
 from stigmer.resources.names import new_id, slugify, validate_label_key
 from stigmer.store import records, versions
 from stigmer.store.connection import Connection
+from stigmer.store.locks import lock_names_txn, name_of
 from stigmer.store.records import PageRequest, Record
 
 
@@ -40,6 +41,7 @@ class LocalResources(LocalStore):
     def create(self, resource: R) -> R:
         info, slug = self._writable(resource)
         with self.db.write() as conn:
+            lock_names_txn(conn, _names(info, slug))
             if records.get(conn, info.table, slug=slug):
                 raise AlreadyExists(
                     f"{info.kind} {resource.metadata.name!r} already exists",
@@ -69,7 +71,7 @@ class LocalResources(LocalStore):
             )
         with self.db.write() as conn:
             ref = resource.metadata.id or resource.metadata.name
-            current = self._find(conn, info, ref)
+            current = self._locked_txn(conn, info, ref, slug)
             if current.version != expected:
                 raise Conflict(
                     f"{info.kind} {current.name!r} changed since version {expected} (it is now "
@@ -98,6 +100,7 @@ class LocalResources(LocalStore):
         outcomes: list[ApplyOutcome] = []
         try:
             with self.db.write() as conn:
+                lock_names_txn(conn, [n for info, slug, _ in checked for n in _names(info, slug)])
                 for info, slug, res in checked:
                     outcomes.append(self._apply_txn(conn, info, slug, res))
                     faults.hit("apply.resource_written")
@@ -114,13 +117,13 @@ class LocalResources(LocalStore):
     def delete(self, kind: type[R], ref: str) -> R:
         info = kind_info(kind)
         with self.db.write() as conn:
-            rec = self._find(conn, info, ref)
+            rec = self._locked_txn(conn, info, ref)
             self._delete_txn(conn, info, rec)
             default = _DEFAULT_INSTANCE.get(info.kind)
             instance_id = str(rec.status.get("defaultInstanceId", ""))
             if default and instance_id:
                 inst_info = kind_info(default[0])
-                instance = records.get(conn, inst_info.table, id=instance_id)
+                instance = records.get(conn, inst_info.table, id=instance_id, lock=True)
                 if instance and instance.spec.get(default[1]) == rec.name:
                     self._delete_txn(conn, inst_info, instance)
         return mask(from_record(kind, rec))
@@ -166,7 +169,7 @@ class LocalResources(LocalStore):
     def rollback(self, kind: type[R], ref: str, version: int) -> R:
         info = kind_info(kind)
         with self.db.write() as conn:
-            current = self._find(conn, info, ref)
+            current = self._locked_txn(conn, info, ref)
             entries = {e.version: e for e in versions.history(conn, info.kind, resource_id=current.id)}
             entry = entries.get(version)
             if entry is None or entry.operation == "delete":
@@ -200,7 +203,8 @@ class LocalResources(LocalStore):
             rec.slug, rec.created_at, rec.updated_at = slug, rec.created_at or now, rec.updated_at or now
             rec.status = _stored_status(rec.status)
             prepared.append((info, rec))
-        with self.db.write() as conn:
+        # Exclusive: an import overwrites rows by id and by name, history included, as if alone.
+        with self.db.write(exclusive=True) as conn:
             for info, rec in prepared:
                 other = records.get(conn, info.table, slug=rec.slug)
                 if other and other.id != rec.id:
@@ -215,6 +219,15 @@ class LocalResources(LocalStore):
                 self._snapshot_txn(conn, info, rec, "import", replace=True)
                 faults.hit("import.resource_written")
         return len(prepared)
+
+    def _locked_txn(self, conn: Connection, info: KindInfo, ref: str, *also: str) -> Record:
+        """The record ``ref`` names, read again once its names (with the slugs ``also``) and
+        then its row are locked: the latest version, which no other writer changes until the
+        transaction ends."""
+        found = self._find(conn, info, ref)
+        names = [*_names(info, found.slug), *(n for slug in also for n in _names(info, slug))]
+        lock_names_txn(conn, names)
+        return self._find(conn, info, found.id, lock=True)
 
     def _writable(self, resource: Resource) -> tuple[KindInfo, str]:
         info = kind_info(resource)
@@ -297,7 +310,7 @@ class LocalResources(LocalStore):
         return rec
 
     def _apply_txn(self, conn: Connection, info: KindInfo, slug: str, resource: Resource) -> ApplyOutcome:
-        current = records.get(conn, info.table, slug=slug)
+        current = records.get(conn, info.table, slug=slug, lock=True)
         if current is None:
             rec = self._create_txn(conn, info, resource, slug)
             return ApplyOutcome(from_record(type(resource), rec), "created")
@@ -331,6 +344,15 @@ class LocalResources(LocalStore):
 
 class _DryRun(Exception):
     """Raised inside a write transaction to roll back a dry run."""
+
+
+def _names(info: KindInfo, slug: str) -> list[str]:
+    """The lock names a write of ``slug`` takes: its own, and its default instance's."""
+    default = _DEFAULT_INSTANCE.get(info.kind)
+    names = [name_of(info.table, slug)]
+    if default:
+        names.append(name_of(kind_info(default[0]).table, slug))
+    return names
 
 
 def _content(rec: Record) -> tuple[Any, ...]:

@@ -22,7 +22,8 @@ class LocalSecrets(LocalStore):
         new, previous = self.keys.begin_rotation()
         faults.hit("secrets.rotation_key_added")
         try:
-            with self.db.write() as conn:
+            # Exclusive: every sealed value is re-sealed as if no other writer were sealing one.
+            with self.db.write(exclusive=True) as conn:
                 count = self.vault.rotate_txn(conn, new)
                 count += reseal_sign_ins_txn(conn, self.keys, new)
         except BaseException:

@@ -1671,6 +1671,7 @@ class BackendInfo(_message.Message):
     URL_FIELD_NUMBER: _builtins.int
     API_KEY_FIELD_NUMBER: _builtins.int
     API_KEY_ROLE_FIELD_NUMBER: _builtins.int
+    STORE_FIELD_NUMBER: _builtins.int
     type: _builtins.str
     """"local" or "remote"."""
     version: _builtins.str
@@ -1681,6 +1682,10 @@ class BackendInfo(_message.Message):
     """The name of the API key the request was made with (server mode)."""
     api_key_role: _builtins.str
     """The role of that key (server mode)."""
+    store: _builtins.str
+    """The kind of database behind the backend (through a server: the server's): "sqlite" or
+    "postgresql".
+    """
     @_builtins.property
     def counts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]: ...
     def __init__(
@@ -1694,10 +1699,11 @@ class BackendInfo(_message.Message):
         url: _builtins.str = ...,
         api_key: _builtins.str = ...,
         api_key_role: _builtins.str = ...,
+        store: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_key", b"api_key", "api_key_role", b"api_key_role", "counts", b"counts", "database", b"database", "schema_version", b"schema_version", "type", b"type", "url", b"url", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_key", b"api_key", "api_key_role", b"api_key_role", "counts", b"counts", "database", b"database", "schema_version", b"schema_version", "store", b"store", "type", b"type", "url", b"url", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
