@@ -76,14 +76,16 @@ class _Follower:
         self.watch = ExecutionWatch(execution_id, start)
         self.steps = StepEvents()
 
-    def poll(self) -> list[RunEvent | StepRecorded]:
+    def poll(self) -> tuple[Execution, list[RunEvent | StepRecorded]]:
+        """The run's record (read before its steps) and the events of its new steps."""
         events: list[RunEvent | StepRecorded] = []
         for event in self.watch.poll(self.backend):
             if event.HasField("step") and self.raw:
                 events.append(StepRecorded(event.step))
             elif event.HasField("step"):
                 events += self.steps(event.step)
-        return events
+        assert self.watch.execution is not None  # each poll reads it
+        return self.watch.execution, events
 
 
 class _Connection:
@@ -262,8 +264,7 @@ async def drive(
     connection = _Connection(execution_id)
     while True:
         try:
-            current = backend.get_execution(execution_id)
-            followed = follower.poll() if follower is not None else []
+            current, followed = _read(backend, execution_id, follower)
         except Unavailable as exc:
             notice = connection.lost(exc)
             if notice is not None:
@@ -295,6 +296,15 @@ async def drive(
             after_sequence = None  # a later follow shows only what is new then
             continue
         await _pause(poll_seconds, ended)
+
+
+def _read(
+    backend: RunJournal, execution_id: str, follower: _Follower | None
+) -> tuple[Execution, list[RunEvent | StepRecorded]]:
+    """The run's record, and what a follower has new (its poll reads the record: once is enough)."""
+    if follower is not None:
+        return follower.poll()
+    return backend.get_execution(execution_id), []
 
 
 async def _pause(seconds: float, ended: asyncio.Future[Any] | None) -> None:
