@@ -26,6 +26,7 @@ from stigmer.api.backend.v1.backend_pb2 import ExecutionEvent, ExecutionStep
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.backend.protocol import ExecutionReads
 from stigmer.backend.wire import pack
+from stigmer.resources.kinds import Execution
 from stigmer.resources.steps import WAITING
 
 STEP_SHIFT = 20
@@ -69,6 +70,8 @@ class ExecutionWatch:
         # Steps reported while waiting: their end is reported too, even after later steps
         # (a workflow's approval is decided while its other branches go on).
         self.waiting: set[int] = set()
+        # The record as the last poll read it (before its steps): a follower reads it here.
+        self.execution: Execution | None = None
 
     def poll(self, backend: ExecutionReads) -> list[ExecutionEvent]:
         """The events since the last poll; sets :attr:`finished` once the execution is.
@@ -76,7 +79,7 @@ class ExecutionWatch:
         The execution is read before its steps: a run writes its last step before its
         final status, so a finished execution's steps are all seen in the same poll.
         """
-        execution = backend.get_execution(self.execution_id)
+        execution = self.execution = backend.get_execution(self.execution_id)
         steps = backend.list_steps(self.execution_id, after=self.final_steps)
         events: list[ExecutionEvent] = []
         part = self.cursor >> STEP_SHIFT

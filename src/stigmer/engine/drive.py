@@ -28,6 +28,7 @@ import secrets
 import socket
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
@@ -75,14 +76,16 @@ class _Follower:
         self.watch = ExecutionWatch(execution_id, start)
         self.steps = StepEvents()
 
-    def poll(self) -> list[RunEvent | StepRecorded]:
+    def poll(self) -> tuple[Execution, list[RunEvent | StepRecorded]]:
+        """The run's record (read before its steps) and the events of its new steps."""
         events: list[RunEvent | StepRecorded] = []
         for event in self.watch.poll(self.backend):
             if event.HasField("step") and self.raw:
                 events.append(StepRecorded(event.step))
             elif event.HasField("step"):
                 events += self.steps(event.step)
-        return events
+        assert self.watch.execution is not None  # each poll reads it
+        return self.watch.execution, events
 
 
 class _Connection:
@@ -222,6 +225,7 @@ async def drive(
     watch_tasks: bool = True,
     poll_seconds: float = POLL_SECONDS,
     steps: bool = False,
+    ended: asyncio.Future[Any] | None = None,
 ) -> AsyncIterator[DriveEvent]:
     """Claim-and-run or follow one execution, yielding its events, until it is finished or
     waits for a person (with ``wait_for_decision``: until it is finished, continuing it here
@@ -242,6 +246,8 @@ async def drive(
         poll_seconds: How often a followed run's record is read.
         steps: Yield a followed run's steps as recorded (:class:`StepRecorded`, as
             ``stigmer execution logs -f`` prints them) instead of the run events made of them.
+        ended: Done when the engine that runs a followed run saw it end (the Temporal
+            workflow's result): its record is read then, not at the next poll.
 
     Yields:
         Run events, task changes, and a :class:`PhaseChanged` for every phase seen (the last
@@ -258,8 +264,7 @@ async def drive(
     connection = _Connection(execution_id)
     while True:
         try:
-            current = backend.get_execution(execution_id)
-            followed = follower.poll() if follower is not None else []
+            current, followed = _read(backend, execution_id, follower)
         except Unavailable as exc:
             notice = connection.lost(exc)
             if notice is not None:
@@ -290,7 +295,24 @@ async def drive(
             follower = _Follower(backend, execution_id, after_sequence, steps=steps)
             after_sequence = None  # a later follow shows only what is new then
             continue
-        await asyncio.sleep(poll_seconds)
+        await _pause(poll_seconds, ended)
+
+
+def _read(
+    backend: RunJournal, execution_id: str, follower: _Follower | None
+) -> tuple[Execution, list[RunEvent | StepRecorded]]:
+    """The run's record, and what a follower has new (its poll reads the record: once is enough)."""
+    if follower is not None:
+        return follower.poll()
+    return backend.get_execution(execution_id), []
+
+
+async def _pause(seconds: float, ended: asyncio.Future[Any] | None) -> None:
+    """Until the next poll of a followed run, or until its engine says it ended."""
+    if ended is None or ended.done():
+        await asyncio.sleep(seconds)
+    else:
+        await asyncio.wait([ended], timeout=seconds)
 
 
 async def _run_here(

@@ -129,27 +129,29 @@ class StoreActivities:
     # -- runs ------------------------------------------------------------------------------
 
     def _hold(self, execution_id: str, *, retried: bool = False) -> Execution:
-        """The run, held by this engine and RUNNING (a run queued again is claimed back).
+        """The run, held by this engine and RUNNING (a run queued again is claimed back); as it
+        is when it is finished or waits for a person.
 
         A run taken from the queue counts as started, as a local worker's claim does; one
         ``retried`` (Temporal tried again the activity that held it: its worker died or
         stopped heartbeating) as taken over.
         """
-        current = self.backend.get_execution(execution_id)
-        if current.status.phase in FINISHED or current.status.phase == ExecutionPhase.WAITING_APPROVAL:
-            return current
+        telemetry = self.settings.telemetry
+        # The claim returns the run: it is read before only when telemetry counts the claim.
+        current = self.backend.get_execution(execution_id) if telemetry is not None else None
         try:
             claimed = self.backend.claim_execution(
                 ENGINE_OWNER, execution_id=execution_id, lease_seconds=ENGINE_LEASE_SECONDS
             )
-        except Conflict:
+        except Conflict:  # finished, or waiting for a person
             return self.backend.get_execution(execution_id)
         if claimed is None:  # a live local worker runs it: Temporal tries again later
             raise ApplicationError(f"execution {execution_id} is being run by another worker")
-        queued = current.status.phase == ExecutionPhase.PENDING
-        taken = claimed.status.taken_over_from not in ("", current.status.taken_over_from)
-        if queued or retried or taken:
-            run_started(claimed, self.settings.telemetry, taken_over=retried and not queued)
+        if current is not None:
+            queued = current.status.phase == ExecutionPhase.PENDING
+            taken = claimed.status.taken_over_from not in ("", current.status.taken_over_from)
+            if queued or retried or taken:
+                run_started(claimed, telemetry, taken_over=retried and not queued)
         return claimed
 
     def _environment(self, execution: Execution) -> RunEnvironment:
@@ -158,12 +160,13 @@ class StoreActivities:
         except Conflict:  # queued again since (a decision): take it back, then read
             return RunEnvironment.load(self.backend, self._hold(execution.metadata.id), ENGINE_OWNER)
 
-    def _run(self, execution_id: str) -> _Run:
+    def _run(self, execution_id: str, execution: Execution | None = None) -> _Run:
+        """What the run needs (cached); ``execution``: its record, when just read."""
         cached = self._runs.get(execution_id)
         if cached is not None:
             self._runs.move_to_end(execution_id)
             return cached
-        execution = self.backend.get_execution(execution_id)
+        execution = execution or self.backend.get_execution(execution_id)
         assert isinstance(execution, WorkflowExecution)
         workflow = pinned_workflow(self.backend, execution)
         given = plain(to_dict(execution.spec.inputs)) if execution.spec.HasField("inputs") else {}
@@ -193,7 +196,7 @@ class StoreActivities:
             return {"finished": ExecutionPhase.Name(execution.status.phase)}
         self._runs.pop(execution_id, None)
         try:
-            run = self._run(execution_id)
+            run = self._run(execution_id, execution)
             journal = self._journal(execution_id, run.context.env, read=True)
             assert isinstance(execution, WorkflowExecution)
             if execution.spec.retry_of and journal.next_step == 1:

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import os
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
@@ -128,6 +128,14 @@ async def submit(
     await hand_over(client, backend, claimed, settings)
 
 
+async def workflow_end(client: Client, execution_id: str) -> None:
+    """Return when the run's Temporal workflow has closed, however it ended (its last act
+    wrote the run's final record), or at once when there is none to wait for."""
+    # One long poll of the workflow's history (across continue-as-new), not a poll loop.
+    with contextlib.suppress(WorkflowFailureError, RPCError):
+        await client.get_workflow_handle(execution_id).result()
+
+
 async def bridge(
     client: Client,
     backend: RunJournal,
@@ -159,4 +167,4 @@ async def bridge(
             await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
 
 
-__all__ = ["bridge", "connect", "hand_over", "heartbeat_seconds", "submit"]
+__all__ = ["bridge", "connect", "hand_over", "heartbeat_seconds", "submit", "workflow_end"]
