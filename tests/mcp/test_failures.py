@@ -26,7 +26,11 @@ def child_pids() -> set[int]:
     """Our child processes (zombies included, until reaped)."""
     pids: set[int] = set()
     for task in Path("/proc/self/task").iterdir():
-        pids.update(int(pid) for pid in (task / "children").read_text().split())
+        try:
+            children = (task / "children").read_text()
+        except FileNotFoundError:  # the thread ended since the listing
+            continue
+        pids.update(int(pid) for pid in children.split())
     return pids
 
 
