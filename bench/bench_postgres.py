@@ -84,7 +84,8 @@ def _client(
     backend = RemoteBackend(url, token=token)
     rng = random.Random(me)
     names = itertools.cycle([agent_name(rng.randrange(agents)) for _ in range(500)])
-    skills = iter(new_skills(f"c{me}-{os.getpid()}", 100_000 if op == "create" else 0))
+    # Decoded ahead of the timed calls: more than one client creates in ``duration`` here.
+    skills = iter(new_skills(f"c{me}-{os.getpid()}", int(20 + 1000 * duration) if op == "create" else 0))
 
     def call() -> None:
         if op == "get":

@@ -20,7 +20,7 @@ from stigmer.api.backend.v1.backend_pb2 import ExecutionEvent, ExecutionStep
 from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.backend.remote import RemoteBackend
 from stigmer.backend.wire import unpack_execution
-from stigmer.errors import StigmerError
+from stigmer.errors import StigmerError, Unauthenticated
 from tests.cli.helpers import EXECUTABLE, Stigmer, workdir, write
 from tests.server.conftest import logged_in, server_home
 from tests.server.harness import ServerProcess, trust_fixtures
@@ -109,6 +109,40 @@ SLOW = [
     {"toolCalls": [{"name": "sleep", "arguments": {"seconds": 3}}]},
     {"text": "Found and slept."},
 ]
+
+
+def test_a_key_revoked_through_one_server_is_refused_by_the_other_at_once(
+    servers: tuple[ServerProcess, ServerProcess, str],
+) -> None:
+    a, b, key = servers
+    for server in (a, b):
+        server.args.append("--no-worker")
+        server.start()
+    admin = RemoteBackend(a.url, token=key)
+    _, bob_key = admin.create_api_key("bob", "viewer")
+    bob = RemoteBackend(b.url, token=bob_key)
+    try:
+        assert bob.info().api_key == "bob"  # checked by b (and remembered there, were it cached)
+        admin.revoke_api_key("bob")
+
+        with pytest.raises(Unauthenticated, match="refused"):
+            bob.info()
+        assert _caller(a.url, bob_key) is None
+        assert _caller(b.url, key) == "admin"  # the other keys still pass
+    finally:
+        bob.close()
+        admin.close()
+
+
+def _caller(url: str, token: str) -> str | None:
+    """The key name a server says a call with ``token`` came from; None if it refused it."""
+    remote = RemoteBackend(url, token=token)
+    try:
+        return remote.info().api_key
+    except Unauthenticated:
+        return None
+    finally:
+        remote.close()
 
 
 def test_a_killed_server_s_run_is_finished_by_the_other_and_its_watcher_resumes_there(

@@ -13,12 +13,12 @@ import pytest
 
 import stigmer.store
 from stigmer.backend.local import LocalBackend
-from stigmer.errors import SchemaTooNew, StigmerError, Unavailable
+from stigmer.errors import Conflict, SchemaTooNew, StigmerError, Unavailable
 from stigmer.secrets.keys import MasterKeys
 from stigmer.store.connection import redacted
 from stigmer.store.database import open_database
 from stigmer.store.migrations import LATEST, MIGRATIONS
-from stigmer.store.postgres import postgres_migrations, postgres_sql
+from stigmer.store.postgres import PostgresDatabase, libpq_sql, postgres_migrations, postgres_sql
 from stigmer.testing.postgres import PostgresServer, free_port
 
 
@@ -141,6 +141,35 @@ def test_the_store_sql_becomes_psycopg_sql() -> None:
         postgres_sql("SELECT ? WHERE x = '?' AND y LIKE 'a%'") == "SELECT %s WHERE x = '?' AND y LIKE 'a%%'"
     )
     assert postgres_sql("SELECT 'it''s ?', ?") == "SELECT 'it''s ?', %s"
+    assert libpq_sql("SELECT ?, ? WHERE x = '?' AND y LIKE 'a%' AND z = ?") == (
+        b"SELECT $1, $2 WHERE x = '?' AND y LIKE 'a%' AND z = $3"
+    )
+
+
+def test_a_statement_gives_the_same_rows_and_errors_before_and_after_it_is_prepared(
+    postgres_url: str,
+) -> None:
+    db = PostgresDatabase.open(postgres_url)
+    try:
+        with db.write() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS t_prepared (id TEXT PRIMARY KEY, n INT, b BYTEA)")
+        for i in range(4):  # sent whole, then prepared, then run prepared
+            with db.write() as conn:
+                inserted = conn.execute(
+                    "INSERT INTO t_prepared VALUES (?, ?, ?) RETURNING n", (f"r{i}", i, b"\x00" * i)
+                )
+                assert (inserted.rowcount, inserted.fetchone()) == (1, (i,))
+            with db.read(snapshot=False) as conn:
+                cursor = conn.execute("SELECT id, n, b FROM t_prepared WHERE n <= ? ORDER BY n", (i,))
+                rows = cursor.fetchall()
+                assert rows == [(f"r{j}", j, b"\x00" * j) for j in range(i + 1)]
+                assert conn.execute("SELECT n FROM t_prepared WHERE id = ?", ("none",)).fetchone() is None
+            with pytest.raises(Conflict, match="duplicate key"), db.write() as conn:
+                conn.execute("INSERT INTO t_prepared VALUES (?, ?, ?)", ("r0", 0, None))
+        with db.read() as conn:  # nothing of the failed writes stayed
+            assert conn.execute("SELECT count(*) FROM t_prepared").fetchone() == (4,)
+    finally:
+        db.close()
 
 
 def test_the_cli_on_sqlite_never_imports_psycopg(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ entropy, so a fast hash is enough; the salt makes equal secrets hash differently
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from stigmer.clock import utcnow
 from stigmer.errors import AlreadyExists, NotFound
 from stigmer.resources.names import validate_name
 from stigmer.store import api_keys as key_rows
-from stigmer.store.connection import Connection, Transactions
+from stigmer.store.connection import SQLITE, Connection, Transactions
 from stigmer.store.database import open_database
 
 PREFIX = "sk"
@@ -138,7 +139,8 @@ def verify(conn: Connection, token: str) -> ApiKey | None:
 
 
 class ApiKeyStore:
-    """The API keys of one database, checked from any thread (one check at a time).
+    """The API keys of one database, checked from any thread (on SQLite one check at a time,
+    on PostgreSQL in parallel), each check one statement: a revoked key is refused at once.
 
     Args:
         database: The SQLite file or PostgreSQL URL whose ``api_keys`` table holds the keys.
@@ -147,11 +149,14 @@ class ApiKeyStore:
     def __init__(self, database: Path | str) -> None:
         self.database = database
         self._db = open_database(database)
-        self._lock = threading.Lock()
+        # A SQLite Database is one connection, for one thread at a time; PostgreSQL's is a pool.
+        self._lock: AbstractContextManager[object] = (
+            threading.Lock() if self._db.dialect is SQLITE else nullcontext()
+        )
 
     def verify(self, token: str) -> Caller | None:
         """The active key ``token`` is (its name and role), or None."""
-        with self._lock, self._db.read() as conn:
+        with self._lock, self._db.read(snapshot=False) as conn:
             key = verify(conn, token)
         return key.caller if key else None
 

@@ -88,13 +88,15 @@ class Transactions(Protocol):
     read-check-write (rows ``FOR UPDATE``, names with :mod:`stigmer.store.locks`), and an
     ``exclusive`` one (rare admin work that rewrites many rows) waits for every other writer
     and keeps them waiting. A read inside a write (or another read) of the same thread joins it.
+    A read of one statement, or whose statements need not agree with each other, may go
+    without a transaction (``snapshot=False``): on PostgreSQL that saves two round trips.
     """
 
     dialect: Dialect
     # Where the database is, for people: a file, or a URL without its password.
     path: str
 
-    def read(self) -> AbstractContextManager[Connection]: ...
+    def read(self, *, snapshot: bool = True) -> AbstractContextManager[Connection]: ...
 
     def write(self, *, exclusive: bool = False) -> AbstractContextManager[Connection]: ...
 

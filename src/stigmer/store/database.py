@@ -103,9 +103,10 @@ class Database:
         self.conn.execute("COMMIT")
 
     @contextmanager
-    def read(self) -> Iterator[SqliteConnection]:
-        """A read transaction: every query inside sees one consistent snapshot."""
-        if self.conn.in_transaction:
+    def read(self, *, snapshot: bool = True) -> Iterator[SqliteConnection]:
+        """A read transaction: every query inside sees one consistent snapshot (``snapshot=False``:
+        no transaction: for a read of one statement, or whose statements need not agree)."""
+        if self.conn.in_transaction or not snapshot:
             yield self.conn
             return
         self.conn.execute("BEGIN")

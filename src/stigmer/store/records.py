@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -216,13 +217,22 @@ def scan(conn: Connection, table: str, *, spec_field: str = "") -> list[Record]:
     return [_record(r) for r in rows]
 
 
-def ids_by_slug(conn: Connection, table: str, slugs: list[str]) -> dict[str, str]:
-    """The ids of the records with these slugs (missing ones are absent), in one query."""
-    if not slugs:
-        return {}
-    marks = ", ".join("?" for _ in slugs)
-    rows = conn.execute(f"SELECT slug, id FROM {_ident(table)} WHERE slug IN ({marks})", slugs).fetchall()
-    return {slug: id for slug, id in rows}
+def ids_by_slug(conn: Connection, wanted: Mapping[str, Sequence[str]]) -> dict[str, dict[str, str]]:
+    """By table, the ids of the records with these slugs (missing ones are absent): one query
+    for every table."""
+    parts: list[str] = []
+    params: list[str] = []
+    for index, (table, slugs) in enumerate(wanted.items()):
+        if slugs:
+            marks = ", ".join("?" for _ in slugs)
+            parts.append(f"SELECT {index}, slug, id FROM {_ident(table)} WHERE slug IN ({marks})")
+            params.extend(slugs)
+    found: dict[str, dict[str, str]] = {table: {} for table in wanted}
+    if parts:
+        tables = list(wanted)
+        for index, slug, id in conn.execute(" UNION ALL ".join(parts), params).fetchall():
+            found[tables[int(index)]][slug] = id
+    return found
 
 
 def any_with_spec_field(conn: Connection, table: str, field: str) -> bool:

@@ -159,7 +159,7 @@ class LocalStore:
         return resource
 
     def _resolve_references(self, resources: Sequence[Resource], conn: Connection | None = None) -> None:
-        """Resolve the references of many resources with one query per referenced kind (and
+        """Resolve the references of many resources with one query (and
         show whether each McpServer is signed in)."""
         if conn is None:
             with self.db.read() as conn:
@@ -171,10 +171,10 @@ class LocalStore:
         for _, refs in found:
             for ref in refs:
                 wanted.setdefault(ref.kind, set()).add(slugify(ref.name))
-        ids = {
-            kind: records.ids_by_slug(conn, kind_info(kind).table, sorted(slugs))
-            for kind, slugs in wanted.items()
-        }
+        by_table = records.ids_by_slug(
+            conn, {kind_info(kind).table: sorted(slugs) for kind, slugs in wanted.items()}
+        )
+        ids = {kind: by_table[kind_info(kind).table] for kind in wanted}
         for res, refs in found:
             status = cast(Any, res.status)
             del status.references[:]

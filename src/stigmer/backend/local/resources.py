@@ -53,7 +53,8 @@ class LocalResources(LocalStore):
 
     def get(self, kind: type[R], ref: str) -> R:
         info = kind_info(kind)
-        with self.db.read() as conn:
+        # The record, then what its names resolve to now: they need not be read in one snapshot.
+        with self.db.read(snapshot=False) as conn:
             rec = self._find(conn, info, ref)
             resource = self._with_status(from_record(kind, rec), conn)
             if isinstance(resource, Session):
