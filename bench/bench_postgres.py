@@ -33,6 +33,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
@@ -70,6 +71,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores (Linux /proc/stat)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields) - idle) / _TICKS, sum(fields) / _TICKS
+
+
 def _client(
     op: str,
     url: str,
@@ -78,7 +86,7 @@ def _client(
     agents: int,
     duration: float,
     barrier: Barrier,
-    results: Queue[tuple[int, float]],
+    results: Queue[tuple[int, float, float]],
 ) -> None:
     """One client process: warm-ups, then ``op`` for ``duration`` seconds."""
     backend = RemoteBackend(url, token=token)
@@ -109,22 +117,26 @@ def _client(
         for _ in range(3 if op == "workflow" else 20):
             call()
         barrier.wait()
-        count, start = 0, time.perf_counter()
+        count, start, cpu = 0, time.perf_counter(), time.process_time()
         while time.perf_counter() - start < duration:
             call()
             count += 1
-        results.put((count, time.perf_counter() - start))
+        results.put((count, time.perf_counter() - start, time.process_time() - cpu))
     finally:
         backend.close()
 
 
 def throughput(
     op: str, urls: list[str], token: str, clients: int, agents: int, duration: float
-) -> tuple[int, float]:
-    """``clients`` processes spread over ``urls`` doing ``op`` at once: (calls, calls/s)."""
+) -> tuple[int, float, float, float]:
+    """``clients`` processes spread over ``urls`` doing ``op`` at once.
+
+    Returns the calls, calls/s, the clients' CPU seconds, and the share of the whole machine's
+    CPU (all cores) busy while they ran.
+    """
     ctx = mp.get_context("spawn")  # gRPC and fork do not mix
-    barrier = ctx.Barrier(clients)
-    results: Queue[tuple[int, float]] = ctx.Queue()
+    barrier = ctx.Barrier(clients + 1)  # and this process, to sample the machine's CPU
+    results: Queue[tuple[int, float, float]] = ctx.Queue()
     workers = [
         ctx.Process(
             target=_client, args=(op, urls[i % len(urls)], token, i, agents, duration, barrier, results)
@@ -133,7 +145,14 @@ def throughput(
     ]
     for w in workers:
         w.start()
-    got: list[tuple[int, float]] = []
+    try:
+        barrier.wait(timeout=180)
+    except threading.BrokenBarrierError:
+        for w in workers:
+            w.kill()
+        raise RuntimeError(f"a {op} client failed (see above) or did not start in 180 s") from None
+    busy, total = machine_cpu()
+    got: list[tuple[int, float, float]] = []
     deadline = time.monotonic() + duration + 180
     while len(got) < clients:
         if any(w.exitcode not in (None, 0) for w in workers) or time.monotonic() > deadline:
@@ -144,11 +163,17 @@ def throughput(
             got.append(results.get(timeout=0.5))
         except queue.Empty:
             continue
+    busy_after, total_after = machine_cpu()
     for w in workers:
         w.join(30)
         if w.exitcode != 0:
             raise RuntimeError(f"a {op} client exited {w.exitcode}")
-    return sum(c for c, _ in got), sum(c / s for c, s in got)
+    return (
+        sum(c for c, _, _ in got),
+        sum(c / s for c, s, _ in got),
+        sum(cpu for _, _, cpu in got),
+        (busy_after - busy) / (total_after - total),
+    )
 
 
 def setup_run(
@@ -162,9 +187,17 @@ def setup_run(
         for op in OPS:
             log(f"postgres: {name}: {op}, {args.clients} clients")
             before = sum(cpu_seconds(s.process.pid) for s in servers)
-            calls, rate = throughput(op, urls, token, args.clients, args.agents, args.duration)
+            calls, rate, client_cpu, busy_share = throughput(
+                op, urls, token, args.clients, args.agents, args.duration
+            )
             cpu = sum(cpu_seconds(s.process.pid) for s in servers) - before
-            results[op] = {"calls": calls, "calls_per_s": rate, "server_cpu_ms_per_1000": cpu / calls * 1e6}
+            results[op] = {
+                "calls": calls,
+                "calls_per_s": rate,
+                "server_cpu_ms_per_1000": cpu / calls * 1e6,
+                "client_cpu_ms_per_1000": client_cpu / calls * 1e6,
+                "machine_busy_share": busy_share,
+            }
     finally:
         for server in servers:
             server.stop()
@@ -203,12 +236,34 @@ def report(
                 f"{one[op]['server_cpu_ms_per_1000'] / base[op]['server_cpu_ms_per_1000']:.2f}x",
             ]
         )
+    cores = os.cpu_count() or 1
+    machine_rows = []
+    for name, setup in setups.items():
+        get = setup["get"]
+        machine = get["machine_busy_share"] * cores / get["calls_per_s"] * 1e6
+        rest = machine - get["server_cpu_ms_per_1000"] - get["client_cpu_ms_per_1000"]
+        get["machine_cpu_ms_per_1000"] = machine
+        machine_rows.append(
+            [
+                name,
+                f"{get['calls_per_s']:,.0f}",
+                f"{get['machine_busy_share']:.0%}",
+                f"{get['server_cpu_ms_per_1000']:,.0f}",
+                f"{get['client_cpu_ms_per_1000']:,.0f}",
+                f"{rest:,.0f}",
+                f"{machine:,.0f}",
+            ]
+        )
+    # What the whole machine could serve if every core were busy at two servers' per-get cost.
+    ceiling = cores / two["get"]["machine_cpu_ms_per_1000"] * 1e6
+    ceiling_ratio = ceiling / one["get"]["calls_per_s"]
     cpu_ratio = max(one[op]["server_cpu_ms_per_1000"] / base[op]["server_cpu_ms_per_1000"] for op in OPS)
     reads_ratio = two["get"]["calls_per_s"] / one["get"]["calls_per_s"]
     ratios = {
         "server CPU per request, PostgreSQL vs SQLite (worst op)": cpu_ratio,
         "get throughput, two servers vs one (PostgreSQL)": reads_ratio,
         "chain per task, PostgreSQL vs SQLite": chain["postgresql"] / chain["sqlite"],
+        "get ceiling of this machine at two servers' CPU per get, vs one server": ceiling_ratio,
     }
     goals = {
         "cpu_per_request_within_1.5x": cpu_ratio <= GOAL_CPU,
@@ -248,6 +303,22 @@ def report(
         f"(goal: at most {GOAL_CPU}x: {_met(goals['cpu_per_request_within_1.5x'])}).",
         f"- Two servers on one PostgreSQL: **{reads_ratio:.2f}x** one server's gets "
         f"(goal: at least {GOAL_READS}x: {_met(goals['two_servers_reads_at_least_1.3x'])}).",
+        "",
+        "## Where the machine's CPU goes during the gets",
+        "",
+        "CPU per 1,000 gets: the server processes (their workers included), the client processes, "
+        "and the rest of the machine's busy time (PostgreSQL, the kernel, this process). "
+        "Busy is the share of all cores in use while the clients ran.",
+        "",
+        md_table(
+            ["setup", "gets/s", "machine busy", "servers", "clients", "rest", "machine"],
+            machine_rows,
+        ),
+        "",
+        f"At two servers' cost per get, {cores} fully busy cores serve at most **{ceiling:,.0f} gets/s**, "
+        f"{ceiling_ratio:.2f}x one server's: "
+        "beyond that, more servers here add nothing; on a machine whose clients and database run "
+        "elsewhere, each server adds what the servers column allows.",
     ]
     return data, "\n".join(md)
 
