@@ -127,12 +127,13 @@ def _client(
 
 
 def throughput(
-    op: str, urls: list[str], token: str, clients: int, agents: int, duration: float
-) -> tuple[int, float, float, float]:
+    op: str, urls: list[str], token: str, clients: int, agents: int, duration: float, servers: list[int]
+) -> tuple[int, float, float, float, float]:
     """``clients`` processes spread over ``urls`` doing ``op`` at once.
 
-    Returns the calls, calls/s, the clients' CPU seconds, and the share of the whole machine's
-    CPU (all cores) busy while they ran.
+    Returns the calls, calls/s, the clients' CPU seconds, the CPU seconds of the ``servers``
+    (process ids), and the share of the whole machine's CPU (all cores) busy while they ran:
+    all from after the clients' warm-up calls.
     """
     ctx = mp.get_context("spawn")  # gRPC and fork do not mix
     barrier = ctx.Barrier(clients + 1)  # and this process, to sample the machine's CPU
@@ -152,6 +153,7 @@ def throughput(
             w.kill()
         raise RuntimeError(f"a {op} client failed (see above) or did not start in 180 s") from None
     busy, total = machine_cpu()
+    server_cpu = sum(cpu_seconds(pid) for pid in servers)
     got: list[tuple[int, float, float]] = []
     deadline = time.monotonic() + duration + 180
     while len(got) < clients:
@@ -164,6 +166,7 @@ def throughput(
         except queue.Empty:
             continue
     busy_after, total_after = machine_cpu()
+    server_cpu = sum(cpu_seconds(pid) for pid in servers) - server_cpu
     for w in workers:
         w.join(30)
         if w.exitcode != 0:
@@ -172,6 +175,7 @@ def throughput(
         sum(c for c, _, _ in got),
         sum(c / s for c, s, _ in got),
         sum(cpu for _, _, cpu in got),
+        server_cpu,
         (busy_after - busy) / (total_after - total),
     )
 
@@ -186,11 +190,10 @@ def setup_run(
         urls = [server.wait_ready() for server in servers]
         for op in OPS:
             log(f"postgres: {name}: {op}, {args.clients} clients")
-            before = sum(cpu_seconds(s.process.pid) for s in servers)
-            calls, rate, client_cpu, busy_share = throughput(
-                op, urls, token, args.clients, args.agents, args.duration
+            pids = [s.process.pid for s in servers]
+            calls, rate, client_cpu, cpu, busy_share = throughput(
+                op, urls, token, args.clients, args.agents, args.duration, pids
             )
-            cpu = sum(cpu_seconds(s.process.pid) for s in servers) - before
             results[op] = {
                 "calls": calls,
                 "calls_per_s": rate,

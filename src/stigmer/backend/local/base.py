@@ -30,7 +30,7 @@ from stigmer.api.common.v1.execution_pb2 import ExecutionPhase
 from stigmer.api.common.v1.metadata_pb2 import ResourceReference
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
 from stigmer.api.mcpserver.v1.mcpserver_pb2 import McpServer
-from stigmer.backend.codec import from_record, record_json, seal, timestamp
+from stigmer.backend.codec import from_record, record_json, seal, set_time, timestamp
 from stigmer.backend.local.sign_in_status import sign_in_status
 from stigmer.backend.protocol import (
     DEFAULT_PAGE_SIZE,
@@ -337,9 +337,9 @@ def _step_message(rec: step_store.StepRecord) -> ExecutionStep:
     )
     step.input.update(rec.input)
     step.output.update(rec.output)
-    step.start_time.FromJsonString(rec.started_at)
+    set_time(step.start_time, rec.started_at)
     if rec.ended_at:
-        step.end_time.FromJsonString(rec.ended_at)
+        set_time(step.end_time, rec.ended_at)
     return step
 
 

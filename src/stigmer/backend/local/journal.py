@@ -13,7 +13,7 @@ from stigmer.api.backend.v1.backend_pb2 import (
     ExecutionStep,
 )
 from stigmer.api.executioncontext.v1.executioncontext_pb2 import ExecutionContext
-from stigmer.backend.codec import from_record, timestamp
+from stigmer.backend.codec import from_record, set_time, timestamp
 from stigmer.backend.local.base import (
     _EXECUTION_KINDS,
     _TERMINAL_NAMES,
@@ -196,7 +196,7 @@ class LocalRunJournal(LocalStore):
         written.CopyFrom(step)
         written.step, written.status = rec.step, rec.status
         if not written.HasField("start_time"):
-            written.start_time.FromJsonString(rec.started_at)
+            set_time(written.start_time, rec.started_at)
         return written
 
     def get_execution_context(self, execution_id: str, *, worker_id: str = "") -> ExecutionContext:
@@ -346,7 +346,7 @@ def _artifact_message(art: artifact_store.ArtifactRecord) -> Artifact:
         size=art.size,
         data=art.data,
     )
-    message.create_time.FromJsonString(art.created_at)
+    set_time(message.create_time, art.created_at)
     return message
 
 

@@ -10,7 +10,7 @@ from stigmer import faults
 from stigmer.api.agentexecution.v1.agentexecution_pb2 import AgentExecution
 from stigmer.api.apiresourceversion.v1.apiresourceversion_pb2 import ApiResourceVersion
 from stigmer.api.session.v1.session_pb2 import Session
-from stigmer.backend.codec import from_json, from_record, timestamp, to_record
+from stigmer.backend.codec import from_json, from_record, set_time, timestamp, to_record
 from stigmer.backend.local.base import (
     _DEFAULT_INSTANCE,
     LocalStore,
@@ -387,7 +387,7 @@ def _version_message(entry: versions.VersionRecord) -> ApiResourceVersion:
     message.metadata.id = entry.id
     message.metadata.name = f"{entry.resource_slug}@{entry.version}"
     message.metadata.version = 1
-    message.metadata.create_time.FromJsonString(entry.created_at)
+    set_time(message.metadata.create_time, entry.created_at)
     spec = message.spec
     spec.resource_kind, spec.resource_id = entry.resource_kind, entry.resource_id
     spec.resource_name = str(entry.snapshot.get("metadata", {}).get("name", entry.resource_slug))
