@@ -260,6 +260,7 @@ def report(
     # What the whole machine could serve if every core were busy at two servers' per-get cost.
     ceiling = cores / two["get"]["machine_cpu_ms_per_1000"] * 1e6
     ceiling_ratio = ceiling / one["get"]["calls_per_s"]
+    one_cores = one["get"]["server_cpu_ms_per_1000"] * one["get"]["calls_per_s"] / 1e6
     cpu_ratio = max(one[op]["server_cpu_ms_per_1000"] / base[op]["server_cpu_ms_per_1000"] for op in OPS)
     reads_ratio = two["get"]["calls_per_s"] / one["get"]["calls_per_s"]
     ratios = {
@@ -318,6 +319,8 @@ def report(
             machine_rows,
         ),
         "",
+        f"One server on PostgreSQL kept {one_cores:.2f} cores busy (one Python process: the GIL "
+        "lets it use about one core). "
         f"At two servers' cost per get, {cores} fully busy cores serve at most **{ceiling:,.0f} gets/s**, "
         f"{ceiling_ratio:.2f}x one server's: "
         "beyond that, more servers here add nothing; on a machine whose clients and database run "
