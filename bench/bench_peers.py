@@ -819,6 +819,8 @@ def standing_goal_lines() -> list[str]:
         elif name == "temporal":
             goal = data[key]
             found.append(f"- {label}: worst +{goal['worst_overhead']:.1%}: {_verdict(goal['met'])} ({where})")
+            if not goal["met"]:
+                found += _temporal_where(data)
         else:
             met = data.get("goals", {}).get("ttft_within_10_percent")
             ttft = data.get(key, {})
@@ -841,6 +843,36 @@ def standing_goal_lines() -> list[str]:
     if not found:
         return []
     return ["", "## The standing goals, from their own benchmarks", "", *found]
+
+
+def _temporal_where(data: dict[str, Any]) -> list[str]:
+    """Where the worst shape of bench_temporal's runs spends Stigmer's extra time, from the
+    Temporal histories it recorded, and what would close the gap."""
+    shapes = [s for s in data.get("shapes", {}).values() if "stigmer-temporal" in s.get("profile", {})]
+    if not shapes:
+        return []
+    worst = max(shapes, key=lambda s: s.get("overhead_vs_plain", 0.0))
+    ours, plain = worst["profile"]["stigmer-temporal"], worst["profile"].get("plain-temporal", {})
+    if not plain:
+        return []
+
+    chains = max((s.get("overhead_vs_plain", 0.0) for s in shapes if s.get("kind") == "chain"), default=0.0)
+
+    def more(key: str) -> str:
+        return f"{ours[key] - plain[key]:+,.0f} ms"
+
+    return [
+        f"  Where it goes (the worst shape, {worst['kind']} of {worst['size']}, from the runs' Temporal "
+        f"histories): the run {more('run_ms')} over plain temporalio; time in activities "
+        f"{more('activities_ms')} (summed: they overlap), in workflow tasks {more('workflow_tasks_ms')}, "
+        f"workflow tasks waiting {more('workflow_task_waits_ms')}. Each task's activity also evaluates "
+        "the task (CEL) and commits its journal step on the worker's event loop, so a fan-out's "
+        f"activities queue behind each other; the chains, one activity at a time, are at most "
+        f"+{chains:.1%}. "
+        "What would close it: that work off the event loop (the activity's store calls in a thread "
+        "with its own connection), and the journal steps of activities that end together committed in "
+        "one transaction."
+    ]
 
 
 def _verdict(met: bool) -> str:
