@@ -771,6 +771,7 @@ def _layer_lines(cases: dict[str, Any]) -> list[str]:
         shares = chain["profile_layers"]
         biggest, share = next((k, v) for k, v in shares.items() if not k.startswith("other"))
         need = max(1 - GOAL_SET_NORMAL_MS / chain["per_step_ms"], 0)
+        selects = cases.get("stigmer-set-full", {}).get("statements_per_step", {}).get("SELECT", 0.0)
         out += [
             "",
             f"What would close the `set` chain goals: at `normal` a step must lose {need:.0%} of its engine "
@@ -780,7 +781,8 @@ def _layer_lines(cases: dict[str, Any]) -> list[str]:
             + "it takes a step path that keeps "
             "a task's data as Python values from the task to the journal row (today a step's input and "
             "output go to protobuf Structs and back to JSON), the lease and phase checks folded into the "
-            "step's INSERT (2 SELECTs a step now), and group commit for steps that end together.",
+            f"step's INSERT ({selects:.2f} SELECTs a step now), and group commit for steps that end "
+            "together.",
         ]
     return out
 
